@@ -1,0 +1,9 @@
+"""`lifesim ab` commands."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(help="ab commands.", no_args_is_help=True)

@@ -1,0 +1,54 @@
+"""`lifesim simulate` and `lifesim validate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lifesim.cli._common import Format, print_json, progress_bar
+from lifesim.config import load_scenario
+from lifesim.engine import simulate as run_simulation
+
+__all__ = ["simulate", "validate"]
+
+
+def simulate(
+    config: Path | None = typer.Argument(
+        None, help="Scenario YAML file (default: the embedded default scenario)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
+    customers: int | None = typer.Option(None, "--customers", help="Override the market size."),
+    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    out: Path | None = typer.Option(None, "--out", help="Write the run folder here."),
+    fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
+    no_events: bool = typer.Option(False, "--no-events", help="Do not keep the event log."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Run one scenario and print a summary (final stage shares, revenue, churn rate)."""
+    scn = load_scenario(config)
+    total = days if days is not None else scn.days
+    with progress_bar(f"simulating {scn.name}", total, enabled=progress) as cb:
+        res = run_simulation(
+            scn, seed=seed, customers=customers, days=days, record_events=not no_events, progress=cb
+        )
+    if out is not None:
+        res.save(out)
+    if fmt is Format.json:
+        d = res.to_dict()
+        if out is not None:
+            d["out"] = str(out)
+        print_json(d)
+    else:
+        typer.echo(res.summary())
+        if out is not None:
+            typer.echo(f"\nrun folder: {out}")
+
+
+def validate(config: Path = typer.Argument(..., help="Scenario YAML file to check.")) -> None:
+    """Check a scenario file; print what is wrong (exit 2) or a one-line OK."""
+    scn = load_scenario(config)
+    typer.echo(
+        f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} segments, "
+        f"{scn.market.size:,} people, {scn.days} days)"
+    )

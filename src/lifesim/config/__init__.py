@@ -1,0 +1,23 @@
+"""Scenario configuration: pydantic models and YAML loading with key-path errors."""
+
+from lifesim.config.load import (
+    ScenarioLike,
+    check_scenario,
+    default_scenario,
+    dist_max,
+    dump_scenario,
+    load_scenario,
+    scenario_to_dict,
+)
+from lifesim.config.scenario import Scenario
+
+__all__ = [
+    "Scenario",
+    "ScenarioLike",
+    "check_scenario",
+    "default_scenario",
+    "dist_max",
+    "dump_scenario",
+    "load_scenario",
+    "scenario_to_dict",
+]

@@ -1,0 +1,290 @@
+"""Load, check and dump scenarios (YAML or dict), with errors that name the key path."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from lifesim.config.scenario import Distribution, Scenario
+from lifesim.errors import ConfigError
+
+__all__ = [
+    "load_scenario",
+    "default_scenario",
+    "check_scenario",
+    "scenario_to_dict",
+    "dump_scenario",
+    "dist_max",
+    "ScenarioLike",
+]
+
+ScenarioLike = Scenario | Mapping[str, Any] | str | os.PathLike | None
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for e in err.errors(include_url=False):
+        loc = [str(x) for x in e["loc"]]
+        # drop discriminated-union tags from the path (e.g. 'gamma')
+        if e["type"] not in ("union_tag_invalid", "union_tag_not_found"):
+            loc = [x for x in loc if x not in ("constant", "gamma", "lognormal", "uniform", "beta")]
+        path = ".".join(loc)
+        typ = e["type"]
+        if typ == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r} (check the spelling)"
+            path = ".".join(loc)
+        elif typ == "missing":
+            msg = "required key is missing"
+        elif typ == "value_error":
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            if path and not msg.startswith("must"):
+                pass
+        elif typ == "union_tag_invalid":
+            ctx = e.get("ctx", {})
+            msg = (
+                f"unknown distribution {ctx.get('tag')!r}; allowed: "
+                f"{ctx.get('expected_tags')}"
+            )
+        elif typ == "union_tag_not_found":
+            msg = "a distribution needs a 'dist' key (constant, gamma, lognormal, uniform, beta)"
+        elif typ == "literal_error":
+            msg = f"must be one of {e['ctx']['expected']}, got {_fmt_value(e['input'])}"
+        elif typ in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+            kind = "a number" if typ.startswith("float") else "a whole number"
+            msg = f"must be {kind}, got {_fmt_value(e['input'])}"
+        elif typ in ("dict_type", "model_type"):
+            msg = f"must be a mapping of keys to values, got {_fmt_value(e['input'])}"
+        elif typ == "bool_parsing" or typ == "bool_type":
+            msg = f"must be true or false, got {_fmt_value(e['input'])}"
+        else:
+            msg = f"{e['msg']}, got {_fmt_value(e.get('input'))}"
+        if (path, msg) not in seen:
+            seen.add((path, msg))
+            problems.append((path, msg))
+    return problems
+
+
+def dist_max(d: Distribution) -> float:
+    """Largest value a distribution can take (``inf`` when unbounded)."""
+    kind = d.dist
+    if kind == "constant":
+        return float(d.value)
+    if kind == "uniform":
+        return float(d.high)
+    if kind == "beta":
+        return float(d.scale)
+    return float(d.max) if d.max is not None else math.inf
+
+
+def _stage_ref(stages: Mapping[str, Any], name: str, path: str) -> list[tuple[str, str]]:
+    if name in stages:
+        return []
+    return [(path, f"unknown stage {name!r}; known stages: {', '.join(stages)}")]
+
+
+def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = None) -> None:
+    """Check the cross-field rules of a scenario; raise :class:`ConfigError` listing all problems.
+
+    Rules: transitions, initial stages, campaign targets and support stages name known stages;
+    segment shares and initial shares sum to 1; at least one stage; and for every stage the
+    outgoing daily probabilities cannot sum above 1 after scaling by the largest propensity,
+    the largest boost and the largest satisfaction factor.
+
+    Parameters
+    ----------
+    scn : Scenario
+        A scenario that passed pydantic validation.
+    extra_boost : mapping of str to float, optional
+        Largest extra multiplier (e.g. from tactics) on the boosted moves out of each stage.
+    """
+    problems: list[tuple[str, str]] = []
+    stages = scn.stages
+    if not stages:
+        problems.append(("stages", "at least one stage is required"))
+    if len(stages) > 120:
+        problems.append(("stages", f"at most 120 stages are supported, got {len(stages)}"))
+    for s, st in stages.items():
+        for t in st.to:
+            problems += _stage_ref(stages, t, f"stages.{s}.to.{t}")
+            if t == s:
+                problems.append((f"stages.{s}.to.{t}", "a stage cannot move to itself"))
+    init = scn.market.initial
+    if isinstance(init, str):
+        problems += _stage_ref(stages, init, "market.initial")
+    else:
+        for s in init:
+            problems += _stage_ref(stages, s, f"market.initial.{s}")
+        tot = sum(init.values())
+        if not math.isclose(tot, 1.0, abs_tol=1e-9):
+            problems.append(("market.initial", f"shares must sum to 1, got {tot:g}"))
+    if not scn.segments:
+        problems.append(("segments", "at least one segment is required"))
+    tot = sum(seg.share for seg in scn.segments.values())
+    if scn.segments and not math.isclose(tot, 1.0, abs_tol=1e-9):
+        problems.append(("segments", f"shares must sum to 1, got {tot:g}"))
+    boost = {s: 1.0 for s in stages}
+    for cname, c in scn.campaigns.items():
+        if not c.targets:
+            problems.append((f"campaigns.{cname}.targets", "at least one target stage is required"))
+        for i, t in enumerate(c.targets):
+            problems += _stage_ref(stages, t, f"campaigns.{cname}.targets.{i}")
+        for t in set(c.targets):
+            if t in boost:
+                boost[t] *= max(1.0, c.boost)
+        if c.stop is not None and c.stop <= c.start:
+            problems.append(
+                (f"campaigns.{cname}.stop", f"must be > start ({c.start}), got {c.stop}")
+            )
+    if scn.support is not None:
+        for s in scn.support.ticket_p:
+            problems += _stage_ref(stages, s, f"support.ticket_p.{s}")
+    for s, b in (extra_boost or {}).items():
+        if s in boost:
+            boost[s] *= max(1.0, b)
+    if problems:
+        raise ConfigError(problems)
+
+    m_max = max(
+        (dist_max(seg.propensity) for seg in scn.segments.values() if seg.non_target < 1),
+        default=0.0,
+    )
+    sat = 1.0 + scn.satisfaction.churn_weight
+    for s, st in stages.items():
+        total = 0.0
+        unbounded = False
+        for t, tr in st.to.items():
+            f = tr.p
+            if tr.propensity and tr.p > 0:
+                if math.isinf(m_max):
+                    unbounded = True
+                    continue
+                f *= m_max
+            if tr.boost:
+                f *= boost[s]
+            if stages[t].kind == "churned":
+                f *= sat
+            total += f
+        if unbounded:
+            problems.append(
+                (
+                    f"stages.{s}.to",
+                    "moves scaled by propensity need a bounded propensity distribution; "
+                    "set segments.<name>.propensity.max",
+                )
+            )
+        elif total > 1.0 + 1e-12:
+            problems.append(
+                (
+                    f"stages.{s}.to",
+                    f"outgoing probabilities can sum to {total:.4g} after scaling "
+                    f"(largest propensity {m_max:g}, boost {boost[s]:g}, satisfaction factor "
+                    f"{sat:g}); must be <= 1",
+                )
+            )
+        if st.buy is not None and st.buy.propensity and st.buy.p > 0:
+            if math.isinf(m_max):
+                problems.append((f"stages.{s}.buy", "needs a bounded propensity (set max)"))
+            elif st.buy.p * m_max > 1.0 + 1e-12:
+                problems.append(
+                    (
+                        f"stages.{s}.buy.p",
+                        f"p x largest propensity = {st.buy.p * m_max:.4g}; must be <= 1",
+                    )
+                )
+    if problems:
+        raise ConfigError(problems)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"scenario file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read scenario file {path}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+def default_scenario() -> Scenario:
+    """Return the embedded default scenario (the one ``lifesim compare`` runs with no file)."""
+    text = resources.files("lifesim.config").joinpath("default.yaml").read_text("utf-8")
+    return load_scenario(yaml.safe_load(text))
+
+
+def load_scenario(source: ScenarioLike = None, **overrides: Any) -> Scenario:
+    """Load and fully validate a scenario.
+
+    Parameters
+    ----------
+    source : Scenario, mapping, path or None
+        A YAML file path, a dict with the same structure, a Scenario, or ``None`` for the
+        embedded default scenario.
+    **overrides
+        Top-level keys to replace (e.g. ``days=30``).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ConfigError
+        With every problem found, each naming the key path, the bad value and what is allowed.
+    """
+    where: str | None = None
+    if source is None:
+        data: Any = scenario_to_dict(default_scenario())
+    elif isinstance(source, Scenario):
+        data = scenario_to_dict(source)
+    elif isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        where = str(source)
+        data = _read_yaml(Path(source))
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            [("", f"the top level must be a mapping of keys to values, got {_fmt_value(data)}")],
+            source=where,
+        )
+    data = {**data, **overrides}
+    try:
+        scn = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_pydantic(exc), source=where) from None
+    try:
+        check_scenario(scn)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source=where) from None
+    return scn
+
+
+def scenario_to_dict(scn: Scenario) -> dict[str, Any]:
+    """Return the resolved scenario as plain data (every default filled in)."""
+    return scn.model_dump(mode="json")
+
+
+def dump_scenario(scn: Scenario) -> str:
+    """Return the resolved scenario as YAML text (it loads back to an equal scenario)."""
+    return yaml.safe_dump(scenario_to_dict(scn), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,316 @@
+"""The simulation: SimPy owns time, NumPy arrays hold the people, one vectorised step a day.
+
+Phases of a day ``d`` (SimPy time): ``d + 0.0`` budget period starts; ``d + 0.1`` the
+calendar (campaign sends, strategy decisions); ``d + 0.5`` the customers' day: (a) repeat
+purchases, (b) stage moves, (c) new support tickets; ``d + 0.9`` end of day (support waiting
+penalty, fatigue decay, daily counts). Support batches finish at ``d + 1.5`` and later.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+import simpy
+
+from lifesim._random import SeedLike, as_seed_sequence, stream
+from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.config.scenario import Campaign
+from lifesim.engine.kernel import DayTables, Effect, build_modifiers, buy_step, transition_step
+from lifesim.engine.recorder import Ledger, Recorder
+from lifesim.engine.result import SimulationResult
+from lifesim.engine.support import SupportDesk
+from lifesim.errors import ConfigError
+from lifesim.model import Population, StageGraph, dist_ppf
+
+__all__ = ["Simulation", "simulate", "PHASE_BUDGET", "PHASE_CALENDAR", "PHASE_DAY", "PHASE_END"]
+
+PHASE_BUDGET, PHASE_CALENDAR, PHASE_DAY, PHASE_END = 0.0, 0.1, 0.5, 0.9
+
+Progress = Callable[[int, int], None]
+
+
+def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario:
+    upd: dict = {}
+    if customers is not None:
+        if isinstance(customers, bool) or not isinstance(customers, int) or customers < 1:
+            raise ConfigError([("customers", f"must be a whole number >= 1, got {customers!r}")])
+        upd["market"] = scn.market.model_copy(update={"size": int(customers)})
+    if days is not None:
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ConfigError([("days", f"must be a whole number >= 1, got {days!r}")])
+        if days > 32_000:
+            raise ConfigError([("days", f"must be <= 32000, got {days}")])
+        upd["days"] = int(days)
+    return scn.model_copy(update=upd) if upd else scn
+
+
+class Simulation:
+    """One run of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, mapping, path or None
+        The scenario (``None``: the embedded default).
+    seed : int, SeedSequence, Generator or None
+        Root seed; ``None`` uses the scenario's ``seed`` (fresh entropy if that is unset too).
+    customers, days : int, optional
+        Override the market size and the horizon.
+    record_events : bool
+        Keep the event log (moves). Purchases, counts and the ledger are always kept.
+    progress : callable(done, total), optional
+        Called after every simulated day.
+
+    Notes
+    -----
+    Randomness comes from named streams of the root seed (``population``, ``transition``,
+    ``purchase``, ``support``, ``campaign`` ...). The ``transition`` and ``purchase`` streams
+    draw exactly one uniform per person per day, whoever is in which stage, so two runs with
+    the same seed give person ``i`` the same draw on day ``d`` (common random numbers) even
+    when marketing has put them in different stages.
+    """
+
+    def __init__(
+        self,
+        scenario: ScenarioLike = None,
+        *,
+        seed: SeedLike = None,
+        customers: int | None = None,
+        days: int | None = None,
+        record_events: bool = True,
+        progress: Progress | None = None,
+    ):
+        scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.scenario = _resolve(scn, customers, days)
+        if seed is None:
+            seed = self.scenario.seed
+        self.seed_seq = as_seed_sequence(seed)
+        self.graph = StageGraph.from_scenario(self.scenario)
+        self.days = self.scenario.days
+        self.n = self.scenario.market.size
+        self.segments = list(self.scenario.segments)
+        self.pop = Population.build(self.scenario, self.graph, self.n, self.stream("population"))
+        self.env = simpy.Environment()
+        self.ledger = Ledger(self.scenario.budget.per_period)
+        self.recorder = Recorder(self.graph.n_stages, self.days, events=record_events)
+        self.causes: list[str] = ["organic"]
+        self.effects: list[Effect] = []
+        self._stage_boosts: list[tuple[int, float, int, int, int]] = []
+        self._day_hooks: list[Callable[[int], None]] = []
+        self.progress = progress
+        self._rs_transition = self.stream("transition")
+        self._rs_purchase = self.stream("purchase")
+        self.desk = None
+        if self.scenario.support is not None:
+            codes = {s: i for i, s in enumerate(self.graph.names)}
+            self.desk = SupportDesk(self.env, self.scenario.support, codes, self.graph.n_stages)
+            self._rs_support = self.stream("support")
+        self.started_at = datetime.now(UTC)
+        self.elapsed = 0.0
+
+    # -- services for calendar processes (campaigns, strategies) ---------------------------
+    def stream(self, name: str) -> np.random.Generator:
+        """Return the named random stream of this run (same name, same numbers)."""
+        return stream(self.seed_seq, name)
+
+    def cause_code(self, name: str) -> int:
+        """Return the cause code of ``name`` (registering it on first use)."""
+        if name not in self.causes:
+            self.causes.append(name)
+        return self.causes.index(name)
+
+    def add_effect(self, effect: Effect) -> None:
+        """Activate a person-level effect (it expires by itself after ``effect.until``)."""
+        if len(effect.idx):
+            self.effects.append(effect)
+
+    def boost_stage(self, stage: int, boost: float, start: int, until: int, cause: int) -> None:
+        """Boost the boosted moves out of ``stage`` for everyone in it, on days [start, until)."""
+        self._stage_boosts.append((stage, float(boost), start, until, cause))
+
+    def on_day(self, hook: Callable[[int], None]) -> None:
+        """Call ``hook(day)`` at the calendar phase of every day (strategies use this)."""
+        self._day_hooks.append(hook)
+
+    # -- SimPy processes -------------------------------------------------------------------
+    def _at(self, t: float):
+        return self.env.timeout(max(0.0, t - self.env.now))
+
+    def _budget_periods(self):
+        period = self.scenario.budget.period_days
+        for k in range(math.ceil(self.days / period)):
+            yield self._at(k * period + PHASE_BUDGET)
+            self.ledger.new_period(k)
+
+    def _campaign(self, name: str, c: Campaign):
+        code = self.cause_code(name)
+        rs = self.stream(f"campaign:{name}")
+        stop = self.days if c.stop is None else min(c.stop, self.days)
+        k = 0
+        for day in range(c.start, stop, c.every):
+            yield self._at(day + PHASE_CALENDAR)
+            s = self.graph.index(c.targets[k % len(c.targets)])
+            k += 1
+            priority = rs.random(self.n)  # one keyed draw per person per send
+            in_stage = np.flatnonzero(self.pop.stage == s)
+            n_ok = self.ledger.affordable(c.cost_per_contact, len(in_stage))
+            until = min(day + c.duration, self.days)
+            if n_ok == len(in_stage):
+                self.boost_stage(s, c.boost, day, until, code)
+            elif n_ok > 0:
+                chosen = np.sort(in_stage[np.argsort(priority[in_stage], kind="stable")[:n_ok]])
+                mask = (self.graph.src == s) & self.graph.boosted
+                factor = np.where(mask, c.boost, 1.0)
+                self.add_effect(Effect(chosen.astype(np.int32), factor, day, until, code))
+            self.ledger.charge(day, name, "contact", n_ok, n_ok * c.cost_per_contact)
+
+    def _calendar(self):
+        for day in range(self.days):
+            yield self._at(day + PHASE_CALENDAR)
+            for hook in self._day_hooks:
+                hook(day)
+
+    def _customers(self):
+        for day in range(self.days):
+            yield self._at(day + PHASE_DAY)
+            self.step(day)
+            yield self._at(day + PHASE_END)
+            self.end_of_day(day)
+            if self.progress is not None:
+                self.progress(day + 1, self.days)
+
+    # -- the vectorised day ------------------------------------------------------------------
+    def _tables(self, day: int) -> DayTables:
+        g = self.graph
+        boost = np.ones(g.n_edges)
+        cause = np.zeros(g.n_edges, dtype=np.int16)
+        live = []
+        for s, b, start, until, code in self._stage_boosts:
+            if until <= day:
+                continue
+            live.append((s, b, start, until, code))
+            if start <= day:
+                mask = (g.src == s) & g.boosted
+                boost[mask] *= b
+                cause[mask] = code
+        self._stage_boosts = live
+        return DayTables.make(g, boost, cause)
+
+    def order_values(self, who: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Order amounts of ``who`` from uniforms ``v`` (quantiles of the segment's distribution)."""
+        out = np.empty(len(who))
+        seg = self.pop.segment[who]
+        for k, name in enumerate(self.segments):
+            sel = seg == k if len(self.segments) > 1 else slice(None)
+            out[sel] = dist_ppf(self.scenario.segments[name].order_value, v[sel])
+        return out
+
+    def step(self, day: int) -> None:
+        """Advance every person by one day (purchases, then moves, then support tickets)."""
+        pop, g = self.pop, self.graph
+        tables = self._tables(day)
+        self.effects = [e for e in self.effects if e.until > day]
+        mods = build_modifiers([e for e in self.effects if e.start <= day], pop.stage, g)
+        # (a) repeat purchases by people in buying stages
+        ub = self._rs_purchase.random(self.n)
+        who, v, vf, cause = buy_step(tables, pop.stage, pop.propensity, ub, mods)
+        if len(who):
+            amount = self.order_values(who, v) * vf
+            pop.purchases[who] += 1
+            pop.revenue[who] += amount
+            self.recorder.on_purchases(day, who, amount, cause)
+        # (b) one draw over the current stage's outgoing moves
+        u = self._rs_transition.random(self.n)
+        w = self.scenario.satisfaction.churn_weight
+        sat_g = None
+        if w > 0:
+            sat_g = np.float32(w) * (np.float32(1) - pop.satisfaction)
+        who, edge, cause, v = transition_step(g, tables, pop.stage, pop.propensity, u, sat_g, mods)
+        if len(who):
+            frm = pop.stage[who]
+            to = g.dst[edge]
+            pop.stage[who] = to
+            pop.entered_day[who] = day
+            new_cust = (g.kind[to] == 1) & (pop.first_customer_day[who] < 0)
+            pop.first_customer_day[who[new_cust]] = day
+            pop.acquired_by[who[new_cust]] = np.where(cause[new_cust] < 0, 0, cause[new_cust])
+            buys = g.purchase[edge]
+            if buys.any():
+                bw = who[buys]
+                amount = self.order_values(bw, v[buys])
+                pop.purchases[bw] += 1
+                pop.revenue[bw] += amount
+                self.recorder.on_purchases(day, bw, amount, cause[buys])
+            self.recorder.on_moves(day, who, frm, to, cause)
+        # (c) support tickets
+        if self.desk is not None:
+            us = self._rs_support.random(self.n)
+            new = np.flatnonzero(us < self.desk.ticket_p[pop.stage])
+            self.desk.open_tickets(day, new, pop.satisfaction, pop.open_tickets)
+
+    def end_of_day(self, day: int) -> None:
+        """End-of-day bookkeeping: support waiting penalty, daily stage counts."""
+        if self.desk is not None:
+            self.desk.end_of_day(day, self.pop.satisfaction, self.pop.open_tickets)
+        self.recorder.on_day_end(day, self.pop.stage)
+
+    def run(self) -> SimulationResult:
+        """Run the whole horizon and return the result."""
+        t0 = time.perf_counter()
+        self.env.process(self._budget_periods())
+        for name, c in self.scenario.campaigns.items():
+            self.env.process(self._campaign(name, c))
+        self.env.process(self._calendar())
+        self.env.process(self._customers())
+        self.env.run(until=self.days)
+        self.elapsed = time.perf_counter() - t0
+        return SimulationResult.from_simulation(self)
+
+
+def simulate(
+    scenario: ScenarioLike = None,
+    *,
+    seed: SeedLike = None,
+    customers: int | None = None,
+    days: int | None = None,
+    record_events: bool = True,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Run a scenario and return its result.
+
+    Parameters
+    ----------
+    scenario : Scenario, mapping, path or None
+        The scenario (``None``: the embedded default scenario).
+    seed : int, SeedSequence, Generator or None
+        Root seed (default: the scenario's). The same seed gives bit-identical results.
+    customers, days : int, optional
+        Override the market size and the horizon.
+    record_events : bool
+        Keep the event log of moves.
+    progress : callable(done, total), optional
+        Progress hook, called after every day.
+
+    Returns
+    -------
+    SimulationResult
+
+    Examples
+    --------
+    >>> import lifesim
+    >>> res = lifesim.simulate("configs/reference.yaml", seed=1, customers=1000, days=30)
+    >>> res.stage_counts.iloc[-1].sum()
+    1000
+    """
+    sim = Simulation(
+        scenario,
+        seed=seed,
+        customers=customers,
+        days=days,
+        record_events=record_events,
+        progress=progress,
+    )
+    return sim.run()

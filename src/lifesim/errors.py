@@ -1,0 +1,38 @@
+"""Exceptions raised by lifesim: one root, :class:`LifesimError`."""
+
+from __future__ import annotations
+
+__all__ = ["LifesimError", "ConfigError", "DataError"]
+
+
+class LifesimError(Exception):
+    """Root of every error lifesim raises on purpose (bad input, bad config)."""
+
+
+class ConfigError(LifesimError, ValueError):
+    """A scenario or option is invalid.
+
+    Parameters
+    ----------
+    problems : list of (path, message)
+        Each problem names the key path (``stages.awareness.to.purchase.p``) and says what
+        is wrong: the bad value and what is allowed.
+    source : str, optional
+        Where the config came from (a file name), shown in the message.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]] | str, source: str | None = None):
+        if isinstance(problems, str):
+            problems = [("", problems)]
+        self.problems = list(problems)
+        self.source = source
+        lines = [f"{p}: {m}" if p else m for p, m in self.problems]
+        head = f"invalid scenario {source}" if source else "invalid scenario"
+        if len(lines) == 1 and not source:
+            super().__init__(lines[0])
+        else:
+            super().__init__(head + ":\n" + "\n".join("  " + ln for ln in lines))
+
+
+class DataError(LifesimError, ValueError):
+    """Input data (a CSV/Parquet file or a DataFrame) is unusable; names the column."""

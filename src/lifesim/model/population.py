@@ -1,0 +1,190 @@
+"""The market as a struct of arrays: one entry per person (agent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from lifesim.config import Scenario
+from lifesim.config.scenario import Distribution
+from lifesim.model.graph import StageGraph
+
+__all__ = ["Population", "sample_dist", "dist_ppf"]
+
+
+def dist_ppf(d: Distribution, q: np.ndarray) -> np.ndarray:
+    """Quantile function of a scenario distribution (vectorised; clipped at ``max``).
+
+    Parameters
+    ----------
+    d : Distribution
+        A scenario distribution.
+    q : ndarray
+        Probabilities in (0, 1).
+
+    Returns
+    -------
+    ndarray of float64
+    """
+    q = np.asarray(q, dtype=np.float64)
+    kind = d.dist
+    if kind == "constant":
+        out = np.full(q.shape, float(d.value))
+    elif kind == "gamma":
+        out = special.gammaincinv(d.shape, q) * d.scale
+    elif kind == "lognormal":
+        out = np.exp(d.mu + d.sigma * special.ndtri(q))
+    elif kind == "uniform":
+        out = d.low + (d.high - d.low) * q
+    elif kind == "beta":
+        out = stats.beta.ppf(q, d.a, d.b) * d.scale
+    else:  # pragma: no cover - pydantic rules this out
+        raise ValueError(f"unknown distribution {kind!r}")
+    mx = getattr(d, "max", None)
+    if mx is not None:
+        np.minimum(out, mx, out=out)
+    return out
+
+
+def sample_dist(d: Distribution, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``n`` values of a scenario distribution (clipped at ``max``)."""
+    kind = d.dist
+    if kind == "constant":
+        out = np.full(n, float(d.value))
+    elif kind == "gamma":
+        out = rng.gamma(d.shape, d.scale, n)
+    elif kind == "lognormal":
+        out = rng.lognormal(d.mu, d.sigma, n)
+    elif kind == "uniform":
+        out = rng.uniform(d.low, d.high, n)
+    elif kind == "beta":
+        out = rng.beta(d.a, d.b, n) * d.scale
+    else:  # pragma: no cover
+        raise ValueError(f"unknown distribution {kind!r}")
+    mx = getattr(d, "max", None)
+    if mx is not None:
+        np.minimum(out, mx, out=out)
+    return out
+
+
+@dataclass(eq=False)
+class Population:
+    """Mutable per-person state, one array per attribute (struct of arrays).
+
+    About 40 bytes per person. Days are stored as int16 (horizons up to 32,000 days).
+
+    Attributes
+    ----------
+    stage : int8
+        Current stage code.
+    segment : int8
+        Segment code.
+    propensity : float32
+        Individual multiplier ``m`` (0 for non-target people).
+    non_target : bool
+        Never converts (propensity 0).
+    satisfaction : float32
+        In [0, 1]; lowered by waiting for support, raises churn when weighted.
+    fatigue : float32
+        Accumulated marketing pressure (decays daily; erodes tactic effects).
+    entered_day : int16
+        Day the person entered the current stage (-1: from the start).
+    first_customer_day : int16
+        First day in a customer stage (0 for customers at the start, -1: never).
+    purchases : int32
+        Number of orders.
+    revenue : float64
+        Total order value.
+    open_tickets : int16
+        Support tickets waiting or in service.
+    acquired_by : int16
+        Cause code of the move that first made the person a customer (-1: not yet).
+    """
+
+    stage: np.ndarray
+    segment: np.ndarray
+    propensity: np.ndarray
+    non_target: np.ndarray
+    satisfaction: np.ndarray
+    fatigue: np.ndarray
+    entered_day: np.ndarray
+    first_customer_day: np.ndarray
+    purchases: np.ndarray
+    revenue: np.ndarray
+    open_tickets: np.ndarray
+    acquired_by: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.stage)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the per-person arrays."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+    @classmethod
+    def build(
+        cls, scn: Scenario, graph: StageGraph, n: int, rng: np.random.Generator
+    ) -> Population:
+        """Draw a market of ``n`` people from the scenario's segments and initial stages.
+
+        Draws happen in a fixed order from ``rng`` (the population stream), so the same seed
+        gives the same people whatever strategy runs on them.
+        """
+        seg_names = list(scn.segments)
+        shares = np.array([scn.segments[s].share for s in seg_names], dtype=np.float64)
+        seg = rng.choice(len(seg_names), size=n, p=shares / shares.sum()).astype(np.int8)
+        u_nt = rng.random(n)
+        prop = np.zeros(n, dtype=np.float32)
+        nt = np.zeros(n, dtype=bool)
+        sat = np.zeros(n, dtype=np.float32)
+        for k, name in enumerate(seg_names):
+            spec = scn.segments[name]
+            idx = np.flatnonzero(seg == k)
+            prop[idx] = sample_dist(spec.propensity, len(idx), rng)
+            nt[idx] = u_nt[idx] < spec.non_target
+            sat[idx] = spec.satisfaction
+        prop[nt] = 0.0
+        init = scn.market.initial
+        if isinstance(init, str):
+            stage = np.full(n, graph.index(init), dtype=np.int8)
+        else:
+            codes = np.array([graph.index(s) for s in init], dtype=np.int8)
+            pr = np.array(list(init.values()), dtype=np.float64)
+            stage = codes[rng.choice(len(codes), size=n, p=pr / pr.sum())]
+        is_cust = graph.kind[stage] == 1
+        return cls(
+            stage=stage,
+            segment=seg,
+            propensity=prop,
+            non_target=nt,
+            satisfaction=sat,
+            fatigue=np.zeros(n, dtype=np.float32),
+            entered_day=np.full(n, -1, dtype=np.int16),
+            first_customer_day=np.where(is_cust, 0, -1).astype(np.int16),
+            purchases=np.zeros(n, dtype=np.int32),
+            revenue=np.zeros(n, dtype=np.float64),
+            open_tickets=np.zeros(n, dtype=np.int16),
+            acquired_by=np.full(n, -1, dtype=np.int16),
+        )
+
+    def to_pandas(self, graph: StageGraph, segments: list[str]) -> pd.DataFrame:
+        """One row per person, with stage and segment names as categoricals."""
+        return pd.DataFrame(
+            {
+                "person": np.arange(len(self), dtype=np.int32),
+                "segment": pd.Categorical.from_codes(self.segment, categories=segments),
+                "non_target": self.non_target,
+                "propensity": self.propensity,
+                "stage": pd.Categorical.from_codes(self.stage, categories=list(graph.names)),
+                "entered_day": self.entered_day,
+                "first_customer_day": self.first_customer_day,
+                "satisfaction": self.satisfaction,
+                "fatigue": self.fatigue,
+                "purchases": self.purchases,
+                "revenue": self.revenue,
+            }
+        )
