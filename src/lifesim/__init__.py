@@ -1,4 +1,4 @@
-"""lifesim: should marketing follow the customer lifecycle or headline KPIs? Simulate, test, predict.
+"""lifesim: test whether marketing should follow the customer lifecycle or headline KPIs.
 
 Public API
 ----------

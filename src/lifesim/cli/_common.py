@@ -7,7 +7,7 @@ import json
 import math
 import sys
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -19,7 +19,7 @@ __all__ = ["Format", "fail", "print_json", "progress_bar", "stderr", "to_jsonabl
 stderr = Console(stderr=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output format of a command."""
 
     table = "table"

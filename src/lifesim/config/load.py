@@ -58,10 +58,8 @@ def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
                 pass
         elif typ == "union_tag_invalid":
             ctx = e.get("ctx", {})
-            msg = (
-                f"unknown distribution {ctx.get('tag')!r}; allowed: "
-                f"{ctx.get('expected_tags')}"
-            )
+            msg = f"unknown distribution {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
+            path = f"{path}.dist" if path else "dist"
         elif typ == "union_tag_not_found":
             msg = "a distribution needs a 'dist' key (constant, gamma, lognormal, uniform, beta)"
         elif typ == "literal_error":
@@ -161,6 +159,22 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
     if problems:
         raise ConfigError(problems)
 
+    uses_m = any(tr.propensity and tr.p > 0 for st in stages.values() for tr in st.to.values())
+    uses_m |= any(
+        st.buy is not None and st.buy.propensity and st.buy.p > 0 for st in stages.values()
+    )
+    if uses_m:
+        for name, seg in scn.segments.items():
+            if seg.non_target < 1 and math.isinf(dist_max(seg.propensity)):
+                problems.append(
+                    (
+                        f"segments.{name}.propensity.max",
+                        "required: moves scaled by propensity need a bounded propensity "
+                        f"distribution ({seg.propensity.dist} is unbounded without max)",
+                    )
+                )
+        if problems:
+            raise ConfigError(problems)
     m_max = max(
         (dist_max(seg.propensity) for seg in scn.segments.values() if seg.non_target < 1),
         default=0.0,
@@ -168,28 +182,16 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
     sat = 1.0 + scn.satisfaction.churn_weight
     for s, st in stages.items():
         total = 0.0
-        unbounded = False
         for t, tr in st.to.items():
             f = tr.p
             if tr.propensity and tr.p > 0:
-                if math.isinf(m_max):
-                    unbounded = True
-                    continue
                 f *= m_max
             if tr.boost:
                 f *= boost[s]
             if stages[t].kind == "churned":
                 f *= sat
             total += f
-        if unbounded:
-            problems.append(
-                (
-                    f"stages.{s}.to",
-                    "moves scaled by propensity need a bounded propensity distribution; "
-                    "set segments.<name>.propensity.max",
-                )
-            )
-        elif total > 1.0 + 1e-12:
+        if total > 1.0 + 1e-12:
             problems.append(
                 (
                     f"stages.{s}.to",
@@ -199,9 +201,7 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
                 )
             )
         if st.buy is not None and st.buy.propensity and st.buy.p > 0:
-            if math.isinf(m_max):
-                problems.append((f"stages.{s}.buy", "needs a bounded propensity (set max)"))
-            elif st.buy.p * m_max > 1.0 + 1e-12:
+            if st.buy.p * m_max > 1.0 + 1e-12:
                 problems.append(
                     (
                         f"stages.{s}.buy.p",
@@ -224,7 +224,9 @@ def _read_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(
+            f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+        ) from None
 
 
 def default_scenario() -> Scenario:

@@ -200,7 +200,7 @@ class Simulation:
         return DayTables.make(g, boost, cause)
 
     def order_values(self, who: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Order amounts of ``who`` from uniforms ``v`` (quantiles of the segment's distribution)."""
+        """Return order amounts of ``who`` from uniforms ``v`` (segment quantiles)."""
         out = np.empty(len(who))
         seg = self.pop.segment[who]
         for k, name in enumerate(self.segments):
@@ -223,7 +223,7 @@ class Simulation:
             pop.revenue[who] += amount
             self.recorder.on_purchases(day, who, amount, cause)
         # (b) one draw over the current stage's outgoing moves
-        u = self._rs_transition.random(self.n)
+        u = self._rs_transition.random(self.n, dtype=np.float32)
         w = self.scenario.satisfaction.churn_weight
         sat_g = None
         if w > 0:

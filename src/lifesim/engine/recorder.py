@@ -25,10 +25,12 @@ class _Columns:
             self.parts[k].append(arr)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            k: (np.concatenate(p) if p else np.zeros(0, dtype=self.dtypes[k]))
-            for k, p in self.parts.items()
-        }
+        """Concatenate each column once, freeing its parts as it goes (keeps peak memory low)."""
+        out = {}
+        for k, parts in self.parts.items():
+            out[k] = np.concatenate(parts) if parts else np.zeros(0, dtype=self.dtypes[k])
+            parts.clear()
+        return out
 
 
 class Recorder:
@@ -81,22 +83,24 @@ class Recorder:
             return pd.Categorical.from_codes(np.where(codes < 0, 0, codes), categories=causes)
 
         events = pd.DataFrame(
-            {
+            copy=False,
+            data={
                 "person": ev["person"],
                 "day": ev["day"],
                 "from_stage": pd.Categorical.from_codes(ev["from"], categories=cats),
                 "to_stage": pd.Categorical.from_codes(ev["to"], categories=cats),
                 "cause": cause_cat(ev["cause"]),
-            }
+            },
         )
         pu = self.purchases.arrays()
         purchases = pd.DataFrame(
-            {
+            copy=False,
+            data={
                 "person": pu["person"],
                 "day": pu["day"],
                 "amount": pu["amount"],
                 "cause": cause_cat(pu["cause"]),
-            }
+            },
         )
         counts = pd.DataFrame(self.counts, columns=cats)
         counts.index.name = "day"

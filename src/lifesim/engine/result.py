@@ -127,7 +127,9 @@ class SimulationResult:
         ever = self.people["first_customer_day"].to_numpy() >= 0
         if not ever.any():
             return float("nan")
-        churned = {s for s, k in zip(self.stage_names, self.stage_kinds, strict=True) if k == "churned"}
+        churned = {
+            s for s, k in zip(self.stage_names, self.stage_kinds, strict=True) if k == "churned"
+        }
         end = self.people["stage"].isin(churned).to_numpy()
         return float((end & ever).sum() / ever.sum())
 
@@ -157,7 +159,7 @@ class SimulationResult:
         return self.stage_counts.copy()
 
     def stage_table(self) -> pd.DataFrame:
-        """Final people and share per stage."""
+        """Return the final people and share per stage."""
         counts = self.final_counts
         return pd.DataFrame(
             {
@@ -179,7 +181,11 @@ class SimulationResult:
         ]
         for stage, row in self.stage_table().iterrows():
             lines.append(f"{stage:<16}{row['kind']:<10}{row['people']:>12,}{row['share']:>9.2%}")
-        churn = "n/a (nobody became a customer)" if d["churn_rate"] is None else f"{d['churn_rate']:.2%}"
+        churn = (
+            "n/a (nobody became a customer)"
+            if d["churn_rate"] is None
+            else f"{d['churn_rate']:.2%}"
+        )
         lines += [
             "",
             f"revenue          {d['revenue_total']:,.2f} from {d['purchases']:,} orders",
@@ -234,7 +240,9 @@ class SimulationResult:
                 + (["support"] if self.support is not None else []),
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            (tmp / "summary.json").write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+            (tmp / "summary.json").write_text(
+                json.dumps(self.to_dict(), indent=2), encoding="utf-8"
+            )
             self.events.to_parquet(tmp / "events.parquet", index=False)
             self.purchases.to_parquet(tmp / "purchases.parquet", index=False)
             self.stage_counts.reset_index().to_parquet(tmp / "stage_counts.parquet", index=False)

@@ -20,7 +20,9 @@ class SupportDesk:
     which raises churn when ``satisfaction.churn_weight`` > 0.
     """
 
-    def __init__(self, env: simpy.Environment, spec: Support, stage_codes: dict[str, int], n_stages):
+    def __init__(
+        self, env: simpy.Environment, spec: Support, stage_codes: dict[str, int], n_stages
+    ):
         self.env = env
         self.spec = spec
         self.staff = simpy.Resource(env, capacity=spec.agents)

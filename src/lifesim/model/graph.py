@@ -75,7 +75,9 @@ class StageGraph:
 
     def edge_names(self) -> list[str]:
         """Names ``'src->dst'`` of every edge."""
-        return [f"{self.names[a]}->{self.names[b]}" for a, b in zip(self.src, self.dst, strict=True)]
+        return [
+            f"{self.names[a]}->{self.names[b]}" for a, b in zip(self.src, self.dst, strict=True)
+        ]
 
     @classmethod
     def from_scenario(cls, scn: Scenario) -> StageGraph:

@@ -174,7 +174,8 @@ class Population:
     def to_pandas(self, graph: StageGraph, segments: list[str]) -> pd.DataFrame:
         """One row per person, with stage and segment names as categoricals."""
         return pd.DataFrame(
-            {
+            copy=False,
+            data={
                 "person": np.arange(len(self), dtype=np.int32),
                 "segment": pd.Categorical.from_codes(self.segment, categories=segments),
                 "non_target": self.non_target,
@@ -186,5 +187,5 @@ class Population:
                 "fatigue": self.fatigue,
                 "purchases": self.purchases,
                 "revenue": self.revenue,
-            }
+            },
         )

@@ -1,0 +1,98 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from lifesim.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    """Run the real console entry point (exit codes and stderr as a user sees them)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_simulate_json_has_the_contract_keys(configs_dir):
+    r = run(
+        "simulate",
+        str(configs_dir / "reference.yaml"),
+        "--customers",
+        "2000",
+        "--days",
+        "30",
+        "--seed",
+        "5",
+        "--format",
+        "json",
+        "--no-progress",
+    )
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert {"stage_counts", "revenue_total", "customers", "days", "seed"} <= set(d)
+    assert d["customers"] == 2000 and d["days"] == 30 and d["seed"] == 5
+    assert sum(d["stage_counts"].values()) == 2000
+
+
+def test_simulate_table_and_run_folder(tmp_path, configs_dir):
+    out = tmp_path / "run"
+    res = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(configs_dir / "reference.yaml"),
+            "--customers",
+            "500",
+            "--days",
+            "20",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "churn rate" in res.output and "awareness" in res.output
+    assert (out / "manifest.json").exists() and (out / "events.parquet").exists()
+
+
+def test_simulate_without_config_runs_the_embedded_default():
+    r = run("simulate", "--customers", "300", "--days", "5", "--format", "json", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["customers"] == 300
+
+
+def test_validate_ok_and_bad(tmp_path, configs_dir):
+    r = run("validate", str(configs_dir / "reference.yaml"))
+    assert r.returncode == 0 and r.stdout.startswith("OK")
+    bad = tmp_path / "bad.yaml"
+    text = (
+        (configs_dir / "reference.yaml")
+        .read_text()
+        .replace("purchase: {p: 0.03", "purchase: {p: 1.7")
+    )
+    bad.write_text(text)
+    r = run("validate", str(bad))
+    assert r.returncode == 2
+    assert "stages.consideration.to.purchase.p: must be in [0, 1], got 1.7" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["simulate", "nope.yaml"],
+        ["simulate", "--customers", "-5"],
+        ["simulate", "--format", "xml"],
+        ["validate"],
+    ],
+)
+def test_bad_input_exits_2_without_traceback(args):
+    r = run(*args, "--no-progress") if args[0] == "simulate" else run(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
