@@ -16,6 +16,7 @@ from lifesim.config.scenario import Distribution, Scenario
 from lifesim.errors import ConfigError
 
 __all__ = [
+    "with_catalogue",
     "load_scenario",
     "default_scenario",
     "check_scenario",
@@ -153,6 +154,7 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
     if scn.support is not None:
         for s in scn.support.ticket_p:
             problems += _stage_ref(stages, s, f"support.ticket_p.{s}")
+    problems += _check_marketing(scn)
     for s, b in (extra_boost or {}).items():
         if s in boost:
             boost[s] *= max(1.0, b)
@@ -212,6 +214,90 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
         raise ConfigError(problems)
 
 
+def _check_edge(scn: Scenario, edge: str, path: str) -> list[tuple[str, str]]:
+    a, sep, b = edge.partition("->")
+    if not sep:
+        return [(path, f"a move is written 'src->dst', got {edge!r}")]
+    if a not in scn.stages or b not in scn.stages[a].to:
+        moves = [f"{x}->{y}" for x, st in scn.stages.items() for y in st.to]
+        return [(path, f"no move {edge!r} in the stage graph; moves: {', '.join(moves)}")]
+    return []
+
+
+GROUPS = ("acquisition", "retention", "advocacy")
+
+
+def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    stages = scn.stages
+    for name, t in scn.tactics.items():
+        base = f"tactics.{name}"
+        if not t.stages:
+            problems.append((f"{base}.stages", "at least one stage is required"))
+        for i, st in enumerate(t.stages):
+            problems += _stage_ref(stages, st, f"{base}.stages.{i}")
+        for edge in t.effect:
+            problems += _check_edge(scn, edge, f"{base}.effect.{edge}")
+        if t.single_use is False and t.cost.per_redemption > 0:
+            problems.append(
+                (f"{base}.cost.per_redemption", "only single_use tactics have redemptions")
+            )
+        if t.mode == "broadcast" and (t.cost.per_contact > 0 or t.cost.per_redemption > 0):
+            problems.append(
+                (f"{base}.cost", "a broadcast tactic costs per_month only (no contacts)")
+            )
+        if t.referral is not None:
+            for i, st in enumerate(t.referral.from_stages):
+                problems += _stage_ref(stages, st, f"{base}.referral.from_stages.{i}")
+            for edge in t.referral.effect:
+                problems += _check_edge(scn, edge, f"{base}.referral.effect.{edge}")
+    for name, sp in scn.strategies.items():
+        base = f"strategies.{name}"
+        for st, tactics in (sp.plan or {}).items():
+            problems += _stage_ref(stages, st, f"{base}.plan.{st}")
+            for i, t in enumerate(tactics):
+                if t not in scn.tactics:
+                    problems.append(
+                        (
+                            f"{base}.plan.{st}.{i}",
+                            f"unknown tactic {t!r}; known tactics: {', '.join(scn.tactics)}",
+                        )
+                    )
+                elif st in stages and st not in scn.tactics[t].stages:
+                    problems.append(
+                        (
+                            f"{base}.plan.{st}.{i}",
+                            f"tactic {t!r} does not serve stage {st!r} "
+                            f"(it serves {', '.join(scn.tactics[t].stages)})",
+                        )
+                    )
+        if sp.split is not None:
+            allowed = {
+                "stage_focused": GROUPS,
+                "kpi_focused": tuple(scn.tactics),
+            }.get(sp.type, tuple(stages))
+            for k in sp.split:
+                if k not in allowed:
+                    problems.append(
+                        (f"{base}.split.{k}", f"unknown key {k!r}; allowed: {', '.join(allowed)}")
+                    )
+            tot = sum(sp.split.values())
+            if not math.isclose(tot, 1.0, abs_tol=1e-9):
+                problems.append((f"{base}.split", f"shares must sum to 1, got {tot:g}"))
+        if sp.type == "custom" and not sp.target:
+            problems.append((f"{base}.target", "a custom strategy needs 'module:attribute'"))
+    cmp = scn.compare
+    for i, name in enumerate(cmp.strategies):
+        if name not in scn.strategies:
+            problems.append(
+                (
+                    f"compare.strategies.{i}",
+                    f"unknown strategy {name!r}; known: {', '.join(scn.strategies)}",
+                )
+            )
+    return problems
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -227,6 +313,63 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(
             f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
         ) from None
+
+
+def _deep_merge(base: Any, over: Any) -> Any:
+    if isinstance(base, Mapping) and isinstance(over, Mapping):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _deep_merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def _catalogue() -> dict[str, Any]:
+    text = resources.files("lifesim.config").joinpath("catalogue.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def _fits_graph(tactic: Mapping[str, Any], stages: Mapping[str, Any]) -> bool:
+    def edge_ok(edge: str) -> bool:
+        a, _, b = edge.partition("->")
+        to = (stages.get(a) or {}).get("to") or {}
+        return isinstance(to, Mapping) and b in to
+
+    ok = all(st in stages for st in tactic.get("stages", []))
+    ok &= all(edge_ok(e) for e in tactic.get("effect", {}))
+    ref = tactic.get("referral") or {}
+    ok &= all(st in stages for st in ref.get("from_stages", []))
+    ok &= all(edge_ok(e) for e in ref.get("effect", {}))
+    return ok
+
+
+def with_catalogue(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge the shipped tactic catalogue and built-in strategies into raw scenario data.
+
+    A catalogue tactic is kept when every stage and move it names exists in the scenario's
+    graph, or when the scenario mentions it (then it is validated strictly). ``name: null``
+    removes a catalogue entry.
+    """
+    data = dict(data)
+    cat = _catalogue()
+    stages = data.get("stages")
+    stages = stages if isinstance(stages, Mapping) else {}
+    for key in ("tactics", "strategies"):
+        user = data.get(key) or {}
+        if not isinstance(user, Mapping):
+            continue  # pydantic reports the type error
+        merged: dict[str, Any] = {}
+        for name, spec in cat[key].items():
+            if name in user:
+                if user[name] is not None:
+                    merged[name] = _deep_merge(spec, user[name])
+            elif key == "strategies" or _fits_graph(spec, stages):
+                merged[name] = spec
+        for name, spec in user.items():
+            if name not in merged and spec is not None and name not in cat[key]:
+                merged[name] = spec
+        data[key] = merged
+    return data
 
 
 def default_scenario() -> Scenario:
@@ -270,7 +413,7 @@ def load_scenario(source: ScenarioLike = None, **overrides: Any) -> Scenario:
             [("", f"the top level must be a mapping of keys to values, got {_fmt_value(data)}")],
             source=where,
         )
-    data = {**data, **overrides}
+    data = with_catalogue({**data, **overrides})
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:

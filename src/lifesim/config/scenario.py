@@ -8,7 +8,7 @@ in :func:`lifesim.config.check_scenario`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -29,6 +29,14 @@ __all__ = [
     "Budget",
     "Support",
     "Satisfaction",
+    "Cost",
+    "PromoEffect",
+    "Referral",
+    "Tactic",
+    "Fatigue",
+    "Economics",
+    "StrategySpec",
+    "CompareSpec",
     "Scenario",
 ]
 
@@ -322,6 +330,180 @@ class Satisfaction(_Strict):
     churn_weight: NonNegative = 0.0
 
 
+class Cost(_Strict):
+    """Cost of a tactic: per contact, per month (budget period) it is active, per redemption."""
+
+    per_contact: NonNegative = 0.0
+    per_month: NonNegative = 0.0
+    per_redemption: NonNegative = 0.0
+
+
+class PromoEffect(_Strict):
+    """Side effect on people a promotion acquires (a promo conversion is not a conscious choice).
+
+    Attributes
+    ----------
+    propensity : float
+        Multiplier on the propensity of people who become customers under the tactic.
+    churn : float
+        Multiplier on their moves into churned stages, for good.
+    """
+
+    propensity: NonNegative = 1.0
+    churn: NonNegative = 1.0
+
+
+class Referral(_Strict):
+    """A referral programme: contacted people bring others.
+
+    Attributes
+    ----------
+    p : float
+        Chance that a contacted person refers one prospect.
+    from_stages : list of str
+        Stages the referred person is drawn from (uniformly at random among people there).
+    effect : dict of str to float
+        Multipliers (``"src->dst": factor``) on the referred person's moves.
+    duration : int
+        Days the referred person's effect lasts.
+    reward : float
+        Cost per referral (paid from the budget, reserved at contact time).
+    """
+
+    p: Probability = 0.1
+    from_stages: list[str] = Field(default_factory=lambda: ["awareness"])
+    effect: dict[str, NonNegative] = Field(default_factory=dict)
+    duration: PositiveInt = 14
+    reward: NonNegative = 0.0
+
+
+class Tactic(_Strict):
+    """A marketing tactic: which stages it serves, what it does, what it costs, its side effects.
+
+    Attributes
+    ----------
+    description : str
+    channel : str, optional
+        Channel name for CAC by channel (default: the tactic's name).
+    group : {'acquisition', 'retention', 'advocacy'}, optional
+        Budget group (default: from the first stage it targets).
+    stages : list of str
+        Stages whose people it can reach.
+    mode : {'contact', 'broadcast'}
+        ``contact``: chosen people are contacted one by one (costs per contact, builds fatigue,
+        respects caps). ``broadcast``: always-on for everyone in its stages while its monthly
+        fee is paid (SEO content, live chat).
+    effect : dict of str to float
+        Multipliers on moves, keyed ``"src->dst"`` (e.g. ``"consideration->purchase": 1.5``).
+    buy : float
+        Multiplier on the daily repeat-purchase probability.
+    order_value : float
+        Multiplier on order value while active (a discount is < 1 and cuts margin).
+    duration : int
+        Days one contact's effect lasts.
+    single_use : bool
+        The effect ends at the person's first purchase under it (a coupon); redemptions are
+        counted and cost ``cost.per_redemption``.
+    cost : Cost
+    fatigue : float
+        Fatigue added to a person per contact.
+    promo : PromoEffect, optional
+        Side effect on the people it acquires.
+    support_load : float
+        Chance that a contact (or, for broadcasts, a person-day in its stages) opens a support
+        ticket for the capacity-limited staff.
+    satisfaction : float
+        Change in the person's satisfaction per contact, in [-1, 1].
+    referral : Referral, optional
+    """
+
+    description: str = ""
+    channel: str | None = None
+    group: Literal["acquisition", "retention", "advocacy"] | None = None
+    stages: list[str]
+    mode: Literal["contact", "broadcast"] = "contact"
+    effect: dict[str, NonNegative] = Field(default_factory=dict)
+    buy: NonNegative = 1.0
+    order_value: NonNegative = 1.0
+    duration: PositiveInt = 7
+    single_use: bool = False
+    cost: Cost = Field(default_factory=Cost)
+    fatigue: NonNegative = 0.0
+    promo: PromoEffect | None = None
+    support_load: Probability = 0.0
+    satisfaction: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    referral: Referral | None = None
+
+
+class Fatigue(_Strict):
+    """How contacts tire people.
+
+    A person's fatigue grows by each contact's ``fatigue`` and halves every ``half_life_days``.
+    A contact's effect is scaled by ``exp(-erosion * fatigue)`` (effects erode with frequency).
+    Past ``churn_threshold``, churn moves are multiplied by
+    ``min(max_churn_factor, 1 + churn_per_unit * (fatigue - churn_threshold))`` (unsubscribes,
+    annoyance) and satisfaction falls by ``satisfaction_per_unit`` per unit above it per day.
+    """
+
+    half_life_days: Positive = 14.0
+    erosion: NonNegative = 0.4
+    churn_threshold: NonNegative = 3.0
+    churn_per_unit: NonNegative = 0.15
+    max_churn_factor: Annotated[float, Field(ge=1)] = 2.0
+    satisfaction_per_unit: NonNegative = 0.002
+
+
+class Economics(_Strict):
+    """Money conventions: profit = ``margin`` x revenue - marketing cost."""
+
+    margin: Probability = 0.35
+
+
+class StrategySpec(_Strict):
+    """A strategy (policy) that decides, every day, who gets which tactic within the budget.
+
+    Attributes
+    ----------
+    type : {'none', 'kpi_focused', 'stage_focused', 'fixed_split', 'custom'}
+    kpi : {'conversion', 'acquisition'}
+        The headline KPI a ``kpi_focused`` strategy chases.
+    plan : dict of str to list of str, optional
+        Stage -> tactics (``stage_focused`` / ``fixed_split``; default: the scenario's tactics
+        that serve each stage).
+    split : dict of str to float, optional
+        Budget shares: per group (acquisition, retention, advocacy) for ``stage_focused``;
+        per stage for ``fixed_split``. Shares sum to 1.
+    min_gap_days : int
+        Frequency cap: days between two contacts of the same person (``stage_focused``,
+        ``fixed_split``). ``kpi_focused`` has no caps.
+    targeting : {'score', 'random'}
+        ``score``: the most promising people first (a noisy read of propensity, as a CRM
+        score would be); ``random``: untargeted.
+    target : str, optional
+        ``custom``: ``"module:attribute"`` of a class following the Strategy protocol.
+    params : dict
+        Extra keyword arguments for a ``custom`` strategy.
+    """
+
+    type: Literal["none", "kpi_focused", "stage_focused", "fixed_split", "custom"]
+    kpi: Literal["conversion", "acquisition"] = "conversion"
+    plan: dict[str, list[str]] | None = None
+    split: dict[str, Probability] | None = None
+    min_gap_days: NonNegativeInt = 7
+    targeting: Literal["score", "random"] = "score"
+    target: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompareSpec(_Strict):
+    """Defaults of ``lifesim compare`` for this scenario."""
+
+    strategies: list[str] = Field(default_factory=lambda: ["none", "kpi_focused", "stage_focused"])
+    baseline: str = "none"
+    replications: PositiveInt = 20
+    objective: str = "profit"
+
+
 class Scenario(_Strict):
     """A complete scenario: everything a simulation needs.
 
@@ -343,6 +525,13 @@ class Scenario(_Strict):
     budget : Budget
     support : Support, optional
     satisfaction : Satisfaction
+    tactics : dict of str to Tactic
+        The tactic catalogue (shipped defaults merged with the file's overrides).
+    strategies : dict of str to StrategySpec
+        Named strategies (built-ins merged with the file's).
+    fatigue : Fatigue
+    economics : Economics
+    compare : CompareSpec
     """
 
     name: str = "scenario"
@@ -356,3 +545,8 @@ class Scenario(_Strict):
     budget: Budget = Field(default_factory=Budget)
     support: Support | None = None
     satisfaction: Satisfaction = Field(default_factory=Satisfaction)
+    tactics: dict[str, Tactic] = Field(default_factory=dict)
+    strategies: dict[str, StrategySpec] = Field(default_factory=dict)
+    fatigue: Fatigue = Field(default_factory=Fatigue)
+    economics: Economics = Field(default_factory=Economics)
+    compare: CompareSpec = Field(default_factory=CompareSpec)

@@ -18,13 +18,21 @@ import simpy
 
 from lifesim._random import SeedLike, as_seed_sequence, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario
-from lifesim.config.scenario import Campaign
-from lifesim.engine.kernel import DayTables, Effect, build_modifiers, buy_step, transition_step
+from lifesim.config.scenario import Campaign, StrategySpec
+from lifesim.engine.kernel import (
+    DayTables,
+    Effect,
+    build_modifiers,
+    buy_step,
+    transition_step,
+    value_factor,
+)
+from lifesim.engine.marketing import Marketing
 from lifesim.engine.recorder import Ledger, Recorder
 from lifesim.engine.result import SimulationResult
 from lifesim.engine.support import SupportDesk
 from lifesim.errors import ConfigError
-from lifesim.model import Population, StageGraph, dist_ppf
+from lifesim.model import Population, StageGraph, Strategy, dist_ppf, make_strategy
 
 __all__ = ["Simulation", "simulate", "PHASE_BUDGET", "PHASE_CALENDAR", "PHASE_DAY", "PHASE_END"]
 
@@ -63,6 +71,10 @@ class Simulation:
         Keep the event log (moves). Purchases, counts and the ledger are always kept.
     progress : callable(done, total), optional
         Called after every simulated day.
+    strategy : str, StrategySpec or Strategy, optional
+        The marketing strategy: a name from the scenario's ``strategies``, a spec, or an
+        object following :class:`lifesim.model.Strategy`. ``None``: no marketing (the
+        scenario's campaigns still run).
 
     Notes
     -----
@@ -82,6 +94,7 @@ class Simulation:
         days: int | None = None,
         record_events: bool = True,
         progress: Progress | None = None,
+        strategy: str | StrategySpec | Strategy | None = None,
     ):
         scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.scenario = _resolve(scn, customers, days)
@@ -108,6 +121,7 @@ class Simulation:
             codes = {s: i for i, s in enumerate(self.graph.names)}
             self.desk = SupportDesk(self.env, self.scenario.support, codes, self.graph.n_stages)
             self._rs_support = self.stream("support")
+        self.marketing = Marketing(self, make_strategy(self.scenario, strategy))
         self.started_at = datetime.now(UTC)
         self.elapsed = 0.0
 
@@ -144,6 +158,7 @@ class Simulation:
         for k in range(math.ceil(self.days / period)):
             yield self._at(k * period + PHASE_BUDGET)
             self.ledger.new_period(k)
+            self.marketing.start_period(k * period)
 
     def _campaign(self, name: str, c: Campaign):
         code = self.cause_code(name)
@@ -172,6 +187,7 @@ class Simulation:
             yield self._at(day + PHASE_CALENDAR)
             for hook in self._day_hooks:
                 hook(day)
+            self.marketing.decide(day)
 
     def _customers(self):
         for day in range(self.days):
@@ -185,8 +201,8 @@ class Simulation:
     # -- the vectorised day ------------------------------------------------------------------
     def _tables(self, day: int) -> DayTables:
         g = self.graph
-        boost = np.ones(g.n_edges)
-        cause = np.zeros(g.n_edges, dtype=np.int16)
+        boost, bcause, buy, self._ticket_extra = self.marketing.stage_factors()
+        cause = np.where(bcause >= 0, bcause, 0).astype(np.int16)
         live = []
         for s, b, start, until, code in self._stage_boosts:
             if until <= day:
@@ -197,7 +213,7 @@ class Simulation:
                 boost[mask] *= b
                 cause[mask] = code
         self._stage_boosts = live
-        return DayTables.make(g, boost, cause)
+        return DayTables.make(g, boost, cause, buy)
 
     def order_values(self, who: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Return order amounts of ``who`` from uniforms ``v`` (segment quantiles)."""
@@ -212,7 +228,13 @@ class Simulation:
         """Advance every person by one day (purchases, then moves, then support tickets)."""
         pop, g = self.pop, self.graph
         tables = self._tables(day)
-        self.effects = [e for e in self.effects if e.until > day]
+        live = []
+        for e in self.effects:
+            if e.until > day:
+                live.append(e)
+            else:
+                self.marketing.release(e)
+        self.effects = live
         mods = build_modifiers([e for e in self.effects if e.start <= day], pop.stage, g)
         # (a) repeat purchases by people in buying stages
         ub = self._rs_purchase.random(self.n)
@@ -222,12 +244,14 @@ class Simulation:
             pop.purchases[who] += 1
             pop.revenue[who] += amount
             self.recorder.on_purchases(day, who, amount, cause)
+            self.marketing.redeem(day, who)
         # (b) one draw over the current stage's outgoing moves
         u = self._rs_transition.random(self.n, dtype=np.float32)
         w = self.scenario.satisfaction.churn_weight
         sat_g = None
         if w > 0:
             sat_g = np.float32(w) * (np.float32(1) - pop.satisfaction)
+        sat_g = self.marketing.churn_extra(sat_g)
         who, edge, cause, v = transition_step(g, tables, pop.stage, pop.propensity, u, sat_g, mods)
         if len(who):
             frm = pop.stage[who]
@@ -240,22 +264,28 @@ class Simulation:
             buys = g.purchase[edge]
             if buys.any():
                 bw = who[buys]
-                amount = self.order_values(bw, v[buys])
+                amount = self.order_values(bw, v[buys]) * value_factor(mods, bw)
                 pop.purchases[bw] += 1
                 pop.revenue[bw] += amount
                 self.recorder.on_purchases(day, bw, amount, cause[buys])
+                self.marketing.redeem(day, bw)
+            self.marketing.on_moves(who, cause)
             self.recorder.on_moves(day, who, frm, to, cause)
         # (c) support tickets
         if self.desk is not None:
             us = self._rs_support.random(self.n)
-            new = np.flatnonzero(us < self.desk.ticket_p[pop.stage])
+            new = np.flatnonzero(us < (self.desk.ticket_p + self._ticket_extra)[pop.stage])
             self.desk.open_tickets(day, new, pop.satisfaction, pop.open_tickets)
 
     def end_of_day(self, day: int) -> None:
         """End-of-day bookkeeping: support waiting penalty, daily stage counts."""
         if self.desk is not None:
             self.desk.end_of_day(day, self.pop.satisfaction, self.pop.open_tickets)
+        self.marketing.end_of_day()
         self.recorder.on_day_end(day, self.pop.stage)
+        period = self.scenario.budget.period_days
+        if (day + 1) % period == 0 or day + 1 == self.days:
+            self.recorder.snapshot(day, self.graph.kind[self.pop.stage] == 1)
 
     def run(self) -> SimulationResult:
         """Run the whole horizon and return the result."""
@@ -278,6 +308,7 @@ def simulate(
     days: int | None = None,
     record_events: bool = True,
     progress: Progress | None = None,
+    strategy: str | StrategySpec | Strategy | None = None,
 ) -> SimulationResult:
     """Run a scenario and return its result.
 
@@ -293,6 +324,8 @@ def simulate(
         Keep the event log of moves.
     progress : callable(done, total), optional
         Progress hook, called after every day.
+    strategy : str, StrategySpec or Strategy, optional
+        Marketing strategy (a name from the scenario, a spec or an object); ``None``: none.
 
     Returns
     -------
@@ -312,5 +345,6 @@ def simulate(
         days=days,
         record_events=record_events,
         progress=progress,
+        strategy=strategy,
     )
     return sim.run()

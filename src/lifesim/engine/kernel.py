@@ -15,7 +15,15 @@ import numpy as np
 
 from lifesim.model import StageGraph
 
-__all__ = ["Effect", "Modifiers", "DayTables", "build_modifiers", "transition_step", "buy_step"]
+__all__ = [
+    "Effect",
+    "Modifiers",
+    "DayTables",
+    "build_modifiers",
+    "transition_step",
+    "buy_step",
+    "value_factor",
+]
 
 _SLACK_REL = 1e-5  # fast path lets through anyone within this of the exact threshold
 _SLACK_ABS = 1e-9
@@ -43,6 +51,12 @@ class Effect:
     strength : ndarray of float32, optional
         Per-person strength in [0, 1] scaling every factor as ``1 + (f - 1) * strength``
         (fatigue erodes effects this way).
+    used : ndarray of bool, optional
+        For single-use offers: which people have used theirs (the effect ends for them).
+    reserved : float
+        Budget still committed to possible redemptions.
+    period : int
+        Budget period the effect was paid from.
     """
 
     idx: np.ndarray
@@ -53,6 +67,16 @@ class Effect:
     buy_factor: float = 1.0
     value_factor: float = 1.0
     strength: np.ndarray | None = None
+    used: np.ndarray | None = None
+    reserved: float = 0.0
+    period: int = 0
+
+    def live(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """People still under the effect and their strengths."""
+        if self.used is None or not self.used.any():
+            return self.idx, self.strength
+        keep = ~self.used
+        return self.idx[keep], None if self.strength is None else self.strength[keep]
 
 
 @dataclass(eq=False)
@@ -82,9 +106,16 @@ class DayTables:
     edge_cause: np.ndarray
 
     @classmethod
-    def make(cls, g: StageGraph, edge_boost: np.ndarray, edge_cause: np.ndarray) -> DayTables:
-        """Build the tables for a day from per-edge stage-level boosts."""
-        pe = g.p * np.where(g.boosted, edge_boost, 1.0)
+    def make(
+        cls,
+        g: StageGraph,
+        edge_factor: np.ndarray,
+        edge_cause: np.ndarray,
+        buy_factor: np.ndarray | None = None,
+    ) -> DayTables:
+        """Build the tables for a day from stage-level per-edge and per-stage buy factors."""
+        pe = g.p * edge_factor
+        buy_p = g.buy_p if buy_factor is None else g.buy_p * buy_factor
         a = np.where(g.scaled, pe, 0.0)
         b = np.where(g.scaled, 0.0, pe)
         s = g.n_stages
@@ -97,49 +128,62 @@ class DayTables:
             b_all=np.bincount(src, b, minlength=s).astype(np.float32),
             a_churn=np.bincount(src, np.where(ch, a, 0.0), minlength=s).astype(np.float32),
             b_churn=np.bincount(src, np.where(ch, b, 0.0), minlength=s).astype(np.float32),
-            buy_a=np.where(g.buy_scaled, g.buy_p, 0.0).astype(np.float32),
-            buy_b=np.where(g.buy_scaled, 0.0, g.buy_p).astype(np.float32),
+            buy_a=np.where(g.buy_scaled, buy_p, 0.0).astype(np.float32),
+            buy_b=np.where(g.buy_scaled, 0.0, buy_p).astype(np.float32),
             edge_cause=edge_cause,
         )
 
 
 def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> Modifiers | None:
-    """Combine the active effects of a day (factors multiply; the strongest names the cause)."""
+    """Combine the active effects of a day (factors multiply; the strongest names the cause).
+
+    Fully vectorised over (person, effect) entries: one sort, gathers and ``reduceat``.
+    """
     if not effects:
         return None
-    allidx = np.concatenate([e.idx for e in effects])
-    uniq, inv = np.unique(allidx, return_inverse=True)
-    d = g.slot_edge.shape[1]
-    fac = np.ones((len(uniq), d))
-    best = np.ones((len(uniq), d))
-    cause = np.full((len(uniq), d), -1, dtype=np.int16)
-    buy = np.ones(len(uniq))
-    buy_best = np.ones(len(uniq))
+    lives = [e.live() for e in effects]
+    sizes = np.array([len(li[0]) for li in lives])
+    if sizes.sum() == 0:
+        return None
+    idx = np.concatenate([li[0] for li in lives])
+    eff = np.repeat(np.arange(len(effects)), sizes)
+    strength = np.concatenate(
+        [
+            np.ones(len(li[0]), np.float64) if li[1] is None else li[1].astype(np.float64)
+            for li in lives
+        ]
+    )
+    order = np.argsort(idx, kind="stable")
+    idx, eff, strength = idx[order], eff[order], strength[order]
+    uniq, start = np.unique(idx, return_index=True)
+    group = np.repeat(np.arange(len(uniq)), np.diff(np.append(start, len(idx))))
+    table = np.ones((len(effects), g.n_edges + 1))  # last column: padding slot -> factor 1
+    table[:, :-1] = np.stack([e.edge_factor for e in effects])
+    edges = g.slot_edge[stage[idx]].astype(np.intp)  # -1 padding hits the last column
+    f = 1.0 + (table[eff[:, None], edges] - 1.0) * strength[:, None]
+    fac = np.multiply.reduceat(f, start, axis=0)
+    best = np.maximum.reduceat(f, start, axis=0)
+    codes = np.array([e.cause for e in effects], dtype=np.int16)
+    cause = np.full(fac.shape, -1, dtype=np.int16)
+    r, k = np.nonzero((f == best[group]) & (f > 1.0))
+    cause[group[r], k] = codes[eff[r]]
+    fb = 1.0 + (np.array([e.buy_factor for e in effects])[eff] - 1.0) * strength
+    fv = 1.0 + (np.array([e.value_factor for e in effects])[eff] - 1.0) * strength
+    buy = np.multiply.reduceat(fb, start)
+    val = np.multiply.reduceat(fv, start)
+    bbest = np.maximum.reduceat(fb, start)
     buy_cause = np.full(len(uniq), -1, dtype=np.int16)
-    val = np.ones(len(uniq))
-    off = 0
-    for e in effects:
-        pos = inv[off : off + len(e.idx)]
-        off += len(e.idx)
-        edges = g.slot_edge[stage[e.idx]].astype(np.intp)
-        ef = np.append(e.edge_factor, 1.0)  # index -1 -> padding -> factor 1
-        f = ef[edges]
-        sb, sv = np.float64(e.buy_factor), np.float64(e.value_factor)
-        if e.strength is not None:
-            s = e.strength.astype(np.float64)
-            f = 1.0 + (f - 1.0) * s[:, None]
-            sb = 1.0 + (sb - 1.0) * s
-            sv = 1.0 + (sv - 1.0) * s
-        fac[pos] *= f
-        better = f > best[pos]
-        cause[pos] = np.where(better, np.int16(e.cause), cause[pos])
-        best[pos] = np.maximum(best[pos], f)
-        buy[pos] *= sb
-        bb = np.broadcast_to(sb, pos.shape)
-        buy_cause[pos] = np.where(bb > buy_best[pos], np.int16(e.cause), buy_cause[pos])
-        buy_best[pos] = np.maximum(buy_best[pos], bb)
-        val[pos] *= sv
+    r = np.flatnonzero((fb == bbest[group]) & (fb > 1.0))
+    buy_cause[group[r]] = codes[eff[r]]
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
+
+
+def value_factor(mods: Modifiers | None, who: np.ndarray) -> np.ndarray:
+    """Order-value multipliers of ``who`` under the day's effects (1 without one)."""
+    if mods is None or not len(mods.idx) or not len(who):
+        return np.ones(len(who))
+    pos = np.minimum(np.searchsorted(mods.idx, who), len(mods.idx) - 1)
+    return np.where(mods.idx[pos] == who, mods.value_factor[pos], 1.0)
 
 
 def _slot_probs(g, t, st, mm, gg, fac):
@@ -180,7 +224,8 @@ def transition_step(
     u : float array (N,)
         Today's transition uniforms (one per person, keyed by person).
     sat_g : float32 array (N,), optional
-        ``churn_weight * (1 - satisfaction)``.
+        Per-person extra factor ``f - 1`` on moves into churned stages (satisfaction,
+        fatigue, promotion side effects).
     mods : Modifiers, optional
 
     Returns
@@ -264,7 +309,7 @@ def buy_step(
     pb = t.buy_a[stage]
     pb *= m
     pb += t.buy_b[stage]
-    vf = None
+    np.minimum(pb, np.float32(1), out=pb)
     if mods is not None and len(mods.idx):
         pb[mods.idx] = np.minimum(pb[mods.idx] * mods.buy_factor, 1.0)
     who = np.flatnonzero(u < pb)

@@ -55,6 +55,7 @@ class Recorder:
             {"person": np.int32, "day": np.int16, "amount": np.float64, "cause": np.int16}
         )
         self.counts = np.zeros((days, n_stages), dtype=np.int64)
+        self.snapshots: list[tuple[int, np.ndarray]] = []
         self.moves = np.zeros(days, dtype=np.int64)
 
     def on_moves(self, day: int, who, frm, to, cause) -> None:
@@ -68,13 +69,35 @@ class Recorder:
         if len(who):
             self.purchases.append(person=who, day=day, amount=amount, cause=cause)
 
+    def snapshot(self, day: int, customer: np.ndarray) -> None:
+        """Keep who is a customer at the end of ``day`` (1 bit per person)."""
+        self.snapshots.append((day, np.packbits(customer)))
+
     def on_day_end(self, day: int, stage: np.ndarray) -> None:
         """Record the stage counts at the end of ``day``."""
         self.counts[day] = np.bincount(stage, minlength=self.counts.shape[1])
 
+    def peek(self, stage_names, cause_names) -> dict[str, pd.DataFrame]:
+        """The event log and purchases so far, without consuming the buffers."""
+        out = {}
+        for name, cols in (("events", self.events), ("purchases", self.purchases)):
+            arrays = {
+                k: (np.concatenate(p) if p else np.zeros(0, dtype=cols.dtypes[k]))
+                for k, p in cols.parts.items()
+            }
+            out[name] = arrays
+        return self._frames(out["events"], out["purchases"], stage_names, cause_names)
+
     def frames(self, stage_names, cause_names) -> dict[str, pd.DataFrame]:
         """Return the event log, purchases and daily stage counts as DataFrames."""
-        ev = self.events.arrays()
+        out = self._frames(self.events.arrays(), self.purchases.arrays(), stage_names, cause_names)
+        counts = pd.DataFrame(self.counts, columns=list(stage_names))
+        counts.index.name = "day"
+        out["stage_counts"] = counts
+        return out
+
+    @staticmethod
+    def _frames(ev, pu, stage_names, cause_names) -> dict[str, pd.DataFrame]:
         cats = list(stage_names)
         causes = list(cause_names)
 
@@ -92,7 +115,6 @@ class Recorder:
                 "cause": cause_cat(ev["cause"]),
             },
         )
-        pu = self.purchases.arrays()
         purchases = pd.DataFrame(
             copy=False,
             data={
@@ -102,9 +124,7 @@ class Recorder:
                 "cause": cause_cat(pu["cause"]),
             },
         )
-        counts = pd.DataFrame(self.counts, columns=cats)
-        counts.index.name = "day"
-        return {"events": events, "purchases": purchases, "stage_counts": counts}
+        return {"events": events, "purchases": purchases}
 
 
 class Ledger:
@@ -139,6 +159,23 @@ class Ledger:
             raise RuntimeError(f"budget overrun by {item!r} on day {day}")  # a bug, not input
         self.remaining -= cost
         self.rows.append((day, self.period, item, kind, units, cost))
+
+    def reserve(self, amount: float) -> None:
+        """Commit ``amount`` of this period's budget to possible later costs (redemptions)."""
+        if amount > self.remaining + 1e-6:
+            raise RuntimeError("budget overrun by a reservation")  # a bug, not input
+        self.remaining -= amount
+
+    def spend_reserved(
+        self, day: int, period: int, item: str, kind: str, units: int, cost: float
+    ) -> None:
+        """Record a cost paid from money reserved in ``period`` (the period it is charged to)."""
+        self.rows.append((day, period, item, kind, units, cost))
+
+    def release(self, period: int, amount: float) -> None:
+        """Return unused reserved money; only the current period's budget can get it back."""
+        if period == self.period and self.per_period is not None:
+            self.remaining += amount
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per charge: day, period, item, kind, units, cost."""

@@ -102,6 +102,10 @@ class Population:
         Support tickets waiting or in service.
     acquired_by : int16
         Cause code of the move that first made the person a customer (-1: not yet).
+    churn_mult : float32
+        Personal multiplier on moves into churned stages (promotion side effects).
+    last_contact : int16
+        Day of the last marketing contact (-32768: never).
     """
 
     stage: np.ndarray
@@ -116,6 +120,8 @@ class Population:
     revenue: np.ndarray
     open_tickets: np.ndarray
     acquired_by: np.ndarray
+    churn_mult: np.ndarray
+    last_contact: np.ndarray
 
     def __len__(self) -> int:
         return len(self.stage)
@@ -169,6 +175,8 @@ class Population:
             revenue=np.zeros(n, dtype=np.float64),
             open_tickets=np.zeros(n, dtype=np.int16),
             acquired_by=np.full(n, -1, dtype=np.int16),
+            churn_mult=np.ones(n, dtype=np.float32),
+            last_contact=np.full(n, -32768, dtype=np.int16),
         )
 
     def to_pandas(self, graph: StageGraph, segments: list[str]) -> pd.DataFrame:

@@ -1,0 +1,246 @@
+"""Strategies: policies that decide, every day, who gets which tactic within the budget.
+
+A strategy is any object with a ``name``, a ``tactics()`` method naming the tactics it may use
+(monthly fees and broadcasts are paid for these) and a ``decide(view)`` method called once a
+day. ``view`` is the engine's :class:`~lifesim.engine.marketing.MarketView`: read-only arrays
+of the market (``stage``, ``segment``, ``score``, ``last_contact``, ``fatigue``, ...), today's
+budget ``allowance()``, and ``contact(tactic, people, money)`` which contacts people in the
+given order until the money (or the budget) runs out. The engine enforces budgets, costs,
+fatigue and side effects; a strategy only chooses.
+
+Example
+-------
+>>> class RetentionOnly:
+...     name = "retention_only"
+...     def tactics(self):
+...         return {"cross_sell"}
+...     def decide(self, view):
+...         people = view.people_in(["retention"], min_gap_days=14)
+...         view.contact("cross_sell", view.by_score(people), view.allowance())
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol, runtime_checkable
+
+from lifesim.config import Scenario
+from lifesim.config.scenario import StrategySpec
+from lifesim.errors import ConfigError
+
+__all__ = [
+    "Strategy",
+    "NoMarketing",
+    "KpiFocused",
+    "StageFocused",
+    "FixedSplit",
+    "make_strategy",
+    "KPI_MIX",
+    "DEFAULT_GROUP_SPLIT",
+]
+
+#: Budget mix of a KPI-focused strategy, per KPI (tactic -> share; missing tactics dropped).
+KPI_MIX = {
+    "conversion": {"paid_ads": 0.35, "first_purchase_discount": 0.4, "newsletter": 0.25},
+    "acquisition": {"paid_ads": 0.7, "first_purchase_discount": 0.3},
+}
+#: Default budget split of a stage-focused strategy across groups.
+DEFAULT_GROUP_SPLIT = {"acquisition": 0.35, "retention": 0.45, "advocacy": 0.2}
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """What the engine needs from a strategy (write your own with these three members)."""
+
+    name: str
+
+    def tactics(self) -> set[str]:
+        """Names of the tactics the strategy may use (fees are paid for broadcasts among them)."""
+        ...
+
+    def decide(self, view: Any) -> None:
+        """Make today's contacts through ``view.contact``."""
+        ...
+
+
+class NoMarketing:
+    """No marketing at all (the baseline)."""
+
+    def __init__(self, name: str = "none"):
+        self.name = name
+
+    def tactics(self) -> set[str]:
+        """Use no tactic."""
+        return set()
+
+    def decide(self, view: Any) -> None:
+        """Do nothing."""
+
+
+class KpiFocused:
+    """Chase one headline KPI: broad ads, blanket discounts, the same message to everyone.
+
+    Budget goes to the tactics that move the KPI this period (:data:`KPI_MIX` or ``split``),
+    people are picked at random (no targeting), and there are no frequency caps.
+    """
+
+    def __init__(self, scn: Scenario, spec: StrategySpec, name: str = "kpi_focused"):
+        self.name = name
+        mix = spec.split if spec.split else KPI_MIX[spec.kpi]
+        mix = {t: s for t, s in mix.items() if t in scn.tactics and s > 0}
+        tot = sum(mix.values())
+        self.mix = {t: s / tot for t, s in mix.items()} if tot > 0 else {}
+        self.stages = {t: scn.tactics[t].stages for t in self.mix}
+
+    def tactics(self) -> set[str]:
+        """The tactics of the KPI mix."""
+        return set(self.mix)
+
+    def decide(self, view: Any) -> None:
+        """Spend today's allowance on the mix, reaching random people with no caps."""
+        budget = view.allowance()
+        for t, share in self.mix.items():
+            people = view.people_in(self.stages[t])
+            view.contact(t, view.shuffled(people, key=t), budget * share)
+
+
+def _default_plan(scn: Scenario) -> dict[str, list[str]]:
+    plan: dict[str, list[str]] = {s: [] for s in scn.stages}
+    for name, t in scn.tactics.items():
+        if t.mode == "contact":
+            for s in t.stages:
+                plan[s].append(name)
+    return {s: ts for s, ts in plan.items() if ts}
+
+
+class StageFocused:
+    """Lifecycle marketing: the tactic that fits each person's stage, with frequency caps.
+
+    Each stage has a plan (tactics in order of preference); the day's allowance is split
+    across groups (acquisition, retention, advocacy), then equally over the (stage, tactic)
+    pairs of each group. Within a pair, people not contacted in the last ``min_gap_days``
+    are reached best-score first (or at random). Broadcast tactics (SEO, live chat) run
+    while their fee is paid.
+    """
+
+    def __init__(self, scn: Scenario, spec: StrategySpec, name: str = "stage_focused"):
+        self.name = name
+        self.plan = spec.plan if spec.plan is not None else _default_plan(scn)
+        self.split = spec.split if spec.split is not None else DEFAULT_GROUP_SPLIT
+        self.gap = spec.min_gap_days
+        self.targeting = spec.targeting
+        self.group = {t: self._group(scn, t) for ts in self.plan.values() for t in ts}
+        self.broadcasts = {n for n, t in scn.tactics.items() if t.mode == "broadcast"}
+        if spec.plan is not None:
+            self.broadcasts &= {t for ts in spec.plan.values() for t in ts}
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for stage, ts in self.plan.items():
+            for t in ts:
+                if scn.tactics[t].mode == "contact":
+                    pairs.setdefault(self.group[t], []).append((stage, t))
+        self.pairs = pairs
+
+    @staticmethod
+    def _group(scn: Scenario, tactic: str) -> str:
+        t = scn.tactics[tactic]
+        if t.group is not None:
+            return t.group
+        return "acquisition" if scn.stages[t.stages[0]].kind == "prospect" else "retention"
+
+    def tactics(self) -> set[str]:
+        """Every tactic in the plan plus the broadcasts."""
+        return set(self.group) | self.broadcasts
+
+    def decide(self, view: Any) -> None:
+        """Spend today's allowance group by group, stage by stage, with caps."""
+        budget = view.allowance()
+        active = {g: p for g, p in self.pairs.items() if self.split.get(g, 0) > 0}
+        tot = sum(self.split[g] for g in active)
+        for g, pairs in active.items():
+            money = budget * self.split[g] / tot / len(pairs)
+            for stage, t in pairs:
+                people = view.people_in([stage], min_gap_days=self.gap)
+                order = (
+                    view.by_score(people)
+                    if self.targeting == "score"
+                    else view.shuffled(people, key=t)
+                )
+                view.contact(t, order, money)
+
+
+class FixedSplit(StageFocused):
+    """User-given budget shares per stage; each stage's share goes to its plan's tactics.
+
+    Without a ``split`` the shares are equal over the stages of the plan.
+    """
+
+    def __init__(self, scn: Scenario, spec: StrategySpec, name: str = "fixed_split"):
+        super().__init__(scn, spec, name)
+        if spec.split:
+            self.stage_split = dict(spec.split)
+        else:
+            stages = [s for s, ts in self.plan.items() if any(t not in self.broadcasts for t in ts)]
+            self.stage_split = {s: 1.0 / len(stages) for s in stages}
+
+    def decide(self, view: Any) -> None:
+        """Spend today's allowance by the fixed stage shares."""
+        budget = view.allowance()
+        for stage, share in self.stage_split.items():
+            ts = [t for t in self.plan.get(stage, []) if t not in self.broadcasts]
+            if share <= 0 or not ts:
+                continue
+            for t in ts:
+                people = view.people_in([stage], min_gap_days=self.gap)
+                order = (
+                    view.by_score(people)
+                    if self.targeting == "score"
+                    else view.shuffled(people, key=t)
+                )
+                view.contact(t, order, budget * share / len(ts))
+
+
+def _custom(spec: StrategySpec, name: str) -> Strategy:
+    mod_name, _, attr = (spec.target or "").partition(":")
+    try:
+        obj = getattr(importlib.import_module(mod_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(
+            [(f"strategies.{name}.target", f"cannot import {spec.target!r}: {exc}")]
+        ) from None
+    strat = obj(**spec.params)
+    if not isinstance(strat, Strategy):
+        raise ConfigError(
+            [(f"strategies.{name}.target", "must give an object with name, tactics(), decide()")]
+        )
+    return strat
+
+
+def make_strategy(scn: Scenario, strategy: str | StrategySpec | Strategy | None) -> Strategy:
+    """Build a strategy from a name in the scenario, a spec, or pass an object through.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown strategy name (the message lists the known ones).
+    """
+    if strategy is None:
+        return NoMarketing()
+    if isinstance(strategy, Strategy) and not isinstance(strategy, StrategySpec):
+        return strategy
+    name = "custom"
+    if isinstance(strategy, str):
+        if strategy not in scn.strategies:
+            known = ", ".join(scn.strategies)
+            raise ConfigError([("strategy", f"unknown strategy {strategy!r}; known: {known}")])
+        name, spec = strategy, scn.strategies[strategy]
+    else:
+        spec = strategy
+    if spec.type == "none":
+        return NoMarketing(name if name != "custom" else "none")
+    if spec.type == "kpi_focused":
+        return KpiFocused(scn, spec, name)
+    if spec.type == "stage_focused":
+        return StageFocused(scn, spec, name)
+    if spec.type == "fixed_split":
+        return FixedSplit(scn, spec, name)
+    return _custom(spec, name)
