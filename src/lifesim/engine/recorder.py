@@ -78,7 +78,7 @@ class Recorder:
         self.counts[day] = np.bincount(stage, minlength=self.counts.shape[1])
 
     def peek(self, stage_names, cause_names) -> dict[str, pd.DataFrame]:
-        """The event log and purchases so far, without consuming the buffers."""
+        """Return the event log and purchases so far, without consuming the buffers."""
         out = {}
         for name, cols in (("events", self.events), ("purchases", self.purchases)):
             arrays = {

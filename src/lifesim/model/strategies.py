@@ -93,7 +93,7 @@ class KpiFocused:
         self.stages = {t: scn.tactics[t].stages for t in self.mix}
 
     def tactics(self) -> set[str]:
-        """The tactics of the KPI mix."""
+        """Return the tactics of the KPI mix."""
         return set(self.mix)
 
     def decide(self, view: Any) -> None:
