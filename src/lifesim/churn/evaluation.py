@@ -1,0 +1,520 @@
+"""How well churn can be predicted: metrics, a calibration table, and a naive baseline beside.
+
+Validation schemes
+------------------
+``"customers"``
+    Stratified k-fold over the customers at one cutoff T: every customer is scored by a model
+    that never saw them; metrics are computed on the pooled out-of-fold predictions.
+``"time"``
+    Train at an earlier cutoff T' (default T - horizon, so that the training labels end at T),
+    test on the customers at risk at T. This is what deployment looks like.
+
+The baseline is "recency alone": a logistic regression on ``log1p(recency)`` fitted on the same
+training data (its ranking is the ranking by recency; its probabilities are calibrated).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from lifesim.churn.features import ChurnDataset, build_features
+from lifesim.churn.labels import ChurnDefinition
+from lifesim.churn.model import ChurnModel, _signed_log1p
+from lifesim.churn.schema import TransactionLog
+from lifesim.errors import DataError
+
+__all__ = [
+    "Metrics",
+    "ChurnEvaluation",
+    "evaluate",
+    "evaluate_dataset",
+    "calibration_table",
+    "RecencyBaseline",
+    "VALIDATIONS",
+]
+
+VALIDATIONS = ("customers", "time")
+_KEYS = ("roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift", "churn_rate", "n_customers")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Scores of churn probabilities against outcomes.
+
+    Attributes
+    ----------
+    roc_auc : float
+        Area under the ROC curve (0.5 = random ranking, 1 = perfect).
+    pr_auc : float
+        Average precision (area under precision-recall; compare with ``churn_rate``).
+    brier : float
+        Mean squared error of the probabilities (lower is better).
+    log_loss : float
+        Mean negative log-likelihood (lower is better).
+    top_decile_lift : float
+        Churn rate among the 10% highest scores / overall churn rate.
+    churn_rate : float
+        Share of churners.
+    n_customers : int
+    n_churned : int
+    """
+
+    roc_auc: float
+    pr_auc: float
+    brier: float
+    log_loss: float
+    top_decile_lift: float
+    churn_rate: float
+    n_customers: int
+    n_churned: int
+
+    @classmethod
+    def from_predictions(cls, y: Any, p: Any) -> Metrics:
+        """Compute every metric from labels (0/1) and churn probabilities."""
+        y = np.asarray(y, dtype=np.int64)
+        p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+        n, k = len(y), int(y.sum())
+        rate = k / n if n else float("nan")
+        both = 0 < k < n
+        top = max(1, int(np.ceil(0.1 * n)))
+        # ties broken by a stable sort on -p: the top decile is well defined
+        idx = np.argsort(-p, kind="stable")[:top]
+        lift = float(y[idx].mean() / rate) if rate > 0 else float("nan")
+        return cls(
+            roc_auc=float(roc_auc_score(y, p)) if both else float("nan"),
+            pr_auc=float(average_precision_score(y, p)) if both else float("nan"),
+            brier=float(brier_score_loss(y, p)) if n else float("nan"),
+            log_loss=float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]))
+            if n
+            else float("nan"),
+            top_decile_lift=lift,
+            churn_rate=float(rate),
+            n_customers=n,
+            n_churned=k,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a plain dict."""
+        return asdict(self)
+
+
+def calibration_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
+    """Predicted vs observed churn in bins of equal size (deciles of the prediction).
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+    p : array-like of probabilities
+    n_bins : int
+
+    Returns
+    -------
+    DataFrame
+        ``bin, n, p_min, p_max, mean_predicted, observed_rate`` (one row per bin).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(p, kind="stable")
+    bins = np.empty(len(p), dtype=np.int64)
+    bins[order] = (np.arange(len(p)) * n_bins) // max(len(p), 1)
+    df = pd.DataFrame({"bin": bins, "p": p, "y": y})
+    g = df.groupby("bin", sort=True)
+    return pd.DataFrame(
+        {
+            "n": g.size(),
+            "p_min": g["p"].min(),
+            "p_max": g["p"].max(),
+            "mean_predicted": g["p"].mean(),
+            "observed_rate": g["y"].mean(),
+        }
+    ).reset_index()
+
+
+class RecencyBaseline:
+    """The naive model: logistic regression on ``log1p(feature)`` (recency by default).
+
+    Parameters
+    ----------
+    feature : str or None
+        Column of ``X`` used alone; ``None``: predicts the training churn rate.
+    """
+
+    def __init__(self, feature: str | None = "recency"):
+        self.feature = feature
+
+    def _x(self, X: pd.DataFrame) -> np.ndarray:
+        v = pd.to_numeric(X[self.feature], errors="coerce").to_numpy(np.float64)
+        v = np.where(np.isnan(v), self.fill_, v)
+        return _signed_log1p(v)[:, None]
+
+    def fit(self, X: pd.DataFrame, y: Any) -> RecencyBaseline:
+        """Fit on the training customers."""
+        y = np.asarray(y)
+        self.rate_ = float(y.mean())
+        if self.feature is None:
+            return self
+        v = pd.to_numeric(X[self.feature], errors="coerce")
+        self.fill_ = float(v.median()) if v.notna().any() else 0.0
+        self.model_ = LogisticRegression(C=1e4).fit(self._x(X), y)
+        return self
+
+    def predict_churn(self, X: pd.DataFrame) -> np.ndarray:
+        """Churn probabilities."""
+        if self.feature is None:
+            return np.full(len(X), self.rate_)
+        return self.model_.predict_proba(self._x(X))[:, 1]
+
+
+def _baseline_feature(X: pd.DataFrame, wanted: str | None) -> str | None:
+    if wanted is not None:
+        if wanted not in X.columns:
+            raise DataError(
+                f"baseline feature {wanted!r} is not a column; columns are: "
+                f"{', '.join(map(repr, list(X.columns)[:20]))}"
+            )
+        return wanted
+    for name in ("recency", "tenure"):
+        if name in X.columns:
+            return name
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class ChurnEvaluation:
+    """One evaluation: the model and the naive baseline, scored out of sample.
+
+    Attributes
+    ----------
+    definition : ChurnDefinition or None
+        The churn definition of the test customers (``None`` in snapshot mode).
+    validation : str
+        ``"customers"`` (k-fold over customers) or ``"time"`` (earlier cutoff).
+    model : Metrics
+    baseline : Metrics
+    baseline_name : str
+    calibration : DataFrame
+        The model's calibration table (deciles of predicted churn).
+    predictions : DataFrame
+        Per test customer: ``churned``, ``p_model``, ``p_baseline`` (index: customer id).
+    model_params : dict
+        Parameters of the evaluated :class:`ChurnModel`.
+    n_splits : int or None
+        Folds (customers validation).
+    fold_roc_auc : tuple of float
+        ROC-AUC of each fold (customers validation).
+    train_definition : ChurnDefinition or None
+        Definition at the training cutoff (time validation).
+    n_features : int
+    notes : tuple of str
+        Caveats (few churners, a model no better than the baseline, ...).
+    elapsed_s : float
+    """
+
+    definition: ChurnDefinition | None
+    validation: str
+    model: Metrics
+    baseline: Metrics
+    baseline_name: str
+    calibration: pd.DataFrame
+    predictions: pd.DataFrame
+    model_params: dict[str, Any]
+    n_splits: int | None = None
+    fold_roc_auc: tuple[float, ...] = ()
+    train_definition: ChurnDefinition | None = None
+    n_features: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    elapsed_s: float = 0.0
+
+    @property
+    def definition_text(self) -> str:
+        """The churn definition in one sentence."""
+        if self.definition is None:
+            return "snapshot: churn as given by the label column"
+        return self.definition.describe()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Headline figures as JSON-able data (what ``--format json`` prints)."""
+        m = self.model.to_dict()
+        out: dict[str, Any] = {k: m[k] for k in _KEYS}
+        out["n_churned"] = m["n_churned"]
+        out["baseline"] = {**self.baseline.to_dict(), "name": self.baseline_name}
+        out["definition"] = (
+            self.definition.to_dict() if self.definition else {"text": self.definition_text}
+        )
+        out["validation"] = {
+            "scheme": self.validation,
+            "n_splits": self.n_splits,
+            "fold_roc_auc": list(self.fold_roc_auc),
+            "train_definition": self.train_definition.to_dict() if self.train_definition else None,
+        }
+        out["model"] = {
+            k: (v if isinstance(v, str | int | float | None) else repr(v))
+            for k, v in self.model_params.items()
+        }
+        out["n_features"] = self.n_features
+        out["calibration"] = self.calibration.to_dict(orient="records")
+        out["notes"] = list(self.notes)
+        out["elapsed_s"] = round(self.elapsed_s, 3)
+        return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Model and baseline metrics side by side (rows: metrics)."""
+        return pd.DataFrame(
+            {
+                "model": self.model.to_dict(),
+                f"baseline ({self.baseline_name})": self.baseline.to_dict(),
+            }
+        )
+
+    def summary(self) -> str:
+        """Text report: definition, validation, metrics vs baseline, calibration, notes."""
+        val = (
+            f"{self.n_splits}-fold over customers"
+            if self.validation == "customers"
+            else f"train at {self.train_definition.cutoff}, test at {self.definition.cutoff}"
+            if self.train_definition and self.definition
+            else self.validation
+        )
+        m, b = self.model.to_dict(), self.baseline.to_dict()
+        lines = [
+            f"churn definition: {self.definition_text}",
+            f"validation:       {val}",
+            f"customers:        {self.model.n_customers:,} ({self.model.n_churned:,} churned, "
+            f"{self.model.churn_rate:.1%})",
+            "",
+            f"{'metric':<18}{'model':>10}{'baseline':>12}   (baseline: {self.baseline_name})",
+        ]
+        for k in ("roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift"):
+            lines.append(f"{k:<18}{m[k]:>10.4f}{b[k]:>12.4f}")
+        lines += [
+            "",
+            "calibration (deciles of predicted churn):",
+            f"{'bin':>4}{'n':>9}{'predicted':>11}{'observed':>10}",
+        ]
+        for r in self.calibration.itertuples():
+            lines.append(f"{r.bin:>4}{r.n:>9,}{r.mean_predicted:>11.3f}{r.observed_rate:>10.3f}")
+        if self.notes:
+            lines += ["", *(f"note: {n}" for n in self.notes)]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p><b>churn definition:</b> {html.escape(self.definition_text)}<br>"
+            f"<b>validation:</b> {html.escape(self.validation)}</p>"
+        )
+        notes = "".join(f"<p><i>note: {html.escape(n)}</i></p>" for n in self.notes)
+        return head + self.to_pandas().to_html(float_format=lambda v: f"{v:.4f}") + notes
+
+    def __repr__(self) -> str:
+        return (
+            f"ChurnEvaluation(validation={self.validation!r}, roc_auc={self.model.roc_auc:.4f}, "
+            f"baseline_roc_auc={self.baseline.roc_auc:.4f}, n_customers={self.model.n_customers})"
+        )
+
+
+def _notes(model: Metrics, base: Metrics) -> tuple[str, ...]:
+    notes = []
+    small = min(model.n_churned, model.n_customers - model.n_churned)
+    if small < 50:
+        notes.append(f"few customers in the smaller class ({small}): metrics are noisy")
+    if np.isfinite(model.roc_auc) and model.roc_auc <= base.roc_auc + 0.005:
+        notes.append("the model ranks churners no better than the baseline")
+    return tuple(notes)
+
+
+def _rng_ints(random_state: Any, k: int) -> list[int]:
+    rng = np.random.default_rng(random_state)
+    return [int(v) for v in rng.integers(0, 2**31 - 1, size=k)]
+
+
+def _with_seed(model: ChurnModel, seed: int) -> ChurnModel:
+    m = clone(model)
+    if m.get_params().get("random_state") is None:
+        m.set_params(random_state=seed)
+    return m
+
+
+def evaluate_dataset(
+    data: ChurnDataset,
+    model: ChurnModel | None = None,
+    *,
+    n_splits: int = 5,
+    baseline: str | None = None,
+    random_state: Any = None,
+) -> ChurnEvaluation:
+    """Evaluate by stratified k-fold over the customers of one labelled dataset.
+
+    Parameters
+    ----------
+    data : ChurnDataset
+        From :func:`build_dataset` or :func:`lifesim.churn.read_snapshot`.
+    model : ChurnModel, optional
+        Unfitted model (default: ``ChurnModel()``); cloned for each fold.
+    n_splits : int
+        Folds (>= 2).
+    baseline : str, optional
+        Feature of the naive baseline (default: ``recency``, else ``tenure``, else the
+        churn rate alone).
+    random_state : int, Generator or None
+        Seeds the folds and (when the model has none) the model.
+
+    Returns
+    -------
+    ChurnEvaluation
+    """
+    start = time.perf_counter()
+    if data.y is None:
+        raise DataError("the dataset has no labels (it was built for scoring); give a horizon")
+    if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) or n_splits < 2:
+        raise DataError(f"n_splits == {n_splits!r}; must be an integer >= 2")
+    model = model if model is not None else ChurnModel()
+    y = data.y.to_numpy().astype(np.int64)
+    n_min = int(min(y.sum(), len(y) - y.sum()))
+    if n_min < n_splits:
+        raise DataError(
+            f"only {n_min} customer(s) in the smaller class (churned {int(y.sum())}, stayed "
+            f"{len(y) - int(y.sum())}); need at least n_splits == {n_splits} of each: "
+            "choose another cutoff/horizon or fewer splits"
+        )
+    bname = _baseline_feature(data.X, baseline)
+    split_seed, model_seed = _rng_ints(random_state, 2)
+    p_model = np.empty(len(y))
+    p_base = np.empty(len(y))
+    folds = []
+    cv = StratifiedKFold(n_splits, shuffle=True, random_state=split_seed)
+    for k, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y)):
+        m = _with_seed(model, model_seed + k)
+        m.fit(data.X.iloc[tr], y[tr])
+        p_model[te] = m.predict_proba(data.X.iloc[te])[:, 1]
+        b = RecencyBaseline(bname).fit(data.X.iloc[tr], y[tr])
+        p_base[te] = b.predict_churn(data.X.iloc[te])
+        folds.append(float(roc_auc_score(y[te], p_model[te])))
+    return _result(
+        data, y, p_model, p_base, bname, model, "customers", start, n_splits, tuple(folds), None
+    )
+
+
+def _result(data, y, p_model, p_base, bname, model, scheme, start, n_splits, folds, train_def):
+    mm = Metrics.from_predictions(y, p_model)
+    bm = Metrics.from_predictions(y, p_base)
+    preds = pd.DataFrame(
+        {"churned": y, "p_model": p_model, "p_baseline": p_base}, index=data.X.index
+    )
+    return ChurnEvaluation(
+        definition=data.definition,
+        validation=scheme,
+        model=mm,
+        baseline=bm,
+        baseline_name=bname or "churn rate",
+        calibration=calibration_table(y, p_model),
+        predictions=preds,
+        model_params=model.get_params(),
+        n_splits=n_splits,
+        fold_roc_auc=folds,
+        train_definition=train_def,
+        n_features=data.X.shape[1],
+        notes=_notes(mm, bm),
+        elapsed_s=time.perf_counter() - start,
+    )
+
+
+def evaluate(
+    log: TransactionLog,
+    cutoff: Any,
+    horizon_days: int,
+    *,
+    model: ChurnModel | None = None,
+    validation: str = "customers",
+    n_splits: int = 5,
+    train_cutoff: Any = None,
+    mode: str = "non-contractual",
+    churn_events: tuple[str, ...] = ("churned",),
+    random_state: Any = None,
+) -> ChurnEvaluation:
+    """Evaluate churn prediction on a transaction log at cutoff T with a horizon.
+
+    Parameters
+    ----------
+    log : TransactionLog
+        From :func:`lifesim.churn.prepare`.
+    cutoff : date, str or int
+        T.
+    horizon_days : int
+        Outcome window (T, T + horizon].
+    model : ChurnModel, optional
+        Unfitted model (default ``ChurnModel()``).
+    validation : {"customers", "time"}
+        See the module docstring.
+    n_splits : int
+        Folds for ``"customers"``.
+    train_cutoff : date, str or int, optional
+        T' for ``"time"`` (default: T - horizon).
+    mode : {"non-contractual", "contractual"}
+    churn_events : tuple of str
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    ChurnEvaluation
+
+    Raises
+    ------
+    DataError
+        Bad cutoff/horizon/validation, or too few churners or stayers.
+    """
+    if validation not in VALIDATIONS:
+        raise DataError(f"validation == {validation!r}; allowed: {', '.join(VALIDATIONS)}")
+    kw = {"mode": mode, "churn_events": churn_events}
+    test = build_features(log, cutoff, horizon_days=horizon_days, **kw)
+    if validation == "customers":
+        return evaluate_dataset(test, model, n_splits=n_splits, random_state=random_state)
+    start = time.perf_counter()
+    if train_cutoff is None:
+        t0 = test.definition.cutoff_day - test.definition.horizon_days
+        if t0 < log.first_day:
+            raise DataError(
+                f"validation 'time' trains at T - horizon = {log.format_day(t0)}, before the "
+                f"data starts ({log.format_day(log.first_day)}); set --train-cutoff (a cutoff "
+                f"on or after {log.format_day(log.first_day)}) or use a shorter horizon"
+            )
+        train_cutoff = log.format_day(t0) if log.time_kind == "date" else t0
+    train = build_features(log, train_cutoff, horizon_days=horizon_days, spec=test.spec, **kw)
+    if train.definition.cutoff_day >= test.definition.cutoff_day:
+        raise DataError(
+            f"train_cutoff == {train_cutoff!r} must be before the cutoff {test.definition.cutoff}"
+        )
+    model = model if model is not None else ChurnModel()
+    ytr = train.y.to_numpy().astype(np.int64)
+    if ytr.min() == ytr.max():
+        raise DataError(
+            f"at the training cutoff {train.definition.cutoff} every customer has the same "
+            "label; choose another --train-cutoff"
+        )
+    (model_seed,) = _rng_ints(random_state, 1)
+    m = _with_seed(model, model_seed).fit(train.X, ytr)
+    bname = _baseline_feature(test.X, None)
+    b = RecencyBaseline(bname).fit(train.X, ytr)
+    y = test.y.to_numpy().astype(np.int64)
+    return _result(
+        test,
+        y,
+        m.predict_proba(test.X)[:, 1],
+        b.predict_churn(test.X),
+        bname,
+        model,
+        "time",
+        start,
+        None,
+        (),
+        train.definition,
+    )

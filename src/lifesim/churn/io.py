@@ -1,0 +1,111 @@
+"""Reading tables: CSV, TSV, whitespace text, Parquet, and simulator run folders."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from lifesim.errors import DataError
+
+__all__ = ["read_table", "as_frame", "run_folder", "simulation_parts"]
+
+
+def read_table(path: str | os.PathLike, *, sep: str | None = None) -> pd.DataFrame:
+    """Read a CSV, TSV, whitespace-separated text or Parquet file.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.parquet``/``.pq`` are read as Parquet; ``.tsv`` as tab-separated; ``.txt``/``.dat``
+        as whitespace-separated; anything else as CSV.
+    sep : str, optional
+        Field separator (overrides the guess from the suffix).
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    DataError
+        If the file cannot be parsed.
+    FileNotFoundError
+        If it does not exist.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq") and sep is None:
+            return pd.read_parquet(path)
+        if sep is None:
+            sep = {".tsv": "\t", ".txt": r"\s+", ".dat": r"\s+"}.get(suffix, ",")
+        return pd.read_csv(path, sep=sep, low_memory=False)
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path} as {suffix.lstrip('.') or 'CSV'}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------- normalising
+def _as_frame(data: pd.DataFrame | str | os.PathLike, sep: str | None) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    return read_table(data, sep=sep)
+
+
+def as_frame(data: pd.DataFrame | str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
+    """Return ``data`` if it is a DataFrame, else read it with :func:`read_table`."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    return read_table(data, sep=sep)
+
+
+def run_folder(path: object) -> tuple[Path, Path | None, int | None] | None:
+    """Recognise a simulator run folder (``purchases.parquet`` inside a directory).
+
+    Returns
+    -------
+    tuple or None
+        ``(purchases, events or None, days or None)`` paths and horizon, or ``None`` when
+        ``path`` is not such a folder.
+    """
+    if isinstance(path, pd.DataFrame) or not isinstance(path, str | os.PathLike):
+        return None
+    p = Path(path)
+    if not p.is_dir():
+        return None
+    purchases = p / "purchases.parquet"
+    if not purchases.exists():
+        raise DataError(
+            f"{p} is a folder but not a simulator run folder (no purchases.parquet); "
+            "give a CSV/Parquet file or a `lifesim simulate --out` folder"
+        )
+    events = p / "events.parquet"
+    days = None
+    manifest = p / "manifest.json"
+    if manifest.exists():
+        days = json.loads(manifest.read_text(encoding="utf-8")).get("days")
+    return purchases, events if events.exists() else None, days
+
+
+def simulation_parts(obj: object) -> tuple[pd.DataFrame, pd.DataFrame | None, int | None] | None:
+    """Recognise a simulation result by its attributes (no import of the simulator).
+
+    Returns
+    -------
+    tuple or None
+        ``(purchases, events, days)`` when ``obj`` has a ``purchases`` DataFrame, else ``None``.
+    """
+    purchases = getattr(obj, "purchases", None)
+    if isinstance(obj, pd.DataFrame) or not isinstance(purchases, pd.DataFrame):
+        return None
+    events = getattr(obj, "events", None)
+    days = getattr(obj, "days", None)
+    return (
+        purchases,
+        events if isinstance(events, pd.DataFrame) else None,
+        int(days) if days is not None else None,
+    )

@@ -1,0 +1,331 @@
+"""``ChurnModel``: a calibrated scikit-learn classifier for churn (a real estimator).
+
+Gradient boosting (``HistGradientBoostingClassifier``) by default, logistic regression as an
+option, wrapped in :class:`~sklearn.calibration.CalibratedClassifierCV` so that
+``predict_proba`` is a calibrated churn probability. It takes NumPy arrays or DataFrames;
+DataFrame columns of categorical/object/bool dtype are encoded inside the model (ordinal
+codes for boosting, one-hot for the logistic model), and missing values are allowed.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+__all__ = ["ChurnModel"]
+
+
+def _signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: tames heavy-tailed counts and amounts for linear models."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+class ChurnModel(ClassifierMixin, BaseEstimator):
+    """Calibrated churn classifier (gradient boosting or logistic regression).
+
+    Parameters
+    ----------
+    kind : {"boosting", "logistic"}, default="boosting"
+        ``"boosting"``: :class:`~sklearn.ensemble.HistGradientBoostingClassifier` (handles
+        missing values and categorical columns natively). ``"logistic"``: standardised
+        ``sign(x) log1p(|x|)`` features, median imputation, one-hot categories, then
+        :class:`~sklearn.linear_model.LogisticRegression`.
+    calibration : {"isotonic", "sigmoid"} or None, default="isotonic"
+        Probability calibration by :class:`~sklearn.calibration.CalibratedClassifierCV`;
+        ``None`` keeps the raw model's probabilities.
+    cv : int or cross-validation splitter, default=3
+        Folds of the calibration: an int ``>= 2`` (stratified, shuffled with
+        ``random_state``; fewer if a class is rarer), or any scikit-learn splitter.
+    learning_rate : float, default=0.05
+        Boosting learning rate.
+    max_iter : int, default=300
+        Boosting rounds (early stopping on large data) or solver iterations (logistic).
+    max_leaf_nodes : int, default=15
+        Leaves per tree (boosting).
+    min_samples_leaf : int, default=40
+        Minimum customers per leaf (boosting).
+    l2_regularization : float, default=1.0
+        Boosting L2 penalty.
+    C : float, default=1.0
+        Inverse regularisation strength (logistic).
+    random_state : int, Generator, RandomState or None, default=None
+        Seeds the fold split and the boosting's early-stopping split. One parameter, no
+        global state: a :class:`numpy.random.Generator` is turned into one integer seed
+        at fit time.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Labels; ``predict_proba(X)[:, 1]`` is the probability of ``classes_[1]`` (churn when
+        the labels are 0/1).
+    calibrated_ : CalibratedClassifierCV
+        The fitted calibrated model.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+    categorical_ : ndarray of bool
+        Which input columns were treated as categorical.
+    n_iter_ : int
+        Largest number of boosting rounds (or solver iterations) over the fitted models.
+
+    Examples
+    --------
+    >>> from lifesim.churn import ChurnModel
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(500, random_state=0)
+    >>> p = ChurnModel(random_state=0).fit(X, y).predict_proba(X)[:, 1]
+    >>> p.shape
+    (500,)
+    """
+
+    _parameter_constraints: dict = {
+        "kind": [StrOptions({"boosting", "logistic"})],
+        "calibration": [StrOptions({"isotonic", "sigmoid"}), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left")],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state", np.random.Generator],
+    }
+
+    def __init__(
+        self,
+        kind: str = "boosting",
+        calibration: str | None = "isotonic",
+        cv: int = 3,
+        learning_rate: float = 0.05,
+        max_iter: int = 300,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 1.0,
+        C: float = 1.0,
+        random_state: Any = None,
+    ):
+        self.kind = kind
+        self.calibration = calibration
+        self.cv = cv
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.C = C
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # -- input handling -------------------------------------------------------------------
+    @staticmethod
+    def _categorical_mask(X: Any) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            return np.array(
+                [
+                    isinstance(dt, pd.CategoricalDtype)
+                    or pd.api.types.is_object_dtype(dt)
+                    or pd.api.types.is_string_dtype(dt)
+                    or pd.api.types.is_bool_dtype(dt)
+                    for dt in X.dtypes
+                ],
+                dtype=bool,
+            )
+        return np.zeros(np.shape(X)[1] if np.ndim(X) == 2 else 0, dtype=bool)
+
+    def _check_X(self, X: Any, reset: bool) -> Any:
+        """Validate ``X``; keep DataFrames with categorical columns as they are."""
+        if isinstance(X, pd.DataFrame) and self._categorical_mask(X).any():
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] < 1:
+                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}).")
+            return X
+        return validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+
+    def _seed(self) -> int | None:
+        rs = self.random_state
+        if isinstance(rs, np.random.Generator):
+            return int(rs.integers(0, 2**31 - 1))
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2**31 - 1))
+        return rs
+
+    def _base(self, cat: np.ndarray, seed: int | None) -> Pipeline | BaseEstimator:
+        num = np.flatnonzero(~cat)
+        cats = np.flatnonzero(cat)
+        if self.kind == "boosting":
+            hgb = HistGradientBoostingClassifier(
+                learning_rate=self.learning_rate,
+                max_iter=self.max_iter,
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=self.l2_regularization,
+                random_state=seed,
+            )
+            if not len(cats):
+                return hgb
+            enc = ColumnTransformer(
+                [
+                    (
+                        "cat",
+                        OrdinalEncoder(
+                            handle_unknown="use_encoded_value",
+                            unknown_value=np.nan,
+                            encoded_missing_value=np.nan,
+                            max_categories=250,
+                        ),
+                        cats,
+                    ),
+                    ("num", "passthrough", num),
+                ],
+                sparse_threshold=0,
+            )
+            hgb.set_params(categorical_features=np.arange(len(cats)))
+            return Pipeline([("encode", enc), ("model", hgb)])
+        numeric = make_pipeline(
+            FunctionTransformer(_signed_log1p),
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+        )
+        steps = [("num", numeric, num)]
+        if len(cats):
+            steps.append(
+                (
+                    "cat",
+                    make_pipeline(
+                        SimpleImputer(strategy="constant", fill_value="missing"),
+                        OneHotEncoder(handle_unknown="ignore", max_categories=50),
+                    ),
+                    cats,
+                )
+            )
+        enc = ColumnTransformer(steps, sparse_threshold=0)
+        logit = LogisticRegression(C=self.C, max_iter=max(self.max_iter, 100))
+        return Pipeline([("encode", enc), ("model", logit)])
+
+    # -- estimator API ----------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ChurnModel:
+        """Fit the model and its calibration.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_customers, n_features)
+        y : array-like of shape (n_customers,)
+            Two classes (1/True/"Yes" = churned, by convention the larger label).
+        sample_weight : array-like of shape (n_customers,), optional
+
+        Returns
+        -------
+        self : ChurnModel
+        """
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(
+                "Only binary classification is supported: ChurnModel needs exactly 2 classes "
+                f"(churned / stayed); y has {len(self.classes_)} class(es) "
+                f"({self.classes_[:5].tolist()})"
+            )
+        self.categorical_ = self._categorical_mask(X)
+        seed = self._seed()
+        base = self._base(self.categorical_, seed)
+        Xf = X if isinstance(X, pd.DataFrame) else np.asarray(X)
+        if isinstance(Xf, pd.DataFrame):
+            Xf = Xf.reset_index(drop=True)
+        if self.calibration is None:
+            model = clone(base)
+            kw = {}
+            if sample_weight is not None:
+                name = model.steps[-1][0] + "__" if isinstance(model, Pipeline) else ""
+                kw = {f"{name}sample_weight": np.asarray(sample_weight)}
+            self.calibrated_ = model.fit(Xf, y_enc, **kw)
+        else:
+            cv = self.cv
+            if isinstance(cv, Integral):
+                n_min = int(np.bincount(y_enc).min())
+                if n_min < 2:
+                    raise ValueError(
+                        f"each class needs at least 2 customers for calibration, got {n_min}"
+                    )
+                cv = StratifiedKFold(min(int(cv), n_min), shuffle=True, random_state=seed)
+            cal = CalibratedClassifierCV(base, method=self.calibration, cv=cv, ensemble=True)
+            self.calibrated_ = cal.fit(Xf, y_enc, sample_weight=sample_weight)
+        self.n_iter_ = self._n_iter()
+        return self
+
+    def _n_iter(self) -> int:
+        """Largest number of iterations (boosting rounds or solver steps) of the fits."""
+        fitted = (
+            [c.estimator for c in self.calibrated_.calibrated_classifiers_]
+            if isinstance(self.calibrated_, CalibratedClassifierCV)
+            else [self.calibrated_]
+        )
+        its = []
+        for est in fitted:
+            est = est.steps[-1][1] if isinstance(est, Pipeline) else est
+            its.append(int(np.max(est.n_iter_)))
+        return max(its)
+
+    def _frame(self, X: Any) -> Any:
+        X = self._check_X(X, reset=False)
+        return X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else X
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probabilities, shape ``(n, 2)``; column 1 is ``classes_[1]`` (churn)."""
+        check_is_fitted(self, "calibrated_")
+        return self.calibrated_.predict_proba(self._frame(X))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Log-odds of ``classes_[1]`` (churn), from the calibrated probabilities."""
+        p = np.clip(self.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most likely label (churn when its probability is above 0.5)."""
+        p = self.predict_proba(X)[:, 1]
+        return self.classes_[(p > 0.5).astype(int)]
+
+    def predict_churn(self, X: pd.DataFrame) -> pd.Series:
+        """Churn probability per customer, indexed like ``X`` (the simulator's entry point).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features, e.g. ``build_features(log, cutoff).X`` (index: customer id).
+
+        Returns
+        -------
+        Series
+            ``churn_probability`` per customer.
+        """
+        p = self.predict_proba(X)[:, 1]
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.Series(p, index=index, name="churn_probability")
