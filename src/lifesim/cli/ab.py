@@ -1,9 +1,245 @@
-"""`lifesim ab` commands."""
+"""`lifesim ab analyze` and `lifesim ab power`."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+
 import typer
 
-__all__ = ["app"]
+from lifesim.cli._common import fail, print_json, to_jsonable
+from lifesim.errors import LifesimError
 
-app = typer.Typer(help="ab commands.", no_args_is_help=True)
+__all__ = ["app", "analyze", "power"]
+
+app = typer.Typer(
+    help="A/B test analysis of experiment exports (one row per unit) and power analysis.",
+    no_args_is_help=True,
+)
+
+
+class ReportFormat(StrEnum):
+    """Output format of `lifesim ab analyze`."""
+
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+class Correction(StrEnum):
+    """Multiple-comparison adjustment over the arms of one metric."""
+
+    holm = "holm"
+    bonferroni = "bonferroni"
+    bh = "bh"
+    none = "none"
+
+
+class Alternative(StrEnum):
+    """H1 about arm - control."""
+
+    two_sided = "two-sided"
+    greater = "greater"
+    less = "less"
+
+
+class ProportionTest(StrEnum):
+    """P-value of a proportion metric."""
+
+    z_pooled = "z-pooled"
+    z_unpooled = "z-unpooled"
+    fisher = "fisher"
+
+
+class Kind(StrEnum):
+    """Metric type of a power analysis."""
+
+    proportion = "proportion"
+    mean = "mean"
+
+
+class PowerFormat(StrEnum):
+    """Output format of `lifesim ab power`."""
+
+    table = "table"
+    json = "json"
+
+
+def _split(text: str | None, option: str) -> list[float] | dict[str, float] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        if parts and all("=" in p for p in parts):
+            return {k.strip(): float(v) for k, _, v in (p.partition("=") for p in parts)}
+        return [float(p) for p in parts]
+    except ValueError:
+        fail(
+            f"{option} {text!r}: give shares like 50,50 (control first, then the other arms "
+            "sorted) or control=50,treatment=50"
+        )
+    return None
+
+
+def _covariates(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        metric, sep, col = item.partition("=")
+        if not sep or not metric.strip() or not col.strip():
+            fail(f"--covariate {item!r}: use METRIC=COLUMN, e.g. revenue=pre_revenue")
+        out[metric.strip()] = col.strip()
+    return out
+
+
+def analyze(
+    data: Path = typer.Argument(..., help="CSV/TSV/Parquet file, one row per randomisation unit."),
+    arm: str = typer.Option(..., "--arm", help="Column with the arm of each unit."),
+    control: str | None = typer.Option(
+        None, "--control", help="Label of the control arm (default: 'control')."
+    ),
+    proportion: list[str] = typer.Option(
+        [], "--proportion", help="0/1 column analysed as a proportion (repeatable)."
+    ),
+    mean: list[str] = typer.Option([], "--mean", help="Numeric column, Welch t-test (repeatable)."),
+    ratio: list[str] = typer.Option(
+        [], "--ratio", help="NUM/DEN ratio of sums, delta method (repeatable)."
+    ),
+    covariate: list[str] = typer.Option(
+        [],
+        "--covariate",
+        help="CUPED: METRIC=COLUMN, e.g. revenue=pre_revenue or clicks/sessions=pre_clicks/pre_"
+        "sessions (repeatable).",
+    ),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or html."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the report to this file (atomically) instead of stdout."
+    ),
+    correction: Correction = typer.Option(
+        Correction.holm, "--correction", help="p-value adjustment over the arms of a metric."
+    ),
+    expected_split: str | None = typer.Option(
+        None,
+        "--expected-split",
+        help="Expected shares for the SRM check: 50,50 (control first, others sorted) or "
+        "control=50,b=50. Default equal.",
+    ),
+    unit: str | None = typer.Option(None, "--unit", help="Unit id column: refuse duplicates."),
+    dropna: bool = typer.Option(
+        False, "--dropna", help="Drop units with missing metric values (count reported)."
+    ),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level (CI level 1 - alpha)."),
+    alternative: Alternative = typer.Option(
+        Alternative.two_sided, "--alternative", help="H1 about arm - control."
+    ),
+    proportion_test: ProportionTest = typer.Option(
+        ProportionTest.z_pooled, "--proportion-test", help="p-value test of proportion metrics."
+    ),
+) -> None:
+    """Analyse an experiment: every metric, every arm vs control, CIs, p-values and SRM."""
+    from lifesim import ab
+
+    metrics: list[ab.Metric | str] = [
+        ab.Proportion(c, test=proportion_test.value) for c in proportion
+    ]
+    metrics += [f"mean:{c}" for c in mean]
+    metrics += [f"ratio:{r}" for r in ratio]
+    if not metrics:
+        fail("give at least one metric: --proportion COL, --mean COL or --ratio NUM/DEN")
+    try:
+        res = ab.analyze(
+            data,
+            arm=arm,
+            control=control,
+            metrics=metrics,
+            covariates=_covariates(covariate),
+            alpha=alpha,
+            alternative=alternative.value,
+            correction=correction.value,
+            expected_split=_split(expected_split, "--expected-split"),
+            unit=unit,
+            dropna=dropna,
+        )
+    except (LifesimError, ValueError, FileNotFoundError) as exc:
+        fail(str(exc))
+        return
+    if fmt is ReportFormat.json:
+        text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False) + "\n"
+    elif fmt is ReportFormat.html:
+        text = ab.render_html(res, plot=True, full_page=True)
+    else:
+        text = res.summary() + "\n"
+    if out is not None:
+        from lifesim._io import write_text_atomic
+
+        write_text_atomic(out, text)
+        typer.echo(f"wrote {out}")
+    elif fmt is ReportFormat.json:
+        print_json(res.to_dict())
+    else:
+        typer.echo(text, nl=False)
+
+
+def power(
+    kind: Kind = typer.Option(Kind.proportion, "--kind", help="proportion or mean."),
+    baseline: float = typer.Option(
+        ..., "--baseline", help="Control proportion (0-1) or control mean."
+    ),
+    sd: float | None = typer.Option(None, "--sd", help="Per-unit standard deviation (means)."),
+    mde: float | None = typer.Option(
+        None, "--mde", help="Effect to detect, arm - control (see --relative)."
+    ),
+    relative: bool = typer.Option(False, "--relative", help="--mde is relative (0.05 = +5%)."),
+    n_total: int | None = typer.Option(None, "--n-total", help="Units in all arms together."),
+    target_power: float | None = typer.Option(
+        None, "--power", help="Target power (default 0.8 when solving for size or MDE)."
+    ),
+    alpha: float = typer.Option(0.05, "--alpha", help="Family-wise significance level."),
+    alternative: Alternative = typer.Option(
+        Alternative.two_sided, "--alternative", help="H1 about arm - control."
+    ),
+    arms: int = typer.Option(2, "--arms", help="Number of arms including control."),
+    split: str | None = typer.Option(
+        None, "--split", help="Shares of the arms, control first, e.g. 20,40,40 (default equal)."
+    ),
+    correction: Correction = typer.Option(
+        Correction.holm, "--correction", help="Adjustment planned for (alpha / (arms - 1))."
+    ),
+    variance_reduction: float = typer.Option(
+        0.0, "--variance-reduction", help="Expected CUPED variance reduction, 0-1."
+    ),
+    fmt: PowerFormat = typer.Option(PowerFormat.table, "--format", help="table or json."),
+) -> None:
+    """Sample size for an MDE (--mde), MDE for a size (--n-total), or power for both."""
+    from lifesim import ab
+
+    shares = _split(split, "--split")
+    if isinstance(shares, dict):
+        fail("--split takes plain shares, control first: e.g. 20,40,40")
+    try:
+        res = ab.power(
+            kind.value,
+            baseline=baseline,
+            sd=sd,
+            mde=mde,
+            relative=relative,
+            n_total=n_total,
+            power=target_power,
+            alpha=alpha,
+            alternative=alternative.value,
+            arms=arms,
+            split=shares,
+            correction=correction.value,
+            variance_reduction=variance_reduction,
+        )
+    except (LifesimError, ValueError) as exc:
+        fail(str(exc))
+        return
+    if fmt is PowerFormat.json:
+        print_json(res.to_dict())
+    else:
+        typer.echo(res.summary())
+
+
+app.command("analyze")(analyze)
+app.command("power")(power)

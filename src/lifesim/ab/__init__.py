@@ -1,0 +1,46 @@
+"""A/B test analysis of real experiment data: proportions, means, ratios, CUPED, SRM, power.
+
+Works on an analyst's export alone (one row per randomisation unit, CSV/Parquet, pandas or
+polars); never imports the simulator.
+
+Public API
+----------
+analyze
+    Every metric, every arm against control, with CIs, p-values, corrections and SRM.
+Proportion, Mean, Ratio
+    Metric specifications (strings work too: ``"converted"``, ``"clicks/sessions"``).
+ABResult, Comparison, SRMCheck
+    Frozen results with ``to_pandas()``, ``summary()``, ``to_dict()`` and an HTML view.
+power, sample_size, mde, PowerResult
+    Sample size, power or minimum detectable effect, for proportions and means.
+Moments
+    Per-arm sufficient statistics (for chunked or pre-aggregated data).
+"""
+
+from lifesim.ab.analyze import SRM_THRESHOLD, analyze
+from lifesim.ab.html import forest_plot, render_html
+from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio
+from lifesim.ab.moments import Moments
+from lifesim.ab.power import PowerResult, mde, power, sample_size
+from lifesim.ab.result import ABResult, Comparison, SRMCheck
+from lifesim.ab.stats import P_FLOOR
+
+__all__ = [
+    "analyze",
+    "Proportion",
+    "Mean",
+    "Ratio",
+    "Metric",
+    "ABResult",
+    "Comparison",
+    "SRMCheck",
+    "power",
+    "sample_size",
+    "mde",
+    "PowerResult",
+    "Moments",
+    "forest_plot",
+    "render_html",
+    "P_FLOOR",
+    "SRM_THRESHOLD",
+]

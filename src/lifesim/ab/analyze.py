@@ -1,0 +1,497 @@
+"""``analyze``: every metric, every arm against control, from per-arm sufficient statistics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from lifesim.ab.io import Frame, _examples, as_frame
+from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio, parse_metric
+from lifesim.ab.moments import Moments
+from lifesim.ab.result import ABResult, Comparison, SRMCheck
+from lifesim.ab.stats import (
+    ALTERNATIVES,
+    CORRECTIONS,
+    P_FLOOR,
+    Estimate,
+    adjust,
+    compare,
+    srm_test,
+    welch_df,
+)
+from lifesim.errors import DataError
+
+__all__ = ["analyze", "SRM_THRESHOLD"]
+
+#: The SRM check flags a mismatch when its p-value is below this.
+SRM_THRESHOLD = 0.001
+_SMALL_N = 30
+_Fn = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+_METHOD_PROP = {
+    "z-pooled": "two-proportion z-test (pooled SE under H0, no continuity correction)",
+    "z-unpooled": "two-proportion z-test (unpooled SE)",
+    "fisher": "Fisher's exact test on the 2x2 table",
+}
+_CI_PROP = "abs CI: Wald (unpooled SE); rel CI: log risk ratio (delta method)"
+
+
+def _check_args(alpha: float, alternative: str, correction: str) -> None:
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha == {alpha!r}, must be in (0, 1)")
+    if alternative not in ALTERNATIVES:
+        allowed = ", ".join(ALTERNATIVES)
+        raise ValueError(f"alternative == {alternative!r}, must be one of {allowed}")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction == {correction!r}, must be one of {', '.join(CORRECTIONS)}")
+
+
+def _resolve_metrics(
+    metrics: Sequence[Metric | str] | Metric | str, covariates: Mapping[str, str] | None
+) -> list[Metric | str]:
+    if isinstance(metrics, str | Proportion | Mean | Ratio):
+        metrics = [metrics]
+    if not metrics:
+        raise ValueError("metrics is empty: give at least one metric to analyse")
+    covs = dict(covariates or {})
+    out = []
+    for m in metrics:
+        key = m if isinstance(m, str) else m.label
+        key = key.partition(":")[2] if isinstance(m, str) and ":" in m else key
+        out.append(parse_metric(m, covs.pop(key, None)))
+    if covs:
+        raise DataError(
+            f"covariate given for {', '.join(map(repr, covs))}, which is not among the metrics "
+            f"({', '.join(repr(m if isinstance(m, str) else m.label) for m in out)})"
+        )
+    return out
+
+
+def _order_arms(labels: list[str], control: str | None, arm: str) -> tuple[list[str], np.ndarray]:
+    if control is None:
+        if "control" not in labels:
+            raise DataError(
+                f"arm column {arm!r}: say which arm is control (labels: "
+                f"{', '.join(map(repr, sorted(labels)))})"
+            )
+        control = "control"
+    control = str(control)
+    if control not in labels:
+        raise DataError(
+            f"control {control!r} is not a value of arm column {arm!r}; its values are "
+            f"{', '.join(map(repr, sorted(labels)))}"
+        )
+    if len(labels) < 2:
+        raise DataError(
+            f"arm column {arm!r} has a single arm ({labels[0]!r}); an A/B test needs control and "
+            "at least one other arm"
+        )
+    ordered = [control] + sorted(lb for lb in labels if lb != control)
+    perm = np.array([ordered.index(lb) for lb in labels], dtype=np.intp)
+    return ordered, perm
+
+
+def _expected_shares(
+    expected_split: Sequence[float] | Mapping[str, float] | None, arms: list[str]
+) -> np.ndarray:
+    if expected_split is None:
+        return np.full(len(arms), 1.0 / len(arms))
+    if isinstance(expected_split, Mapping):
+        unknown = [k for k in expected_split if str(k) not in arms]
+        if unknown or len(expected_split) != len(arms):
+            raise DataError(
+                f"expected_split has arms {list(map(str, expected_split))}, the data has {arms}"
+            )
+        w = np.array([float(expected_split[a]) for a in arms])
+    else:
+        w = np.asarray(list(expected_split), dtype=float)
+        if w.size != len(arms):
+            raise DataError(
+                f"expected_split has {w.size} shares for {len(arms)} arms {arms} "
+                "(order: control first, then the other arms sorted)"
+            )
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise DataError(f"expected_split == {w.tolist()}, every share must be > 0")
+    return w / w.sum()
+
+
+class _Columns:
+    """Numeric columns read once and validated for their role (internal)."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self.cache: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, what: str) -> np.ndarray:
+        if name not in self.cache:
+            self.cache[name] = self.frame.numeric(name, what)
+        return self.cache[name]
+
+    def is_binary(self, name: str) -> bool:
+        x = self.get(name, "metric")
+        x = x[~np.isnan(x)]
+        return bool(x.size) and bool(np.all((x == 0) | (x == 1)))
+
+
+def _validate(metric: Metric, cols: _Columns) -> list[np.ndarray]:
+    arrays = []
+    for j, name in enumerate(metric.columns):
+        what = f"{metric.kind} metric {metric.label!r}"
+        x = cols.get(name, what)
+        if isinstance(metric, Proportion):
+            bad = ~np.isnan(x) & (x != 0) & (x != 1)
+            if bad.any():
+                rows = np.flatnonzero(bad)
+                raise DataError(
+                    f"column {name!r} ({what}) must hold only 0/1 (or true/false); found "
+                    f"{rows.size} other values ({_examples(rows, x[rows[:5]].tolist())}); "
+                    f"to analyse it as a number use mean:{name}"
+                )
+        if isinstance(metric, Ratio) and j == 1:
+            bad = x < 0
+            if bad.any():
+                rows = np.flatnonzero(bad)
+                raise DataError(
+                    f"column {name!r} (denominator of ratio {metric.label!r}) has {rows.size} "
+                    f"negative values ({_examples(rows, x[rows[:5]].tolist())}); a denominator "
+                    "must be >= 0 (0 is fine for a unit)"
+                )
+        arrays.append(x)
+    return arrays
+
+
+def _missing_mask(metric: Metric, arrays: list[np.ndarray], dropna: bool) -> np.ndarray | None:
+    mask = None
+    for name, x in zip(metric.columns, arrays, strict=True):
+        nan = np.isnan(x)
+        if not nan.any():
+            continue
+        if not dropna:
+            rows = np.flatnonzero(nan)
+            raise DataError(
+                f"column {name!r} (metric {metric.label!r}) has {rows.size} missing values "
+                f"({_examples(rows, [None] * 5)}); fill them, or pass --dropna (dropna=True) to "
+                "drop those units from this metric"
+            )
+        mask = nan if mask is None else mask | nan
+    return mask
+
+
+def _mean_fn(j: int) -> _Fn:
+    def fn(m: np.ndarray) -> tuple[float, np.ndarray]:
+        g = np.zeros(m.size)
+        g[j] = 1.0
+        return float(m[j]), g
+
+    return fn
+
+
+def _ratio_fn(i: int, j: int) -> _Fn:
+    def fn(m: np.ndarray) -> tuple[float, np.ndarray]:
+        g = np.zeros(m.size)
+        r = m[i] / m[j]
+        g[i], g[j] = 1.0 / m[j], -r / m[j]
+        return float(r), g
+
+    return fn
+
+
+def _linear(
+    mom: Moments, value: _Fn, cov_fn: _Fn | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
+    """Per-arm estimate, its variance per unit (L' C L) and unadjusted variance; theta."""
+    g = len(mom.n)
+    cov = mom.cov()
+    est, var, var0 = np.empty(g), np.empty(g), np.empty(g)
+    theta = hp = None
+    if cov_fn is not None:
+        pool = mom.pooled()
+        s = pool.cov()[0]
+        _, gp = value(pool.mean[0])
+        hp, hg = cov_fn(pool.mean[0])
+        den = float(hg @ s @ hg)
+        theta = float(gp @ s @ hg) / den if den > 0 else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for a in range(g):
+            v, gr = value(mom.mean[a])
+            lin = gr
+            if cov_fn is not None:
+                hv, hg = cov_fn(mom.mean[a])
+                v = v - theta * (hv - hp)
+                lin = gr - theta * hg
+            est[a], var[a], var0[a] = v, lin @ cov[a] @ lin, gr @ cov[a] @ gr
+    return est, var, var0, theta
+
+
+def _analyze_metric(
+    metric: Metric,
+    mom: Moments,
+    arms: list[str],
+    alpha: float,
+    alternative: str,
+    warns: list[str],
+) -> list[tuple[Estimate, str, float | None]]:
+    n = mom.n
+    out: list[tuple[Estimate, str, float | None]] = []
+    for a, name in enumerate(arms):
+        if n[a] < 2:
+            warns.append(
+                f"{metric.label}: arm {name!r} has {n[a]} unit(s); need >= 2 for a variance, "
+                "so its results are NaN"
+            )
+        elif n[a] < _SMALL_N and metric.kind != "proportion":
+            warns.append(
+                f"{metric.label}: arm {name!r} has only {n[a]} units; the t/normal "
+                "approximation may be poor"
+            )
+    label = metric.label
+    if isinstance(metric, Proportion):
+        x = mom.sums()[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = x / n
+            var = p * (1 - p) / n
+        for a in range(1, len(arms)):
+            lab = f"{label} ({arms[a]})"
+            if min(x[0], x[a], n[0] - x[0], n[a] - x[a]) < 5 and metric.test != "fisher":
+                warns.append(
+                    f"{lab}: fewer than 5 successes or failures in a group; the z-test is "
+                    "approximate, consider Proportion(..., test='fisher')"
+                )
+            log_p = test_se = None
+            if metric.test == "z-pooled":
+                pp = (x[0] + x[a]) / (n[0] + n[a])
+                test_se = math.sqrt(pp * (1 - pp) * (1 / n[0] + 1 / n[a]))
+            elif metric.test == "fisher":
+                table = [[x[a], n[a] - x[a]], [x[0], n[0] - x[0]]]
+                table = np.asarray(table, dtype=np.int64)
+                fp = float(stats.fisher_exact(table, alternative).pvalue)
+                log_p = math.log(fp) if fp > 0 else math.log(P_FLOOR)
+            est = compare(
+                p[0], var[0], p[a], var[a], alpha=alpha, alternative=alternative,
+                test_se=test_se, log_p=log_p, label=lab,
+            )  # fmt: skip
+            out.append((est, f"{_METHOD_PROP[metric.test]}; {_CI_PROP}", None))
+        return out
+    if isinstance(metric, Mean):
+        value, cov_fn = _mean_fn(0), (_mean_fn(1) if metric.covariate else None)
+    else:
+        sums = mom.sums()[:, 1]
+        for a in np.flatnonzero(sums <= 0):
+            raise DataError(
+                f"column {metric.denominator!r} (denominator of ratio {label!r}) sums to 0 in "
+                f"arm {arms[a]!r}; the ratio is undefined there"
+            )
+        value = _ratio_fn(0, 1)
+        cc = metric.covariate_columns
+        cov_fn = None if not cc else (_mean_fn(2) if len(cc) == 1 else _ratio_fn(2, 3))
+    est, var, var0, theta = _linear(mom, value, cov_fn)
+    cov_txt = ""
+    if theta is not None:
+        cname = metric.covariate if isinstance(metric, Mean) else "/".join(cc)
+        what = "Y" if isinstance(metric, Mean) else "the ratio's delta-method linearisation"
+        cov_txt = (
+            f"CUPED on {cname} (theta={theta:.4g}: cov/var over all units of all arms, "
+            f"adjusting {what}); "
+        )
+    for a in range(1, len(arms)):
+        lab = f"{label} ({arms[a]})"
+        if isinstance(metric, Mean):
+            df = welch_df(var[a], n[a], var[0], n[0]) if min(n[0], n[a]) >= 2 else math.nan
+            df_use = df if math.isfinite(df) else None
+            e = compare(
+                est[0], var[0] / n[0], est[a], var[a] / n[a], alpha=alpha,
+                alternative=alternative, df=df_use, label=lab,
+            )  # fmt: skip
+            method = (
+                f"{cov_txt}Welch t-test (Welch-Satterthwaite df={df:.1f}); abs CI: t quantile; "
+                "rel CI: delta method on log ratio of means"
+            )
+            if df_use is None:
+                method = method.replace("Welch t-test", "Welch t-test, undefined df so z")
+        else:
+            e = compare(
+                est[0], var[0] / n[0], est[a], var[a] / n[a], alpha=alpha,
+                alternative=alternative, label=lab,
+            )  # fmt: skip
+            method = (
+                f"{cov_txt}ratio of sums, delta method with the unit as the unit of analysis, "
+                "z-test (normal approximation); rel CI: delta method on log ratio"
+            )
+        vr = None
+        if theta is not None:
+            v0 = var0[0] / n[0] + var0[a] / n[a]
+            v1 = var[0] / n[0] + var[a] / n[a]
+            vr = float(1 - v1 / v0) if v0 > 0 else math.nan
+        out.append((e, method, vr))
+    return out
+
+
+def analyze(
+    data: Any,
+    *,
+    arm: str,
+    metrics: Sequence[Metric | str] | Metric | str,
+    control: str | None = None,
+    covariates: Mapping[str, str] | None = None,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    correction: str = "holm",
+    expected_split: Sequence[float] | Mapping[str, float] | None = None,
+    unit: str | None = None,
+    dropna: bool = False,
+) -> ABResult:
+    """Analyse a finished experiment: every metric, every arm against control, and SRM.
+
+    Parameters
+    ----------
+    data : str, path, pandas.DataFrame or polars.DataFrame
+        One row per randomisation unit: a CSV/TSV/Parquet file or a DataFrame.
+    arm : str
+        Column holding the arm label of each unit.
+    metrics : metric or sequence of metrics
+        :class:`Proportion`, :class:`Mean`, :class:`Ratio` objects and/or strings
+        (``"converted"``, ``"proportion:converted"``, ``"mean:revenue"``, ``"clicks/sessions"``;
+        a bare column holding only 0/1 is a proportion, any other a mean).
+    control : str, optional
+        Label of the control arm (default ``"control"`` if present). Labels are compared as
+        strings, so ``control="0"`` matches an integer arm column.
+    covariates : mapping of str to str, optional
+        CUPED covariates of string metrics: ``{"revenue": "pre_revenue"}``,
+        ``{"clicks/sessions": "pre_clicks/pre_sessions"}``.
+    alpha : float, default 0.05
+        Significance level; confidence intervals have level ``1 - alpha``.
+    alternative : {'two-sided', 'greater', 'less'}, default 'two-sided'
+        H0: arm and control do not differ. H1: ``arm - control != 0``, ``> 0`` or ``< 0``.
+    correction : {'holm', 'bonferroni', 'bh', 'none'}, default 'holm'
+        Adjustment of the p-values of one metric over its arm-vs-control comparisons.
+    expected_split : sequence of float or mapping, optional
+        Expected shares of the arms for the SRM check (control first, then the other arms
+        sorted by label; or ``{label: share}``); default equal. Need not sum to 1.
+    unit : str, optional
+        Unit id column: duplicate ids are refused.
+    dropna : bool, default False
+        Drop units with a missing value from the metrics where it is missing (counted in
+        ``dropped``) instead of refusing the data.
+
+    Returns
+    -------
+    ABResult
+        Frozen result with ``to_pandas()``, ``summary()``, ``to_dict()`` and an HTML view.
+
+    Raises
+    ------
+    lifesim.errors.DataError
+        Bad data: the message names the column, shows bad values and what is allowed.
+
+    Notes
+    -----
+    Every statistic is a function of per-arm counts, means and centred cross-products of the
+    metric's columns (:class:`lifesim.ab.Moments`), computed in one vectorised pass.
+
+    Examples
+    --------
+    >>> from lifesim import ab
+    >>> res = ab.analyze(df, arm="variant", control="control",
+    ...                  metrics=[ab.Proportion("converted"),
+    ...                           ab.Mean("revenue", covariate="pre_revenue"),
+    ...                           ab.Ratio("clicks", "sessions")])  # doctest: +SKIP
+    >>> res.to_pandas()  # doctest: +SKIP
+    """
+    _check_args(alpha, alternative, correction)
+    specs = _resolve_metrics(metrics, covariates)
+    wanted = [arm] + ([unit] if unit else [])
+    for m in specs:
+        wanted += [m] if isinstance(m, str) else list(m.columns)
+    frame = as_frame(data, wanted)
+    codes, labels = frame.factorize(arm)
+    arms, perm = _order_arms(labels, control, arm)
+    codes = perm[codes]
+    k = len(arms)
+    if unit:
+        rows, vals = frame.duplicated(unit)
+        if rows.size:
+            raise DataError(
+                f"unit column {unit!r} has {rows.size} duplicate ids ({_examples(rows, vals)}); "
+                "each unit must appear once (one row per randomisation unit)"
+            )
+    counts = np.bincount(codes, minlength=k)
+    shares = _expected_shares(expected_split, arms)
+    srm = srm_test(counts, shares)
+    srm_check = SRMCheck(
+        p_value=srm.p_value,
+        observed={a: int(c) for a, c in zip(arms, counts, strict=True)},
+        expected_shares={a: float(s) for a, s in zip(arms, shares, strict=True)},
+        mismatch=bool(srm.p_value < SRM_THRESHOLD),
+        statistic=srm.statistic,
+        df=srm.df,
+        threshold=SRM_THRESHOLD,
+    )
+    warns: list[str] = []
+    if srm_check.mismatch:
+        warns.append(
+            f"sample ratio mismatch (SRM p={srm.p_value:.3g} < {SRM_THRESHOLD}): units per arm "
+            f"{srm_check.observed} do not fit the expected split; the assignment or the data "
+            "pipeline is likely broken and every result below is suspect"
+        )
+    cols = _Columns(frame)
+    comparisons: list[Comparison] = []
+    dropped: dict[str, int] = {}
+    for spec in specs:
+        if isinstance(spec, str):
+            spec = Proportion(spec) if cols.is_binary(spec) else Mean(spec)
+        arrays = _validate(spec, cols)
+        miss = _missing_mask(spec, arrays, dropna)
+        c = codes
+        if miss is not None:
+            keep = ~miss
+            dropped[spec.label] = int(miss.sum())
+            warns.append(f"{spec.label}: dropped {int(miss.sum()):,} units with missing values")
+            c, arrays = codes[keep], [x[keep] for x in arrays]
+        mom = Moments.from_arrays(c, k, arrays, spec.columns)
+        rows = _analyze_metric(spec, mom, arms, alpha, alternative, warns)
+        p_adj = adjust([e.p_value for e, _, _ in rows], correction)
+        cov = getattr(spec, "covariate", None)
+        cov = "/".join(cov) if isinstance(cov, tuple) else cov
+        for a, ((e, method, vr), pa) in enumerate(zip(rows, p_adj, strict=True), start=1):
+            warns.extend(e.warnings)
+            comparisons.append(
+                Comparison(
+                    metric=spec.label,
+                    kind=spec.kind,
+                    arm=arms[a],
+                    control=arms[0],
+                    control_value=e.control_value,
+                    arm_value=e.arm_value,
+                    abs_effect=e.abs_effect,
+                    abs_ci=e.abs_ci,
+                    rel_effect=e.rel_effect,
+                    rel_ci=e.rel_ci,
+                    p_value=e.p_value,
+                    p_adjusted=float(pa),
+                    covariate=cov,
+                    method=method,
+                    n_control=int(mom.n[0]),
+                    n_arm=int(mom.n[a]),
+                    statistic=e.statistic,
+                    df=e.df,
+                    se=e.se,
+                    log10_p_value=e.log10_p_value,
+                    variance_reduction=vr,
+                    significant=bool(pa < alpha),
+                )  # fmt: skip
+            )
+    return ABResult(
+        n=srm_check.observed,
+        srm=srm_check,
+        comparisons=tuple(comparisons),
+        control=arms[0],
+        alpha=alpha,
+        alternative=alternative,
+        correction=correction,
+        dropped=dropped,
+        warnings=tuple(dict.fromkeys(warns)),
+    )

@@ -1,0 +1,235 @@
+"""Read an experiment export (path, pandas or polars) into NumPy columns, refusing bad data.
+
+Every refusal is a :class:`lifesim.errors.DataError` that names the column, shows a few bad
+values with their row (rows counted from 0, the first data row) and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lifesim.errors import DataError
+
+__all__ = ["Frame", "as_frame"]
+
+_MAX_EXAMPLES = 5
+
+
+def _examples(rows: np.ndarray, values: Sequence[Any]) -> str:
+    shown = [f"row {int(r)}: {v!r}" for r, v in zip(rows[:_MAX_EXAMPLES], values, strict=False)]
+    more = f" (and {len(rows) - _MAX_EXAMPLES} more)" if len(rows) > _MAX_EXAMPLES else ""
+    return ", ".join(shown) + more
+
+
+def _is_polars(obj: Any) -> bool:
+    mod = type(obj).__module__
+    return mod.startswith("polars") and type(obj).__name__ in ("DataFrame", "LazyFrame")
+
+
+def _read_file(path: Path, wanted: Sequence[str]) -> pd.DataFrame:
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise DataError(f"file {path} is empty: expected a header row and one row per unit")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(path).names
+        except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
+            raise DataError(f"cannot read {path} as Parquet: {exc}") from exc
+        _check_columns(names, wanted, str(path))
+        return pd.read_parquet(path, columns=list(dict.fromkeys(wanted)))
+    if suffix not in (".csv", ".tsv", ".txt", ".gz"):
+        raise DataError(f"file {path}: unknown type {suffix!r}; allowed: .csv, .tsv, .parquet")
+    sep = "\t" if suffix == ".tsv" or path.name.endswith(".tsv.gz") else ","
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0)
+    except pd.errors.EmptyDataError as exc:
+        msg = f"file {path} is empty: expected a header row and one row per unit"
+        raise DataError(msg) from exc
+    _check_columns(list(header.columns), wanted, str(path))
+    cols = list(dict.fromkeys(wanted))
+    try:
+        return pd.read_csv(path, sep=sep, usecols=cols, engine="pyarrow")
+    except Exception:  # noqa: BLE001 - fall back to the C parser, which reports better
+        return pd.read_csv(path, sep=sep, usecols=cols)
+
+
+def _check_columns(names: Sequence[str], wanted: Sequence[str], where: str) -> None:
+    missing = [c for c in dict.fromkeys(wanted) if c not in names]
+    if missing:
+        have = ", ".join(map(repr, list(names)[:30]))
+        raise DataError(
+            f"column {missing[0]!r} is not in {where}"
+            + (f" (also missing: {', '.join(map(repr, missing[1:]))})" if missing[1:] else "")
+            + f"; columns present: {have}"
+        )
+
+
+@dataclass
+class Frame:
+    """A table of units behind one interface for pandas and polars (internal)."""
+
+    data: Any
+    is_polars: bool
+    where: str
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.data.height if self.is_polars else len(self.data))
+
+    @property
+    def names(self) -> list[str]:
+        """Column names."""
+        return [str(c) for c in self.data.columns]
+
+    def check(self, wanted: Sequence[str]) -> None:
+        """Raise DataError if a column is missing or the table has no rows."""
+        _check_columns(self.names, wanted, self.where)
+        if self.n_rows == 0:
+            raise DataError(f"{self.where} has no rows: expected one row per unit")
+
+    def factorize(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """Integer codes (0..k-1) and string labels of a column; refuse missing values."""
+        if self.is_polars:
+            import polars as pl
+
+            s = self.data[name]
+            nulls = s.is_null().to_numpy()
+            if s.dtype not in (pl.String, pl.Categorical):
+                s = s.cast(pl.String)
+            cat = s.cast(pl.Categorical)
+            uniq = cat.drop_nulls().unique()
+            phys = uniq.to_physical().to_numpy()
+            labels = uniq.cast(pl.String).to_list()
+            raw = cat.to_physical().fill_null(0).to_numpy()
+            lut = np.zeros(int(phys.max()) + 1 if phys.size else 1, dtype=np.int64)
+            lut[phys] = np.arange(phys.size)
+            codes = lut[raw]
+        else:
+            s = self.data[name]
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            labels = [str(u) for u in uniques]
+            nulls = codes < 0
+        if nulls.any():
+            rows = np.flatnonzero(nulls)
+            raise DataError(
+                f"arm column {name!r} has {rows.size} missing values "
+                f"({_examples(rows, [None] * min(rows.size, _MAX_EXAMPLES))}); every unit must "
+                "have an arm: fix or remove those rows"
+            )
+        return np.asarray(codes, dtype=np.intp), labels
+
+    def duplicated(self, name: str) -> tuple[np.ndarray, list[Any]]:
+        """Rows whose value repeats an earlier row's, and those values."""
+        if self.is_polars:
+            s = self.data[name]
+            dup = s.is_duplicated().to_numpy() & ~s.is_first_distinct().to_numpy()
+            rows = np.flatnonzero(dup)
+            vals = s.gather(rows[:_MAX_EXAMPLES]).to_list()
+        else:
+            s = self.data[name]
+            dup = s.duplicated(keep="first").to_numpy()
+            rows = np.flatnonzero(dup)
+            vals = s.iloc[rows[:_MAX_EXAMPLES]].tolist()
+        return rows, vals
+
+    def numeric(self, name: str, what: str) -> np.ndarray:
+        """Return a column as float64 (missing values as NaN); refuse text that is not a number.
+
+        Parameters
+        ----------
+        name : str
+            Column name.
+        what : str
+            Its role, for messages (``"mean metric"``).
+        """
+        if self.is_polars:
+            import polars as pl
+
+            s = self.data[name]
+            if s.dtype.is_numeric() or s.dtype == pl.Boolean:
+                x = s.cast(pl.Float64).to_numpy()
+            else:
+                conv = s.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+                bad = (s.is_not_null() & conv.is_null()).to_numpy()
+                if bad.any():
+                    rows = np.flatnonzero(bad)
+                    vals = s.gather(rows[:_MAX_EXAMPLES]).to_list()
+                    self._not_numeric(name, what, rows, vals)
+                x = conv.to_numpy()
+        else:
+            s = self.data[name]
+            if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+                x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                conv = pd.to_numeric(s, errors="coerce")
+                bad = (s.notna() & conv.isna()).to_numpy()
+                if bad.any():
+                    rows = np.flatnonzero(bad)
+                    self._not_numeric(name, what, rows, s.iloc[rows[:_MAX_EXAMPLES]].tolist())
+                x = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+        x = np.asarray(x, dtype=np.float64)
+        inf = np.isinf(x)
+        if inf.any():
+            rows = np.flatnonzero(inf)
+            raise DataError(
+                f"column {name!r} ({what}) has {rows.size} infinite values "
+                f"({_examples(rows, x[rows[:_MAX_EXAMPLES]].tolist())}); only finite numbers "
+                "are allowed"
+            )
+        return x
+
+    @staticmethod
+    def _not_numeric(name: str, what: str, rows: np.ndarray, vals: list[Any]) -> None:
+        raise DataError(
+            f"column {name!r} ({what}) has {rows.size} values that are not numbers "
+            f"({_examples(rows, vals)}); allowed: numbers, or empty for missing"
+        )
+
+
+def as_frame(data: Any, wanted: Sequence[str]) -> Frame:
+    """Wrap a path, a pandas or a polars DataFrame; check the wanted columns are there.
+
+    Parameters
+    ----------
+    data : str, os.PathLike, pandas.DataFrame or polars.DataFrame
+        A CSV/TSV/Parquet file (only the wanted columns are read) or a DataFrame.
+        A polars LazyFrame is collected (wanted columns only).
+    wanted : sequence of str
+        Columns that must be present.
+
+    Returns
+    -------
+    Frame
+        The table.
+    """
+    if isinstance(data, str | os.PathLike):
+        path = Path(data)
+        frame = Frame(_read_file(path, wanted), False, f"file {path}")
+    elif isinstance(data, pd.DataFrame):
+        frame = Frame(data, False, "the DataFrame")
+    elif _is_polars(data):
+        if type(data).__name__ == "LazyFrame":
+            _check_columns(data.collect_schema().names(), wanted, "the LazyFrame")
+            data = data.select(list(dict.fromkeys(wanted))).collect()
+        frame = Frame(data, True, "the DataFrame")
+    else:
+        raise DataError(
+            f"data of type {type(data).__name__} is not supported; give a CSV/Parquet path, "
+            "a pandas DataFrame or a polars DataFrame"
+        )
+    frame.check(wanted)
+    return frame

@@ -1,0 +1,178 @@
+"""Per-arm sufficient statistics: counts, means and centred cross-products of a few columns.
+
+Every statistic of :mod:`lifesim.ab` is a function of these moments, so the raw rows are read
+once, big files can be aggregated in chunks (``Moments.__add__``), and pre-aggregated sums
+(``COUNT``, ``SUM(y)``, ``SUM(y*x)`` from SQL) give the same numbers
+(:meth:`Moments.from_sums`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Moments"]
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Sufficient statistics of ``k`` columns in each of ``g`` arms.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Names of the ``k`` columns.
+    n : ndarray of int64, shape (g,)
+        Units per arm.
+    mean : ndarray, shape (g, k)
+        Column means per arm (NaN for an empty arm).
+    comoment : ndarray, shape (g, k, k)
+        Sums of centred cross-products per arm, ``sum((y_i - mean_y) (x_i - mean_x))``;
+        divide by ``n - 1`` for the sample covariance.
+    """
+
+    columns: tuple[str, ...]
+    n: np.ndarray
+    mean: np.ndarray
+    comoment: np.ndarray
+
+    @classmethod
+    def from_arrays(
+        cls,
+        codes: np.ndarray,
+        n_groups: int,
+        arrays: Sequence[np.ndarray],
+        columns: Sequence[str],
+    ) -> Moments:
+        """Compute the moments in one pass over the rows.
+
+        Parameters
+        ----------
+        codes : ndarray of int, shape (N,)
+            Arm index of every unit, ``0 <= codes < n_groups``.
+        n_groups : int
+            Number of arms.
+        arrays : sequence of ndarray, each of shape (N,)
+            Float columns without missing values.
+        columns : sequence of str
+            Their names.
+
+        Returns
+        -------
+        Moments
+            Per-arm counts, means and comoments.
+
+        Notes
+        -----
+        Each column is shifted by a reference value (the mean of its first 1,000 rows) before
+        summing, so ``sum(y y) - sum(y)^2 / n`` does not cancel catastrophically when the mean
+        is large relative to the spread (the "shifted data" algorithm).
+        """
+        k = len(arrays)
+        n = np.bincount(codes, minlength=n_groups).astype(np.int64)
+        shifted = []
+        shift = np.empty(k)
+        for j, a in enumerate(arrays):
+            shift[j] = float(np.mean(a[:1000])) if a.size else 0.0
+            shifted.append(a - shift[j] if shift[j] != 0.0 else a)
+        s1 = np.empty((n_groups, k))
+        for j, a in enumerate(shifted):
+            s1[:, j] = np.bincount(codes, weights=a, minlength=n_groups)
+        s2 = np.empty((n_groups, k, k))
+        for i in range(k):
+            for j in range(i, k):
+                prod = shifted[i] * shifted[i] if i == j else shifted[i] * shifted[j]
+                s2[:, i, j] = s2[:, j, i] = np.bincount(codes, weights=prod, minlength=n_groups)
+        return cls._from_shifted(tuple(columns), n, s1, s2, shift)
+
+    @classmethod
+    def from_sums(
+        cls,
+        columns: Sequence[str],
+        n: Sequence[int] | np.ndarray,
+        sums: np.ndarray,
+        cross: np.ndarray,
+    ) -> Moments:
+        """Build moments from plain per-arm sums, as a database would aggregate them.
+
+        Parameters
+        ----------
+        columns : sequence of str
+            Names of the ``k`` columns.
+        n : array_like of int, shape (g,)
+            Units per arm.
+        sums : array_like, shape (g, k)
+            ``sum(y)`` per arm and column.
+        cross : array_like, shape (g, k, k)
+            ``sum(y * x)`` per arm and pair of columns (``sum(y * y)`` on the diagonal).
+
+        Returns
+        -------
+        Moments
+            The same moments as :meth:`from_arrays` on the rows, up to rounding.
+        """
+        n = np.asarray(n, dtype=np.int64)
+        sums = np.asarray(sums, dtype=float).reshape(len(n), len(columns))
+        cross = np.asarray(cross, dtype=float).reshape(len(n), len(columns), len(columns))
+        return cls._from_shifted(tuple(columns), n, sums, cross, np.zeros(len(columns)))
+
+    @classmethod
+    def _from_shifted(
+        cls,
+        columns: tuple[str, ...],
+        n: np.ndarray,
+        s1: np.ndarray,
+        s2: np.ndarray,
+        shift: np.ndarray,
+    ) -> Moments:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m_shift = s1 / n[:, None]
+            com = s2 - s1[:, :, None] * s1[:, None, :] / n[:, None, None]
+        com = np.where(n[:, None, None] > 0, com, 0.0)
+        mean = np.where(n[:, None] > 0, m_shift + shift[None, :], np.nan)
+        return cls(columns, n, mean, com)
+
+    def __add__(self, other: Moments) -> Moments:
+        """Merge the moments of two disjoint sets of rows (chunks of a big file)."""
+        if self.columns != other.columns or self.n.shape != other.n.shape:
+            raise ValueError("can only add Moments of the same columns and arms")
+        n = self.n + other.n
+        ma = np.nan_to_num(self.mean)
+        mb = np.nan_to_num(other.mean)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wb = np.where(n > 0, other.n / n, 0.0)
+            delta = mb - ma
+            mean = np.where(n[:, None] > 0, ma + delta * wb[:, None], np.nan)
+            extra = (self.n * wb)[:, None, None] * delta[:, :, None] * delta[:, None, :]
+        com = self.comoment + other.comoment + np.where(n[:, None, None] > 0, extra, 0.0)
+        return Moments(self.columns, n, mean, com)
+
+    def pooled(self) -> Moments:
+        """Merge all arms into one group: the moments of all units together (one group)."""
+        out = self.select([0])
+        for g in range(1, len(self.n)):
+            part = self.select([g])
+            out = Moments(out.columns, out.n, out.mean, out.comoment) + part
+        return out
+
+    def select(self, groups: Sequence[int]) -> Moments:
+        """Keep some arms, in the order given."""
+        idx = np.asarray(groups, dtype=int)
+        return Moments(self.columns, self.n[idx], self.mean[idx], self.comoment[idx])
+
+    def sub(self, columns: Sequence[str]) -> Moments:
+        """Keep a subset of the columns."""
+        idx = [self.columns.index(c) for c in columns]
+        return Moments(tuple(columns), self.n, self.mean[:, idx], self.comoment[:, idx][:, :, idx])
+
+    def cov(self) -> np.ndarray:
+        """Sample covariance matrices per arm (``ddof=1``), shape (g, k, k); NaN if n < 2."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = (self.n - 1).astype(float)
+            return np.where(d[:, None, None] > 0, self.comoment / d[:, None, None], np.nan)
+
+    def sums(self) -> np.ndarray:
+        """Per-arm column sums, shape (g, k)."""
+        return np.nan_to_num(self.mean) * self.n[:, None]

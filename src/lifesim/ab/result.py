@@ -1,0 +1,315 @@
+"""Results of an A/B analysis: frozen dataclasses with text, table, dict and HTML views."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Comparison", "SRMCheck", "ABResult", "CONVENTIONS"]
+
+CONVENTIONS = (
+    "effect = arm - control; relative effect = arm / control - 1. "
+    "H0: no difference; H1 per `alternative` ('two-sided': arm != control, 'greater': "
+    "arm > control, 'less': arm < control). Confidence intervals have level 1 - alpha "
+    "(one-sided bounds for a one-sided alternative). Relative CIs: delta method on "
+    "log(arm / control) with the normal quantile. Adjusted p-values: each arm against control, "
+    "adjusted over the arms of one metric. SRM: chi-square goodness of fit of the units per arm "
+    "against the expected split. P-values below 1e-300 are reported as 1e-300; log10_p_value "
+    "holds their size."
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric, one arm against control.
+
+    Attributes
+    ----------
+    metric : str
+        Metric label (a column, or ``num/den`` for a ratio).
+    kind : {'proportion', 'mean', 'ratio'}
+        Metric type.
+    arm, control : str
+        Arm label and control label.
+    control_value, arm_value : float
+        Estimate in each group (share, mean, ratio of sums; CUPED-adjusted if a covariate is
+        used).
+    abs_effect : float
+        ``arm_value - control_value``.
+    abs_ci : (float, float)
+        Confidence interval of ``abs_effect`` (``-inf``/``inf`` on the open side of a
+        one-sided test).
+    rel_effect : float
+        ``arm_value / control_value - 1``.
+    rel_ci : (float, float)
+        Confidence interval of ``rel_effect``.
+    p_value : float
+        Unadjusted p-value, floored at 1e-300.
+    p_adjusted : float
+        p-value adjusted over the arms of this metric (``correction``).
+    covariate : str or None
+        CUPED covariate, if any.
+    method : str
+        The test and its conventions, in words.
+    n_control, n_arm : int
+        Units used (after dropping missing values, if asked).
+    statistic : float
+        z or t statistic (NaN for Fisher's exact test without variance).
+    df : float or None
+        Degrees of freedom of a t-test; None for z-tests.
+    se : float
+        Standard error of ``abs_effect`` (the interval's).
+    log10_p_value : float
+        log10 of the unadjusted p-value, exact even below the floor.
+    variance_reduction : float or None
+        CUPED: ``1 - var(adjusted effect) / var(unadjusted effect)``.
+    significant : bool
+        ``p_adjusted < alpha``.
+    """
+
+    metric: str
+    kind: str
+    arm: str
+    control: str
+    control_value: float
+    arm_value: float
+    abs_effect: float
+    abs_ci: tuple[float, float]
+    rel_effect: float
+    rel_ci: tuple[float, float]
+    p_value: float
+    p_adjusted: float
+    covariate: str | None
+    method: str
+    n_control: int
+    n_arm: int
+    statistic: float
+    df: float | None
+    se: float
+    log10_p_value: float
+    variance_reduction: float | None
+    significant: bool
+
+
+@dataclass(frozen=True)
+class SRMCheck:
+    """Sample-ratio-mismatch check: chi-square goodness of fit of units per arm.
+
+    Attributes
+    ----------
+    p_value : float
+        p-value of the chi-square test (H0: units follow the expected split).
+    observed : dict of str to int
+        Units per arm.
+    expected_shares : dict of str to float
+        Expected share of each arm (sums to 1).
+    mismatch : bool
+        ``p_value < threshold``: the assignment is suspect and so are all results.
+    statistic : float
+        Chi-square statistic.
+    df : int
+        Degrees of freedom (arms - 1).
+    threshold : float
+        Flagging threshold (0.001).
+    """
+
+    p_value: float
+    observed: dict[str, int]
+    expected_shares: dict[str, float]
+    mismatch: bool
+    statistic: float
+    df: int
+    threshold: float
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.{digits}g}"
+
+
+def _fmt_p(p: float) -> str:
+    if math.isnan(p):
+        return "nan"
+    if p <= 1e-300:
+        return "<1e-300"
+    return f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
+
+
+def _fmt_pct(x: float) -> str:
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{100 * x:+.2f}%"
+
+
+@dataclass(frozen=True)
+class ABResult:
+    """Analysis of an A/B(/n) test: every metric, every arm against control, and the SRM check.
+
+    Attributes
+    ----------
+    n : dict of str to int
+        Units per arm, control first.
+    srm : SRMCheck
+        Sample-ratio-mismatch check.
+    comparisons : tuple of Comparison
+        One per metric and arm (metric order as given, arms in ``n`` order).
+    control : str
+        Control label.
+    alpha : float
+        Significance level; CIs have level ``1 - alpha``.
+    alternative : str
+        ``'two-sided'``, ``'greater'`` or ``'less'`` (H1 about arm - control).
+    correction : str
+        Multiple-comparison adjustment over the arms of each metric.
+    dropped : dict of str to int
+        Rows dropped per metric for missing values (``dropna=True``).
+    warnings : tuple of str
+        Caveats: SRM, small samples, zero variance, dropped rows.
+    """
+
+    n: dict[str, int]
+    srm: SRMCheck
+    comparisons: tuple[Comparison, ...]
+    control: str
+    alpha: float
+    alternative: str
+    correction: str
+    dropped: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict: ``n``, ``srm``, ``results`` (one per comparison), settings.
+
+        Infinite CI bounds and NaN are kept as floats; the CLI writes them as ``null``.
+        """
+        results = []
+        for c in self.comparisons:
+            d = asdict(c)
+            d["abs_ci"] = list(c.abs_ci)
+            d["rel_ci"] = list(c.rel_ci)
+            results.append(d)
+        return {
+            "n": dict(self.n),
+            "srm": asdict(self.srm),
+            "results": results,
+            "control": self.control,
+            "alpha": self.alpha,
+            "confidence_level": 1 - self.alpha,
+            "alternative": self.alternative,
+            "correction": self.correction,
+            "dropped": dict(self.dropped),
+            "warnings": list(self.warnings),
+            "conventions": CONVENTIONS,
+        }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per metric and arm; CIs split into ``*_ci_low`` / ``*_ci_high`` columns."""
+        rows = []
+        for c in self.comparisons:
+            d = asdict(c)
+            d.pop("abs_ci")
+            d.pop("rel_ci")
+            d["abs_ci_low"], d["abs_ci_high"] = c.abs_ci
+            d["rel_ci_low"], d["rel_ci_high"] = c.rel_ci
+            rows.append(d)
+        cols = [
+            "metric", "kind", "arm", "control", "control_value", "arm_value", "abs_effect",
+            "abs_ci_low", "abs_ci_high", "rel_effect", "rel_ci_low", "rel_ci_high", "p_value",
+            "p_adjusted", "covariate", "method", "n_control", "n_arm", "statistic", "df", "se",
+            "log10_p_value", "variance_reduction", "significant",
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=cols)
+
+    def _table_rows(self) -> list[list[str]]:
+        rows = []
+        for c in self.comparisons:
+            rows.append(
+                [
+                    c.metric + (f" (CUPED: {c.covariate})" if c.covariate else ""),
+                    c.arm,
+                    _fmt(c.control_value),
+                    _fmt(c.arm_value),
+                    f"{_fmt(c.abs_effect)} [{_fmt(c.abs_ci[0])}, {_fmt(c.abs_ci[1])}]",
+                    f"{_fmt_pct(c.rel_effect)} [{_fmt_pct(c.rel_ci[0])}, {_fmt_pct(c.rel_ci[1])}]",
+                    _fmt_p(c.p_value),
+                    _fmt_p(c.p_adjusted) + (" *" if c.significant else ""),
+                ]
+            )
+        return rows
+
+    @property
+    def headers(self) -> list[str]:
+        """Column headers of the text and HTML tables."""
+        level = f"{100 * (1 - self.alpha):g}%"
+        return [
+            "metric", "arm", "control", "arm value", f"abs effect [{level} CI]",
+            f"rel effect [{level} CI]", "p", f"p adj ({self.correction})",
+        ]  # fmt: skip
+
+    def srm_line(self) -> str:
+        """One line on the sample ratio check."""
+        s = self.srm
+        obs = ", ".join(f"{k}={v:,}" for k, v in s.observed.items())
+        exp = ", ".join(f"{k}={100 * v:.4g}%" for k, v in s.expected_shares.items())
+        verdict = (
+            "MISMATCH: the assignment is suspect; do not trust the results" if s.mismatch else "ok"
+        )
+        return (
+            f"SRM check: chi2={s.statistic:.3g}, df={s.df}, p={_fmt_p(s.p_value)} "
+            f"(flag if p < {s.threshold:g}) -> {verdict}; units {obs}; expected {exp}"
+        )
+
+    def summary(self) -> str:
+        """Plain-text report: table, methods, SRM check, conventions and warnings."""
+        head, rows = self.headers, self._table_rows()
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+        line = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
+        out = [
+            f"A/B analysis: {len(self.n)} arms, control {self.control!r}, "
+            f"alpha={self.alpha:g}, {self.alternative}, correction={self.correction}",
+            self.srm_line(),
+            "",
+            line,
+            "-" * len(line),
+        ]
+        for r in rows:
+            out.append("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+        out += ["", f"* p adj < {self.alpha:g}", "", "Methods:"]
+        seen: dict[str, str] = {}
+        for c in self.comparisons:
+            key = f"{c.metric} ({c.arm})"
+            seen[key] = c.method + (
+                f"; CUPED variance reduction {100 * c.variance_reduction:.1f}%"
+                if c.variance_reduction is not None
+                else ""
+            )
+        out += [f"  {k}: {v}" for k, v in seen.items()]
+        out += ["", "Conventions: " + CONVENTIONS]
+        if self.dropped:
+            out.append(
+                "Dropped rows with missing values: "
+                + ", ".join(f"{k}: {v:,}" for k, v in self.dropped.items())
+            )
+        if self.warnings:
+            out += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_html(self, plot: bool = True) -> str:
+        """Render a self-contained HTML fragment (table, SRM, methods; forest plot if ``plot``)."""
+        from lifesim.ab.html import render_html
+
+        return render_html(self, plot=plot, full_page=False)
+
+    def _repr_html_(self) -> str:
+        return self.to_html(plot=False)
