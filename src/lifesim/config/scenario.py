@@ -448,9 +448,9 @@ class Fatigue(_Strict):
     half_life_days: Positive = 14.0
     erosion: NonNegative = 0.4
     churn_threshold: NonNegative = 3.0
-    churn_per_unit: NonNegative = 0.15
-    max_churn_factor: Annotated[float, Field(ge=1)] = 2.0
-    satisfaction_per_unit: NonNegative = 0.002
+    churn_per_unit: NonNegative = 0.1
+    max_churn_factor: Annotated[float, Field(ge=1)] = 1.5
+    satisfaction_per_unit: NonNegative = 0.0005
 
 
 class Economics(_Strict):

@@ -54,7 +54,12 @@ class Marketing:
         noise = sim.stream("crm_score").lognormal(0.0, 0.5, sim.n).astype(np.float32)
         self.score = sim.pop.propensity * noise  # a CRM's noisy read of propensity
         self.score_order = np.argsort(-self.score, kind="stable")
-        self._stage_cache: dict[int, np.ndarray] = {}
+        self.score_rank = np.empty(sim.n, dtype=np.int32)
+        self.score_rank[self.score_order] = np.arange(sim.n, dtype=np.int32)
+        self.rand_order = np.argsort(sim.stream("random_order").random(sim.n), kind="stable")
+        self.rand_rank = np.empty(sim.n, dtype=np.int32)
+        self.rand_rank[self.rand_order] = np.arange(sim.n, dtype=np.int32)
+        self._stage_cache: dict[tuple[int, str], np.ndarray] = {}
         self.broadcasts: set[str] = set()
         self.stats = {
             t: {"contacts": 0, "issued": 0, "redeemed": 0, "referrals": 0} for t in self.tactics
@@ -85,13 +90,13 @@ class Marketing:
         return min((day // p + 1) * p, self.sim.days)
 
     # -- daily ---------------------------------------------------------------------------
-    def people_in_stage(self, code: int) -> np.ndarray:
-        """People now in stage ``code``, best CRM score first (cached for the day)."""
-        hit = self._stage_cache.get(code)
+    def people_in_stage(self, code: int, order: str = "score") -> np.ndarray:
+        """People now in stage ``code`` in score or fixed random order (cached for the day)."""
+        hit = self._stage_cache.get((code, order))
         if hit is None:
-            order = self.score_order
-            hit = order[self.sim.pop.stage[order] == code]
-            self._stage_cache[code] = hit
+            perm = self.score_order if order == "score" else self.rand_order
+            hit = perm[self.sim.pop.stage[perm] == code]
+            self._stage_cache[(code, order)] = hit
         return hit
 
     def decide(self, day: int) -> None:
@@ -325,14 +330,36 @@ class MarketView:
         left = self._mk.period_end(self.day) - self.day
         return self.remaining() / max(left, 1)
 
-    def people_in(self, stages: list[str], min_gap_days: int = 0) -> np.ndarray:
-        """People now in any of ``stages``, best CRM score first.
+    def people_in(
+        self, stages: list[str], min_gap_days: int = 0, order: str = "score", key: str = ""
+    ) -> np.ndarray:
+        """People now in any of ``stages``, in the order a strategy would reach them.
 
-        With ``min_gap_days`` > 0, people contacted in the last ``min_gap_days`` days are left
-        out (a frequency cap).
+        Parameters
+        ----------
+        stages : list of str
+        min_gap_days : int
+            Leave out people contacted in the last ``min_gap_days`` days (a frequency cap).
+        order : {'score', 'random'}
+            ``score``: best CRM score first. ``random``: untargeted; a fixed random permutation
+            of the market, started at a random point chosen anew each day (keyed by ``key``
+            and the day), so each day reaches a different slice.
+        key : str
+            Names the random start (e.g. the tactic), for ``order='random'``.
         """
-        parts = [self._mk.people_in_stage(self.stage_names.index(s)) for s in stages]
-        people = parts[0] if len(parts) == 1 else self.by_score(np.concatenate(parts))
+        if order not in ("score", "random"):
+            raise ValueError(f"order must be 'score' or 'random', got {order!r}")
+        mk = self._mk
+        parts = [mk.people_in_stage(self.stage_names.index(s), order) for s in stages]
+        if len(parts) == 1:
+            people = parts[0]
+        else:
+            people = np.concatenate(parts)
+            rank = mk.score_rank if order == "score" else mk.rand_rank
+            people = people[np.argsort(rank[people], kind="stable")]  # merge of sorted runs
+        if order == "random" and len(people) > 1:
+            start = int(mk.sim.stream(f"policy:{key}:{self.day}").integers(len(people)))
+            people = np.roll(people, -start)
         if min_gap_days > 0:
             ok = self.last_contact[people].astype(np.int32) <= self.day - min_gap_days
             people = people[ok]

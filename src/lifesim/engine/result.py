@@ -57,6 +57,13 @@ class SimulationResult:
         ISO time the run started (UTC).
     elapsed_s : float
         Wall time of the run.
+    strategy : str
+        Name of the marketing strategy (``"none"`` without marketing).
+    tactics : DataFrame
+        Per tactic: channel, group, mode, contacts, offers issued and redeemed, referrals, cost.
+    customer_snapshots : DataFrame
+        Who was a customer at the end of each budget period: index ``person``, one boolean
+        column per period end day (for the period churn formula).
     """
 
     scenario: Scenario
@@ -73,6 +80,9 @@ class SimulationResult:
     support: pd.DataFrame | None
     started_at: str
     elapsed_s: float
+    strategy: str = "none"
+    tactics: pd.DataFrame | None = None
+    customer_snapshots: pd.DataFrame | None = None
 
     @classmethod
     def from_simulation(cls, sim: Simulation) -> SimulationResult:
@@ -84,6 +94,43 @@ class SimulationResult:
             np.where(acq < 0, -1, acq), categories=sim.causes
         )
         kinds = {v: k for k, v in KIND_CODES.items()}
+        n = sim.n
+        snaps = pd.DataFrame(
+            {d: np.unpackbits(b, count=n).astype(bool) for d, b in sim.recorder.snapshots}
+        )
+        snaps.index.name = "person"
+        survey = sim.stream("survey").normal(0.0, 1.5, n)
+        score = np.clip(np.rint(10 * people["satisfaction"].to_numpy() + survey), 0, 10)
+        people["nps_score"] = score.astype(np.int8)
+        mk = sim.marketing
+        ledger = sim.ledger.to_pandas()
+        cost = ledger.groupby("item")["cost"].sum() if len(ledger) else pd.Series(dtype=float)
+        tactics = pd.DataFrame(
+            [
+                {
+                    "tactic": t,
+                    "channel": ct.spec.channel or t,
+                    "group": ct.group,
+                    "mode": ct.spec.mode,
+                    "used": t in mk.used,
+                    **mk.stats[t],
+                    "cost": float(cost.get(t, 0.0)),
+                }
+                for t, ct in mk.tactics.items()
+            ],
+            columns=[
+                "tactic",
+                "channel",
+                "group",
+                "mode",
+                "used",
+                "contacts",
+                "issued",
+                "redeemed",
+                "referrals",
+                "cost",
+            ],
+        )
         support = None
         if sim.desk is not None:
             support = pd.DataFrame(sim.desk.daily, columns=["day", "opened", "resolved", "backlog"])
@@ -98,10 +145,13 @@ class SimulationResult:
             purchases=frames["purchases"],
             stage_counts=frames["stage_counts"],
             people=people,
-            ledger=sim.ledger.to_pandas(),
+            ledger=ledger,
             support=support,
             started_at=sim.started_at.isoformat(timespec="seconds"),
             elapsed_s=sim.elapsed,
+            strategy=mk.strategy.name,
+            tactics=tactics,
+            customer_snapshots=snaps,
         )
 
     # -- headline figures ----------------------------------------------------------------
@@ -138,6 +188,7 @@ class SimulationResult:
         counts = self.final_counts
         return {
             "scenario": self.scenario.name,
+            "strategy": self.strategy,
             "seed": self.seed,
             "customers": self.customers,
             "days": self.days,
@@ -175,7 +226,7 @@ class SimulationResult:
         d = self.to_dict()
         lines = [
             f"lifesim run of {self.scenario.name!r}: {self.customers:,} people x {self.days} days,"
-            f" seed {self.seed}",
+            f" seed {self.seed}, strategy {self.strategy!r}",
             "",
             f"{'stage':<16}{'kind':<10}{'people':>12}{'share':>9}",
         ]
@@ -236,7 +287,8 @@ class SimulationResult:
                 "elapsed_s": self.elapsed_s,
                 "customers": self.customers,
                 "days": self.days,
-                "tables": ["events", "purchases", "stage_counts", "people", "ledger"]
+                "strategy": self.strategy,
+                "tables": ["events", "purchases", "stage_counts", "people", "ledger", "tactics"]
                 + (["support"] if self.support is not None else []),
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -248,6 +300,8 @@ class SimulationResult:
             self.stage_counts.reset_index().to_parquet(tmp / "stage_counts.parquet", index=False)
             self.people.to_parquet(tmp / "people.parquet", index=False)
             self.ledger.to_parquet(tmp / "ledger.parquet", index=False)
+            if self.tactics is not None:
+                self.tactics.to_parquet(tmp / "tactics.parquet", index=False)
             if self.support is not None:
                 self.support.to_parquet(tmp / "support.parquet", index=False)
         return out

@@ -106,6 +106,8 @@ class Population:
         Personal multiplier on moves into churned stages (promotion side effects).
     last_contact : int16
         Day of the last marketing contact (-32768: never).
+    initial_customer : bool
+        Was a customer at the start (not acquired during the horizon).
     """
 
     stage: np.ndarray
@@ -122,6 +124,7 @@ class Population:
     acquired_by: np.ndarray
     churn_mult: np.ndarray
     last_contact: np.ndarray
+    initial_customer: np.ndarray
 
     def __len__(self) -> int:
         return len(self.stage)
@@ -177,6 +180,7 @@ class Population:
             acquired_by=np.full(n, -1, dtype=np.int16),
             churn_mult=np.ones(n, dtype=np.float32),
             last_contact=np.full(n, -32768, dtype=np.int16),
+            initial_customer=is_cust,
         )
 
     def to_pandas(self, graph: StageGraph, segments: list[str]) -> pd.DataFrame:
@@ -195,5 +199,7 @@ class Population:
                 "fatigue": self.fatigue,
                 "purchases": self.purchases,
                 "revenue": self.revenue,
+                "initial_customer": self.initial_customer,
+                "churn_mult": self.churn_mult,
             },
         )

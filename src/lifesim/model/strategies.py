@@ -15,8 +15,8 @@ Example
 ...     def tactics(self):
 ...         return {"cross_sell"}
 ...     def decide(self, view):
-...         people = view.people_in(["retention"], min_gap_days=14)
-...         view.contact("cross_sell", view.by_score(people), view.allowance())
+...         people = view.people_in(["retention"], min_gap_days=14)  # best score first
+...         view.contact("cross_sell", people, view.allowance())
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ class KpiFocused:
         """Spend today's allowance on the mix, reaching random people with no caps."""
         budget = view.allowance()
         for t, share in self.mix.items():
-            people = view.people_in(self.stages[t])
-            view.contact(t, view.shuffled(people, key=t), budget * share)
+            people = view.people_in(self.stages[t], order="random", key=t)
+            view.contact(t, people, budget * share)
 
 
 def _default_plan(scn: Scenario) -> dict[str, list[str]]:

@@ -1,0 +1,247 @@
+"""Compare strategies over replications with common random numbers (``lifesim compare``).
+
+Replication ``r`` uses the same child seed for every strategy, so every strategy meets the same
+people with the same random draws; paired differences against a baseline strategy then cancel
+most of the noise. Replications run in parallel with joblib (any backend, including Dask's);
+each task's seed depends only on the root seed and ``r``, so results are identical for any
+number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
+from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.engine import simulate
+from lifesim.engine.core import _resolve
+from lifesim.errors import ConfigError
+from lifesim.experiments.result import ComparisonResult
+from lifesim.experiments.stats import mean_ci, paired_diff
+from lifesim.metrics import METRICS, funnel, run_metrics
+
+__all__ = ["compare", "RunSummary"]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one (replication, strategy) run contributes to a comparison."""
+
+    replication: int
+    strategy: str
+    metrics: dict[str, float]
+    shares: np.ndarray
+    funnel: np.ndarray
+    elapsed_s: float
+
+
+def _run_one(scn: Scenario, seed: np.random.SeedSequence, rep: int, strategy: str) -> RunSummary:
+    res = simulate(scn, seed=seed, strategy=strategy)
+    counts = res.stage_counts.to_numpy()
+    return RunSummary(
+        replication=rep,
+        strategy=strategy,
+        metrics=run_metrics(res),
+        shares=(counts / res.customers).astype(np.float32),
+        funnel=funnel(res).to_numpy(),
+        elapsed_s=res.elapsed_s,
+    )
+
+
+def _parse_strategies(scn: Scenario, strategies: str | list[str] | None) -> list[str]:
+    if strategies is None:
+        names = list(scn.compare.strategies)
+    elif isinstance(strategies, str):
+        names = [s.strip() for s in strategies.split(",") if s.strip()]
+    else:
+        names = list(strategies)
+    if not names:
+        raise ConfigError([("strategies", "at least one strategy is required")])
+    bad = [s for s in names if s not in scn.strategies]
+    if bad:
+        raise ConfigError(
+            [
+                (
+                    "strategies",
+                    f"unknown strategy {bad[0]!r}; known: {', '.join(scn.strategies)}",
+                )
+            ]
+        )
+    if len(set(names)) != len(names):
+        raise ConfigError([("strategies", f"each strategy once, got {names}")])
+    return names
+
+
+def compare(
+    scenario: ScenarioLike = None,
+    *,
+    strategies: str | list[str] | None = None,
+    replications: int | None = None,
+    seed: SeedLike = None,
+    jobs: int = 1,
+    customers: int | None = None,
+    days: int | None = None,
+    baseline: str | None = None,
+    objective: str | None = None,
+    alpha: float = 0.05,
+    progress: Callable[[int, int], None] | None = None,
+    backend: str | None = None,
+) -> ComparisonResult:
+    """Run every strategy ``replications`` times with common random numbers and compare.
+
+    Parameters
+    ----------
+    scenario : Scenario, mapping, path or None
+        The scenario (``None``: the embedded default).
+    strategies : list of str or comma-separated str, optional
+        Strategy names from the scenario (default: ``scenario.compare.strategies``).
+    replications : int, optional
+        Replications per strategy (default: ``scenario.compare.replications``), >= 2.
+    seed : int, SeedSequence, Generator or None
+        Root seed (default: the scenario's). Replication ``r`` uses child ``r`` of it for every
+        strategy.
+    jobs : int
+        Parallel workers (joblib; ``-1``: all cores). Results do not depend on it.
+    customers, days : int, optional
+        Override the market size and horizon.
+    baseline : str, optional
+        Strategy the others are compared against (default: ``scenario.compare.baseline`` if
+        compared, else the first strategy).
+    objective : str, optional
+        Metric that decides the winner (default ``profit``); see :data:`lifesim.metrics.METRICS`.
+    alpha : float
+        1 - confidence level of the intervals (0.05: 95% CIs).
+    progress : callable(done, total), optional
+        Called as runs finish.
+    backend : str, optional
+        joblib backend (``"loky"`` by default; ``"dask"`` inside a ``dask.distributed`` client).
+
+    Returns
+    -------
+    ComparisonResult
+    """
+    scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    scn = _resolve(scn, customers, days)
+    names = _parse_strategies(scn, strategies)
+    reps = scn.compare.replications if replications is None else replications
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
+        raise ConfigError([("replications", f"must be a whole number >= 2, got {reps!r}")])
+    if not isinstance(jobs, int) or jobs == 0 or jobs < -1:
+        raise ConfigError([("jobs", f"must be >= 1 or -1 (all cores), got {jobs!r}")])
+    if not 0 < alpha < 1:
+        raise ConfigError([("alpha", f"must be in (0, 1), got {alpha!r}")])
+    objective = objective or scn.compare.objective
+    if objective not in METRICS:
+        raise ConfigError(
+            [("objective", f"unknown metric {objective!r}; allowed: {', '.join(METRICS)}")]
+        )
+    if baseline is None:
+        baseline = scn.compare.baseline if scn.compare.baseline in names else names[0]
+    elif baseline not in names:
+        raise ConfigError(
+            [("baseline", f"{baseline!r} is not among the compared strategies {names}")]
+        )
+    root = as_seed_sequence(scn.seed if seed is None else seed)
+    seeds = spawn_seeds(root, reps)
+    tasks = [(r, s) for r in range(reps) for s in names]
+    t0 = time.perf_counter()
+    runs: list[RunSummary] = []
+    par = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
+    gen = par(joblib.delayed(_run_one)(scn, seeds[r], r, s) for r, s in tasks)
+    for i, run in enumerate(gen):
+        runs.append(run)
+        if progress is not None:
+            progress(i + 1, len(tasks))
+    elapsed = time.perf_counter() - t0
+    return _summarise(
+        scn, names, reps, int(root.entropy), baseline, objective, alpha, runs, elapsed
+    )
+
+
+def _summarise(
+    scn, names, reps, seed, baseline, objective, alpha, runs, elapsed
+) -> ComparisonResult:
+    runs = sorted(runs, key=lambda r: (r.replication, names.index(r.strategy)))
+    metrics = list(METRICS)
+    rows = [{"replication": r.replication, "strategy": r.strategy, **r.metrics} for r in runs]
+    wide = pd.DataFrame(rows)
+    summ = []
+    for s in names:
+        sub = wide[wide["strategy"] == s]
+        for m in metrics:
+            mean, sd, lo, hi = mean_ci(sub[m].to_numpy(), alpha)
+            summ.append(
+                {
+                    "strategy": s,
+                    "metric": m,
+                    "mean": mean,
+                    "sd": sd,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n": int(np.isfinite(sub[m]).sum()),
+                }
+            )
+    summary = pd.DataFrame(summ)
+    diffs = []
+    for s in names:
+        if s == baseline:
+            continue
+        a = wide[wide["strategy"] == s].sort_values("replication")
+        b = wide[wide["strategy"] == baseline].sort_values("replication")
+        for m in metrics:
+            d = paired_diff(a[m].to_numpy(), b[m].to_numpy(), alpha)
+            diffs.append({"strategy": s, "baseline": baseline, "metric": m, **d})
+    differences = pd.DataFrame(diffs)
+    info = METRICS[objective]
+    means = summary[summary["metric"] == objective].set_index("strategy")["mean"]
+    ranked = means.sort_values(ascending=not info.higher_is_better)
+    winner = str(ranked.index[0])
+    verdict: dict[str, Any] = {
+        "objective": objective,
+        "winner": winner,
+        "higher_is_better": info.higher_is_better,
+    }
+    if len(ranked) > 1:
+        runner = str(ranked.index[1])
+        a = wide[wide["strategy"] == winner].sort_values("replication")[objective].to_numpy()
+        b = wide[wide["strategy"] == runner].sort_values("replication")[objective].to_numpy()
+        d = paired_diff(a, b, alpha)
+        verdict.update(
+            runner_up=runner,
+            diff=d["diff"],
+            ci=[d["ci_low"], d["ci_high"]],
+            p_value=d["p_value"],
+            significant=bool(np.isfinite(d["p_value"]) and d["p_value"] < alpha),
+        )
+    shares = {}
+    funnels = {}
+    for s in names:
+        arr = np.stack([r.shares for r in runs if r.strategy == s])
+        shares[s] = pd.DataFrame(arr.mean(axis=0), columns=list(scn.stages))
+        funnels[s] = np.stack([r.funnel for r in runs if r.strategy == s]).mean(axis=0)
+    stage_shares = pd.concat(shares, names=["strategy", "day"]).reset_index()
+    funnel_df = pd.DataFrame(funnels, index=pd.Index(list(scn.stages), name="stage")).T
+    funnel_df.index.name = "strategy"
+    return ComparisonResult(
+        scenario=scn,
+        strategies=tuple(names),
+        baseline=baseline,
+        objective=objective,
+        replications=reps,
+        seed=seed,
+        alpha=alpha,
+        runs=wide,
+        summary_table=summary,
+        differences=differences,
+        verdict=verdict,
+        stage_shares=stage_shares,
+        funnel=funnel_df,
+        elapsed_s=elapsed,
+    )
