@@ -42,11 +42,22 @@ Progress = Callable[[int, int], None]
 
 
 def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario:
+    """Apply size/horizon overrides. A new market size scales the budget and support staff in
+    proportion, so a what-if at another size keeps the same marketing intensity.
+    """
     upd: dict = {}
     if customers is not None:
         if isinstance(customers, bool) or not isinstance(customers, int) or customers < 1:
             raise ConfigError([("customers", f"must be a whole number >= 1, got {customers!r}")])
+        ratio = customers / scn.market.size
         upd["market"] = scn.market.model_copy(update={"size": int(customers)})
+        if scn.budget.per_period is not None:
+            upd["budget"] = scn.budget.model_copy(
+                update={"per_period": scn.budget.per_period * ratio}
+            )
+        if scn.support is not None:
+            agents = max(1, round(scn.support.agents * ratio))
+            upd["support"] = scn.support.model_copy(update={"agents": agents})
     if days is not None:
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ConfigError([("days", f"must be a whole number >= 1, got {days!r}")])

@@ -41,7 +41,7 @@ __all__ = [
 
 #: Budget mix of a KPI-focused strategy, per KPI (tactic -> share; missing tactics dropped).
 KPI_MIX = {
-    "conversion": {"paid_ads": 0.35, "first_purchase_discount": 0.4, "newsletter": 0.25},
+    "conversion": {"paid_ads": 0.45, "first_purchase_discount": 0.4, "newsletter": 0.15},
     "acquisition": {"paid_ads": 0.7, "first_purchase_discount": 0.3},
 }
 #: Default budget split of a stage-focused strategy across groups.

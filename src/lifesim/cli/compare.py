@@ -1,0 +1,77 @@
+"""`lifesim compare`: strategies side by side with confidence intervals (the main job)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from lifesim.cli._common import Format, print_json, progress_bar, stderr
+from lifesim.config import load_scenario
+from lifesim.engine.core import _resolve
+from lifesim.experiments import compare as run_compare
+from lifesim.report import save_compare_run
+
+__all__ = ["compare"]
+
+
+def compare(
+    config: Path | None = typer.Argument(
+        None, help="Scenario YAML (default: the embedded default scenario)."
+    ),
+    strategies: str | None = typer.Option(
+        None, "--strategies", help="Comma-separated strategy names (default: the scenario's)."
+    ),
+    replications: int | None = typer.Option(
+        None, "--replications", "-r", help="Replications per strategy (default: the scenario's)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel workers (-1: all cores)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run folder (default: runs/compare-<scenario>-<time>)."
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
+    customers: int | None = typer.Option(
+        None, "--customers", help="Override the market size (budget and staff scale with it)."
+    ),
+    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    baseline: str | None = typer.Option(None, "--baseline", help="Strategy to compare against."),
+    objective: str | None = typer.Option(
+        None, "--objective", help="Metric deciding the winner (default: profit)."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
+) -> None:
+    """Compare strategies over replications with common random numbers and 95% CIs."""
+    scn = _resolve(load_scenario(config), customers, days)
+    n_strat = len(strategies.split(",")) if strategies else len(scn.compare.strategies)
+    reps = replications if replications is not None else scn.compare.replications
+    with progress_bar("comparing strategies", n_strat * max(reps, 0), enabled=progress) as cb:
+        res = run_compare(
+            scn,
+            strategies=strategies,
+            replications=replications,
+            seed=seed,
+            jobs=jobs,
+            baseline=baseline,
+            objective=objective,
+            progress=cb,
+        )
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"compare-{scn.name}-{stamp}"
+    if report:
+        save_compare_run(res, out)
+    else:
+        res.save(out)
+    if fmt is Format.json:
+        d = res.to_dict()
+        d["out"] = str(out)
+        print_json(d)
+    else:
+        typer.echo(res.summary())
+        typer.echo(
+            f"\nrun folder: {out}" + (f"  (report: {out / 'report.html'})" if report else "")
+        )
+    stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")

@@ -1,0 +1,98 @@
+"""Self-contained HTML report of a comparison (plots embedded as base64 PNG)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from lifesim._io import atomic_dir
+from lifesim.experiments import ComparisonResult
+from lifesim.experiments.result import HEADLINE
+from lifesim.metrics import METRICS
+from lifesim.report.plots import forest_figure, funnel_figure, stage_shares_figure
+
+__all__ = ["write_compare_report", "compare_report_html", "save_compare_run"]
+
+_CSS = """
+body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;max-width:1200px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
+text-align:right}th{background:#f4f4f4}.verdict{font-size:1.15em;padding:.6em;background:#eef6ee;
+border-left:4px solid #3a3}.warn{background:#fff4e5;border-left-color:#e90}small{color:#555}
+img{max-width:100%}
+"""
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figures(res: ComparisonResult) -> dict[str, str]:
+    return {
+        "stage_shares": _png(stage_shares_figure(res)),
+        "funnel": _png(funnel_figure(res)),
+        "forest": _png(forest_figure(res)),
+    }
+
+
+def compare_report_html(res: ComparisonResult, figures: dict[str, str] | None = None) -> str:
+    """Return the report as one HTML string."""
+    figs = figures if figures is not None else _figures(res)
+    level = round(100 * (1 - res.alpha))
+    table = pd.DataFrame(
+        {s: [res._cell(s, m) for m in METRICS] for s in res.strategies},
+        index=[METRICS[m].label for m in METRICS],
+    )
+    d = res.differences.copy()
+    d["metric"] = d["metric"].map(lambda m: METRICS[m].label)
+    d = d[
+        ["strategy", "metric", "diff", "ci_low", "ci_high", "p_value", "se_paired", "se_unpaired"]
+    ]
+    sig = res.verdict.get("significant", False)
+    conv = "".join(f"<li>{html.escape(c)}</li>" for c in res.conventions)
+    mconv = "".join(
+        f"<li><b>{html.escape(METRICS[m].label)}</b>: {html.escape(METRICS[m].convention)}</li>"
+        for m in METRICS
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>lifesim compare: {html.escape(res.scenario.name)}</title><style>{_CSS}</style></head><body>
+<h1>Stage-focused or KPI-focused? Scenario {html.escape(res.scenario.name)!s}</h1>
+<p>{res.scenario.market.size:,} people x {res.scenario.days} days; {res.replications}
+replications per strategy with common random numbers; seed {res.seed}.</p>
+<p class="verdict{"" if sig else " warn"}">{html.escape(res.verdict_text())}</p>
+<h2>Metrics: mean [{level}% CI]</h2>{table.to_html(escape=True)}
+<h2>Differences against {html.escape(res.baseline)} (paired by replication)</h2>
+{d.to_html(index=False, float_format=lambda x: f"{x:,.4g}")}
+<h2>Forest plot</h2><img src="data:image/png;base64,{figs["forest"]}" alt="forest plot">
+<h2>Stage shares over time</h2><img src="data:image/png;base64,{figs["stage_shares"]}"
+alt="stage shares">
+<h2>Funnel</h2><img src="data:image/png;base64,{figs["funnel"]}" alt="funnel">
+<h2>Conventions</h2><ul>{conv}</ul><h3>Metrics</h3><ul>{mconv}</ul>
+<p><small>Headline metrics in the text summary: {", ".join(HEADLINE)}.</small></p>
+</body></html>"""
+
+
+def write_compare_report(res: ComparisonResult, folder: str | Path) -> Path:
+    """Write ``report.html`` and the plots (PNG) into an existing folder."""
+    folder = Path(folder)
+    figs = _figures(res)
+    for name, b64 in figs.items():
+        (folder / f"{name}.png").write_bytes(base64.b64decode(b64))
+    (folder / "report.html").write_text(compare_report_html(res, figs), encoding="utf-8")
+    return folder / "report.html"
+
+
+def save_compare_run(res: ComparisonResult, out: str | Path) -> Path:
+    """Write the complete run folder atomically: tables, JSON, plots and the HTML report."""
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        res.save_tables(tmp)
+        write_compare_report(res, tmp)
+    return out

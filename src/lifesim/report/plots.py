@@ -1,0 +1,113 @@
+"""Matplotlib figures of a comparison (Agg backend; no display needed)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from lifesim.experiments import ComparisonResult  # noqa: E402
+from lifesim.metrics import METRICS  # noqa: E402
+
+__all__ = ["stage_shares_figure", "funnel_figure", "forest_figure"]
+
+FOREST_METRICS = (
+    "profit",
+    "revenue",
+    "marketing_cost",
+    "clv",
+    "customers_acquired",
+    "conversion_rate",
+    "customers_end",
+    "churn_rate",
+    "churn_rate_period",
+    "repeat_purchase_rate",
+    "nps",
+)
+
+
+def stage_shares_figure(res: ComparisonResult) -> Figure:
+    """Mean share of people per stage over time, one panel per strategy."""
+    n = len(res.strategies)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), sharey=True, squeeze=False)
+    stages = [c for c in res.stage_shares.columns if c not in ("strategy", "day")]
+    for ax, s in zip(axes[0], res.strategies, strict=True):
+        sub = res.stage_shares[res.stage_shares["strategy"] == s]
+        ax.stackplot(sub["day"], *[sub[c] for c in stages], labels=stages, alpha=0.85)
+        ax.set_title(s)
+        ax.set_xlabel("day")
+        ax.set_xlim(0, sub["day"].max())
+    axes[0][0].set_ylabel("share of the market")
+    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle(f"Stage shares over time (mean of {res.replications} replications)")
+    fig.tight_layout()
+    return fig
+
+
+def funnel_figure(res: ComparisonResult) -> Figure:
+    """Share of people who were ever in each stage, per strategy (grouped bars)."""
+    f = res.funnel
+    stages = list(f.columns)
+    x = np.arange(len(stages))
+    w = 0.8 / len(f.index)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for k, s in enumerate(f.index):
+        ax.bar(x + k * w - 0.4 + w / 2, f.loc[s].to_numpy(), width=w, label=s)
+    ax.set_xticks(x, stages)
+    ax.set_ylabel("share ever in stage")
+    ax.set_title("Funnel: who reached each stage during the horizon")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def forest_figure(res: ComparisonResult) -> Figure:
+    """Paired differences against the baseline with CIs, in % of the baseline's mean.
+
+    Metrics whose baseline mean is 0 (e.g. marketing cost against no marketing) are left out.
+    """
+    d = res.differences
+    base = res.summary_table[res.summary_table["strategy"] == res.baseline].set_index("metric")
+    others = [s for s in res.strategies if s != res.baseline]
+    metrics = [
+        m
+        for m in FOREST_METRICS
+        if m in set(d["metric"]) and np.isfinite(base.loc[m, "mean"]) and base.loc[m, "mean"] != 0
+    ]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(metrics) * max(1, len(others)) + 1.6))
+    y = 0.0
+    ticks, labels = [], []
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for m in metrics:
+        scale = abs(base.loc[m, "mean"]) / 100.0
+        for k, s in enumerate(others):
+            r = d[(d["strategy"] == s) & (d["metric"] == m)].iloc[0]
+            lo = max(r["diff"] - r["ci_low"], 0) / scale if np.isfinite(r["ci_low"]) else 0
+            hi = max(r["ci_high"] - r["diff"], 0) / scale if np.isfinite(r["ci_high"]) else 0
+            ax.errorbar(
+                r["diff"] / scale,
+                y,
+                xerr=[[lo], [hi]],
+                fmt="o",
+                color=colors[k % len(colors)],
+                label=s if m == metrics[0] else None,
+                capsize=3,
+                ms=4,
+            )
+            ticks.append(y)
+            labels.append(METRICS[m].label if k == 0 else "")
+            y += 1
+        y += 0.6
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(ticks, labels, fontsize=8)
+    ax.invert_yaxis()
+    level = round(100 * (1 - res.alpha))
+    ax.set_xlabel(f"difference, % of the {res.baseline!r} mean (paired, {level}% CI)")
+    ax.set_title(f"Differences against {res.baseline!r}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
