@@ -42,8 +42,10 @@ Progress = Callable[[int, int], None]
 
 
 def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario:
-    """Apply size/horizon overrides. A new market size scales the budget and support staff in
-    proportion, so a what-if at another size keeps the same marketing intensity.
+    """Apply size/horizon overrides.
+
+    A new market size scales the budget and support staff in proportion, so a what-if at
+    another size keeps the same marketing intensity.
     """
     upd: dict = {}
     if customers is not None:
