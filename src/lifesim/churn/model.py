@@ -31,13 +31,29 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 __all__ = ["ChurnModel"]
+
+#: Below this many rows OpenMP threads cost more than they save (boosting runs on one thread).
+_SMALL = 50_000
+
+
+def _threads(n_rows: int) -> threadpool_limits:
+    """Limit OpenMP and BLAS to one thread for small inputs (much faster on a busy machine)."""
+    return threadpool_limits(1 if n_rows < _SMALL else None)
 
 
 def _signed_log1p(x: np.ndarray) -> np.ndarray:
     """``sign(x) * log1p(|x|)``: tames heavy-tailed counts and amounts for linear models."""
     return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _as_text(x: Any) -> np.ndarray:
+    """Categories as an object array of strings (missing -> ``"<missing>"``) for one-hot."""
+    frame = pd.DataFrame(x)
+    out = frame.astype(object).where(frame.notna(), "<missing>").astype(str)
+    return out.to_numpy(dtype=object)
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -217,7 +233,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 (
                     "cat",
                     make_pipeline(
-                        SimpleImputer(strategy="constant", fill_value="missing"),
+                        FunctionTransformer(_as_text),
                         OneHotEncoder(handle_unknown="ignore", max_categories=50),
                     ),
                     cats,
@@ -266,7 +282,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             if sample_weight is not None:
                 name = model.steps[-1][0] + "__" if isinstance(model, Pipeline) else ""
                 kw = {f"{name}sample_weight": np.asarray(sample_weight)}
-            self.calibrated_ = model.fit(Xf, y_enc, **kw)
+            with _threads(len(y_enc)):
+                self.calibrated_ = model.fit(Xf, y_enc, **kw)
         else:
             cv = self.cv
             if isinstance(cv, Integral):
@@ -277,7 +294,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                     )
                 cv = StratifiedKFold(min(int(cv), n_min), shuffle=True, random_state=seed)
             cal = CalibratedClassifierCV(base, method=self.calibration, cv=cv, ensemble=True)
-            self.calibrated_ = cal.fit(Xf, y_enc, sample_weight=sample_weight)
+            with _threads(len(y_enc)):
+                self.calibrated_ = cal.fit(Xf, y_enc, sample_weight=sample_weight)
         self.n_iter_ = self._n_iter()
         return self
 
@@ -301,7 +319,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, shape ``(n, 2)``; column 1 is ``classes_[1]`` (churn)."""
         check_is_fitted(self, "calibrated_")
-        return self.calibrated_.predict_proba(self._frame(X))
+        X = self._frame(X)
+        with _threads(X.shape[0]):
+            return self.calibrated_.predict_proba(X)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of ``classes_[1]`` (churn), from the calibrated probabilities."""

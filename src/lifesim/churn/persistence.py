@@ -30,6 +30,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "lifesim.churn.model.ChurnModel",
         "lifesim.churn.model._signed_log1p",
+        "lifesim.churn.model._as_text",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.model_selection._split.StratifiedKFold",

@@ -1,0 +1,116 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+from lifesim.churn import (
+    ChurnModel,
+    Metrics,
+    build_dataset,
+    calibration_table,
+    evaluate,
+    evaluate_dataset,
+    prepare,
+)
+from lifesim.errors import DataError
+
+KEYS = ["roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift", "churn_rate", "n_customers"]
+
+
+def test_metrics_match_sklearn_and_lift_by_hand():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(0.3 * y + rng.random(200) * 0.7, 0, 1)
+    m = Metrics.from_predictions(y, p)
+    assert m.roc_auc == pytest.approx(roc_auc_score(y, p))
+    assert m.pr_auc == pytest.approx(average_precision_score(y, p))
+    assert m.brier == pytest.approx(brier_score_loss(y, p))
+    assert m.log_loss == pytest.approx(log_loss(y, p))
+    top = np.argsort(-p, kind="stable")[:20]
+    assert m.top_decile_lift == pytest.approx(y[top].mean() / y.mean())
+    assert m.n_customers == 200 and m.n_churned == int(y.sum())
+
+
+def test_calibration_table_bins():
+    y = np.array([0, 0, 1, 1] * 25)
+    p = np.linspace(0, 1, 100)
+    t = calibration_table(y, p, n_bins=4)
+    assert t["n"].tolist() == [25] * 4 and list(t.columns) == [
+        "bin",
+        "n",
+        "p_min",
+        "p_max",
+        "mean_predicted",
+        "observed_rate",
+    ]
+    assert t["mean_predicted"].is_monotonic_increasing
+
+
+@pytest.fixture(scope="module")
+def log(synth):
+    return prepare(synth, observed_until=399)
+
+
+@pytest.fixture(scope="module")
+def ev(log):
+    return evaluate(log, 250, 120, model=ChurnModel(max_iter=60), random_state=0)
+
+
+def test_evaluation_beats_baseline_and_has_the_contract_keys(ev):
+    d = ev.to_dict()
+    for k in KEYS:
+        assert k in d and k in d["baseline"]
+    assert d["roc_auc"] > 0.65
+    assert d["roc_auc"] >= d["baseline"]["roc_auc"] - 0.02
+    assert d["definition"]["text"].startswith("churned = no purchase in (day 250, day 370]")
+    assert len(d["calibration"]) == 10 and d["validation"]["n_splits"] == 5
+    json.dumps(d)  # JSON-able
+
+
+def test_result_renders(ev):
+    s = ev.summary()
+    assert "churn definition: churned = no purchase" in s and "roc_auc" in s
+    assert "baseline" in ev._repr_html_() and "churn definition" in ev._repr_html_()
+    df = ev.to_pandas()
+    assert "model" in df.columns and "roc_auc" in df.index
+    assert ev.predictions.shape[0] == ev.model.n_customers
+    with pytest.raises(AttributeError):
+        ev.validation = "time"  # frozen
+
+
+def test_seeded_evaluation_is_reproducible(log):
+    a = evaluate(log, 250, 120, model=ChurnModel(kind="logistic"), random_state=3)
+    b = evaluate(log, 250, 120, model=ChurnModel(kind="logistic"), random_state=3)
+    assert a.model == b.model
+
+
+def test_time_validation_trains_earlier(log):
+    ev = evaluate(log, 250, 120, model=ChurnModel(max_iter=60), validation="time", random_state=0)
+    assert ev.train_definition.cutoff == "day 130" and ev.definition.cutoff == "day 250"
+    assert ev.to_dict()["validation"]["train_definition"]["cutoff"] == "day 130"
+    assert ev.model.roc_auc > 0.6
+    with pytest.raises(DataError, match="before the data starts.*--train-cutoff"):
+        evaluate(log, 100, 120, validation="time")
+    with pytest.raises(DataError, match="must be before the cutoff"):
+        evaluate(log, 250, 100, validation="time", train_cutoff=260)
+
+
+def test_bad_validation_and_too_few_churners(log, tiny):
+    with pytest.raises(DataError, match=r"validation == 'folds'; allowed: customers, time"):
+        evaluate(log, 250, 120, validation="folds")
+    small = prepare(tiny, observed_until=20)
+    with pytest.raises(DataError, match="smaller class"):
+        evaluate(small, 10, 10)
+
+
+def test_evaluate_dataset_baseline_choice(log):
+    ds = build_dataset(log, 250, 120)
+    ev = evaluate_dataset(ds, ChurnModel(kind="logistic"), n_splits=3, baseline="frequency")
+    assert ev.baseline_name == "frequency"
+    with pytest.raises(DataError, match="baseline feature 'nope'"):
+        evaluate_dataset(ds, n_splits=3, baseline="nope")
+    ds2 = type(ds)(X=ds.X.drop(columns=["recency", "tenure"]), y=ds.y, definition=None)
+    ev2 = evaluate_dataset(ds2, ChurnModel(kind="logistic"), n_splits=3)
+    assert ev2.baseline_name == "churn rate" and abs(ev2.baseline.roc_auc - 0.5) < 0.05
+    assert "snapshot" in ev2.summary()
