@@ -250,7 +250,7 @@ def _analyze_metric(
             )
     label = metric.label
     if isinstance(metric, Proportion):
-        x = mom.sums()[:, 0]
+        x = np.rint(mom.sums()[:, 0])  # exact counts of 1s
         with np.errstate(invalid="ignore", divide="ignore"):
             p = x / n
             var = p * (1 - p) / n
@@ -279,12 +279,6 @@ def _analyze_metric(
     if isinstance(metric, Mean):
         value, cov_fn = _mean_fn(0), (_mean_fn(1) if metric.covariate else None)
     else:
-        sums = mom.sums()[:, 1]
-        for a in np.flatnonzero(sums <= 0):
-            raise DataError(
-                f"column {metric.denominator!r} (denominator of ratio {label!r}) sums to 0 in "
-                f"arm {arms[a]!r}; the ratio is undefined there"
-            )
         value = _ratio_fn(0, 1)
         cc = metric.covariate_columns
         cov_fn = None if not cc else (_mean_fn(2) if len(cc) == 1 else _ratio_fn(2, 3))
@@ -451,6 +445,13 @@ def analyze(
             dropped[spec.label] = int(miss.sum())
             warns.append(f"{spec.label}: dropped {int(miss.sum()):,} units with missing values")
             c, arrays = codes[keep], [x[keep] for x in arrays]
+        if isinstance(spec, Ratio):
+            den_sum = np.bincount(c, weights=arrays[1], minlength=k)
+            for a in np.flatnonzero(den_sum <= 0):
+                raise DataError(
+                    f"column {spec.denominator!r} (denominator of ratio {spec.label!r}) sums to 0 "
+                    f"in arm {arms[a]!r}; the ratio is undefined there"
+                )
         mom = Moments.from_arrays(c, k, arrays, spec.columns)
         rows = _analyze_metric(spec, mom, arms, alpha, alternative, warns)
         p_adj = adjust([e.p_value for e, _, _ in rows], correction)

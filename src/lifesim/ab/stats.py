@@ -87,10 +87,10 @@ def log_sf(x: float, df: float | None = None) -> float:
     if math.isnan(x):
         return math.nan
     if df is None or not math.isfinite(df) or df <= 0:
-        return float(stats.norm.logsf(x))
-    lp = float(stats.t.logsf(x, df))
-    if math.isfinite(lp) and lp > -600.0:
-        return lp
+        return float(special.log_ndtr(-x))
+    sf = float(special.stdtr(df, -x))
+    if sf > 1e-280:
+        return math.log(sf)
     z = df / (df + x * x)
     return math.log(0.5) + _log_betainc_cf(df / 2.0, 0.5, z)
 
@@ -140,8 +140,8 @@ def _log_p(stat: float, df: float | None, alternative: str) -> float:
 
 def _quantile(level: float, df: float | None) -> float:
     if df is None or not math.isfinite(df):
-        return float(stats.norm.ppf(level))
-    return float(stats.t.ppf(level, df))
+        return float(special.ndtri(level))
+    return float(special.stdtrit(df, level))
 
 
 def welch_df(var_a: float, n_a: int, var_c: float, n_c: int) -> float:
@@ -157,6 +157,10 @@ def _interval(center: float, se: float, q: float, alternative: str) -> tuple[flo
     if alternative == "greater":
         return center - q * se, math.inf
     return -math.inf, center + q * se
+
+
+def _expm1(x: float) -> float:
+    return math.expm1(x) if x < 700 else math.inf
 
 
 @dataclass(frozen=True)
@@ -247,7 +251,7 @@ def compare(
         lr = math.log(arm / control)
         lse = math.sqrt(var_arm / arm**2 + var_control / control**2)
         lo, hi = _interval(lr, lse, z, alternative)
-        rel, rel_ci = math.expm1(lr), (math.expm1(lo), math.expm1(hi))
+        rel, rel_ci = _expm1(lr), (_expm1(lo), _expm1(hi))
     else:
         rel = arm / control - 1.0
         rse = math.sqrt(var_arm / control**2 + arm**2 * var_control / control**4)
