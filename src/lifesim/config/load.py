@@ -154,6 +154,9 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
     if scn.support is not None:
         for s in scn.support.ticket_p:
             problems += _stage_ref(stages, s, f"support.ticket_p.{s}")
+        for edge in scn.support.resolve_effect:
+            if not problems:
+                problems += _check_edge(scn, edge, f"support.resolve_effect.{edge}")
     problems += _check_marketing(scn)
     for s, b in (extra_boost or {}).items():
         if s in boost:
@@ -347,8 +350,9 @@ def with_catalogue(data: Mapping[str, Any]) -> dict[str, Any]:
     """Merge the shipped tactic catalogue and built-in strategies into raw scenario data.
 
     A catalogue tactic is kept when every stage and move it names exists in the scenario's
-    graph, or when the scenario mentions it (then it is validated strictly). ``name: null``
-    removes a catalogue entry.
+    graph, or when the scenario mentions it (then it is validated strictly). A scenario entry
+    with ``stages`` (a tactic) or ``type`` (a strategy) replaces the catalogue entry of that
+    name; one without is a partial override merged into it. ``name: null`` removes an entry.
     """
     data = dict(data)
     cat = _catalogue()
@@ -361,8 +365,10 @@ def with_catalogue(data: Mapping[str, Any]) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for name, spec in cat[key].items():
             if name in user:
-                if user[name] is not None:
-                    merged[name] = _deep_merge(spec, user[name])
+                mine = user[name]
+                full = isinstance(mine, Mapping) and ("stages" in mine or "type" in mine)
+                if mine is not None:
+                    merged[name] = mine if full else _deep_merge(spec, mine)
             elif key == "strategies" or _fits_graph(spec, stages):
                 merged[name] = spec
         for name, spec in user.items():

@@ -311,6 +311,12 @@ class Support(_Strict):
         Satisfaction lost per day a ticket waits in the queue (>= 0).
     resolve_bonus : float
         Satisfaction regained when a ticket is resolved (>= 0).
+    resolve_effect : dict of str to float
+        Multipliers (``"src->dst": factor``) on the moves of a person whose ticket was just
+        resolved (a sales meeting that moves a deal on), for ``resolve_effect_days`` days.
+    resolve_effect_days : int
+    name : str
+        What the staff are called in reports (support, sales, ...).
     """
 
     agents: PositiveInt = 1
@@ -318,6 +324,9 @@ class Support(_Strict):
     ticket_p: dict[str, Probability] = Field(default_factory=dict)
     wait_penalty: NonNegative = 0.02
     resolve_bonus: NonNegative = 0.05
+    resolve_effect: dict[str, NonNegative] = Field(default_factory=dict)
+    resolve_effect_days: PositiveInt = 7
+    name: str = "support"
 
 
 class Satisfaction(_Strict):

@@ -32,7 +32,14 @@ from lifesim.engine.recorder import Ledger, Recorder
 from lifesim.engine.result import SimulationResult
 from lifesim.engine.support import SupportDesk
 from lifesim.errors import ConfigError
-from lifesim.model import Population, StageGraph, Strategy, dist_ppf, make_strategy
+from lifesim.model import (
+    Population,
+    StageGraph,
+    Strategy,
+    dist_ppf,
+    edge_factors,
+    make_strategy,
+)
 
 __all__ = ["Simulation", "simulate", "PHASE_BUDGET", "PHASE_CALENDAR", "PHASE_DAY", "PHASE_END"]
 
@@ -132,7 +139,11 @@ class Simulation:
         self.desk = None
         if self.scenario.support is not None:
             codes = {s: i for i, s in enumerate(self.graph.names)}
-            self.desk = SupportDesk(self.env, self.scenario.support, codes, self.graph.n_stages)
+            sup = self.scenario.support
+            hook = self._resolved if sup.resolve_effect else None
+            self.desk = SupportDesk(self.env, sup, codes, self.graph.n_stages, hook)
+            self._resolve_factor = edge_factors(self.graph, sup.resolve_effect)
+            self._resolve_code = self.cause_code(sup.name)
             self._rs_support = self.stream("support")
         self.marketing = Marketing(self, make_strategy(self.scenario, strategy))
         self.started_at = datetime.now(UTC)
@@ -161,6 +172,13 @@ class Simulation:
     def on_day(self, hook: Callable[[int], None]) -> None:
         """Call ``hook(day)`` at the calendar phase of every day (strategies use this)."""
         self._day_hooks.append(hook)
+
+    def _resolved(self, who: np.ndarray) -> None:
+        """A staff member finished with ``who``: their deals move on for a while."""
+        day = int(self.env.now)
+        until = min(day + self.scenario.support.resolve_effect_days, self.days)
+        idx = np.unique(who).astype(np.int32)
+        self.add_effect(Effect(idx, self._resolve_factor, day, until, self._resolve_code))
 
     # -- SimPy processes -------------------------------------------------------------------
     def _at(self, t: float):

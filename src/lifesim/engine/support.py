@@ -21,9 +21,15 @@ class SupportDesk:
     """
 
     def __init__(
-        self, env: simpy.Environment, spec: Support, stage_codes: dict[str, int], n_stages
+        self,
+        env: simpy.Environment,
+        spec: Support,
+        stage_codes: dict[str, int],
+        n_stages: int,
+        on_resolved=None,
     ):
         self.env = env
+        self.on_resolved = on_resolved
         self.spec = spec
         self.staff = simpy.Resource(env, capacity=spec.agents)
         self.ticket_p = np.zeros(n_stages, dtype=np.float32)
@@ -50,6 +56,8 @@ class SupportDesk:
         tickets[who] -= 1
         self.resolved += len(who)
         self.wait_days_total += len(who) * (self.env.now - (day + 0.5))
+        if self.on_resolved is not None:
+            self.on_resolved(who)
 
     def end_of_day(self, day: int, sat: np.ndarray, tickets: np.ndarray) -> None:
         """Apply the waiting penalty and record the day's figures."""
