@@ -87,6 +87,8 @@ def spawn_seeds(seed: SeedLike, n: int) -> list[np.random.SeedSequence]:
     """
     root = as_seed_sequence(seed)
     return [
-        np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i), pool_size=root.pool_size)
+        np.random.SeedSequence(
+            root.entropy, spawn_key=(*root.spawn_key, i), pool_size=root.pool_size
+        )
         for i in range(n)
     ]

@@ -15,6 +15,8 @@ import numpy as np
 
 __all__ = ["Moments"]
 
+_MASK_ARMS = 4  # up to this many arms, dot products with masks beat np.bincount
+
 
 @dataclass(frozen=True)
 class Moments:
@@ -66,25 +68,45 @@ class Moments:
 
         Notes
         -----
-        Each column is shifted by a reference value (the mean of its first 1,000 rows) before
-        summing, so ``sum(y y) - sum(y)^2 / n`` does not cancel catastrophically when the mean
-        is large relative to the spread (the "shifted data" algorithm).
+        A column whose mean is large relative to its spread (judged on its first 1,000 rows)
+        is shifted by that mean before summing, so ``sum(y y) - sum(y)^2 / n`` does not cancel
+        catastrophically (the "shifted data" algorithm). With few arms the per-arm sums are
+        BLAS dot products with 0/1 masks (arm 0 is the total minus the others); with many
+        arms, ``np.bincount`` over the codes.
         """
         k = len(arrays)
         n = np.bincount(codes, minlength=n_groups).astype(np.int64)
-        shifted = []
-        shift = np.empty(k)
+        z = []
+        shift = np.zeros(k)
         for j, a in enumerate(arrays):
-            shift[j] = float(np.mean(a[:1000])) if a.size else 0.0
-            shifted.append(a - shift[j] if shift[j] != 0.0 else a)
+            head = a[:1000]
+            if head.size and float(np.mean(head)) ** 2 > 16.0 * float(np.var(head)) + 1e-300:
+                shift[j] = float(np.mean(head))
+            z.append(a - shift[j] if shift[j] != 0.0 else a)
         s1 = np.empty((n_groups, k))
-        for j, a in enumerate(shifted):
-            s1[:, j] = np.bincount(codes, weights=a, minlength=n_groups)
         s2 = np.empty((n_groups, k, k))
-        for i in range(k):
-            for j in range(i, k):
-                prod = shifted[i] * shifted[i] if i == j else shifted[i] * shifted[j]
-                s2[:, i, j] = s2[:, j, i] = np.bincount(codes, weights=prod, minlength=n_groups)
+        if n_groups <= _MASK_ARMS:
+            # totals, then arms 1.. through masks; arm 0 = total - others
+            for i in range(k):
+                s1[0, i] = z[i].sum()
+                for j in range(i, k):
+                    s2[0, i, j] = s2[0, j, i] = np.dot(z[i], z[j])
+            for g in range(1, n_groups):
+                mask = (codes == g).astype(np.float64)
+                for i in range(k):
+                    zm = z[i] * mask
+                    s1[g, i] = zm.sum()
+                    for j in range(i, k):
+                        s2[g, i, j] = s2[g, j, i] = np.dot(zm, z[j])
+            s1[0] -= s1[1:].sum(axis=0)
+            s2[0] -= s2[1:].sum(axis=0)
+        else:
+            for j, a in enumerate(z):
+                s1[:, j] = np.bincount(codes, weights=a, minlength=n_groups)
+            for i in range(k):
+                for j in range(i, k):
+                    prod = z[i] * z[j]
+                    s2[:, i, j] = s2[:, j, i] = np.bincount(codes, weights=prod, minlength=n_groups)
         return cls._from_shifted(tuple(columns), n, s1, s2, shift)
 
     @classmethod

@@ -21,7 +21,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -54,6 +54,33 @@ def _as_text(x: Any) -> np.ndarray:
     frame = pd.DataFrame(x)
     out = frame.astype(object).where(frame.notna(), "<missing>").astype(str)
     return out.to_numpy(dtype=object)
+
+
+class _EncodedClassifier(ClassifierMixin, BaseEstimator):
+    """An encoder then a classifier; unlike a Pipeline, ``fit`` takes ``sample_weight``.
+
+    Parameters
+    ----------
+    encoder : transformer
+    model : classifier
+    """
+
+    def __init__(self, encoder: Any, model: Any):
+        self.encoder = encoder
+        self.model = model
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _EncodedClassifier:
+        """Fit the encoder, then the classifier on the encoded data."""
+        self.encoder_ = clone(self.encoder).fit(X, y)
+        self.model_ = clone(self.model).fit(
+            self.encoder_.transform(X), y, sample_weight=sample_weight
+        )
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of the classifier on the encoded data."""
+        return self.model_.predict_proba(self.encoder_.transform(X))
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -190,7 +217,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             return int(rs.randint(0, 2**31 - 1))
         return rs
 
-    def _base(self, cat: np.ndarray, seed: int | None) -> Pipeline | BaseEstimator:
+    def _base(self, cat: np.ndarray, seed: int | None) -> BaseEstimator:
         num = np.flatnonzero(~cat)
         cats = np.flatnonzero(cat)
         if self.kind == "boosting":
@@ -221,7 +248,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 sparse_threshold=0,
             )
             hgb.set_params(categorical_features=np.arange(len(cats)))
-            return Pipeline([("encode", enc), ("model", hgb)])
+            return _EncodedClassifier(enc, hgb)
         numeric = make_pipeline(
             FunctionTransformer(_signed_log1p),
             SimpleImputer(strategy="median", keep_empty_features=True),
@@ -241,7 +268,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         enc = ColumnTransformer(steps, sparse_threshold=0)
         logit = LogisticRegression(C=self.C, max_iter=max(self.max_iter, 100))
-        return Pipeline([("encode", enc), ("model", logit)])
+        return _EncodedClassifier(enc, logit)
 
     # -- estimator API ----------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ChurnModel:
@@ -277,13 +304,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if isinstance(Xf, pd.DataFrame):
             Xf = Xf.reset_index(drop=True)
         if self.calibration is None:
-            model = clone(base)
-            kw = {}
-            if sample_weight is not None:
-                name = model.steps[-1][0] + "__" if isinstance(model, Pipeline) else ""
-                kw = {f"{name}sample_weight": np.asarray(sample_weight)}
             with _threads(len(y_enc)):
-                self.calibrated_ = model.fit(Xf, y_enc, **kw)
+                self.calibrated_ = clone(base).fit(Xf, y_enc, sample_weight=sample_weight)
         else:
             cv = self.cv
             if isinstance(cv, Integral):
@@ -308,7 +330,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         )
         its = []
         for est in fitted:
-            est = est.steps[-1][1] if isinstance(est, Pipeline) else est
+            est = est.model_ if isinstance(est, _EncodedClassifier) else est
             its.append(int(np.max(est.n_iter_)))
         return max(its)
 

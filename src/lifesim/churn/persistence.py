@@ -31,6 +31,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "lifesim.churn.model.ChurnModel",
         "lifesim.churn.model._signed_log1p",
         "lifesim.churn.model._as_text",
+        "lifesim.churn.model._EncodedClassifier",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.model_selection._split.StratifiedKFold",

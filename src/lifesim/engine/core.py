@@ -174,7 +174,7 @@ class Simulation:
         self._day_hooks.append(hook)
 
     def _resolved(self, who: np.ndarray) -> None:
-        """A staff member finished with ``who``: their deals move on for a while."""
+        """Give people whose ticket was resolved the staff's resolve effect for a while."""
         day = int(self.env.now)
         until = min(day + self.scenario.support.resolve_effect_days, self.days)
         idx = np.unique(who).astype(np.int32)
