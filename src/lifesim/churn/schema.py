@@ -54,8 +54,8 @@ _SHOW = 5  # examples of bad values shown in an error message
 
 
 def _examples(values: Any, n: int = _SHOW) -> str:
-    vals = list(pd.unique(pd.Series(values)))[:n]
-    return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in vals)
+    vals = [v.item() if hasattr(v, "item") else v for v in pd.unique(pd.Series(values))[:n]]
+    return ", ".join(format(v, ".6g") if isinstance(v, float) else repr(v) for v in vals)
 
 
 @dataclass(frozen=True)
