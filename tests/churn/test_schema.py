@@ -37,7 +37,7 @@ def test_unparseable_dates_show_examples():
 
 
 def test_negative_amounts_show_examples_and_the_rule():
-    with pytest.raises(DataError, match=r"amount column 'amount': 1 negative.*-5\.0.*>= 0"):
+    with pytest.raises(DataError, match=r"amount column 'amount': 1 negative.*\(e\.g\. -5\).*>= 0"):
         prepare(_df(amount=[10.0, 20.0, -5.0, 1.0]))
 
 
