@@ -135,9 +135,12 @@ class DayTables:
 
 
 def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> Modifiers | None:
-    """Combine the active effects of a day (factors multiply; the strongest names the cause).
+    """Combine the active effects of a day.
 
-    Fully vectorised over (person, effect) entries: one sort, gathers and ``reduceat``.
+    Effects of different causes multiply; repeated effects of the same cause (a tactic sent
+    again while its last contact still works) do not stack: the strongest one counts. The
+    effect with the largest factor on a move names its cause. Fully vectorised over
+    (person, effect) entries: one sort, gathers and ``reduceat``.
     """
     if not effects:
         return None
@@ -153,8 +156,13 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
             for li in lives
         ]
     )
-    order = np.argsort(idx, kind="stable")
+    codes = np.array([e.cause for e in effects], dtype=np.int16)
+    # repeated contacts of one tactic do not stack: keep the strongest per (person, cause)
+    order = np.lexsort((-strength, codes[eff], idx))
     idx, eff, strength = idx[order], eff[order], strength[order]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = (idx[1:] != idx[:-1]) | (codes[eff][1:] != codes[eff][:-1])
+    idx, eff, strength = idx[first], eff[first], strength[first]
     uniq, start = np.unique(idx, return_index=True)
     group = np.repeat(np.arange(len(uniq)), np.diff(np.append(start, len(idx))))
     table = np.ones((len(effects), g.n_edges + 1))  # last column: padding slot -> factor 1
@@ -163,7 +171,6 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
     f = 1.0 + (table[eff[:, None], edges] - 1.0) * strength[:, None]
     fac = np.multiply.reduceat(f, start, axis=0)
     best = np.maximum.reduceat(f, start, axis=0)
-    codes = np.array([e.cause for e in effects], dtype=np.int16)
     cause = np.full(fac.shape, -1, dtype=np.int16)
     r, k = np.nonzero((f == best[group]) & (f > 1.0))
     cause[group[r], k] = codes[eff[r]]

@@ -221,16 +221,18 @@ def _initial_stage(res: SimulationResult) -> np.ndarray:
 def stage_conversion(res: SimulationResult) -> pd.DataFrame:
     """Count moves between stages, with their share of exits and daily hazard.
 
-    The daily hazard is moves / person-days spent in the source stage.
+    The daily hazard is moves / person-days at risk in the source stage (people in it at the
+    start of each day).
     """
     ev = res.events
     moves = ev.groupby(["from_stage", "to_stage"], observed=True).size().rename("moves")
     exits = moves.groupby(level=0, observed=True).transform("sum")
-    person_days = res.stage_counts.sum(axis=0)
+    init = np.bincount(_initial_stage(res), minlength=len(res.stage_names))
+    start_of_day = res.stage_counts.sum(axis=0) - res.stage_counts.iloc[-1] + init
     out = moves.to_frame()
     out["share_of_exits"] = moves / exits
     src = out.index.get_level_values(0).astype(str)
-    out["daily_hazard"] = moves.to_numpy() / person_days.loc[src].to_numpy()
+    out["daily_hazard"] = moves.to_numpy() / start_of_day.loc[src].to_numpy()
     return out.reset_index()
 
 

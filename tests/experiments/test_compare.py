@@ -1,0 +1,158 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lifesim
+from lifesim._random import spawn_seeds
+from lifesim.errors import ConfigError
+from lifesim.experiments import compare, paired_diff
+from lifesim.metrics import run_metrics
+
+SMALL = {"customers": 1500, "days": 120}
+
+
+def test_results_do_not_depend_on_the_number_of_workers():
+    a = compare(None, replications=3, seed=9, jobs=1, **SMALL)
+    b = compare(None, replications=3, seed=9, jobs=2, **SMALL)
+    pd.testing.assert_frame_equal(a.runs, b.runs)
+    pd.testing.assert_frame_equal(a.differences, b.differences)
+    assert a.to_dict()["strategies"] == b.to_dict()["strategies"]
+
+
+def test_common_random_numbers_make_paired_differences_less_variable(global_seed):
+    """Var(profit_s - profit_0) with the same seed per replication vs with independent seeds."""
+    reps = 12
+    seeds = spawn_seeds(global_seed, 2 * reps)
+    scn = lifesim.load_scenario(None)
+
+    def profit(strategy, seed):
+        res = lifesim.simulate(scn, seed=seed, strategy=strategy, customers=2000, days=120)
+        return run_metrics(res)["revenue"]
+
+    crn = [profit("stage_focused", seeds[r]) - profit("none", seeds[r]) for r in range(reps)]
+    ind = [profit("stage_focused", seeds[r]) - profit("none", seeds[reps + r]) for r in range(reps)]
+    # with CRN the variance is several times smaller; F(11, 11) > 4 has p ~ 0.015,
+    # and the true ratio is far larger than 4
+    assert np.var(ind, ddof=1) > np.var(crn, ddof=1)
+
+
+def test_compare_result_has_cis_differences_and_a_verdict():
+    res = compare(None, replications=4, seed=2, strategies="none,stage_focused", **SMALL)
+    assert res.strategies == ("none", "stage_focused") and res.baseline == "none"
+    s = res.summary_table
+    row = s[(s.strategy == "stage_focused") & (s.metric == "profit")].iloc[0]
+    assert row.ci_low <= row["mean"] <= row.ci_high
+    d = res.differences
+    prof = d[d.metric == "profit"].iloc[0]
+    assert prof.ci_low <= prof["diff"] <= prof.ci_high and 0 <= prof.p_value <= 1
+    assert res.verdict["winner"] in res.strategies
+    text = res.summary()
+    assert "95% CI" in text and "paired" in text and "Winner on profit" in text
+    j = res.to_dict()
+    json.dumps(j)  # strict JSON (no NaN)
+    assert set(j["strategies"]) == {"none", "stage_focused"}
+    assert {"mean", "ci"} <= set(j["strategies"]["none"]["profit"])
+    assert {"difference", "ci", "p_value"} <= set(j["differences"][0])
+    assert "<table" in res._repr_html_()
+
+
+def test_paired_diff_matches_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1, 1, 15), rng.normal(0.5, 1, 15)
+    d = paired_diff(a, b)
+    t = stats.ttest_rel(a, b)
+    assert d["p_value"] == pytest.approx(t.pvalue, rel=1e-12)
+    ci = t.confidence_interval()
+    assert (d["ci_low"], d["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"strategies": "none,nope"}, "unknown strategy 'nope'"),
+        ({"replications": 1}, "replications: must be a whole number >= 2, got 1"),
+        ({"jobs": 0}, "jobs: must be >= 1"),
+        ({"objective": "happiness"}, "unknown metric 'happiness'"),
+        ({"baseline": "kpi_focused", "strategies": "none,stage_focused"}, "baseline"),
+    ],
+)
+def test_bad_options_get_clear_errors(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        compare(None, **SMALL, **kwargs)
+
+
+def test_cli_compare_json_and_run_folder(tmp_path):
+    out = tmp_path / "cmp"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from lifesim.cli import main; main()",
+            "compare",
+            "--replications",
+            "2",
+            "--customers",
+            "800",
+            "--days",
+            "60",
+            "--seed",
+            "3",
+            "--jobs",
+            "2",
+            "--format",
+            "json",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["replications"] == 2 and set(d["strategies"]) == {
+        "none",
+        "kpi_focused",
+        "stage_focused",
+    }
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "report.html",
+        "forest.png",
+        "stage_shares.png",
+        "funnel.png",
+        "runs.parquet",
+        "runs.csv",
+        "summary.parquet",
+        "differences.csv",
+        "result.json",
+        "scenario.yaml",
+    } <= names
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Winner on profit" in html
+
+
+def test_cli_compare_bad_strategy_exits_2():
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from lifesim.cli import main; main()",
+            "compare",
+            "--strategies",
+            "none,foo",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 2 and "unknown strategy 'foo'" in r.stderr
+    assert "Traceback" not in r.stderr
