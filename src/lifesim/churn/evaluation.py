@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -351,6 +352,7 @@ def evaluate_dataset(
     n_splits: int = 5,
     baseline: str | None = None,
     random_state: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ChurnEvaluation:
     """Evaluate by stratified k-fold over the customers of one labelled dataset.
 
@@ -367,6 +369,8 @@ def evaluate_dataset(
         churn rate alone).
     random_state : int, Generator or None
         Seeds the folds and (when the model has none) the model.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each fold.
 
     Returns
     -------
@@ -399,6 +403,8 @@ def evaluate_dataset(
         b = RecencyBaseline(bname).fit(data.X.iloc[tr], y[tr])
         p_base[te] = b.predict_churn(data.X.iloc[te])
         folds.append(float(roc_auc_score(y[te], p_model[te])))
+        if progress is not None:
+            progress(k + 1, n_splits)
     return _result(
         data, y, p_model, p_base, bname, model, "customers", start, n_splits, tuple(folds), None
     )
@@ -440,6 +446,7 @@ def evaluate(
     mode: str = "non-contractual",
     churn_events: tuple[str, ...] = ("churned",),
     random_state: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ChurnEvaluation:
     """Evaluate churn prediction on a transaction log at cutoff T with a horizon.
 
@@ -462,6 +469,8 @@ def evaluate(
     mode : {"non-contractual", "contractual"}
     churn_events : tuple of str
     random_state : int, Generator or None
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each fit.
 
     Returns
     -------
@@ -477,7 +486,9 @@ def evaluate(
     kw = {"mode": mode, "churn_events": churn_events}
     test = build_features(log, cutoff, horizon_days=horizon_days, **kw)
     if validation == "customers":
-        return evaluate_dataset(test, model, n_splits=n_splits, random_state=random_state)
+        return evaluate_dataset(
+            test, model, n_splits=n_splits, random_state=random_state, progress=progress
+        )
     start = time.perf_counter()
     if train_cutoff is None:
         t0 = test.definition.cutoff_day - test.definition.horizon_days
@@ -502,6 +513,8 @@ def evaluate(
         )
     (model_seed,) = _rng_ints(random_state, 1)
     m = _with_seed(model, model_seed).fit(train.X, ytr)
+    if progress is not None:
+        progress(1, 1)
     bname = _baseline_feature(test.X, None)
     b = RecencyBaseline(bname).fit(train.X, ytr)
     y = test.y.to_numpy().astype(np.int64)

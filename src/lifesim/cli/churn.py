@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from lifesim.cli._common import Format, print_json, stderr
+from lifesim.cli._common import Format, print_json, progress_bar, stderr
 from lifesim.errors import DataError
 
 __all__ = ["app", "evaluate", "train", "score"]
@@ -131,6 +131,7 @@ def evaluate(
     model_kind: Kind = _KIND,
     seed: int = _SEED,
     fmt: Format = _FMT,
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate churn prediction out of sample, beside a recency-only baseline."""
     from lifesim.churn import evaluate as run
@@ -141,7 +142,8 @@ def evaluate(
         if validation is Validation.time:
             raise DataError("--validation time needs a transaction log; a snapshot has no time")
         ds = read_snapshot(data, label=label, id=id_col, positive=positive, sep=sep)
-        res = evaluate_dataset(ds, model, n_splits=n_splits, random_state=seed)
+        with progress_bar("evaluating (folds)", n_splits, enabled=progress) as cb:
+            res = evaluate_dataset(ds, model, n_splits=n_splits, random_state=seed, progress=cb)
     else:
         log = _log(
             data,
@@ -156,18 +158,21 @@ def evaluate(
             _looks_like_date(cutoff),
             churn_event,
         )
-        res = run(
-            log,
-            _cutoff(log, cutoff, horizon_days),
-            horizon_days,
-            model=model,
-            validation=validation.value,
-            n_splits=n_splits,
-            train_cutoff=train_cutoff,
-            mode=mode.value,
-            churn_events=tuple(churn_event),
-            random_state=seed,
-        )
+        total = n_splits if validation is Validation.customers else 1
+        with progress_bar("evaluating (fits)", total, enabled=progress) as cb:
+            res = run(
+                log,
+                _cutoff(log, cutoff, horizon_days),
+                horizon_days,
+                model=model,
+                validation=validation.value,
+                n_splits=n_splits,
+                train_cutoff=train_cutoff,
+                mode=mode.value,
+                churn_events=tuple(churn_event),
+                random_state=seed,
+                progress=cb,
+            )
     if fmt is Format.json:
         print_json(res.to_dict())
     else:
