@@ -156,3 +156,27 @@ def test_cli_compare_bad_strategy_exits_2():
     )
     assert r.returncode == 2 and "unknown strategy 'foo'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_the_winner_depends_on_the_business(configs_dir, global_seed):
+    """The shipped studies: lifecycle wins in the shop, the KPI chase wins the one-off launch."""
+    shop = compare(
+        None,
+        customers=4000,
+        replications=5,
+        seed=global_seed,
+        jobs=2,
+        strategies="kpi_focused,stage_focused",
+    )
+    d = shop.differences.set_index("metric").loc["profit"]
+    assert d["diff"] > 0 and d["ci_low"] > 0  # stage_focused - kpi_focused
+    launch = compare(
+        configs_dir / "launch_one_off.yaml",
+        customers=4000,
+        replications=5,
+        seed=global_seed,
+        jobs=2,
+        strategies="stage_focused,kpi_focused",
+    )
+    d = launch.differences.set_index("metric").loc["profit"]
+    assert d["diff"] > 0 and d["ci_low"] > 0  # kpi_focused - stage_focused

@@ -27,13 +27,15 @@ def compare(
         None, "--replications", "-r", help="Replications per strategy (default: the scenario's)."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel workers (-1: all cores)."),
+    jobs: int = typer.Option(
+        -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Run folder (default: runs/compare-<scenario>-<time>)."
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     customers: int | None = typer.Option(
-        None, "--customers", help="Override the market size (budget and staff scale with it)."
+        None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
     ),
     days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
     baseline: str | None = typer.Option(None, "--baseline", help="Strategy to compare against."),

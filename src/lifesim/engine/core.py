@@ -51,8 +51,8 @@ Progress = Callable[[int, int], None]
 def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario:
     """Apply size/horizon overrides.
 
-    A new market size scales the budget and support staff in proportion, so a what-if at
-    another size keeps the same marketing intensity.
+    A new market size scales the budget, the tactics' monthly fees and the support staff in
+    proportion, so a what-if at another size keeps the same marketing intensity.
     """
     upd: dict = {}
     if customers is not None:
@@ -67,6 +67,12 @@ def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario
         if scn.support is not None:
             agents = max(1, round(scn.support.agents * ratio))
             upd["support"] = scn.support.model_copy(update={"agents": agents})
+        upd["tactics"] = {
+            name: t.model_copy(
+                update={"cost": t.cost.model_copy(update={"per_month": t.cost.per_month * ratio})}
+            )
+            for name, t in scn.tactics.items()
+        }
     if days is not None:
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ConfigError([("days", f"must be a whole number >= 1, got {days!r}")])
