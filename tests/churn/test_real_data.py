@@ -92,3 +92,23 @@ def test_simulator_model_for_a_strategy(sim):
     now = churn.build_features(log, today, spec=data.spec)
     p = model.predict_churn(now.X)
     assert p.index.name == "person" and p.between(0, 1).all() and len(p) == now.n_customers
+
+
+def test_simulation_schema_preset_on_both_logs(sim):
+    schema = churn.TransactionSchema.simulation()
+    log = churn.prepare(sim.purchases, events=sim.events, schema=schema)
+    assert log.columns["events"]["stage"] == "to_stage"
+    assert log.columns["transactions"]["stage"] is None  # purchases carry no stage
+    with pytest.raises(lifesim.DataError, match=r"column 'mood' \(satisfaction.*not found"):
+        churn.prepare(
+            sim.purchases, events=sim.events, schema=churn.TransactionSchema(satisfaction="mood")
+        )
+
+
+def test_categorical_model_round_trip(sim, tmp_path):
+    log = churn.prepare(sim)
+    for kind in ("boosting", "logistic"):
+        t = churn.train(log, 200, 120, model=churn.ChurnModel(kind=kind, max_iter=30))
+        back = churn.load_model(t.save(tmp_path / f"{kind}.skops"))
+        assert back.model.categorical_.any()  # the stage column
+        pd.testing.assert_frame_equal(churn.score(log, t).table, churn.score(log, back).table)

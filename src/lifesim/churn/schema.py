@@ -115,7 +115,7 @@ class TransactionSchema:
             given = getattr(self, name)
             if given is not None:
                 if given not in cols:
-                    if name in required or table == "transactions":
+                    if name in required or name == "amount":
                         opt = "--" + name.replace("_", "-") + "-col"
                         raise DataError(
                             f"{table}: column {given!r} ({name}, {opt}) not found; "
@@ -384,6 +384,14 @@ def prepare(
         ev_schema = replace(schema, amount=None, event=None, channel=None)
         ev_schema = replace(ev_schema, customer=ccol, time=tcol)
         ev_cols = ev_schema.resolve(ev, table="events")
+    for name in _OPTIONAL:  # a column named explicitly must exist in one of the tables
+        given = getattr(schema, name)
+        if given is not None and cols[name] is None and ev_cols.get(name) is None:
+            where = "transactions" + (" or events" if ev is not None else "")
+            raise DataError(
+                f"column {given!r} ({name}, --{name}-col) not found in the {where}; "
+                f"columns are: {', '.join(map(repr, [str(c) for c in df.columns][:20]))}"
+            )
     # one customer index across both tables
     ids = [df[ccol]] + ([ev[ev_cols["customer"]]] if ev is not None else [])
     all_ids = pd.concat(ids, ignore_index=True) if len(ids) > 1 else ids[0]
