@@ -1,6 +1,7 @@
 """`lifesim churn evaluate|train|score`: the contract of issue 4."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -207,3 +208,38 @@ def test_snapshot_mode(capsys, tmp_path):
     assert code == 0 and json.loads(out)["n_customers"] == n
     code, _, err = run(capsys, "churn", "evaluate", str(path), "--label", "Contract")
     assert code == 2 and "cannot tell churned from stayed" in err and "--positive" in err
+
+
+def test_simulator_run_folder_contractual(capsys, tmp_path):
+    import lifesim
+
+    res = lifesim.simulate(
+        Path(__file__).resolve().parents[2] / "configs" / "reference.yaml",
+        seed=2,
+        customers=2000,
+        days=365,
+    )
+    res.save(tmp_path / "run")
+    code, out, _ = run(
+        capsys,
+        "churn",
+        "evaluate",
+        str(tmp_path / "run"),
+        "--mode",
+        "contractual",
+        "--cutoff",
+        "250",
+        "--horizon-days",
+        "100",
+        "--format",
+        "json",
+        "--n-splits",
+        "3",
+        "--model-kind",
+        "logistic",
+        "--no-progress",
+    )
+    assert code == 0
+    d = json.loads(out)
+    assert d["definition"]["mode"] == "contractual" and d["definition"]["end"] == "day 350"
+    assert d["n_customers"] > 100
