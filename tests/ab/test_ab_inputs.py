@@ -174,3 +174,32 @@ def test_invariants(n, seed, shift, scale):
     assert flip.abs_effect == pytest.approx(-a.abs_effect)
     assert flip.p_value == pytest.approx(a.p_value, rel=1e-9)
     assert math.isclose(flip.abs_ci[0], -a.abs_ci[1], rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_polars_path_matches_pandas_with_missing_values_and_three_arms(df, monkeypatch):
+    pl = pytest.importorskip("polars")
+    from lifesim.ab.io import Frame
+
+    real = Frame.numeric
+
+    def numpy_path_only_for_pandas(self, name, what):
+        assert not self.is_polars, "clean polars data must be aggregated by polars"
+        return real(self, name, what)
+
+    monkeypatch.setattr(Frame, "numeric", numpy_path_only_for_pandas)
+    d = df.copy()
+    d["variant"] = np.where(np.arange(len(d)) % 3 == 0, "a_third", d.variant)
+    d["flag"] = (d.converted == 1) | (np.arange(len(d)) % 50 == 0)  # mostly 1s, boolean
+    d.loc[::7, "revenue"] = np.nan
+    d.loc[::11, "clicks"] = np.nan
+    metrics = [*METRICS, "flag", ab.Ratio("clicks", "sessions", covariate="pre_revenue")]
+    for kw in ({"control": "b"}, {"control": "control", "expected_split": [2, 1, 1]}):
+        want = ab.analyze(d, arm="variant", metrics=metrics, dropna=True, **kw)
+        got = ab.analyze(pl.from_pandas(d), arm="variant", metrics=metrics, dropna=True, **kw)
+        assert got.dropped == want.dropped and got.n == want.n
+        np.testing.assert_allclose(numbers(got), numbers(want), rtol=1e-9)
+    ints = d.assign(variant=d.variant.map({"control": 0, "b": 1, "a_third": 2}))
+    got = ab.analyze(pl.from_pandas(ints), arm="variant", control="0", metrics=["flag"])
+    want = ab.analyze(ints, arm="variant", control="0", metrics=["flag"])
+    assert got.n == want.n and got.comparisons[0].kind == "proportion"
+    np.testing.assert_allclose(numbers(got), numbers(want), rtol=1e-9)

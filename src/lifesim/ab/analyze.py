@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from lifesim.ab.io import Frame, _examples, as_frame
+from lifesim.ab._prepare import Prepared, resolve
+from lifesim.ab.io import _examples, as_frame
 from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio, parse_metric
 from lifesim.ab.moments import Moments
 from lifesim.ab.result import ABResult, Comparison, SRMCheck
@@ -117,68 +118,6 @@ def _expected_shares(
     if not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise DataError(f"expected_split == {w.tolist()}, every share must be > 0")
     return w / w.sum()
-
-
-class _Columns:
-    """Numeric columns read once and validated for their role (internal)."""
-
-    def __init__(self, frame: Frame) -> None:
-        self.frame = frame
-        self.cache: dict[str, np.ndarray] = {}
-
-    def get(self, name: str, what: str) -> np.ndarray:
-        if name not in self.cache:
-            self.cache[name] = self.frame.numeric(name, what)
-        return self.cache[name]
-
-    def is_binary(self, name: str) -> bool:
-        x = self.get(name, "metric")
-        x = x[~np.isnan(x)]
-        return bool(x.size) and bool(np.all((x == 0) | (x == 1)))
-
-
-def _validate(metric: Metric, cols: _Columns) -> list[np.ndarray]:
-    arrays = []
-    for j, name in enumerate(metric.columns):
-        what = f"{metric.kind} metric {metric.label!r}"
-        x = cols.get(name, what)
-        if isinstance(metric, Proportion):
-            bad = ~np.isnan(x) & (x != 0) & (x != 1)
-            if bad.any():
-                rows = np.flatnonzero(bad)
-                raise DataError(
-                    f"column {name!r} ({what}) must hold only 0/1 (or true/false); found "
-                    f"{rows.size} other values ({_examples(rows, x[rows[:5]].tolist())}); "
-                    f"to analyse it as a number use mean:{name}"
-                )
-        if isinstance(metric, Ratio) and j == 1:
-            bad = x < 0
-            if bad.any():
-                rows = np.flatnonzero(bad)
-                raise DataError(
-                    f"column {name!r} (denominator of ratio {metric.label!r}) has {rows.size} "
-                    f"negative values ({_examples(rows, x[rows[:5]].tolist())}); a denominator "
-                    "must be >= 0 (0 is fine for a unit)"
-                )
-        arrays.append(x)
-    return arrays
-
-
-def _missing_mask(metric: Metric, arrays: list[np.ndarray], dropna: bool) -> np.ndarray | None:
-    mask = None
-    for name, x in zip(metric.columns, arrays, strict=True):
-        nan = np.isnan(x)
-        if not nan.any():
-            continue
-        if not dropna:
-            rows = np.flatnonzero(nan)
-            raise DataError(
-                f"column {name!r} (metric {metric.label!r}) has {rows.size} missing values "
-                f"({_examples(rows, [None] * 5)}); fill them, or pass --dropna (dropna=True) to "
-                "drop those units from this metric"
-            )
-        mask = nan if mask is None else mask | nan
-    return mask
 
 
 def _mean_fn(j: int) -> _Fn:
@@ -401,10 +340,10 @@ def analyze(
     for m in specs:
         wanted += [m] if isinstance(m, str) else list(m.columns)
     frame = as_frame(data, wanted)
-    codes, labels = frame.factorize(arm)
-    arms, perm = _order_arms(labels, control, arm)
-    codes = perm[codes]
-    k = len(arms)
+    specs = [resolve(frame, s) for s in specs]
+    prep = Prepared(frame, arm, specs, dropna)
+    arms, perm = _order_arms(prep.labels, control, arm)
+    prep.order(arms, perm)
     if unit:
         rows, vals = frame.duplicated(unit)
         if rows.size:
@@ -412,7 +351,7 @@ def analyze(
                 f"unit column {unit!r} has {rows.size} duplicate ids ({_examples(rows, vals)}); "
                 "each unit must appear once (one row per randomisation unit)"
             )
-    counts = np.bincount(codes, minlength=k)
+    counts = prep.counts
     shares = _expected_shares(expected_split, arms)
     srm = srm_test(counts, shares)
     srm_check = SRMCheck(
@@ -431,28 +370,13 @@ def analyze(
             f"{srm_check.observed} do not fit the expected split; the assignment or the data "
             "pipeline is likely broken and every result below is suspect"
         )
-    cols = _Columns(frame)
     comparisons: list[Comparison] = []
     dropped: dict[str, int] = {}
-    for spec in specs:
-        if isinstance(spec, str):
-            spec = Proportion(spec) if cols.is_binary(spec) else Mean(spec)
-        arrays = _validate(spec, cols)
-        miss = _missing_mask(spec, arrays, dropna)
-        c = codes
-        if miss is not None:
-            keep = ~miss
-            dropped[spec.label] = int(miss.sum())
-            warns.append(f"{spec.label}: dropped {int(miss.sum()):,} units with missing values")
-            c, arrays = codes[keep], [x[keep] for x in arrays]
-        if isinstance(spec, Ratio):
-            den_sum = np.bincount(c, weights=arrays[1], minlength=k)
-            for a in np.flatnonzero(den_sum <= 0):
-                raise DataError(
-                    f"column {spec.denominator!r} (denominator of ratio {spec.label!r}) sums to 0 "
-                    f"in arm {arms[a]!r}; the ratio is undefined there"
-                )
-        mom = Moments.from_arrays(c, k, arrays, spec.columns)
+    for index, spec in enumerate(specs):
+        mom, n_dropped = prep.moments(index, dropna)
+        if n_dropped:
+            dropped[spec.label] = n_dropped
+            warns.append(f"{spec.label}: dropped {n_dropped:,} units with missing values")
         rows = _analyze_metric(spec, mom, arms, alpha, alternative, warns)
         p_adj = adjust([e.p_value for e, _, _ in rows], correction)
         cov = getattr(spec, "covariate", None)

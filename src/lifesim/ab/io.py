@@ -6,6 +6,7 @@ values with their row (rows counted from 0, the first data row) and says what is
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,8 +121,16 @@ class Frame:
             codes = lut[raw]
         else:
             s = self.data[name]
-            codes, uniques = pd.factorize(s, use_na_sentinel=True)
-            labels = [str(u) for u in uniques]
+            if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+                import pyarrow as pa  # arrow strings: encode without copying to objects
+
+                enc = pa.array(s).dictionary_encode()
+                enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+                labels = [str(u) for u in enc.dictionary.to_pylist()]
+                codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            else:
+                codes, uniques = pd.factorize(s, use_na_sentinel=True)
+                labels = [str(u) for u in uniques]
             nulls = codes < 0
         if nulls.any():
             rows = np.flatnonzero(nulls)
@@ -130,7 +139,21 @@ class Frame:
                 f"({_examples(rows, [None] * min(rows.size, _MAX_EXAMPLES))}); every unit must "
                 "have an arm: fix or remove those rows"
             )
-        return np.asarray(codes, dtype=np.intp), labels
+        return np.asarray(codes), labels
+
+    def dtype_kind(self, name: str) -> str:
+        """NumPy kind of a column: 'b' boolean, 'i'/'u' integer, 'f' float, 'O' other."""
+        if self.is_polars:
+            dt = self.data[name].dtype
+            if dt.is_integer():
+                return "i"
+            return "b" if str(dt) == "Boolean" else ("f" if dt.is_float() else "O")
+        dt = self.data[name].dtype
+        if pd.api.types.is_bool_dtype(dt):
+            return "b"
+        if pd.api.types.is_integer_dtype(dt):
+            return "i"
+        return "f" if pd.api.types.is_float_dtype(dt) else "O"
 
     def duplicated(self, name: str) -> tuple[np.ndarray, list[Any]]:
         """Rows whose value repeats an earlier row's, and those values."""
@@ -182,8 +205,8 @@ class Frame:
                     self._not_numeric(name, what, rows, s.iloc[rows[:_MAX_EXAMPLES]].tolist())
                 x = conv.to_numpy(dtype=np.float64, na_value=np.nan)
         x = np.asarray(x, dtype=np.float64)
-        inf = np.isinf(x)
-        if inf.any():
+        inf = None if math.isfinite(x.sum()) else np.isinf(x)  # fast path: one sum
+        if inf is not None and inf.any():
             rows = np.flatnonzero(inf)
             raise DataError(
                 f"column {name!r} ({what}) has {rows.size} infinite values "

@@ -47,6 +47,7 @@ class Moments:
         n_groups: int,
         arrays: Sequence[np.ndarray],
         columns: Sequence[str],
+        mask_cache: dict[int, np.ndarray] | None = None,
     ) -> Moments:
         """Compute the moments in one pass over the rows.
 
@@ -60,6 +61,8 @@ class Moments:
             Float columns without missing values.
         columns : sequence of str
             Their names.
+        mask_cache : dict, optional
+            Reuse the 0/1 arm masks between calls with the same ``codes``.
 
         Returns
         -------
@@ -75,7 +78,11 @@ class Moments:
         arms, ``np.bincount`` over the codes.
         """
         k = len(arrays)
-        n = np.bincount(codes, minlength=n_groups).astype(np.int64)
+        if n_groups == 2:
+            n1 = np.count_nonzero(codes)
+            n = np.array([codes.size - n1, n1], dtype=np.int64)
+        else:
+            n = np.bincount(codes, minlength=n_groups).astype(np.int64)
         z = []
         shift = np.zeros(k)
         for j, a in enumerate(arrays):
@@ -92,7 +99,13 @@ class Moments:
                 for j in range(i, k):
                     s2[0, i, j] = s2[0, j, i] = np.dot(z[i], z[j])
             for g in range(1, n_groups):
-                mask = (codes == g).astype(np.float64)
+                cache = {} if mask_cache is None else mask_cache
+                if g not in cache:
+                    if n_groups == 2:  # codes are 0/1: the mask is the codes
+                        cache[g] = codes.astype(np.float64)
+                    else:
+                        cache[g] = (codes == g).astype(np.float64)
+                mask = cache[g]
                 for i in range(k):
                     zm = z[i] * mask
                     s1[g, i] = zm.sum()

@@ -1,0 +1,186 @@
+"""Per-arm sufficient statistics of a polars DataFrame, aggregated by polars itself.
+
+The same moments as :meth:`lifesim.ab.moments.Moments.from_arrays` (shifted sums of values and
+cross-products per arm), computed with one multi-threaded ``group_by`` for all metrics, after one
+cheap ``select`` of checks. A metric whose data has a problem (text, missing or infinite values,
+values it does not allow) is left out, and the caller takes the NumPy path for it, which explains
+the problem with examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lifesim.ab.metrics import Metric, Proportion, Ratio
+from lifesim.ab.moments import Moments
+
+__all__ = ["Aggregated", "aggregate", "is_binary"]
+
+
+def _kind(df: Any, name: str) -> str:
+    dt = df.schema[name]
+    if dt.is_integer():
+        return "i"
+    if dt.is_float():
+        return "f"
+    return "b" if str(dt) == "Boolean" else "O"
+
+
+def is_binary(df: Any, name: str) -> bool | None:
+    """Whether a numeric column holds only 0/1 (missing allowed); None if not numeric."""
+    import polars as pl
+
+    kind = _kind(df, name)
+    if kind == "O":
+        return None
+    if kind == "b":
+        return True
+    c = pl.col(name).cast(pl.Float64)
+    ok = ((c == 0) | (c == 1) | c.is_null() | c.is_nan()).all().alias("ok")
+    row = df.select(ok, c.is_not_null().any().alias("any")).row(0)
+    return bool(row[0]) and bool(row[1])
+
+
+class Aggregated:
+    """Arm labels, units per arm and per-metric moments from polars (internal).
+
+    Attributes
+    ----------
+    labels : list of str
+        Arm labels in the order of the aggregation.
+    counts : ndarray
+        Units per arm, same order.
+    moments : dict of int to (Moments, int)
+        For each metric index computed here: moments (label order) and rows dropped.
+    """
+
+    def __init__(self, labels: list[str], counts: np.ndarray) -> None:
+        self.labels = labels
+        self.counts = counts
+        self.moments: dict[int, tuple[Moments, int]] = {}
+
+
+def _sum_aggs(z: list[Any], prefix: str, binary: bool = False) -> list[Any]:
+    aggs = []
+    for i, e in enumerate(z):
+        aggs.append(e.sum().alias(f"{prefix}s{i}"))
+        if binary:  # 0/1 values: the sum of squares is the sum
+            continue
+        for j in range(i, len(z)):
+            aggs.append((e * z[j]).sum().alias(f"{prefix}s{i}_{j}"))
+    return aggs
+
+
+def _moments_from(g: Any, prefix: str, cols: Sequence[str], shift: np.ndarray) -> Moments:
+    k = len(cols)
+    s1 = np.column_stack([g[f"{prefix}s{i}"].to_numpy().astype(float) for i in range(k)])
+    s2 = np.empty((g.height, k, k))
+    for i in range(k):
+        for j in range(i, k):
+            name = f"{prefix}s{i}_{j}"
+            s2[:, i, j] = s2[:, j, i] = g[name].to_numpy().astype(float) if name in g else s1[:, i]
+    n = g[f"{prefix}n"].to_numpy().astype(np.int64)
+    return Moments._from_shifted(tuple(cols), n, s1, s2, shift)
+
+
+def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Aggregated | None:
+    """Aggregate every clean metric in one ``group_by`` over the arm column.
+
+    Returns None if the arm column has missing values (the NumPy path explains them).
+    """
+    import polars as pl
+
+    if df[arm].null_count():
+        return None
+    key = pl.col(arm) if df.schema[arm] == pl.String else pl.col(arm).cast(pl.String)
+    names = list(dict.fromkeys(c for m in metrics for c in m.columns))
+    kinds = {c: _kind(df, c) for c in names}
+    numeric = [c for c in names if kinds[c] != "O"]
+    x = {c: pl.col(c).cast(pl.Float64) for c in numeric}
+    # one select: missing / infinite counts, ranges, and shifts from the first 1,000 rows
+    checks = []
+    for c in numeric:
+        if kinds[c] == "f":
+            checks += [
+                (x[c].is_null() | x[c].is_nan()).sum().alias(f"miss:{c}"),
+                x[c].is_infinite().sum().alias(f"inf:{c}"),
+                ((x[c] != 0) & (x[c] != 1) & x[c].is_not_nan()).sum().alias(f"nonbin:{c}"),
+                (x[c] < 0).sum().alias(f"neg:{c}"),
+            ]
+        else:  # integers and booleans: cheap range checks on the native type
+            checks += [
+                pl.col(c).null_count().alias(f"miss:{c}"),
+                pl.col(c).min().cast(pl.Float64).alias(f"min:{c}"),
+                pl.col(c).max().cast(pl.Float64).alias(f"max:{c}"),
+            ]
+    chk = df.select(checks).row(0, named=True) if checks else {}
+    head = df.head(1000).select([x[c].alias(c) for c in numeric])
+    shift = {}
+    for c in numeric:
+        h = head[c].drop_nulls().drop_nans().to_numpy()
+        big = h.size and float(np.mean(h)) ** 2 > 16.0 * float(np.var(h)) + 1e-300
+        shift[c] = float(np.mean(h)) if big else 0.0
+
+    def _shift(m: Metric, c: str) -> float:
+        return 0.0 if isinstance(m, Proportion) else shift[c]  # 0/1: sum of squares = sum
+
+    def ok(m: Metric) -> tuple[bool, bool]:
+        """(usable here, has missing values)."""
+        if any(kinds[c] == "O" or chk.get(f"inf:{c}") for c in m.columns):
+            return False, False
+        if isinstance(m, Proportion):
+            c = m.column
+            if chk.get(f"nonbin:{c}") or (chk.get(f"min:{c}") or 0) < 0:
+                return False, False
+            if (chk.get(f"max:{c}") or 0) > 1:
+                return False, False
+        if isinstance(m, Ratio):
+            c = m.denominator
+            if chk.get(f"neg:{c}") or (chk.get(f"min:{c}") or 0) < 0:
+                return False, False
+        missing = any(chk[f"miss:{c}"] for c in m.columns)
+        return not (missing and not dropna), missing
+
+    aggs = [pl.len().alias("n")]
+    plain, filtered = [], []
+    for i, m in enumerate(metrics):
+        usable, missing = ok(m)
+        if not usable:
+            continue
+        (filtered if missing else plain).append(i)
+        if not missing:
+            z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
+            aggs += _sum_aggs(z, f"m{i}:", binary=isinstance(m, Proportion))
+            if isinstance(m, Ratio):
+                aggs.append(x[m.denominator].sum().alias(f"m{i}:den"))
+    g = df.group_by(key.alias("__arm")).agg(aggs)
+    out = Aggregated(g["__arm"].to_list(), g["n"].to_numpy().astype(np.int64))
+    order = {lab: r for r, lab in enumerate(out.labels)}
+    for i in plain:
+        m = metrics[i]
+        if isinstance(m, Ratio) and np.any(g[f"m{i}:den"].to_numpy() <= 0):
+            continue
+        sh = np.array([_shift(m, c) for c in m.columns])
+        g2 = g.with_columns(pl.col("n").alias(f"m{i}:n"))
+        out.moments[i] = (_moments_from(g2, f"m{i}:", m.columns, sh), 0)
+    for i in filtered:
+        m = metrics[i]
+        missing = pl.any_horizontal([x[c].is_null() | x[c].is_nan() for c in m.columns])
+        z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
+        sub = df.filter(~missing)
+        aggs = [pl.len().alias("n"), *_sum_aggs(z, "", binary=isinstance(m, Proportion))]
+        if isinstance(m, Ratio):
+            aggs.append(x[m.denominator].sum().alias("den"))
+        gf = sub.group_by(key.alias("__arm")).agg(aggs)
+        if gf.height != len(out.labels) or (
+            isinstance(m, Ratio) and np.any(gf["den"].to_numpy() <= 0)
+        ):
+            continue  # an arm lost every row, or a zero denominator: NumPy path explains
+        rows = [order[lab] for lab in gf["__arm"].to_list()]
+        inv = np.argsort(rows)
+        mom = _moments_from(gf, "", m.columns, np.array([_shift(m, c) for c in m.columns]))
+        out.moments[i] = (mom.select(inv), int(df.height - sub.height))
+    return out

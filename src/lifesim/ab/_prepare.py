@@ -1,0 +1,186 @@
+"""From a table to per-arm moments: arm codes, validated numeric columns, missing values.
+
+NumPy path for pandas (and for explaining bad polars data); a polars ``group_by`` path for
+clean polars input. Both give the same :class:`~lifesim.ab.moments.Moments`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from lifesim.ab import _polars
+from lifesim.ab.io import Frame, _examples
+from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio
+from lifesim.ab.moments import Moments
+from lifesim.errors import DataError
+
+__all__ = ["Prepared", "resolve"]
+
+
+def resolve(frame: Frame, spec: Metric | str) -> Metric:
+    """Turn a bare column name into a proportion (only 0/1 values) or a mean."""
+    if not isinstance(spec, str):
+        return spec
+    binary = _polars.is_binary(frame.data, spec) if frame.is_polars else None
+    if binary is None:
+        binary = _Columns(frame).is_binary(spec)
+    return Proportion(spec) if binary else Mean(spec)
+
+
+class _Columns:
+    """Numeric columns read once and validated for their role (internal)."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self.cache: dict[str, np.ndarray] = {}
+        self.complete: dict[str, bool] = {}
+
+    def get(self, name: str, what: str) -> np.ndarray:
+        if name not in self.cache:
+            x = self.frame.numeric(name, what)
+            self.cache[name] = x
+            self.complete[name] = math.isfinite(x.sum())  # no NaN (infinities were refused)
+        return self.cache[name]
+
+    def low(self, name: str, x: np.ndarray) -> float:
+        """Smallest non-missing value."""
+        return float(x.min() if self.complete[name] else np.nanmin(x))
+
+    def binary_ok(self, name: str, x: np.ndarray) -> bool:
+        """Quick check that the non-missing values are all 0 or 1."""
+        s = self.frame.dtype_kind(name)
+        if self.complete[name]:
+            lo, hi = x.min(), x.max()
+        else:
+            lo, hi = np.nanmin(x), np.nanmax(x)
+        if not (lo >= 0 and hi <= 1):
+            return False
+        return s in "biu" or not np.any((x > 0) & (x < 1))
+
+    def is_binary(self, name: str) -> bool:
+        x = self.get(name, "metric")
+        x = x[~np.isnan(x)]
+        return bool(x.size) and bool(np.all((x == 0) | (x == 1)))
+
+
+def _validate(metric: Metric, cols: _Columns) -> list[np.ndarray]:
+    arrays = []
+    for j, name in enumerate(metric.columns):
+        what = f"{metric.kind} metric {metric.label!r}"
+        x = cols.get(name, what)
+        if isinstance(metric, Proportion) and not cols.binary_ok(name, x):
+            bad = ~np.isnan(x) & (x != 0) & (x != 1)
+            if bad.any():
+                rows = np.flatnonzero(bad)
+                raise DataError(
+                    f"column {name!r} ({what}) must hold only 0/1 (or true/false); found "
+                    f"{rows.size} other values ({_examples(rows, x[rows[:5]].tolist())}); "
+                    f"to analyse it as a number use mean:{name}"
+                )
+        if isinstance(metric, Ratio) and j == 1 and not cols.low(name, x) >= 0:
+            bad = x < 0
+            if bad.any():
+                rows = np.flatnonzero(bad)
+                raise DataError(
+                    f"column {name!r} (denominator of ratio {metric.label!r}) has {rows.size} "
+                    f"negative values ({_examples(rows, x[rows[:5]].tolist())}); a denominator "
+                    "must be >= 0 (0 is fine for a unit)"
+                )
+        arrays.append(x)
+    return arrays
+
+
+def _missing_mask(
+    metric: Metric, arrays: list[np.ndarray], dropna: bool, cols: _Columns
+) -> np.ndarray | None:
+    mask = None
+    for name, x in zip(metric.columns, arrays, strict=True):
+        if cols.complete[name]:
+            continue
+        nan = np.isnan(x)
+        if not nan.any():
+            continue
+        if not dropna:
+            rows = np.flatnonzero(nan)
+            raise DataError(
+                f"column {name!r} (metric {metric.label!r}) has {rows.size} missing values "
+                f"({_examples(rows, [None] * 5)}); fill them, or pass --dropna (dropna=True) to "
+                "drop those units from this metric"
+            )
+        mask = nan if mask is None else mask | nan
+    return mask
+
+
+class Prepared:
+    """Arm labels, codes and counts of a table, and the moments of its metrics (internal).
+
+    For polars input the counts and moments come from polars aggregations and the per-row arm
+    codes are only built if the NumPy path is needed (to explain bad data).
+    """
+
+    def __init__(self, frame: Frame, arm: str, metrics: Sequence[Metric], dropna: bool) -> None:
+        self.frame, self.arm = frame, arm
+        self.metrics = list(metrics)
+        self.cols = _Columns(frame)
+        self._codes: np.ndarray | None = None
+        self._raw_counts: np.ndarray | None = None
+        self._fast: dict[int, tuple[Moments, int]] = {}
+        agg = None
+        if frame.is_polars:
+            agg = _polars.aggregate(frame.data, arm, self.metrics, dropna)
+        if agg is not None:
+            self.labels, self._raw_counts, self._fast = agg.labels, agg.counts, agg.moments
+        else:
+            self._codes, self.labels = frame.factorize(arm)
+        self.masks: dict[int, np.ndarray] = {}
+
+    def order(self, arms: list[str], perm: np.ndarray) -> None:
+        """Put the arms in analysis order (control first): ``new = perm[old]``."""
+        self.arms = arms
+        # the row codes stay in label order; moments are reordered instead (no pass over rows)
+        self.inv = np.argsort(perm)
+        if self._codes is not None:
+            k, c = len(arms), self._codes
+            if k == 2:
+                n1 = np.count_nonzero(c)
+                self._raw_counts = np.array([c.size - n1, n1], dtype=np.int64)
+            else:
+                self._raw_counts = np.bincount(c, minlength=k).astype(np.int64)
+        self.counts = self._raw_counts[self.inv]
+        self._fast = {i: (m.select(self.inv), d) for i, (m, d) in self._fast.items()}
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Arm index of every row, in the order of ``labels``."""
+        if self._codes is None:
+            codes, labels = self.frame.factorize(self.arm)
+            lut = np.array([self.labels.index(lb) for lb in labels], dtype=np.intp)
+            self._codes = lut[codes]
+        return self._codes
+
+    def moments(self, index: int, dropna: bool) -> tuple[Moments, int]:
+        """Per-arm moments of metric ``index`` and the number of rows dropped."""
+        if index in self._fast:
+            return self._fast[index]
+        metric = self.metrics[index]
+        k = len(self.arms)
+        arrays = _validate(metric, self.cols)
+        miss = _missing_mask(metric, arrays, dropna, self.cols)
+        c = self.codes
+        if miss is not None:
+            keep = ~miss
+            c, arrays = c[keep], [x[keep] for x in arrays]
+        if isinstance(metric, Ratio):
+            den_sum = np.bincount(c, weights=arrays[1], minlength=k)[self.inv]
+            for a in np.flatnonzero(den_sum <= 0):
+                raise DataError(
+                    f"column {metric.denominator!r} (denominator of ratio {metric.label!r}) "
+                    f"sums to 0 in arm {self.arms[a]!r}; the ratio is undefined there"
+                )
+        masks = self.masks if miss is None else None
+        mom = Moments.from_arrays(c, k, arrays, metric.columns, mask_cache=masks)
+        mom = mom.select(self.inv)
+        return mom, 0 if miss is None else int(miss.sum())
