@@ -37,7 +37,7 @@ def analyze(data, **kw):
 
 def test_missing_arm_values(df):
     df.loc[[3, 17], "variant"] = None
-    with pytest.raises(DataError, match=r"arm column 'variant' has 2 missing values.*row 3"):
+    with pytest.raises(DataError, match=r"'variant' has 2 missing values \(rows 3, 17\)"):
         analyze(df)
 
 

@@ -76,7 +76,7 @@ def test_polars_bad_data_messages(df):
         .otherwise(pl.col("variant"))
         .alias("variant")
     )
-    with pytest.raises(ValueError, match=r"arm column 'variant' has 1 missing.*row 2"):
+    with pytest.raises(ValueError, match=r"arm column 'variant' has 1 missing values \(row 2\)"):
         ab.analyze(nulls, arm="variant", metrics=["converted"])
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lifesim.ab import _polars
-from lifesim.ab.io import Frame, _examples
+from lifesim.ab.io import Frame, _examples, _rows
 from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio
 from lifesim.ab.moments import Moments
 from lifesim.errors import DataError
@@ -107,8 +107,8 @@ def _missing_mask(
             rows = np.flatnonzero(nan)
             raise DataError(
                 f"column {name!r} (metric {metric.label!r}) has {rows.size} missing values "
-                f"({_examples(rows, [None] * 5)}); fill them, or pass --dropna (dropna=True) to "
-                "drop those units from this metric"
+                f"({_rows(rows)}); fill them, or pass --dropna (dropna=True) to drop those "
+                "units from this metric"
             )
         mask = nan if mask is None else mask | nan
     return mask

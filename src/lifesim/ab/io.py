@@ -29,6 +29,12 @@ def _examples(rows: np.ndarray, values: Sequence[Any]) -> str:
     return ", ".join(shown) + more
 
 
+def _rows(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:_MAX_EXAMPLES])
+    more = f" and {len(rows) - _MAX_EXAMPLES} more" if len(rows) > _MAX_EXAMPLES else ""
+    return ("row " if len(rows) == 1 else "rows ") + shown + more
+
+
 def _is_polars(obj: Any) -> bool:
     mod = type(obj).__module__
     return mod.startswith("polars") and type(obj).__name__ in ("DataFrame", "LazyFrame")
@@ -135,9 +141,8 @@ class Frame:
         if nulls.any():
             rows = np.flatnonzero(nulls)
             raise DataError(
-                f"arm column {name!r} has {rows.size} missing values "
-                f"({_examples(rows, [None] * min(rows.size, _MAX_EXAMPLES))}); every unit must "
-                "have an arm: fix or remove those rows"
+                f"arm column {name!r} has {rows.size} missing values ({_rows(rows)}); every "
+                "unit must have an arm: fix or remove those rows"
             )
         return np.asarray(codes), labels
 
