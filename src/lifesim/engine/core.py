@@ -272,7 +272,9 @@ class Simulation:
             else:
                 self.marketing.release(e)
         self.effects = live
-        mods = build_modifiers([e for e in self.effects if e.start <= day], pop.stage, g)
+        self.marketing.expire(day)
+        active = [e for e in self.effects if e.start <= day] + list(self.marketing.stores.values())
+        mods = build_modifiers(active, pop.stage, g)
         # (a) repeat purchases by people in buying stages
         ub = self._rs_purchase.random(self.n)
         who, v, vf, cause = buy_step(tables, pop.stage, pop.propensity, ub, mods)

@@ -57,6 +57,9 @@ class Effect:
         Budget still committed to possible redemptions.
     period : int
         Budget period the effect was paid from.
+    until_each, period_each : ndarray, optional
+        Per-person expiry day and budget period (an effect that collects every contact of
+        one tactic; the engine drops entries as they expire).
     """
 
     idx: np.ndarray
@@ -70,6 +73,8 @@ class Effect:
     used: np.ndarray | None = None
     reserved: float = 0.0
     period: int = 0
+    until_each: np.ndarray | None = None
+    period_each: np.ndarray | None = None
 
     def live(self) -> tuple[np.ndarray, np.ndarray | None]:
         """People still under the effect and their strengths."""
@@ -139,49 +144,59 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
 
     Effects of different causes multiply; repeated effects of the same cause (a tactic sent
     again while its last contact still works) do not stack: the strongest one counts. The
-    effect with the largest factor on a move names its cause. Fully vectorised over
-    (person, effect) entries: one sort, gathers and ``reduceat``.
+    effect with the largest factor on a move names its cause. Work is linear in the number
+    of (person, effect) entries: one dense strength array per cause, no sort.
     """
     if not effects:
         return None
-    lives = [e.live() for e in effects]
-    sizes = np.array([len(li[0]) for li in lives])
-    if sizes.sum() == 0:
+    n = len(stage)
+    by_cause: dict[tuple, tuple[np.ndarray, Effect]] = {}
+    touched = np.zeros(n, dtype=bool)
+    for e in effects:
+        idx, strength = e.live()
+        if not len(idx):
+            continue
+        key = (e.cause, e.edge_factor.tobytes(), e.buy_factor, e.value_factor)
+        hit = by_cause.get(key)
+        if hit is None:
+            dense = np.zeros(n, dtype=np.float32)
+            by_cause[key] = (dense, e)
+        else:
+            dense = hit[0]
+        st = np.float32(1) if strength is None else strength
+        dense[idx] = np.maximum(dense[idx], st)
+        touched[idx] = True
+    if not by_cause:
         return None
-    idx = np.concatenate([li[0] for li in lives])
-    eff = np.repeat(np.arange(len(effects)), sizes)
-    strength = np.concatenate(
-        [
-            np.ones(len(li[0]), np.float64) if li[1] is None else li[1].astype(np.float64)
-            for li in lives
-        ]
-    )
-    codes = np.array([e.cause for e in effects], dtype=np.int16)
-    # repeated contacts of one tactic do not stack: keep the strongest per (person, cause)
-    order = np.lexsort((-strength, codes[eff], idx))
-    idx, eff, strength = idx[order], eff[order], strength[order]
-    first = np.ones(len(idx), dtype=bool)
-    first[1:] = (idx[1:] != idx[:-1]) | (codes[eff][1:] != codes[eff][:-1])
-    idx, eff, strength = idx[first], eff[first], strength[first]
-    uniq, start = np.unique(idx, return_index=True)
-    group = np.repeat(np.arange(len(uniq)), np.diff(np.append(start, len(idx))))
-    table = np.ones((len(effects), g.n_edges + 1))  # last column: padding slot -> factor 1
-    table[:, :-1] = np.stack([e.edge_factor for e in effects])
-    edges = g.slot_edge[stage[idx]].astype(np.intp)  # -1 padding hits the last column
-    f = 1.0 + (table[eff[:, None], edges] - 1.0) * strength[:, None]
-    fac = np.multiply.reduceat(f, start, axis=0)
-    best = np.maximum.reduceat(f, start, axis=0)
-    cause = np.full(fac.shape, -1, dtype=np.int16)
-    r, k = np.nonzero((f == best[group]) & (f > 1.0))
-    cause[group[r], k] = codes[eff[r]]
-    fb = 1.0 + (np.array([e.buy_factor for e in effects])[eff] - 1.0) * strength
-    fv = 1.0 + (np.array([e.value_factor for e in effects])[eff] - 1.0) * strength
-    buy = np.multiply.reduceat(fb, start)
-    val = np.multiply.reduceat(fv, start)
-    bbest = np.maximum.reduceat(fb, start)
+    uniq = np.flatnonzero(touched)
+    edges = g.slot_edge[stage[uniq]].astype(np.intp)  # -1 padding -> last column (factor 1)
+    d = edges.shape[1]
+    fac = np.ones((len(uniq), d))
+    best = np.ones((len(uniq), d))
+    cause = np.full((len(uniq), d), -1, dtype=np.int16)
+    buy = np.ones(len(uniq))
+    val = np.ones(len(uniq))
+    buy_best = np.ones(len(uniq))
     buy_cause = np.full(len(uniq), -1, dtype=np.int16)
-    r = np.flatnonzero((fb == bbest[group]) & (fb > 1.0))
-    buy_cause[group[r]] = codes[eff[r]]
+    for key in sorted(by_cause, key=lambda k: (k[0], k[1:])):
+        dense, e = by_cause[key]
+        code = key[0]
+        sv = dense[uniq].astype(np.float64)
+        on = sv > 0
+        if not on.any():
+            continue
+        table = np.append(e.edge_factor, 1.0)
+        f = 1.0 + (table[edges] - 1.0) * sv[:, None]
+        fac *= f
+        better = f > best
+        cause[better] = np.int16(code)
+        np.maximum(best, f, out=best)
+        fb = 1.0 + (e.buy_factor - 1.0) * sv
+        buy *= fb
+        bb = fb > buy_best
+        buy_cause[bb] = np.int16(code)
+        np.maximum(buy_best, fb, out=buy_best)
+        val *= 1.0 + (e.value_factor - 1.0) * sv
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
 
 

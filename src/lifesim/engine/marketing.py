@@ -43,6 +43,11 @@ class Marketing:
             )
         self.used = [t for t in self.tactics if t in used]
         self.code = {t: sim.cause_code(t) for t in self.tactics}
+        self.referred_code = {
+            t: sim.cause_code(f"{t} (referred)")
+            for t, ct in self.tactics.items()
+            if ct.spec.referral is not None
+        }
         n_codes = max(self.code.values(), default=0) + 1
         self.promo_prop = np.ones(n_codes, dtype=np.float32)
         self.promo_churn = np.ones(n_codes, dtype=np.float32)
@@ -60,6 +65,7 @@ class Marketing:
         self.rand_rank = np.empty(sim.n, dtype=np.int32)
         self.rand_rank[self.rand_order] = np.arange(sim.n, dtype=np.int32)
         self._stage_cache: dict[tuple[int, str], np.ndarray] = {}
+        self.stores: dict[int, Effect] = {}
         self.broadcasts: set[str] = set()
         self.stats = {
             t: {"contacts": 0, "issued": 0, "redeemed": 0, "referrals": 0} for t in self.tactics
@@ -154,29 +160,96 @@ class Marketing:
         """Single-use offers held by today's buyers are used up (and their cost charged)."""
         if not len(who):
             return
-        done = np.zeros(len(who), dtype=bool)
-        for e in self.sim.effects:
-            if e.used is None or e.start > day:
+        for code, e in self.stores.items():
+            if e.used is None or not len(e.idx):
                 continue
             pos = np.minimum(np.searchsorted(e.idx, who), len(e.idx) - 1)
-            hit = (e.idx[pos] == who) & ~done
+            hit = e.idx[pos] == who
             hit[hit] = ~e.used[pos[hit]]
             if not hit.any():
                 continue
-            e.used[pos[hit]] = True
-            done |= hit
-            k = int(hit.sum())
-            name = self.sim.causes[e.cause]
-            self.stats[name]["redeemed"] += k
-            cost = k * self.tactics[name].spec.cost.per_redemption
-            self.sim.ledger.spend_reserved(day, e.period, name, "redemption", k, cost)
-            e.reserved -= cost
+            p = pos[hit]
+            e.used[p] = True
+            name = self.sim.causes[code]
+            unit = self.tactics[name].spec.cost.per_redemption
+            self.stats[name]["redeemed"] += len(p)
+            periods, counts = np.unique(e.period_each[p], return_counts=True)
+            for per, k in zip(periods, counts, strict=True):
+                self.sim.ledger.spend_reserved(day, int(per), name, "redemption", int(k), k * unit)
 
     def release(self, effect: Effect) -> None:
         """Return an expired effect's unused commitment to its period's budget."""
         if effect.reserved > 0:
             self.sim.ledger.release(effect.period, effect.reserved)
             effect.reserved = 0.0
+
+    def expire(self, day: int) -> None:
+        """Drop lapsed contacts; unredeemed offers give their reservation back."""
+        for code, e in self.stores.items():
+            if e.until_each is None or not len(e.idx):
+                continue
+            drop = e.until_each <= day
+            if drop.any():
+                self._release_entries(code, e, drop)
+                self._keep(e, ~drop)
+
+    def _release_entries(self, code: int, e: Effect, mask: np.ndarray) -> None:
+        if e.used is None:
+            return
+        name = self.sim.causes[code]
+        unit = self.tactics[name].spec.cost.per_redemption
+        if unit <= 0:
+            return
+        k = int((mask & ~e.used & (e.period_each == self.sim.ledger.period)).sum())
+        if k:
+            self.sim.ledger.release(self.sim.ledger.period, k * unit)
+
+    @staticmethod
+    def _keep(e: Effect, keep: np.ndarray) -> None:
+        e.idx = e.idx[keep]
+        e.strength = e.strength[keep]
+        e.until_each = e.until_each[keep]
+        e.period_each = e.period_each[keep]
+        if e.used is not None:
+            e.used = e.used[keep]
+
+    def _store_add(self, ct, idx, strength, until: int) -> None:
+        """Record contacts: a new contact replaces the person's earlier one of this tactic."""
+        code = self.code[ct.name]
+        spec = ct.spec
+        n = len(idx)
+        period = np.full(n, self.sim.ledger.period, dtype=np.int16)
+        upto = np.full(n, until, dtype=np.int32)
+        used = np.zeros(n, dtype=bool) if spec.single_use else None
+        e = self.stores.get(code)
+        if e is None or not len(e.idx):
+            self.stores[code] = Effect(
+                idx,
+                ct.edge_factor,
+                self.day,
+                self.sim.days,
+                cause=code,
+                buy_factor=spec.buy,
+                value_factor=spec.order_value,
+                strength=strength,
+                used=used,
+                until_each=upto,
+                period_each=period,
+            )
+            return
+        pos = np.minimum(np.searchsorted(idx, e.idx), n - 1)
+        replaced = idx[pos] == e.idx
+        if replaced.any():
+            self._release_entries(code, e, replaced)
+            self._keep(e, ~replaced)
+        e.idx = np.concatenate([e.idx, idx])
+        order = np.argsort(e.idx, kind="stable")
+        e.idx = e.idx[order]
+        e.strength = np.concatenate([e.strength, strength])[order]
+        e.until_each = np.concatenate([e.until_each, upto])[order]
+        e.period_each = np.concatenate([e.period_each, period])[order]
+        if used is not None:
+            e.used = np.concatenate([e.used, used])[order]
 
     def end_of_day(self) -> None:
         """Fatigue decays; fatigue past the threshold costs satisfaction."""
@@ -222,25 +295,9 @@ class Marketing:
         if spec.cost.per_contact > 0:
             led.charge(day, tactic, "contact", n, n * spec.cost.per_contact)
         strength = np.exp(-self.fat.erosion * pop.fatigue[idx]).astype(np.float32)
-        reserved = 0.0
         if spec.single_use and spec.cost.per_redemption > 0:
-            reserved = n * spec.cost.per_redemption
-            led.reserve(reserved)
-        until = min(day + spec.duration, sim.days)
-        eff = Effect(
-            idx,
-            ct.edge_factor,
-            day,
-            until,
-            cause=self.code[tactic],
-            buy_factor=spec.buy,
-            value_factor=spec.order_value,
-            strength=strength,
-            used=np.zeros(n, dtype=bool) if spec.single_use else None,
-            reserved=reserved,
-            period=led.period,
-        )
-        sim.add_effect(eff)
+            led.reserve(n * spec.cost.per_redemption)
+        self._store_add(ct, idx, strength, min(day + spec.duration, sim.days))
         pop.fatigue[idx] += np.float32(spec.fatigue)
         pop.last_contact[idx] = day
         if spec.satisfaction:
@@ -279,7 +336,8 @@ class Marketing:
         referred = np.sort(rs.choice(pool, size=k, replace=False)).astype(np.int32)
         self.stats[ct.name]["referrals"] += k
         until = min(day + ref.duration, sim.days)
-        sim.add_effect(Effect(referred, ct.referral_factor, day, until, cause=self.code[ct.name]))
+        code = self.referred_code[ct.name]
+        sim.add_effect(Effect(referred, ct.referral_factor, day, until, cause=code))
 
 
 class MarketView:
