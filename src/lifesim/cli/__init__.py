@@ -9,6 +9,7 @@ import typer
 from lifesim.cli import ab as _ab
 from lifesim.cli import churn as _churn
 from lifesim.cli import compare as _compare
+from lifesim.cli import experiment as _experiment
 from lifesim.cli import sim as _sim
 from lifesim.cli._common import stderr
 from lifesim.errors import LifesimError
@@ -27,6 +28,7 @@ app.command("validate")(_sim.validate)
 app.command("compare")(_compare.compare)
 app.add_typer(_ab.app, name="ab")
 app.add_typer(_churn.app, name="churn")
+app.add_typer(_experiment.app, name="experiment")
 
 
 def main(argv: list[str] | None = None) -> None:
