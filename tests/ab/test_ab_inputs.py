@@ -40,7 +40,8 @@ def numbers(res):
 
 def test_public_api_is_pinned():
     expected = {
-        "analyze", "Proportion", "Mean", "Ratio", "Metric", "ABResult", "Comparison", "SRMCheck",
+        "analyze", "aggregate", "analyze_aggregates", "Aggregates", "Proportion", "Mean",
+        "Ratio", "Metric", "ABResult", "Comparison", "SRMCheck",
         "power", "sample_size", "mde", "PowerResult", "Moments", "forest_plot", "render_html",
         "P_FLOOR", "SRM_THRESHOLD",
     }  # fmt: skip
@@ -111,6 +112,7 @@ def test_chunks_and_pre_aggregated_sums_give_the_same_moments(df):
     cross = np.array([x[codes == g].T @ x[codes == g] for g in range(2)])
     agg = ab.Moments.from_sums(cols, full.n, sums, cross)
     np.testing.assert_allclose(agg.cov(), full.cov(), rtol=1e-9)
+    np.testing.assert_allclose(agg.shifted([1e6, 0]).mean, full.mean, rtol=1e-13)
     pooled = full.pooled()
     np.testing.assert_allclose(pooled.cov()[0], np.cov(np.vstack(arrays)), rtol=1e-10)
     assert full.sub(["pre_revenue"]).mean.shape == (2, 1)
@@ -203,3 +205,55 @@ def test_polars_path_matches_pandas_with_missing_values_and_three_arms(df, monke
     want = ab.analyze(ints, arm="variant", control="0", metrics=["flag"])
     assert got.n == want.n and got.comparisons[0].kind == "proportion"
     np.testing.assert_allclose(numbers(got), numbers(want), rtol=1e-9)
+
+
+def test_chunked_file_gives_the_same_numbers(df, tmp_path):
+    path = tmp_path / "export.csv"
+    df.to_csv(path, index=False)
+    whole = ab.analyze(df, arm="variant", metrics=METRICS, control="b")
+    arms = ["b", "control"]
+    chunks = pd.read_csv(path, chunksize=1500)
+    agg = sum(ab.aggregate(c, arm="variant", metrics=METRICS, arms=arms) for c in chunks)
+    assert agg.n == (whole.n["b"], whole.n["control"])
+    res = agg.analyze(control="b")
+    np.testing.assert_allclose(numbers(res), numbers(whole), rtol=1e-9)
+    assert res.summary() == whole.summary()
+    t = agg.to_pandas()
+    assert len(t) == 2 * (1 + 2 + 2) and {"n", "mean", "sd"} <= set(t.columns)
+
+
+def test_aggregate_with_a_missing_arm_and_wrong_labels(df):
+    only_control = df[df.variant == "control"]
+    a = ab.aggregate(only_control, arm="variant", metrics=["converted"], arms=["control", "b"])
+    assert a.n == (len(only_control), 0)
+    b = ab.aggregate(df[df.variant == "b"], arm="variant", metrics=["converted"],
+                     arms=["control", "b"])  # fmt: skip
+    full = ab.analyze(df, arm="variant", metrics=["converted"])
+    np.testing.assert_allclose(numbers((a + b).analyze()), numbers(full), rtol=1e-9)
+    with pytest.raises(ab.analyze.__globals__["DataError"], match=r"labels 'b' that are not in"):
+        ab.aggregate(df, arm="variant", metrics=["converted"], arms=["control"])
+    other = ab.aggregate(df, arm="variant", metrics=["mean:revenue"], arms=["control", "b"])
+    with pytest.raises(ValueError, match="same arm column, arms and metrics"):
+        a + other
+
+
+def test_pre_aggregated_sums_from_a_database(df):
+    """COUNT / SUM(y) / SUM(y * x) per arm, as SQL returns them, give the same analysis."""
+    df = df.assign(revenue=df.revenue - 1e6 + 50)  # raw sums: no huge offset (see from_sums)
+    full = ab.analyze(df, arm="variant", metrics=METRICS)
+    arms = ("b", "control")
+    moments = []
+    for m in full_metrics():
+        x = df[list(m.columns)].to_numpy(float)
+        g = [x[df.variant.to_numpy() == a] for a in arms]
+        moments.append(
+            ab.Moments.from_sums(m.columns, [len(v) for v in g], [v.sum(0) for v in g],
+                                 [v.T @ v for v in g])
+        )  # fmt: skip
+    n = tuple(int((df.variant == a).sum()) for a in arms)
+    agg = ab.Aggregates("variant", arms, n, tuple(full_metrics()), tuple(moments), (0, 0, 0))
+    np.testing.assert_allclose(numbers(agg.analyze(control="control")), numbers(full), rtol=1e-8)
+
+
+def full_metrics():
+    return METRICS

@@ -13,11 +13,13 @@ ABResult, Comparison, SRMCheck
     Frozen results with ``to_pandas()``, ``summary()``, ``to_dict()`` and an HTML view.
 power, sample_size, mde, PowerResult
     Sample size, power or minimum detectable effect, for proportions and means.
-Moments
-    Per-arm sufficient statistics (for chunked or pre-aggregated data).
+aggregate, Aggregates, analyze_aggregates, Moments
+    Per-arm sufficient statistics: one pass over the rows, mergeable over chunks of a big
+    file with ``+``, or built from sums a database computed (``Moments.from_sums``).
 """
 
-from lifesim.ab.analyze import SRM_THRESHOLD, analyze
+from lifesim.ab.aggregate import Aggregates, aggregate
+from lifesim.ab.analyze import SRM_THRESHOLD, analyze, analyze_aggregates
 from lifesim.ab.html import forest_plot, render_html
 from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio
 from lifesim.ab.moments import Moments
@@ -27,6 +29,9 @@ from lifesim.ab.stats import P_FLOOR
 
 __all__ = [
     "analyze",
+    "aggregate",
+    "analyze_aggregates",
+    "Aggregates",
     "Proportion",
     "Mean",
     "Ratio",

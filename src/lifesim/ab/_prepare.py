@@ -117,8 +117,10 @@ def _missing_mask(
 class Prepared:
     """Arm labels, codes and counts of a table, and the moments of its metrics (internal).
 
-    For polars input the counts and moments come from polars aggregations and the per-row arm
-    codes are only built if the NumPy path is needed (to explain bad data).
+    Everything is in the order of ``labels`` (as found in the data); callers reorder the small
+    per-arm results, never the rows. For polars input the counts and moments come from polars
+    aggregations and the per-row arm codes are only built if the NumPy path is needed (to
+    explain bad data).
     """
 
     def __init__(self, frame: Frame, arm: str, metrics: Sequence[Metric], dropna: bool) -> None:
@@ -135,22 +137,14 @@ class Prepared:
             self.labels, self._raw_counts, self._fast = agg.labels, agg.counts, agg.moments
         else:
             self._codes, self.labels = frame.factorize(arm)
-        self.masks: dict[int, np.ndarray] = {}
-
-    def order(self, arms: list[str], perm: np.ndarray) -> None:
-        """Put the arms in analysis order (control first): ``new = perm[old]``."""
-        self.arms = arms
-        # the row codes stay in label order; moments are reordered instead (no pass over rows)
-        self.inv = np.argsort(perm)
-        if self._codes is not None:
-            k, c = len(arms), self._codes
+            k, c = len(self.labels), self._codes
             if k == 2:
                 n1 = np.count_nonzero(c)
                 self._raw_counts = np.array([c.size - n1, n1], dtype=np.int64)
             else:
                 self._raw_counts = np.bincount(c, minlength=k).astype(np.int64)
-        self.counts = self._raw_counts[self.inv]
-        self._fast = {i: (m.select(self.inv), d) for i, (m, d) in self._fast.items()}
+        self.counts: np.ndarray = self._raw_counts
+        self.masks: dict[int, np.ndarray] = {}
 
     @property
     def codes(self) -> np.ndarray:
@@ -166,7 +160,7 @@ class Prepared:
         if index in self._fast:
             return self._fast[index]
         metric = self.metrics[index]
-        k = len(self.arms)
+        k = len(self.labels)
         arrays = _validate(metric, self.cols)
         miss = _missing_mask(metric, arrays, dropna, self.cols)
         c = self.codes
@@ -174,13 +168,12 @@ class Prepared:
             keep = ~miss
             c, arrays = c[keep], [x[keep] for x in arrays]
         if isinstance(metric, Ratio):
-            den_sum = np.bincount(c, weights=arrays[1], minlength=k)[self.inv]
+            den_sum = np.bincount(c, weights=arrays[1], minlength=k)
             for a in np.flatnonzero(den_sum <= 0):
                 raise DataError(
                     f"column {metric.denominator!r} (denominator of ratio {metric.label!r}) "
-                    f"sums to 0 in arm {self.arms[a]!r}; the ratio is undefined there"
+                    f"sums to 0 in arm {self.labels[a]!r}; the ratio is undefined there"
                 )
         masks = self.masks if miss is None else None
         mom = Moments.from_arrays(c, k, arrays, metric.columns, mask_cache=masks)
-        mom = mom.select(self.inv)
         return mom, 0 if miss is None else int(miss.sum())

@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from lifesim.ab._prepare import Prepared, resolve
-from lifesim.ab.io import _examples, as_frame
-from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio, parse_metric
+from lifesim.ab.aggregate import Aggregates, aggregate
+from lifesim.ab.metrics import Mean, Metric, Proportion
 from lifesim.ab.moments import Moments
 from lifesim.ab.result import ABResult, Comparison, SRMCheck
 from lifesim.ab.stats import (
@@ -26,7 +25,7 @@ from lifesim.ab.stats import (
 )
 from lifesim.errors import DataError
 
-__all__ = ["analyze", "SRM_THRESHOLD"]
+__all__ = ["analyze", "analyze_aggregates", "SRM_THRESHOLD"]
 
 #: The SRM check flags a mismatch when its p-value is below this.
 SRM_THRESHOLD = 0.001
@@ -49,27 +48,6 @@ def _check_args(alpha: float, alternative: str, correction: str) -> None:
         raise ValueError(f"alternative == {alternative!r}, must be one of {allowed}")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction == {correction!r}, must be one of {', '.join(CORRECTIONS)}")
-
-
-def _resolve_metrics(
-    metrics: Sequence[Metric | str] | Metric | str, covariates: Mapping[str, str] | None
-) -> list[Metric | str]:
-    if isinstance(metrics, str | Proportion | Mean | Ratio):
-        metrics = [metrics]
-    if not metrics:
-        raise ValueError("metrics is empty: give at least one metric to analyse")
-    covs = dict(covariates or {})
-    out = []
-    for m in metrics:
-        key = m if isinstance(m, str) else m.label
-        key = key.partition(":")[2] if isinstance(m, str) and ":" in m else key
-        out.append(parse_metric(m, covs.pop(key, None)))
-    if covs:
-        raise DataError(
-            f"covariate given for {', '.join(map(repr, covs))}, which is not among the metrics "
-            f"({', '.join(repr(m if isinstance(m, str) else m.label) for m in out)})"
-        )
-    return out
 
 
 def _order_arms(labels: list[str], control: str | None, arm: str) -> tuple[list[str], np.ndarray]:
@@ -335,23 +313,44 @@ def analyze(
     >>> res.to_pandas()  # doctest: +SKIP
     """
     _check_args(alpha, alternative, correction)
-    specs = _resolve_metrics(metrics, covariates)
-    wanted = [arm] + ([unit] if unit else [])
-    for m in specs:
-        wanted += [m] if isinstance(m, str) else list(m.columns)
-    frame = as_frame(data, wanted)
-    specs = [resolve(frame, s) for s in specs]
-    prep = Prepared(frame, arm, specs, dropna)
-    arms, perm = _order_arms(prep.labels, control, arm)
-    prep.order(arms, perm)
-    if unit:
-        rows, vals = frame.duplicated(unit)
-        if rows.size:
-            raise DataError(
-                f"unit column {unit!r} has {rows.size} duplicate ids ({_examples(rows, vals)}); "
-                "each unit must appear once (one row per randomisation unit)"
-            )
-    counts = prep.counts
+    agg = aggregate(data, arm=arm, metrics=metrics, covariates=covariates, unit=unit, dropna=dropna)
+    return analyze_aggregates(
+        agg,
+        control=control,
+        alpha=alpha,
+        alternative=alternative,
+        correction=correction,
+        expected_split=expected_split,
+    )
+
+
+def analyze_aggregates(
+    agg: Aggregates,
+    *,
+    control: str | None = None,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    correction: str = "holm",
+    expected_split: Sequence[float] | Mapping[str, float] | None = None,
+) -> ABResult:
+    """Analyse per-arm sufficient statistics (see :func:`analyze` for the parameters).
+
+    Parameters
+    ----------
+    agg : Aggregates
+        From :func:`lifesim.ab.aggregate` (possibly a sum over chunks).
+    control, alpha, alternative, correction, expected_split
+        As in :func:`analyze`.
+
+    Returns
+    -------
+    ABResult
+        The analysis.
+    """
+    _check_args(alpha, alternative, correction)
+    arms, perm = _order_arms(list(agg.arms), control, agg.arm)
+    inv = np.argsort(perm)
+    counts = np.asarray(agg.n, dtype=np.int64)[inv]
     shares = _expected_shares(expected_split, arms)
     srm = srm_test(counts, shares)
     srm_check = SRMCheck(
@@ -372,8 +371,8 @@ def analyze(
         )
     comparisons: list[Comparison] = []
     dropped: dict[str, int] = {}
-    for index, spec in enumerate(specs):
-        mom, n_dropped = prep.moments(index, dropna)
+    for spec, raw, n_dropped in zip(agg.metrics, agg.moments, agg.dropped, strict=True):
+        mom = raw.select(inv)
         if n_dropped:
             dropped[spec.label] = n_dropped
             warns.append(f"{spec.label}: dropped {n_dropped:,} units with missing values")

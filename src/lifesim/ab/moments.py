@@ -147,6 +147,13 @@ class Moments:
         -------
         Moments
             The same moments as :meth:`from_arrays` on the rows, up to rounding.
+
+        Notes
+        -----
+        Raw sums of squares lose about ``log10((mean / sd)^2)`` significant digits of the
+        variance; if a column's mean is far larger than its spread, aggregate
+        ``y - c`` for a constant ``c`` near the mean instead (the variances are unchanged;
+        add ``c`` back to the means with :meth:`shifted`).
         """
         n = np.asarray(n, dtype=np.int64)
         sums = np.asarray(sums, dtype=float).reshape(len(n), len(columns))
@@ -168,6 +175,11 @@ class Moments:
         com = np.where(n[:, None, None] > 0, com, 0.0)
         mean = np.where(n[:, None] > 0, m_shift + shift[None, :], np.nan)
         return cls(columns, n, mean, com)
+
+    def shifted(self, offsets: Sequence[float]) -> Moments:
+        """Add a constant to each column (undo a shift applied before aggregating)."""
+        off = np.asarray(offsets, dtype=float)
+        return Moments(self.columns, self.n, self.mean + off[None, :], self.comoment)
 
     def __add__(self, other: Moments) -> Moments:
         """Merge the moments of two disjoint sets of rows (chunks of a big file)."""
@@ -193,9 +205,14 @@ class Moments:
         return out
 
     def select(self, groups: Sequence[int]) -> Moments:
-        """Keep some arms, in the order given."""
+        """Keep some arms, in the order given; index -1 gives an empty arm (no units)."""
         idx = np.asarray(groups, dtype=int)
-        return Moments(self.columns, self.n[idx], self.mean[idx], self.comoment[idx])
+        empty = idx < 0
+        take = np.where(empty, 0, idx)
+        n = np.where(empty, 0, self.n[take])
+        mean = np.where(empty[:, None], np.nan, self.mean[take])
+        com = np.where(empty[:, None, None], 0.0, self.comoment[take])
+        return Moments(self.columns, n, mean, com)
 
     def sub(self, columns: Sequence[str]) -> Moments:
         """Keep a subset of the columns."""
