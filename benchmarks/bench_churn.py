@@ -10,6 +10,7 @@ customer's active span, so churn after the cutoff is learnable from recency/freq
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -42,6 +43,7 @@ def main() -> None:
     t0 = time.perf_counter()
     df = synthetic_log(args.customers, args.seed)
     t_gen = time.perf_counter() - t0
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     print(f"generated {len(df):,} transactions of {args.customers:,} customers in {t_gen:.1f} s")
 
     marks = {}

@@ -92,8 +92,13 @@ def test_time_validation_trains_earlier(log):
     assert ev.model.roc_auc > 0.6
     with pytest.raises(DataError, match="before the data starts.*--train-cutoff"):
         evaluate(log, 100, 120, validation="time")
-    with pytest.raises(DataError, match="must be before the cutoff"):
-        evaluate(log, 250, 100, validation="time", train_cutoff=260)
+    msg = r"train_cutoff == 200: its labels run to day 300.*<= day 150"
+    with pytest.raises(DataError, match=msg):
+        evaluate(log, 250, 100, validation="time", train_cutoff=200)
+    ev = evaluate(
+        log, 250, 100, model=ChurnModel(kind="logistic"), validation="time", train_cutoff=120
+    )
+    assert ev.train_definition.cutoff == "day 120"
 
 
 def test_bad_validation_and_too_few_churners(log, tiny):

@@ -99,3 +99,11 @@ def test_string_labels_are_kept(data):
     m = ChurnModel(kind="logistic").fit(X, labels)
     assert m.classes_.tolist() == ["No", "Yes"]
     assert set(m.predict(X)) <= {"No", "Yes"}
+
+
+def test_cv_holdout_fits_once_and_auto_switches(data):
+    X, y = data
+    m = ChurnModel(cv=0.3, max_iter=20, random_state=0).fit(X, y)
+    assert len(m.calibrated_.calibrated_classifiers_) == 1
+    m = ChurnModel(max_iter=20, random_state=0).fit(X, y)  # "auto": small data -> 3 folds
+    assert len(m.calibrated_.calibrated_classifiers_) == 3

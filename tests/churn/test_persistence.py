@@ -64,3 +64,10 @@ def test_scores_table(trained, tmp_path):
     assert len(pd.read_csv(tmp_path / "s.csv")) == len(tab)
     assert "churn_probability" in s._repr_html_()
     assert isinstance(TrainedChurnModel.load(t.save(tmp_path / "x.skops")), TrainedChurnModel)
+
+
+def test_holdout_calibrated_model_round_trip(tmp_path, synth):
+    log = prepare(synth, observed_until=399)
+    t = train(log, 250, 120, model=ChurnModel(cv=0.25, max_iter=20), random_state=0)
+    back = load_model(t.save(tmp_path / "h.skops"))
+    pd.testing.assert_frame_equal(score(log, t).table, score(log, back).table)

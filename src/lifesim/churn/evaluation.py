@@ -6,8 +6,9 @@ Validation schemes
     Stratified k-fold over the customers at one cutoff T: every customer is scored by a model
     that never saw them; metrics are computed on the pooled out-of-fold predictions.
 ``"time"``
-    Train at an earlier cutoff T' (default T - horizon, so that the training labels end at T),
-    test on the customers at risk at T. This is what deployment looks like.
+    Train at an earlier cutoff T' <= T - horizon (default T - horizon), so that the training
+    labels are known at T; test on the customers at risk at T. This is what deployment
+    looks like.
 
 The baseline is "recency alone": a logistic regression on ``log1p(recency)`` fitted on the same
 training data (its ranking is the ranking by recency; its probabilities are calibrated).
@@ -500,9 +501,12 @@ def evaluate(
             )
         train_cutoff = log.format_day(t0) if log.time_kind == "date" else t0
     train = build_features(log, train_cutoff, horizon_days=horizon_days, spec=test.spec, **kw)
-    if train.definition.cutoff_day >= test.definition.cutoff_day:
+    t_train, t_test = train.definition.cutoff_day, test.definition.cutoff_day
+    if t_train + horizon_days > t_test:
         raise DataError(
-            f"train_cutoff == {train_cutoff!r} must be before the cutoff {test.definition.cutoff}"
+            f"train_cutoff == {train_cutoff!r}: its labels run to {train.definition.end}, past "
+            f"the cutoff {test.definition.cutoff}, so training would see the test period; "
+            f"allowed: train_cutoff <= {log.format_day(t_test - horizon_days)} (T - horizon)"
         )
     model = model if model is not None else ChurnModel()
     ytr = train.y.to_numpy().astype(np.int64)

@@ -20,7 +20,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -37,6 +37,8 @@ __all__ = ["ChurnModel"]
 
 #: Below this many rows OpenMP threads cost more than they save (boosting runs on one thread).
 _SMALL = 50_000
+#: From this many rows, ``cv="auto"`` calibrates on one 20% holdout instead of 3 folds.
+_BIG = 100_000
 
 
 def _threads(n_rows: int) -> threadpool_limits:
@@ -96,12 +98,15 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     calibration : {"isotonic", "sigmoid"} or None, default="isotonic"
         Probability calibration by :class:`~sklearn.calibration.CalibratedClassifierCV`;
         ``None`` keeps the raw model's probabilities.
-    cv : int or cross-validation splitter, default=3
-        Folds of the calibration: an int ``>= 2`` (stratified, shuffled with
-        ``random_state``; fewer if a class is rarer), or any scikit-learn splitter.
-    learning_rate : float, default=0.05
+    cv : "auto", int, float or cross-validation splitter, default="auto"
+        How the calibration data is held out. An int ``>= 2``: that many stratified folds
+        (shuffled with ``random_state``; fewer if a class is rarer), one model per fold,
+        averaged. A float in (0, 1): one stratified holdout of that share; the model is fitted
+        once on the rest (fast on big data). ``"auto"``: 3 folds below 100,000 customers, a
+        20% holdout above. Or any scikit-learn splitter.
+    learning_rate : float, default=0.1
         Boosting learning rate.
-    max_iter : int, default=300
+    max_iter : int, default=200
         Boosting rounds (early stopping on large data) or solver iterations (logistic).
     max_leaf_nodes : int, default=15
         Leaves per tree (boosting).
@@ -144,7 +149,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "kind": [StrOptions({"boosting", "logistic"})],
         "calibration": [StrOptions({"isotonic", "sigmoid"}), None],
-        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "cv": [
+            StrOptions({"auto"}),
+            Interval(Integral, 2, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+            "cv_object",
+        ],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "max_leaf_nodes": [Interval(Integral, 2, None, closed="left")],
@@ -158,9 +168,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self,
         kind: str = "boosting",
         calibration: str | None = "isotonic",
-        cv: int = 3,
-        learning_rate: float = 0.05,
-        max_iter: int = 300,
+        cv: Any = "auto",
+        learning_rate: float = 0.1,
+        max_iter: int = 200,
         max_leaf_nodes: int = 15,
         min_samples_leaf: int = 40,
         l2_regularization: float = 1.0,
@@ -308,12 +318,16 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 self.calibrated_ = clone(base).fit(Xf, y_enc, sample_weight=sample_weight)
         else:
             cv = self.cv
-            if isinstance(cv, Integral):
-                n_min = int(np.bincount(y_enc).min())
-                if n_min < 2:
-                    raise ValueError(
-                        f"each class needs at least 2 customers for calibration, got {n_min}"
-                    )
+            if isinstance(cv, str):  # "auto"
+                cv = 3 if len(y_enc) < _BIG else 0.2
+            n_min = int(np.bincount(y_enc).min())
+            if isinstance(cv, Integral | float) and n_min < 2:
+                raise ValueError(
+                    f"each class needs at least 2 customers for calibration, got {n_min}"
+                )
+            if isinstance(cv, float):
+                cv = StratifiedShuffleSplit(1, test_size=cv, random_state=seed)
+            elif isinstance(cv, Integral):
                 cv = StratifiedKFold(min(int(cv), n_min), shuffle=True, random_state=seed)
             cal = CalibratedClassifierCV(base, method=self.calibration, cv=cv, ensemble=True)
             with _threads(len(y_enc)):

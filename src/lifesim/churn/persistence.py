@@ -35,6 +35,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.model_selection._split.StratifiedShuffleSplit",
         "sklearn.utils.validation.check_array",
         "functools.partial",
         "numpy.dtype",

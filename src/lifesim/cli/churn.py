@@ -51,7 +51,12 @@ _SEP = typer.Option(None, "--sep", help="Field separator of a text file (default
 _EVENTS = typer.Option(
     None, "--events", help="Event log (stages, causes, churn events), e.g. a simulation's events."
 )
-_CUTOFF = typer.Option(None, "--cutoff", help="Cutoff T: a date, or a day number for integer days.")
+_CUTOFF = typer.Option(
+    None,
+    "--cutoff",
+    help="Cutoff T: a date (YYYY-MM-DD), or a day number for integer days "
+    "(default: the latest T whose horizon is observed: last day - horizon).",
+)
 _HORIZON = typer.Option(90, "--horizon-days", help="Outcome window (T, T + horizon] in days.")
 _MODE = typer.Option(Mode.non_contractual, "--mode", help="Churn definition.")
 _CHURN_EVENT = typer.Option(
