@@ -175,5 +175,7 @@ class Prepared:
                     f"sums to 0 in arm {self.labels[a]!r}; the ratio is undefined there"
                 )
         masks = self.masks if miss is None else None
-        mom = Moments.from_arrays(c, k, arrays, metric.columns, mask_cache=masks)
+        mom = Moments.from_arrays(
+            c, k, arrays, metric.columns, mask_cache=masks, binary=isinstance(metric, Proportion)
+        )
         return mom, 0 if miss is None else int(miss.sum())

@@ -218,7 +218,7 @@ def _analyze_metric(
                 alternative=alternative, df=df_use, label=lab,
             )  # fmt: skip
             method = (
-                f"{cov_txt}Welch t-test (Welch-Satterthwaite df={df:.1f}); abs CI: t quantile; "
+                f"{cov_txt}Welch t-test (Welch-Satterthwaite df, in `df`); abs CI: t quantile; "
                 "rel CI: delta method on log ratio of means"
             )
             if df_use is None:

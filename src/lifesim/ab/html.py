@@ -115,14 +115,8 @@ def render_html(result: ABResult, plot: bool = True, full_page: bool = True) -> 
     if plot and result.comparisons:
         parts.append(f'<img alt="forest plot" src="data:image/png;base64,{_png(result)}"/>')
     parts.append("<h3>Methods</h3><ul>")
-    for c in result.comparisons:
-        vr = (
-            f"; CUPED variance reduction {100 * c.variance_reduction:.1f}%"
-            if c.variance_reduction is not None and math.isfinite(c.variance_reduction)
-            else ""
-        )
-        name = f"{escape(c.metric)} ({escape(c.arm)})"
-        parts.append(f"<li><b>{name}</b>: {escape(c.method)}{vr}</li>")
+    for name, method in result.methods().items():
+        parts.append(f"<li><b>{escape(name)}</b>: {escape(method)}</li>")
     parts.append(f'</ul><p class="small">{escape(CONVENTIONS)}</p>')
     if result.dropped:
         dropped = ", ".join(f"{k}: {v:,}" for k, v in result.dropped.items())

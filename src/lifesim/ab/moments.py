@@ -48,6 +48,7 @@ class Moments:
         arrays: Sequence[np.ndarray],
         columns: Sequence[str],
         mask_cache: dict[int, np.ndarray] | None = None,
+        binary: bool = False,
     ) -> Moments:
         """Compute the moments in one pass over the rows.
 
@@ -63,6 +64,8 @@ class Moments:
             Their names.
         mask_cache : dict, optional
             Reuse the 0/1 arm masks between calls with the same ``codes``.
+        binary : bool, default False
+            The columns hold only 0 and 1, so ``y * y == y`` (saves the squares).
 
         Returns
         -------
@@ -87,7 +90,9 @@ class Moments:
         shift = np.zeros(k)
         for j, a in enumerate(arrays):
             head = a[:1000]
-            if head.size and float(np.mean(head)) ** 2 > 16.0 * float(np.var(head)) + 1e-300:
+            if binary:
+                pass
+            elif head.size and float(np.mean(head)) ** 2 > 16.0 * float(np.var(head)) + 1e-300:
                 shift[j] = float(np.mean(head))
             z.append(a - shift[j] if shift[j] != 0.0 else a)
         s1 = np.empty((n_groups, k))
@@ -97,6 +102,9 @@ class Moments:
             for i in range(k):
                 s1[0, i] = z[i].sum()
                 for j in range(i, k):
+                    if binary and i == j:
+                        s2[0, i, i] = s1[0, i]
+                        continue
                     s2[0, i, j] = s2[0, j, i] = np.dot(z[i], z[j])
             for g in range(1, n_groups):
                 cache = {} if mask_cache is None else mask_cache
@@ -107,8 +115,11 @@ class Moments:
                         cache[g] = (codes == g).astype(np.float64)
                 mask = cache[g]
                 for i in range(k):
+                    s1[g, i] = np.dot(mask, z[i])
+                    if binary and k == 1:
+                        s2[g, 0, 0] = s1[g, 0]
+                        continue
                     zm = z[i] * mask
-                    s1[g, i] = zm.sum()
                     for j in range(i, k):
                         s2[g, i, j] = s2[g, j, i] = np.dot(zm, z[j])
             s1[0] -= s1[1:].sum(axis=0)

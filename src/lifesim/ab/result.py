@@ -267,6 +267,27 @@ class ABResult:
             f"(flag if p < {s.threshold:g}) -> {verdict}; units {obs}; expected {exp}"
         )
 
+    def methods(self) -> dict[str, str]:
+        """Describe the method of each metric in words (per arm only where arms differ)."""
+        by_metric: dict[tuple[str, str | None], list[Comparison]] = {}
+        for c in self.comparisons:
+            by_metric.setdefault((c.metric, c.covariate), []).append(c)
+        out: dict[str, str] = {}
+        for (metric, cov), comps in by_metric.items():
+            name = metric + (f" (CUPED: {cov})" if cov else "")
+            if len({c.method for c in comps}) == 1:
+                out[name] = comps[0].method
+            else:
+                out.update({f"{name} ({c.arm})": c.method for c in comps})
+            vrs = [
+                f"{c.arm} {100 * c.variance_reduction:.1f}%"
+                for c in comps
+                if c.variance_reduction is not None and math.isfinite(c.variance_reduction)
+            ]
+            if vrs:
+                out[name + ", CUPED variance reduction"] = ", ".join(vrs)
+        return out
+
     def summary(self) -> str:
         """Plain-text report: table, methods, SRM check, conventions and warnings."""
         head, rows = self.headers, self._table_rows()
@@ -283,15 +304,7 @@ class ABResult:
         for r in rows:
             out.append("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
         out += ["", f"* p adj < {self.alpha:g}", "", "Methods:"]
-        seen: dict[str, str] = {}
-        for c in self.comparisons:
-            key = f"{c.metric} ({c.arm})"
-            seen[key] = c.method + (
-                f"; CUPED variance reduction {100 * c.variance_reduction:.1f}%"
-                if c.variance_reduction is not None
-                else ""
-            )
-        out += [f"  {k}: {v}" for k, v in seen.items()]
+        out += [f"  {k}: {v}" for k, v in self.methods().items()]
         out += ["", "Conventions: " + CONVENTIONS]
         if self.dropped:
             out.append(
