@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from lifesim.config.experiment import Experiment
+
 __all__ = [
     "Probability",
     "Transition",
@@ -473,7 +475,10 @@ class StrategySpec(_Strict):
 
     Attributes
     ----------
-    type : {'none', 'kpi_focused', 'stage_focused', 'fixed_split', 'custom'}
+    type : {'none', 'kpi_focused', 'stage_focused', 'fixed_split', 'churn_targeted', 'custom'}
+        ``churn_targeted`` retrains a churn model on the simulated history every period and
+        spends the retention budget on the best expected value of an offer (see
+        :mod:`lifesim.experiments.churn_targeted`).
     kpi : {'conversion', 'acquisition'}
         The headline KPI a ``kpi_focused`` strategy chases.
     plan : dict of str to list of str, optional
@@ -494,7 +499,7 @@ class StrategySpec(_Strict):
         Extra keyword arguments for a ``custom`` strategy.
     """
 
-    type: Literal["none", "kpi_focused", "stage_focused", "fixed_split", "custom"]
+    type: Literal["none", "kpi_focused", "stage_focused", "fixed_split", "churn_targeted", "custom"]
     kpi: Literal["conversion", "acquisition"] = "conversion"
     plan: dict[str, list[str]] | None = None
     split: dict[str, Probability] | None = None
@@ -559,3 +564,4 @@ class Scenario(_Strict):
     fatigue: Fatigue = Field(default_factory=Fatigue)
     economics: Economics = Field(default_factory=Economics)
     compare: CompareSpec = Field(default_factory=CompareSpec)
+    experiment: Experiment | None = None

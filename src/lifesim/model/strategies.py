@@ -243,4 +243,8 @@ def make_strategy(scn: Scenario, strategy: str | StrategySpec | Strategy | None)
         return StageFocused(scn, spec, name)
     if spec.type == "fixed_split":
         return FixedSplit(scn, spec, name)
+    if spec.type == "churn_targeted":
+        # a plugin: it lives in the experiments layer (it uses lifesim.churn)
+        mod = importlib.import_module("lifesim.experiments.churn_targeted")
+        return mod.ChurnTargeted(scn, spec, name)
     return _custom(spec, name)

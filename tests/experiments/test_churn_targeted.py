@@ -1,0 +1,44 @@
+import pytest
+
+import lifesim
+from lifesim.errors import ConfigError
+from lifesim.model import make_strategy
+
+
+def test_churn_targeted_trains_on_the_simulated_history_and_spends_on_its_ranking(global_seed):
+    scn = lifesim.load_scenario(None)
+    strat = make_strategy(scn, "churn_targeted")
+    res = lifesim.simulate(scn, seed=global_seed, customers=6000, days=200, strategy=strat)
+    assert strat.model_info, "the model was never trained"
+    assert all(0 < m["churn_rate"] < 1 for m in strat.model_info)
+    tac = res.tactics.set_index("tactic")
+    assert tac.loc["proactive_support", "contacts"] > 0
+    budget = res.scenario.budget.per_period
+    assert (res.ledger.groupby("period").cost.sum() <= budget + 1e-6).all()
+    # the ranking holds customers only (the offer's stages), never prospects
+    fcd = res.people.first_customer_day.to_numpy()[strat.ranked]
+    assert len(strat.ranked) > 0 and (fcd >= 0).all()
+
+
+def test_churn_targeted_in_compare():
+    from lifesim.experiments import compare
+
+    res = compare(
+        None,
+        strategies="stage_focused,churn_targeted",
+        replications=2,
+        customers=1500,
+        days=150,
+        seed=1,
+    )
+    assert set(res.runs.strategy) == {"stage_focused", "churn_targeted"}
+
+
+def test_churn_targeted_bad_params():
+    scn = lifesim.load_scenario(None).model_dump(mode="json")
+    scn["strategies"] = {"ct": {"type": "churn_targeted", "params": {"offer": "nope"}}}
+    with pytest.raises(ConfigError, match="params.offer: unknown tactic 'nope'"):
+        lifesim.simulate(scn, strategy="ct", customers=100, days=5)
+    scn["strategies"] = {"ct": {"type": "churn_targeted", "params": {"horizon": 3}}}
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        lifesim.simulate(scn, strategy="ct", customers=100, days=5)
