@@ -56,14 +56,7 @@ class Marketing:
                 self.promo_prop[self.code[t]] = ct.spec.promo.propensity
                 self.promo_churn[self.code[t]] = ct.spec.promo.churn
         self.has_promo = bool((self.promo_prop != 1).any() or (self.promo_churn != 1).any())
-        noise = sim.stream("crm_score").lognormal(0.0, 0.5, sim.n).astype(np.float32)
-        self.score = sim.pop.propensity * noise  # a CRM's noisy read of propensity
-        self.score_order = np.argsort(-self.score, kind="stable")
-        self.score_rank = np.empty(sim.n, dtype=np.int32)
-        self.score_rank[self.score_order] = np.arange(sim.n, dtype=np.int32)
-        self.rand_order = np.argsort(sim.stream("random_order").random(sim.n), kind="stable")
-        self.rand_rank = np.empty(sim.n, dtype=np.int32)
-        self.rand_rank[self.rand_order] = np.arange(sim.n, dtype=np.int32)
+        self._orders: dict[str, np.ndarray] = {}
         self._stage_cache: dict[tuple[int, str], np.ndarray] = {}
         self.stores: dict[int, Effect] = {}
         self.broadcasts: set[str] = set()
@@ -74,6 +67,52 @@ class Marketing:
         self.decay = np.float32(0.5 ** (1.0 / self.fat.half_life_days))
         self.active = bool(self.used)
         self.day = 0
+
+    # -- person orderings (built on first use: a run without marketing never pays for them) --
+    def _order(self, name: str) -> np.ndarray:
+        hit = self._orders.get(name)
+        if hit is not None:
+            return hit
+        sim = self.sim
+        if name == "score":
+            noise = sim.stream("crm_score").lognormal(0.0, 0.5, sim.n).astype(np.float32)
+            self._orders["score_values"] = sim.pop.propensity * noise  # a CRM's noisy read
+            order = np.argsort(-self._orders["score_values"], kind="stable")
+        else:
+            order = np.argsort(sim.stream("random_order").random(sim.n), kind="stable")
+        rank = np.empty(sim.n, dtype=np.int32)
+        rank[order] = np.arange(sim.n, dtype=np.int32)
+        self._orders[name] = order
+        self._orders[f"{name}_rank"] = rank
+        return order
+
+    @property
+    def score(self) -> np.ndarray:
+        """A CRM score per person: propensity times lognormal noise (sigma 0.5)."""
+        self._order("score")
+        return self._orders["score_values"]
+
+    @property
+    def score_order(self) -> np.ndarray:
+        """People by score, best first."""
+        return self._order("score")
+
+    @property
+    def score_rank(self) -> np.ndarray:
+        """Each person's position in :attr:`score_order`."""
+        self._order("score")
+        return self._orders["score_rank"]
+
+    @property
+    def rand_order(self) -> np.ndarray:
+        """A fixed random permutation of the market (keyed by the seed)."""
+        return self._order("random")
+
+    @property
+    def rand_rank(self) -> np.ndarray:
+        """Each person's position in :attr:`rand_order`."""
+        self._order("random")
+        return self._orders["random_rank"]
 
     # -- budget periods ------------------------------------------------------------------
     def start_period(self, day: int) -> None:
