@@ -183,6 +183,12 @@ def test_bad_arguments(df):
         analyze(df, expected_split=[1, 1, 1])
     with pytest.raises(DataError, match="covariate given for 'profit'"):
         analyze(df, covariates={"profit": "revenue"})
+    with pytest.raises(DataError, match="CUPED applies to means and ratios"):
+        analyze(df, metrics=[ab.Proportion("converted")], covariates={"converted": "revenue"})
+    with pytest.raises(DataError, match="given twice"):
+        analyze(df, metrics=[ab.Mean("revenue", "clicks")], covariates={"revenue": "clicks"})
+    res = analyze(df, metrics=[ab.Mean("revenue")], covariates={"revenue": "clicks"})
+    assert res.comparisons[0].covariate == "clicks"
     with pytest.raises(ValueError, match="test == 'chi2'"):
         ab.Proportion("converted", test="chi2")
     with pytest.raises(DataError, match="type list"):

@@ -62,7 +62,7 @@ def forest_plot(result: ABResult, ax=None):  # noqa: ANN001, ANN201 - matplotlib
         ax.plot([100 * est], [y], "o", color=color)
     ax.axvline(0, color="#b00020", lw=1, ls="--")
     ax.set_yticks(ys)
-    ax.set_yticklabels([f"{c.metric}: {c.arm}" for c in comps])
+    ax.set_yticklabels([f"{c.metric}{' (CUPED)' if c.covariate else ''}: {c.arm}" for c in comps])
     level = f"{100 * (1 - result.alpha):g}%"
     ax.set_xlabel(f"relative effect vs {result.control} (%), {level} CI")
     ax.set_title("Effects (blue: adjusted p < alpha)")

@@ -8,7 +8,7 @@ A metric is a small frozen object naming its columns. Strings are accepted where
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from lifesim.errors import DataError
@@ -179,9 +179,18 @@ def parse_metric(spec: Metric | str, covariate: str | None = None) -> Metric | s
         The metric; a bare column name stays a string.
     """
     if not isinstance(spec, str):
-        if covariate is not None:
+        if covariate is None:
+            return spec
+        if isinstance(spec, Proportion):
+            raise DataError(
+                f"covariate {covariate!r} for proportion {spec.label!r}: CUPED applies to means "
+                f"and ratios; analyse the 0/1 column as Mean({spec.column!r}) to adjust it"
+            )
+        if spec.covariate is not None:
             raise DataError(f"covariate {covariate!r} given twice for metric {spec.label!r}")
-        return spec
+        if isinstance(spec, Ratio):
+            return replace(spec, covariate=_split_ratio(covariate) or covariate)
+        return replace(spec, covariate=covariate)
     kind, sep, rest = spec.partition(":")
     if not sep:
         kind, rest = "", spec
