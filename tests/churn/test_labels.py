@@ -42,7 +42,7 @@ def _contract_log():
 def test_contractual_churn_is_an_explicit_event():
     schema = TransactionSchema(event="event", churn_events=("cancel",))
     log = prepare(_contract_log(), schema=schema)
-    ds = build_dataset(log, 10, 10, mode="contractual", churn_events=("cancel",))
+    ds = build_dataset(log, 10, 10, mode="contractual")
     assert ds.y.to_dict() == {"x": 1, "z": 0}
     assert "a churn event (cancel)" in ds.definition.describe()
     # the cancellation rows are not purchases

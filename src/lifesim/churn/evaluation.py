@@ -445,7 +445,6 @@ def evaluate(
     n_splits: int = 5,
     train_cutoff: Any = None,
     mode: str = "non-contractual",
-    churn_events: tuple[str, ...] = ("churned",),
     random_state: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ChurnEvaluation:
@@ -468,7 +467,6 @@ def evaluate(
     train_cutoff : date, str or int, optional
         T' for ``"time"`` (default: T - horizon).
     mode : {"non-contractual", "contractual"}
-    churn_events : tuple of str
     random_state : int, Generator or None
     progress : callable, optional
         Called as ``progress(done, total)`` after each fit.
@@ -484,7 +482,7 @@ def evaluate(
     """
     if validation not in VALIDATIONS:
         raise DataError(f"validation == {validation!r}; allowed: {', '.join(VALIDATIONS)}")
-    kw = {"mode": mode, "churn_events": churn_events}
+    kw = {"mode": mode}
     test = build_features(log, cutoff, horizon_days=horizon_days, **kw)
     if validation == "customers":
         return evaluate_dataset(

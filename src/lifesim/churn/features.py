@@ -343,7 +343,6 @@ def build_features(
     horizon_days: int | None = None,
     spec: FeatureSpec | None = None,
     mode: str = "non-contractual",
-    churn_events: tuple[str, ...] = ("churned",),
 ) -> ChurnDataset:
     """Features of the customers at risk at ``cutoff``, and their labels if ``horizon_days``.
 
@@ -360,8 +359,6 @@ def build_features(
         scoring so that the columns match.
     mode : {"non-contractual", "contractual"}
         Churn definition (see :mod:`lifesim.churn.labels`).
-    churn_events : tuple of str
-        Event values that mean churn (contractual mode).
 
     Returns
     -------
@@ -372,7 +369,7 @@ def build_features(
     DataError
         If the cutoff or horizon does not fit the data (see :func:`~lifesim.churn.define`).
     """
-    definition = define(log, cutoff, horizon_days, mode=mode, churn_events=churn_events)
+    definition = define(log, cutoff, horizon_days, mode=mode)
     spec = spec or FeatureSpec.from_log(log, definition.cutoff_day)
     rows, y = label_customers(log, definition)
     t = definition.cutoff_day

@@ -42,7 +42,7 @@ class ChurnDefinition:
         T + horizon.
     time_kind : {"date", "day"}
     churn_events : tuple of str
-        Event values that count as churn (contractual mode).
+        Event values that count as churn (contractual mode; from the log's schema).
     cutoff_day : int
         T as a day number (days since 1970-01-01 for dates).
     """
@@ -84,7 +84,6 @@ def define(
     horizon_days: int | None,
     *,
     mode: str = "non-contractual",
-    churn_events: tuple[str, ...] = ("churned",),
     option: str = "cutoff",
 ) -> ChurnDefinition:
     """Check a cutoff and horizon against the log and return the definition.
@@ -97,7 +96,7 @@ def define(
     horizon_days : int or None
         Outcome window in days; ``None`` for scoring (T may then be the last day).
     mode : {"non-contractual", "contractual"}
-    churn_events : tuple of str
+        Contractual churn events are the log's ``churn_events`` (set in the schema).
     option : str
         Name of the cutoff option in error messages.
 
@@ -135,7 +134,7 @@ def define(
     if mode == "contractual" and not log.ev_churn.any():
         raise DataError(
             f"mode == 'contractual' but the log has no churn events (values "
-            f"{', '.join(map(repr, churn_events))} in the event/stage column); pass the events "
+            f"{', '.join(map(repr, log.churn_events))} in the event/stage column); pass the events "
             "log and --churn-event, or use mode 'non-contractual'"
         )
     return ChurnDefinition(
@@ -144,7 +143,7 @@ def define(
         horizon_days=horizon_days,
         end=end,
         time_kind=log.time_kind,
-        churn_events=tuple(churn_events),
+        churn_events=log.churn_events,
         cutoff_day=t,
     )
 

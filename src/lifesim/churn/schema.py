@@ -167,6 +167,8 @@ class TransactionLog:
         Category labels of ``channel``, ``stage`` and ``cause`` codes.
     columns : dict
         The resolved schema (field -> source column), for the record.
+    churn_events : tuple of str
+        The event/stage values that were read as churn events (``schema.churn_events``).
     """
 
     customers: pd.Index
@@ -185,6 +187,7 @@ class TransactionLog:
     ev_satisfaction: np.ndarray | None = None
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     columns: dict[str, Any] = field(default_factory=dict)
+    churn_events: tuple[str, ...] = ("churned",)
 
     @property
     def n_transactions(self) -> int:
@@ -462,6 +465,7 @@ def prepare(
         ev_satisfaction=ev_sat,
         categories=categories,
         columns={"transactions": cols, "events": ev_cols or None},
+        churn_events=tuple(schema.churn_events),
     )
     if len(log.day) == 0:
         raise DataError("transactions: no purchases left once churn events are set apart")

@@ -140,7 +140,6 @@ def train(
     *,
     model: ChurnModel | None = None,
     mode: str = "non-contractual",
-    churn_events: tuple[str, ...] = ("churned",),
     random_state: Any = None,
 ) -> TrainedChurnModel:
     """Build the labelled dataset at ``cutoff`` and fit a model on it.
@@ -152,16 +151,13 @@ def train(
     horizon_days : int
     model : ChurnModel, optional
     mode : {"non-contractual", "contractual"}
-    churn_events : tuple of str
     random_state : int, Generator or None
 
     Returns
     -------
     TrainedChurnModel
     """
-    data = build_features(
-        log, cutoff, horizon_days=horizon_days, mode=mode, churn_events=churn_events
-    )
+    data = build_features(log, cutoff, horizon_days=horizon_days, mode=mode)
     return train_dataset(data, model, random_state=random_state)
 
 
@@ -277,9 +273,7 @@ def score(
         t = cutoff if cutoff is not None else data.last_day
         if cutoff is None and data.time_kind == "date":
             t = data.format_day(data.last_day)
-        ds = build_features(
-            data, t, spec=trained.spec, mode=d["mode"], churn_events=tuple(d["churn_events"])
-        )
+        ds = build_features(data, t, spec=trained.spec, mode=d["mode"])
         horizon = d["horizon_days"]
     else:
         ds, horizon = (

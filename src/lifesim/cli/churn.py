@@ -139,8 +139,8 @@ def evaluate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate churn prediction out of sample, beside a recency-only baseline."""
+    from lifesim.churn import define, evaluate_dataset, read_snapshot
     from lifesim.churn import evaluate as run
-    from lifesim.churn import evaluate_dataset, read_snapshot
 
     model = _model(model_kind, seed)
     if label is not None:
@@ -163,18 +163,19 @@ def evaluate(
             _looks_like_date(cutoff),
             churn_event,
         )
+        t = _cutoff(log, cutoff, horizon_days)
+        define(log, t, horizon_days, mode=mode.value)  # refuse bad options before the bar
         total = n_splits if validation is Validation.customers else 1
         with progress_bar("evaluating (fits)", total, enabled=progress) as cb:
             res = run(
                 log,
-                _cutoff(log, cutoff, horizon_days),
+                t,
                 horizon_days,
                 model=model,
                 validation=validation.value,
                 n_splits=n_splits,
                 train_cutoff=train_cutoff,
                 mode=mode.value,
-                churn_events=tuple(churn_event),
                 random_state=seed,
                 progress=cb,
             )
@@ -231,7 +232,6 @@ def train(
             _cutoff(log, cutoff, horizon_days),
             horizon_days,
             mode=mode.value,
-            churn_events=tuple(churn_event),
         )
     trained = train_dataset(ds, _model(model_kind, seed))
     meta_extra = {"time_format": time_format, "snapshot_id": id_col, "label": label}
