@@ -84,7 +84,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-class Transition(_Strict):
+class _DailyRate(_Strict):
+    """A daily probability ``p``; in YAML a bare number is shorthand for ``{p: number}``."""
+
+    p: Probability
+    propensity: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return {"p": data}
+        return data
+
+
+class Transition(_DailyRate):
     """One allowed move out of a stage.
 
     In YAML a bare number is shorthand for ``{p: number}``.
@@ -96,25 +110,17 @@ class Transition(_Strict):
     propensity : bool
         Multiply ``p`` by the person's propensity ``m`` (non-target people have ``m = 0``).
     boost : bool
-        Multiply ``p`` by campaign / tactic boosts active for the person that day.
+        Multiply ``p`` by the boost of scheduled campaigns (tactics name the moves they
+        change explicitly, boosted or not).
     purchase : bool
         The move is itself a purchase: an order is recorded when it happens.
     """
 
-    p: Probability
-    propensity: bool = False
     boost: bool = False
     purchase: bool = False
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: object) -> object:
-        if isinstance(data, int | float) and not isinstance(data, bool):
-            return {"p": data}
-        return data
 
-
-class BuyRule(_Strict):
+class BuyRule(_DailyRate):
     """Daily purchase while a person is in a stage (repeat purchases).
 
     Attributes
@@ -124,16 +130,6 @@ class BuyRule(_Strict):
     propensity : bool
         Multiply ``p`` by the person's propensity ``m``.
     """
-
-    p: Probability
-    propensity: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: object) -> object:
-        if isinstance(data, int | float) and not isinstance(data, bool):
-            return {"p": data}
-        return data
 
 
 class Stage(_Strict):
