@@ -2,10 +2,146 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 import typer
 
-__all__ = ["app"]
+from lifesim.cli._common import Format, fail, print_json, progress_bar, stderr
+from lifesim.errors import LifesimError
+
+__all__ = ["app", "run", "audit"]
 
 app = typer.Typer(
     help="In-simulator A/B experiments: run one, or audit a design.", no_args_is_help=True
 )
+
+
+@app.command("run")
+def run(
+    config: Path = typer.Argument(..., help="Scenario YAML with an 'experiment:' block."),
+    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
+    customers: int | None = typer.Option(
+        None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
+    ),
+    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    truth_replications: int | None = typer.Option(
+        None,
+        "--truth-replications",
+        help="Markets the true effect is averaged over (default: the experiment's).",
+    ),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", help="Parallel workers for the truth runs (-1: all cores)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run folder (default: runs/experiment-<scenario>-<time>)."
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
+) -> None:
+    """Run the experiment once: dataset, analysis, and the true effect beside every estimate.
+
+    The run folder holds dataset.csv / dataset.parquet (one row per person: arm, pre-period
+    covariates, metrics) in the format `lifesim ab analyze` reads; manifest.json has the
+    exact command.
+    """
+    from lifesim.experiments.insim import run_experiment
+    from lifesim.experiments.insim.run import resolve_experiment
+    from lifesim.report.experiment import save_experiment_run
+
+    try:
+        scn, exp = resolve_experiment(config, customers, days)
+        reps = truth_replications if truth_replications is not None else exp.truth_replications
+        total = 1 + max(reps, 0) * len(exp.arms)
+        with progress_bar("experiment + truth runs", total, enabled=progress) as cb:
+            res = run_experiment(
+                scn,
+                seed=seed,
+                truth_replications=truth_replications,
+                jobs=jobs,
+                progress=cb,
+            )
+        if out is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = Path("runs") / f"experiment-{scn.name}-{stamp}"
+        if report:
+            save_experiment_run(res, out)
+        else:
+            res.save(out)
+    except LifesimError as exc:
+        fail(str(exc))
+        return
+    if fmt is Format.json:
+        d = res.to_dict()
+        d["out"] = str(out)
+        print_json(d)
+    else:
+        typer.echo(res.summary())
+        data = out / ("clusters.csv" if res.clusters is not None else "dataset.csv")
+        typer.echo(f"\nrun folder: {out}\nsame analysis: {res.analyze_command(str(data))}")
+    stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")
+
+
+@app.command("audit")
+def audit(
+    config: Path = typer.Argument(..., help="Scenario YAML with an 'experiment:' block."),
+    repeats: int = typer.Option(500, "--repeats", "-r", help="Repeats of the experiment."),
+    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
+    jobs: int = typer.Option(
+        -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
+    ),
+    customers: int | None = typer.Option(
+        None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
+    ),
+    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    truth_replications: int | None = typer.Option(
+        None,
+        "--truth-replications",
+        help="Markets the true effect is averaged over (default: max(experiment's, 10)).",
+    ),
+    aa: bool = typer.Option(True, "--aa/--no-aa", help="Also audit the A/A version."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write a folder with the audit tables and an HTML report."
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Repeat the experiment (and an A/A version): false-positive rate, power, coverage, bias."""
+    from lifesim.experiments.insim import audit as run_audit
+    from lifesim.experiments.insim.run import resolve_experiment
+    from lifesim.report.experiment import save_audit_run
+
+    try:
+        scn, exp = resolve_experiment(config, customers, days)
+        reps = (
+            truth_replications
+            if truth_replications is not None
+            else max(exp.truth_replications, 10)
+        )
+        total = max(reps, 0) * len(exp.arms) + max(repeats, 0)
+        with progress_bar("auditing the design", total, enabled=progress) as cb:
+            res = run_audit(
+                scn,
+                repeats=repeats,
+                seed=seed,
+                truth_replications=truth_replications,
+                aa=aa,
+                jobs=jobs,
+                progress=cb,
+            )
+        if out is not None:
+            save_audit_run(res, out)
+    except LifesimError as exc:
+        fail(str(exc))
+        return
+    if fmt is Format.json:
+        d = res.to_dict()
+        if out is not None:
+            d["out"] = str(out)
+        print_json(d)
+    else:
+        typer.echo(res.summary())
+        if out is not None:
+            typer.echo(f"\nfolder: {out}  (report: {out / 'report.html'})")
+    stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from lifesim.config.experiment import check_experiment
 from lifesim.config.scenario import Distribution, Scenario
 from lifesim.errors import ConfigError
 
@@ -158,6 +159,7 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
             if not problems:
                 problems += _check_edge(scn, edge, f"support.resolve_effect.{edge}")
     problems += _check_marketing(scn)
+    problems += check_experiment(scn)
     for s, b in (extra_boost or {}).items():
         if s in boost:
             boost[s] *= max(1.0, b)

@@ -1,0 +1,183 @@
+"""Audit an experiment design: repeat it (and an A/A version) and check the analysis.
+
+Repeat ``i`` is a new market from child ``i`` of the root seed, so the repeats are independent,
+run in parallel with joblib, and give identical results for any number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
+from lifesim.config import Scenario, ScenarioLike
+from lifesim.config.experiment import Experiment
+from lifesim.errors import ConfigError
+from lifesim.experiments.insim.result import AuditResult
+from lifesim.experiments.insim.run import (
+    analyse_dataset,
+    child_seed,
+    resolve_experiment,
+    simulate_experiment,
+    true_effects,
+)
+
+__all__ = ["audit", "aa_version"]
+
+_KEEP = ["metric", "method", "arm", "estimate", "se", "ci_low", "ci_high", "p_value"]
+
+
+def aa_version(exp: Experiment) -> Experiment:
+    """Return the same experiment with every arm given the control arm's strategy (truth 0)."""
+    ctrl = exp.arms[exp.control_arm].strategy
+    arms = {a: arm.model_copy(update={"strategy": ctrl}) for a, arm in exp.arms.items()}
+    return exp.model_copy(update={"arms": arms})
+
+
+def _repeat(
+    scn: Scenario, exp: Experiment, aa: Experiment | None, seed: np.random.SeedSequence, i: int
+) -> list[pd.DataFrame]:
+    out = []
+    for version, e in (("A/B", exp), ("A/A", aa)):
+        if e is None:
+            continue
+        people, clusters, _ = simulate_experiment(scn, e, seed)
+        data = clusters if clusters is not None else people
+        _, est = analyse_dataset(data, e, clusters=clusters is not None)
+        est = est[_KEEP].copy()
+        est.insert(0, "repeat", i)
+        est.insert(0, "version", version)
+        out.append(est)
+    return out
+
+
+def _summarise(est: pd.DataFrame, truth: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    rows = []
+    keys = ["version", "metric", "method", "arm"]
+    tr = truth.set_index(["metric", "arm"])
+    for key, g in est.groupby(keys, sort=False):
+        version, metric, method, arm = key
+        if version == "A/A":
+            t, t_se = 0.0, 0.0
+        else:
+            t = float(tr.loc[(metric, arm), "true_effect"])
+            t_se = float(tr.loc[(metric, arm), "truth_se"])
+        e = g["estimate"].to_numpy(float)
+        r = len(e)
+        rej = float((g["p_value"].to_numpy(float) < alpha).mean())
+        cov = float(((g["ci_low"] <= t) & (t <= g["ci_high"])).mean())
+        sd = float(e.std(ddof=1)) if r > 1 else float("nan")
+        rows.append(
+            {
+                "version": version,
+                "metric": metric,
+                "method": method,
+                "arm": arm,
+                "true_effect": t,
+                "truth_se": t_se,
+                "mean_estimate": float(e.mean()),
+                "bias": float(e.mean() - t),
+                "bias_se": float(np.sqrt(sd**2 / r + t_se**2)),
+                "sd_estimate": sd,
+                "mean_se": float(g["se"].mean()),
+                "rmse": float(np.sqrt(np.mean((e - t) ** 2))),
+                "rejection_rate": rej,
+                "rejection_se": float(np.sqrt(max(rej * (1 - rej), 1e-12) / r)),
+                "coverage": cov,
+                "coverage_se": float(np.sqrt(max(cov * (1 - cov), 1e-12) / r)),
+                "mean_ci_width": float((g["ci_high"] - g["ci_low"]).mean()),
+                "repeats": r,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def audit(
+    scenario: ScenarioLike = None,
+    *,
+    repeats: int = 500,
+    seed: SeedLike = None,
+    customers: int | None = None,
+    days: int | None = None,
+    truth_replications: int | None = None,
+    aa: bool = True,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    backend: str | None = None,
+) -> AuditResult:
+    """Repeat the scenario's experiment and report how often its analysis tells the truth.
+
+    Parameters
+    ----------
+    scenario : Scenario, mapping or path
+        A scenario with an ``experiment:`` block.
+    repeats : int
+        Repeats of the experiment (>= 2); each is a new market (child ``i`` of the root seed).
+    seed : int, SeedSequence, Generator or None
+        Root seed (default: the scenario's).
+    customers, days : int, optional
+        Override the market size and horizon.
+    truth_replications : int, optional
+        Markets the truth is averaged over (default: ``max(experiment.truth_replications,
+        10)``).
+    aa : bool
+        Also run the A/A version on the same markets (every arm gets the control strategy).
+    jobs : int
+        joblib workers (``-1``: all cores). Results do not depend on it.
+    progress : callable(done, total), optional
+        Called as repeats (and truth runs) finish.
+    backend : str, optional
+        joblib backend (``"loky"`` by default; ``"dask"`` inside a ``dask.distributed`` client).
+
+    Returns
+    -------
+    AuditResult
+    """
+    t0 = time.perf_counter()
+    scn, exp = resolve_experiment(scenario, customers, days)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 2:
+        raise ConfigError([("repeats", f"must be a whole number >= 2, got {repeats!r}")])
+    if not isinstance(jobs, int) or jobs == 0 or jobs < -1:
+        raise ConfigError([("jobs", f"must be >= 1 or -1 (all cores), got {jobs!r}")])
+    reps = max(exp.truth_replications, 10) if truth_replications is None else truth_replications
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise ConfigError([("truth_replications", f"must be a whole number >= 1, got {reps!r}")])
+    root = as_seed_sequence(scn.seed if seed is None else seed)
+    truth_seeds = spawn_seeds(child_seed(root, 2), reps)
+    n_truth = reps * len(exp.arms)
+    total = n_truth + repeats
+
+    def step(done: int, _tot: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    truth = true_effects(scn, exp, truth_seeds, jobs=jobs, progress=step)
+    seeds = spawn_seeds(child_seed(root, 1), repeats)
+    aa_exp = aa_version(exp) if aa else None
+    par = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
+    gen = par(joblib.delayed(_repeat)(scn, exp, aa_exp, seeds[i], i) for i in range(repeats))
+    parts: list[Any] = []
+    for i, out in enumerate(gen):
+        parts.extend(out)
+        step(n_truth + i + 1, total)
+    est = pd.concat(parts, ignore_index=True)
+    est = est.sort_values(["version", "repeat"], kind="stable", ignore_index=True)
+    table = _summarise(est, truth, exp.alpha)
+    order = {"A/B": 0, "A/A": 1}
+    table = table.sort_values("version", key=lambda s: s.map(order), kind="stable")
+    return AuditResult(
+        scenario=scn,
+        experiment=exp,
+        seed=int(root.entropy),
+        repeats=repeats,
+        table=table.reset_index(drop=True),
+        estimates=est,
+        truth=truth,
+        alpha=exp.alpha,
+        elapsed_s=time.perf_counter() - t0,
+    )

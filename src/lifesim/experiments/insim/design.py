@@ -1,0 +1,205 @@
+"""Randomisation into arms and the strategy wrapper that gives each arm only its own marketing.
+
+:func:`assign` draws the assignment from its own named random stream of the run's seed, so
+it never shifts the market's random numbers (the arms and the truth runs meet the same people
+with the same draws: common random numbers).
+
+:class:`ArmRouter` is an ordinary strategy (``name``, ``tactics()``, ``decide(view)``) holding
+one inner strategy per arm. Every day of the exposure window it calls each arm's strategy with
+an :class:`ArmView`: a view of the market whose ``people_in`` lists only the arm's people, whose
+``allowance()`` and ``remaining()`` are the arm's share of the budget, and whose ``contact``
+refuses anyone outside the arm. Outside the exposure window everyone gets the control arm's
+strategy (business as usual). Broadcast tactics (always-on for everyone in their stages, such as
+SEO content or live chat) cannot be given to one arm's people only, so arms do not use them; the
+router records which were left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lifesim._random import SeedLike, stream
+
+__all__ = ["assign", "ArmRouter", "ArmView", "ContactLog", "ASSIGNMENT_STREAM"]
+
+#: Name of the random stream the assignment is drawn from.
+ASSIGNMENT_STREAM = "experiment:assignment"
+
+
+def assign(n: int, shares: Sequence[float], seed: SeedLike) -> np.ndarray:
+    """Complete randomisation of ``n`` units into arms with the given shares.
+
+    Exactly ``round(share x n)`` units go to each arm (the last arm takes the rounding
+    remainder); which units is a uniformly random permutation drawn from the
+    ``"experiment:assignment"`` stream of ``seed``.
+
+    Parameters
+    ----------
+    n : int
+        Number of units.
+    shares : sequence of float
+        Share of each arm (sum 1).
+    seed : int, SeedSequence, Generator or None
+        The run's seed; the assignment has its own stream of it.
+
+    Returns
+    -------
+    ndarray of int8
+        Arm index of each unit.
+    """
+    w = np.asarray(shares, dtype=float)
+    counts = np.floor(w * n + 0.5).astype(np.int64)
+    counts[-1] = n - counts[:-1].sum()
+    if counts[-1] < 0:
+        counts = np.floor(w * n).astype(np.int64)
+        counts[-1] = n - counts[:-1].sum()
+    labels = np.repeat(np.arange(len(w), dtype=np.int8), counts)
+    perm = stream(seed, ASSIGNMENT_STREAM).permutation(n)
+    out = np.empty(n, dtype=np.int8)
+    out[perm] = labels
+    return out
+
+
+class ContactLog:
+    """Per-person marketing cost attributed from contacts and redemptions, by day.
+
+    Contacts cost their tactic's ``cost.per_contact`` on the contact day. Monthly fees and
+    referral rewards are costs of an arm, not of a person, and are not attributed.
+    """
+
+    def __init__(self) -> None:
+        self.days: list[int] = []
+        self.people: list[np.ndarray] = []
+        self.cost: list[float] = []
+
+    def add(self, day: int, people: np.ndarray, unit_cost: float) -> None:
+        """Record that ``people`` were contacted on ``day`` at ``unit_cost`` each."""
+        if len(people) and unit_cost > 0:
+            self.days.append(day)
+            self.people.append(np.asarray(people, dtype=np.int64))
+            self.cost.append(float(unit_cost))
+
+    def per_person(self, n: int, lo: int, hi: int) -> np.ndarray:
+        """Attributed contact cost per person over days ``[lo, hi)``."""
+        out = np.zeros(n)
+        for d, p, c in zip(self.days, self.people, self.cost, strict=True):
+            if lo <= d < hi:
+                np.add.at(out, p, c)
+        return out
+
+
+class ArmView:
+    """One arm's view of the market: its own people and its share of the budget.
+
+    Everything not listed here is the engine's :class:`~lifesim.engine.marketing.MarketView`
+    (read-only arrays, ``by_score``, ``shuffled``, ``history``).
+    """
+
+    def __init__(
+        self,
+        base: Any,
+        member: np.ndarray,
+        share: float,
+        log: ContactLog | None = None,
+        budget: tuple[float, float] | None = None,
+    ) -> None:
+        self._base = base
+        self._member = member
+        self._share = share
+        self._log = log
+        # today's allowance and remaining budget, read before any arm spends
+        self._budget = budget if budget is not None else (base.allowance(), base.remaining())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+    def allowance(self) -> float:
+        """Return the arm's share of today's budget allowance."""
+        return self._budget[0] * self._share
+
+    def remaining(self) -> float:
+        """Return the arm's share of the budget left in this period."""
+        return self._budget[1] * self._share
+
+    def people_in(
+        self, stages: list[str], min_gap_days: int = 0, order: str = "score", key: str = ""
+    ) -> np.ndarray:
+        """List the arm's people now in any of ``stages`` (see ``MarketView.people_in``)."""
+        people = self._base.people_in(stages, min_gap_days=min_gap_days, order=order, key=key)
+        return people[self._member[people]]
+
+    def contact(self, tactic: str, people: np.ndarray, money: float | None = None) -> int:
+        """Contact the arm's people among ``people`` (others are dropped) in order."""
+        people = np.asarray(people, dtype=np.int64)
+        people = people[self._member[people]]
+        ct = self._base.tactics[tactic]
+        reachable = people[ct.stage_mask[self._base.stage[people]]]
+        n = self._base.contact(tactic, people, money)
+        if self._log is not None and n > 0:
+            self._log.add(self._base.day, reachable[:n], ct.spec.cost.per_contact)
+        return n
+
+
+class ArmRouter:
+    """A strategy that runs one inner strategy per arm on that arm's people only.
+
+    Parameters
+    ----------
+    arms : mapping of str to Strategy
+        Arm label -> inner strategy, in arm-index order.
+    assignment : ndarray of int
+        Arm index per person; ``-1`` for people in no arm (they get no marketing while the
+        exposure window is open).
+    shares : sequence of float
+        Budget share of each arm (the allocation shares).
+    control : str
+        Arm whose strategy everyone gets outside the exposure window.
+    exposure : (int, int)
+        Days ``[lo, hi)`` during which the arms get their own marketing.
+    broadcasts : set of str
+        Names of broadcast tactics (left out of every arm).
+    name : str
+    """
+
+    def __init__(
+        self,
+        arms: Mapping[str, Any],
+        assignment: np.ndarray,
+        shares: Sequence[float],
+        control: str,
+        exposure: tuple[int, int],
+        broadcasts: set[str] | frozenset[str] = frozenset(),
+        name: str = "experiment",
+    ) -> None:
+        self.name = name
+        self.arms = dict(arms)
+        self.labels = list(self.arms)
+        self.assignment = np.asarray(assignment)
+        self.shares = [float(s) for s in shares]
+        self.control = control
+        self.exposure = exposure
+        self.members = [self.assignment == i for i in range(len(self.labels))]
+        self.everyone = np.ones(len(self.assignment), dtype=bool)
+        self.log = ContactLog()
+        self.dropped = {a: sorted(set(s.tactics()) & set(broadcasts)) for a, s in self.arms.items()}
+        self._tactics = set().union(*(set(s.tactics()) for s in self.arms.values()))
+        self._tactics -= set(broadcasts)
+
+    def tactics(self) -> set[str]:
+        """Every contact tactic any arm may use (broadcasts are left out)."""
+        return set(self._tactics)
+
+    def decide(self, view: Any) -> None:
+        """Run each arm's strategy on its people inside the window, control's outside it."""
+        lo, hi = self.exposure
+        if not lo <= view.day < hi:
+            self.arms[self.control].decide(ArmView(view, self.everyone, 1.0, self.log))
+            return
+        budget = (view.allowance(), view.remaining())  # split before any arm spends
+        for i, label in enumerate(self.labels):
+            if self.shares[i] > 0:
+                arm_view = ArmView(view, self.members[i], self.shares[i], self.log, budget)
+                self.arms[label].decide(arm_view)

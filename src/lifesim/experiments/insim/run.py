@@ -1,0 +1,401 @@
+"""Run one experiment inside the simulator, analyse it, and compute the true effect.
+
+The truth of arm ``a`` on a metric is ``E[Y(a) - Y(control)]`` per person: every arm is run over
+the whole market (everyone assigned to it, the full budget) with the same seed as the control
+run (common random numbers), the per-person differences are averaged over the people of
+``truth_replications`` markets, and its simulation error is their standard error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from lifesim import ab
+from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
+from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.config.experiment import Experiment
+from lifesim.config.scenario import StrategySpec
+from lifesim.engine import simulate
+from lifesim.engine.core import _resolve
+from lifesim.errors import ConfigError
+from lifesim.experiments.insim.dataset import (
+    COVARIATE_OF,
+    cluster_frame,
+    is_proportion,
+    metric_values,
+    person_frame,
+)
+from lifesim.experiments.insim.design import ArmRouter, assign
+from lifesim.experiments.insim.result import ExperimentResult
+from lifesim.model import make_strategy
+
+__all__ = [
+    "run_experiment",
+    "true_effects",
+    "analyse_dataset",
+    "simulate_experiment",
+    "resolve_experiment",
+    "child_seed",
+]
+
+Progress = Callable[[int, int], None]
+
+
+def child_seed(root: np.random.SeedSequence, tag: int) -> np.random.SeedSequence:
+    """Return a child seed of ``root`` for one purpose (1: audit repeats, 2: truth runs)."""
+    return np.random.SeedSequence(
+        root.entropy, spawn_key=(*root.spawn_key, 0x45_58_50, tag), pool_size=root.pool_size
+    )
+
+
+def resolve_experiment(
+    scenario: ScenarioLike, customers: int | None = None, days: int | None = None
+) -> tuple[Scenario, Experiment]:
+    """Load a scenario, apply size/horizon overrides, and return it with its experiment.
+
+    Raises
+    ------
+    ConfigError
+        If the scenario has no ``experiment:`` block, or the overrides make it invalid.
+    """
+    scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    scn = _resolve(scn, customers, days)
+    if scn.experiment is None:
+        raise ConfigError(
+            [("experiment", "the scenario has no 'experiment:' block (arms, metrics, start)")]
+        )
+    if days is not None:  # windows must still fit the new horizon
+        from lifesim.config.experiment import check_experiment
+
+        problems = check_experiment(scn)
+        if problems:
+            raise ConfigError(problems)
+    return scn, scn.experiment
+
+
+def _strategy(scn: Scenario, spec: str | Mapping[str, Any]) -> Any:
+    if isinstance(spec, str):
+        return make_strategy(scn, spec)
+    return make_strategy(scn, StrategySpec.model_validate(dict(spec)))
+
+
+def _broadcasts(scn: Scenario) -> set[str]:
+    return {t for t, spec in scn.tactics.items() if spec.mode == "broadcast"}
+
+
+def _router(scn: Scenario, exp: Experiment, assignment: np.ndarray, shares: list[float]):
+    arms = {a: _strategy(scn, arm.strategy) for a, arm in exp.arms.items()}
+    return ArmRouter(
+        arms,
+        assignment,
+        shares,
+        control=exp.control_arm,
+        exposure=exp.exposure(scn.days),
+        broadcasts=_broadcasts(scn),
+    )
+
+
+def _one_market(
+    scn: Scenario,
+    exp: Experiment,
+    seed: SeedLike,
+    assignment: np.ndarray,
+    shares: list[float],
+    cluster: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    router = _router(scn, exp, assignment, shares)
+    res = simulate(scn, seed=seed, strategy=router)
+    n = res.customers
+
+    def cost(lo: int, hi: int) -> np.ndarray:
+        return router.log.per_person(n, lo, hi)
+
+    df = person_frame(res, exp, router.labels, assignment, cost, cluster)
+    return df, router.dropped
+
+
+def simulate_experiment(
+    scn: Scenario, exp: Experiment, seed: SeedLike
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, list[str]]]:
+    """Simulate the experiment once: randomise, expose each arm to its strategy, read metrics.
+
+    Parameters
+    ----------
+    scn : Scenario
+    exp : Experiment
+    seed : int, SeedSequence, Generator or None
+
+    Returns
+    -------
+    people : DataFrame
+        The per-person dataset (see :func:`~lifesim.experiments.insim.dataset.person_frame`).
+    clusters : DataFrame or None
+        Market-level designs: one row per region (cluster means).
+    dropped : dict of str to list of str
+        Broadcast tactics each arm's strategy could not use.
+    """
+    seed = as_seed_sequence(seed)
+    shares = list(exp.shares().values())
+    n = scn.market.size
+    if exp.design.unit == "person":
+        df, dropped = _one_market(scn, exp, seed, assign(n, shares, seed), shares)
+        return df, None, dropped
+    k = exp.design.clusters
+    cluster_arm = assign(k, shares, seed)
+    seeds = spawn_seeds(seed, k)
+    frames, dropped = [], {}
+    sizes = np.full(k, n // k)
+    sizes[: n % k] += 1
+    for c in range(k):
+        sub = _resolve(scn, int(sizes[c]), None)
+        one_hot = [1.0 if i == cluster_arm[c] else 0.0 for i in range(len(shares))]
+        df, dropped = _one_market(
+            sub, exp, seeds[c], np.full(int(sizes[c]), cluster_arm[c]), one_hot, cluster=c
+        )
+        frames.append(df)
+    people = pd.concat(frames, ignore_index=True)
+    return people, cluster_frame(people, exp), dropped
+
+
+def _truth_task(
+    scn: Scenario, exp: Experiment, seed: np.random.SeedSequence, arm: int
+) -> dict[str, np.ndarray]:
+    n = scn.market.size
+    shares = [1.0 if i == arm else 0.0 for i in range(len(exp.arms))]
+    router = _router(scn, exp, np.full(n, arm, dtype=np.int8), shares)
+    res = simulate(scn, seed=seed, strategy=router)
+    return metric_values(res, exp, lambda lo, hi: router.log.per_person(n, lo, hi))
+
+
+def true_effects(
+    scn: Scenario,
+    exp: Experiment,
+    seeds: list[np.random.SeedSequence],
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Compute the true effect of every arm on every metric, with its simulation error.
+
+    Every arm is run over the whole market (everyone assigned to it, the whole budget) with
+    each seed; the same seed for every arm gives common random numbers, so the per-person
+    differences ``Y_i(arm) - Y_i(control)`` are paired.
+
+    Parameters
+    ----------
+    scn : Scenario
+    exp : Experiment
+    seeds : list of SeedSequence
+        One per market (replication).
+    jobs : int
+        joblib workers; results do not depend on it.
+    progress : callable(done, total), optional
+
+    Returns
+    -------
+    DataFrame
+        One row per (metric, arm) other than control: ``metric``, ``arm``, ``control``,
+        ``true_effect`` (mean per-person difference), ``truth_se`` (its standard error over the
+        ``people`` pooled person-level differences), ``control_value``, ``arm_value`` (means
+        under everyone-control and everyone-arm), ``replications``, ``people``.
+    """
+    labels = list(exp.arms)
+    ctrl = labels.index(exp.control_arm)
+    tasks = [(r, a) for r in range(len(seeds)) for a in range(len(labels))]
+    par = joblib.Parallel(n_jobs=jobs, return_as="generator")
+    gen = par(joblib.delayed(_truth_task)(scn, exp, seeds[r], a) for r, a in tasks)
+    values: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    for i, (task, out) in enumerate(zip(tasks, gen, strict=True)):
+        values[task] = out
+        if progress is not None:
+            progress(i + 1, len(tasks))
+    rows = []
+    for name in exp.metrics:
+        base = np.concatenate([values[(r, ctrl)][name] for r in range(len(seeds))]).astype(float)
+        for a, label in enumerate(labels):
+            if a == ctrl:
+                continue
+            arm = np.concatenate([values[(r, a)][name] for r in range(len(seeds))]).astype(float)
+            d = arm - base
+            m = d.size
+            rows.append(
+                {
+                    "metric": name,
+                    "arm": label,
+                    "control": labels[ctrl],
+                    "true_effect": float(d.mean()),
+                    "truth_se": float(d.std(ddof=1) / np.sqrt(m)) if m > 1 else float("nan"),
+                    "control_value": float(base.mean()),
+                    "arm_value": float(arm.mean()),
+                    "replications": len(seeds),
+                    "people": m,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def analysis_metrics(exp: Experiment, clusters: bool = False) -> list[tuple[str, str, Any]]:
+    """List the analyses of each metric: ``(metric, method, ab metric)``.
+
+    ``plain``: a proportion metric with the two-proportion z-test (pooled SE; Wald CI), a mean
+    metric with Welch's t-test. ``cuped``: mean metrics with the pre-period covariate of
+    :data:`~lifesim.experiments.insim.dataset.COVARIATE_OF`, when the experiment starts after
+    day 0. On cluster means (market-level designs) every metric is a mean (Welch).
+    """
+    out: list[tuple[str, str, Any]] = []
+    for name, m in exp.metrics.items():
+        if is_proportion(m.kind) and not clusters:
+            out.append((name, "plain", ab.Proportion(name)))
+        else:
+            out.append((name, "plain", ab.Mean(name)))
+        cov = COVARIATE_OF.get(m.kind)
+        if cov is not None and exp.start > 0:
+            out.append((name, "cuped", ab.Mean(name, covariate=cov, name=f"{name} [cuped]")))
+    return out
+
+
+def analyse_dataset(
+    data: pd.DataFrame, exp: Experiment, clusters: bool = False
+) -> tuple[ab.ABResult, pd.DataFrame]:
+    """Analyse an experiment dataset with :func:`lifesim.ab.analyze` (no p-value correction).
+
+    Returns
+    -------
+    ABResult
+        The full analysis.
+    DataFrame
+        One row per (metric, method, arm): ``estimate``, ``se``, ``ci_low``, ``ci_high``,
+        ``p_value``, ``significant``, ``test`` (the test in words).
+    """
+    plan = analysis_metrics(exp, clusters)
+    res = ab.analyze(
+        data,
+        arm="arm",
+        control=exp.control_arm,
+        metrics=[m for _, _, m in plan],
+        alpha=exp.alpha,
+        correction="none",
+        expected_split=exp.shares(),
+    )
+    label = {spec.label: (name, method) for name, method, spec in plan}
+    rows = []
+    for c in res.comparisons:
+        name, method = label[c.metric]
+        rows.append(
+            {
+                "metric": name,
+                "method": method,
+                "arm": c.arm,
+                "control": c.control,
+                "estimate": c.abs_effect,
+                "se": c.se,
+                "ci_low": c.abs_ci[0],
+                "ci_high": c.abs_ci[1],
+                "p_value": c.p_value,
+                "significant": bool(c.p_value < exp.alpha),
+                "test": c.method,
+            }
+        )
+    return res, pd.DataFrame(rows)
+
+
+def caveats_of(scn: Scenario, exp: Experiment, dropped: Mapping[str, list[str]]) -> list[str]:
+    """Design caveats: broadcasts left out, referral spillovers across arms."""
+    notes = []
+    for arm, ts in dropped.items():
+        if ts:
+            notes.append(
+                f"arm {arm!r}: broadcast tactic(s) {ts} reach everyone in their stages and "
+                "cannot be randomised per person; left out of every arm and of the truth runs"
+            )
+    if exp.design.unit == "person":
+        for label, arm in exp.arms.items():
+            if label == exp.control_arm:
+                continue
+            strat = _strategy(scn, arm.strategy)
+            refs = sorted(t for t in strat.tactics() if scn.tactics[t].referral is not None)
+            if refs:
+                notes.append(
+                    f"arm {label!r} uses referral tactic(s) {refs}: referred people are drawn "
+                    "from the whole market, so some land in other arms (interference); the "
+                    "estimate can be biased - consider design: {unit: market}"
+                )
+    return notes
+
+
+def run_experiment(
+    scenario: ScenarioLike = None,
+    *,
+    seed: SeedLike = None,
+    customers: int | None = None,
+    days: int | None = None,
+    truth_replications: int | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> ExperimentResult:
+    """Run the scenario's experiment once, analyse it, and set the true effect beside it.
+
+    Parameters
+    ----------
+    scenario : Scenario, mapping or path
+        A scenario with an ``experiment:`` block.
+    seed : int, SeedSequence, Generator or None
+        Root seed (default: the scenario's). The experiment's market uses it; truth
+        replication 0 uses it too (the same market under each arm), the others use children.
+    customers, days : int, optional
+        Override the market size and horizon.
+    truth_replications : int, optional
+        Markets the truth is averaged over (default: ``experiment.truth_replications``).
+    jobs : int
+        joblib workers for the truth runs; results do not depend on it.
+    progress : callable(done, total), optional
+        Called as simulations finish.
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    t0 = time.perf_counter()
+    scn, exp = resolve_experiment(scenario, customers, days)
+    reps = exp.truth_replications if truth_replications is None else truth_replications
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise ConfigError([("truth_replications", f"must be a whole number >= 1, got {reps!r}")])
+    root = as_seed_sequence(scn.seed if seed is None else seed)
+    total = 1 + reps * len(exp.arms)
+    people, clusters, dropped = simulate_experiment(scn, exp, root)
+    if progress is not None:
+        progress(1, total)
+    seeds = [root, *spawn_seeds(child_seed(root, 2), reps - 1)]
+
+    def step(done: int, _tot: int) -> None:
+        if progress is not None:
+            progress(1 + done, total)
+
+    truth = true_effects(scn, exp, seeds, jobs=jobs, progress=step)
+    data = clusters if clusters is not None else people
+    analysis, estimates = analyse_dataset(data, exp, clusters=clusters is not None)
+    table = estimates.merge(
+        truth[["metric", "arm", "true_effect", "truth_se"]], on=["metric", "arm"], how="left"
+    )
+    table["covers_truth"] = (table["ci_low"] <= table["true_effect"]) & (
+        table["true_effect"] <= table["ci_high"]
+    )
+    notes = caveats_of(scn, exp, dropped) + list(analysis.warnings)
+    return ExperimentResult(
+        scenario=scn,
+        experiment=exp,
+        seed=int(root.entropy),
+        people=people,
+        clusters=clusters,
+        analysis=analysis,
+        estimates=table,
+        truth=truth,
+        caveats=tuple(notes),
+        elapsed_s=time.perf_counter() - t0,
+    )

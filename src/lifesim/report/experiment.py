@@ -1,0 +1,173 @@
+"""HTML reports of in-simulator experiments: estimate vs truth, and audit rates with error bars."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from lifesim._io import atomic_dir
+from lifesim.experiments.insim.result import (
+    AUDIT_CONVENTIONS,
+    RUN_CONVENTIONS,
+    AuditResult,
+    ExperimentResult,
+)
+
+__all__ = [
+    "estimate_vs_truth_figure",
+    "audit_figure",
+    "experiment_report_html",
+    "audit_report_html",
+    "save_experiment_run",
+    "save_audit_run",
+]
+
+_CSS = """
+body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;max-width:1200px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
+text-align:right}th{background:#f4f4f4}.warn{padding:.6em;background:#fff4e5;
+border-left:4px solid #e90}small{color:#555}img{max-width:100%}
+"""
+
+
+def _png(fig) -> str:  # noqa: ANN001 - a matplotlib Figure
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def estimate_vs_truth_figure(res: ExperimentResult):  # noqa: ANN201 - matplotlib Figure
+    """One panel per metric: each estimate with its CI (dot, bar) and the truth (diamond).
+
+    The truth's own simulation error is drawn as a thin bar of +/- 1.96 truth_se.
+    """
+    est = res.estimates
+    metrics = list(dict.fromkeys(est["metric"]))
+    fig, axes = plt.subplots(
+        len(metrics), 1, figsize=(7.5, 1.2 + 1.1 * len(metrics)), squeeze=False
+    )
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        sub = est[est["metric"] == metric].reset_index(drop=True)
+        ys = range(len(sub))
+        for y, r in zip(ys, sub.itertuples(index=False), strict=True):
+            color = "tab:blue" if r.covers_truth else "tab:red"
+            ax.errorbar(
+                r.estimate,
+                y,
+                xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]],
+                fmt="o",
+                color=color,
+                capsize=3,
+            )
+            ax.errorbar(
+                r.true_effect,
+                y + 0.25,
+                xerr=1.96 * r.truth_se,
+                fmt="D",
+                color="black",
+                ms=5,
+                capsize=2,
+                lw=0.8,
+            )
+        ax.axvline(0, color="grey", lw=0.6, ls=":")
+        ax.set_yticks(list(ys))
+        ax.set_yticklabels([f"{r.arm} ({r.method})" for r in sub.itertuples(index=False)])
+        ax.set_ylim(-0.6, len(sub) - 0.2)
+        ax.set_title(f"{metric}: estimate and CI (dot) vs truth (diamond)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def audit_figure(res: AuditResult):  # noqa: ANN201 - matplotlib Figure
+    """Rejection rate and coverage per row, with +/- 1.96 Monte Carlo error bars."""
+    tbl = res.table
+    labels = [f"{r.version} {r.metric} {r.method} {r.arm}" for r in tbl.itertuples(index=False)]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 1.0 + 0.35 * len(tbl)), sharey=True)
+    ys = range(len(tbl))
+    a1.errorbar(tbl["rejection_rate"], ys, xerr=1.96 * tbl["rejection_se"], fmt="o", capsize=3)
+    a1.axvline(res.alpha, color="tab:red", ls="--", lw=0.8, label=f"alpha = {res.alpha:g}")
+    a1.set_xlim(-0.02, 1.02)
+    a1.set_title("rejection rate (false positives for A/A)", fontsize=9)
+    a1.legend(fontsize=8, loc="lower right")
+    a2.errorbar(tbl["coverage"], ys, xerr=1.96 * tbl["coverage_se"], fmt="o", capsize=3)
+    a2.axvline(1 - res.alpha, color="tab:red", ls="--", lw=0.8, label="nominal")
+    a2.set_title("CI coverage of the truth", fontsize=9)
+    a2.legend(fontsize=8, loc="lower left")
+    a1.set_yticks(list(ys))
+    a1.set_yticklabels(labels, fontsize=8)
+    a1.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def experiment_report_html(res: ExperimentResult, figure: str | None = None) -> str:
+    """Return the report of one experiment run as a self-contained HTML page."""
+    fig = figure if figure is not None else _png(estimate_vs_truth_figure(res))
+    cav = "".join(f"<li>{html.escape(c)}</li>" for c in res.caveats)
+    conv = "".join(f"<li>{html.escape(c)}</li>" for c in RUN_CONVENTIONS)
+    est = res.estimates.drop(columns=["test"])
+    n = ", ".join(f"{html.escape(a)}: {k:,}" for a, k in res.n.items())
+    tests = "".join(
+        f"<li><b>{html.escape(m)}</b>: {html.escape(t)}</li>"
+        for m, t in dict(zip(res.estimates["metric"], res.estimates["test"], strict=True)).items()
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>lifesim experiment: {html.escape(res.scenario.name)}</title><style>{_CSS}</style></head>
+<body><h1>Experiment in {html.escape(res.scenario.name)}: estimate vs truth</h1>
+<p>{res.experiment.design.unit}-level design; units per arm: {n}; seed {res.seed}.</p>
+{f'<div class="warn"><ul>{cav}</ul></div>' if cav else ""}
+<h2>Estimates beside the true effect</h2>
+<img src="data:image/png;base64,{fig}" alt="estimate vs truth">
+{est.to_html(index=False, float_format=lambda x: f"{x:,.4g}")}
+<h2>Tests</h2><ul>{tests}</ul>
+<h2>Same analysis on the exported data</h2><pre>{html.escape(res.analyze_command())}</pre>
+<h2>Conventions</h2><ul>{conv}</ul></body></html>"""
+
+
+def audit_report_html(res: AuditResult, figure: str | None = None) -> str:
+    """Return the report of an audit as a self-contained HTML page."""
+    fig = figure if figure is not None else _png(audit_figure(res))
+    conv = "".join(f"<li>{html.escape(c)}</li>" for c in AUDIT_CONVENTIONS)
+    tbl: pd.DataFrame = res.table
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>lifesim experiment audit: {html.escape(res.scenario.name)}</title><style>{_CSS}</style>
+</head><body><h1>Audit of the experiment in {html.escape(res.scenario.name)}</h1>
+<p>{res.repeats} repeats; {res.experiment.design.unit}-level design; alpha {res.alpha:g};
+seed {res.seed}. Error bars: +/- 1.96 Monte Carlo standard errors.</p>
+<img src="data:image/png;base64,{fig}" alt="audit rates">
+{tbl.to_html(index=False, float_format=lambda x: f"{x:,.4g}")}
+<h2>Conventions</h2><ul>{conv}</ul></body></html>"""
+
+
+def save_experiment_run(res: ExperimentResult, out: str | Path) -> Path:
+    """Write the run folder atomically: dataset, tables, JSON, the plot and ``report.html``."""
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        res.save_tables(tmp)
+        fig = _png(estimate_vs_truth_figure(res))
+        (tmp / "estimate_vs_truth.png").write_bytes(base64.b64decode(fig))
+        (tmp / "report.html").write_text(experiment_report_html(res, fig), encoding="utf-8")
+    return out
+
+
+def save_audit_run(res: AuditResult, out: str | Path) -> Path:
+    """Write an audit folder atomically: the audit table, every estimate, JSON, HTML."""
+    import json
+
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        res.table.to_csv(tmp / "audit.csv", index=False)
+        res.estimates.to_parquet(tmp / "estimates.parquet", index=False)
+        res.truth.to_csv(tmp / "truth.csv", index=False)
+        (tmp / "result.json").write_text(json.dumps(res.to_dict(), indent=2), "utf-8")
+        (tmp / "summary.txt").write_text(res.summary() + "\n", encoding="utf-8")
+        fig = _png(audit_figure(res))
+        (tmp / "audit.png").write_bytes(base64.b64decode(fig))
+        (tmp / "report.html").write_text(audit_report_html(res, fig), encoding="utf-8")
+    return out
