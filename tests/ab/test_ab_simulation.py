@@ -24,6 +24,8 @@ def band(p, reps=REPS, slack=0.01):
 
 METRICS = [
     ab.Proportion("converted"),
+    ab.Proportion("converted", test="z-unpooled", name="converted_unpooled"),
+    ab.Proportion("converted", test="fisher", name="converted_fisher"),
     ab.Mean("revenue"),
     ab.Mean("revenue", covariate="pre_revenue", name="revenue_cuped"),
     ab.Ratio("clicks", "sessions"),
@@ -91,6 +93,9 @@ def test_false_positive_rate_of_every_test_is_alpha(aa):
     df, _ = aa
     for (metric, arm), g in df.groupby(["metric", "arm"]):
         rate = (g.p_value < ALPHA).mean()
+        if metric == "converted_fisher":  # exact and conservative: at most alpha
+            assert ALPHA / 3 < rate < ALPHA + band(ALPHA), (metric, arm, rate)
+            continue
         assert abs(rate - ALPHA) < band(ALPHA), (metric, arm, rate)
         # the p-value is uniform: P(p < 0.2) ~ 0.2 too
         assert abs((g.p_value < 0.2).mean() - 0.2) < band(0.2), (metric, arm)
@@ -115,7 +120,7 @@ def test_srm_p_value_is_uniform_under_random_assignment():
 
 
 def _truth(metric, arm):
-    if metric == "converted":
+    if metric.startswith("converted"):
         return P_CONV["control"], P_CONV[arm]
     if metric.startswith("revenue"):
         base = 0.8 * PRE_MEAN + 4.0
