@@ -31,17 +31,11 @@ TrainedChurnModel, ChurnScores, train, train_dataset, score, load_model
     Fit, save (skops), load safely, and score customers.
 """
 
-from lifesim.churn.evaluation import (
-    ChurnEvaluation,
-    Metrics,
-    RecencyBaseline,
-    calibration_table,
-    evaluate,
-    evaluate_dataset,
-)
+from lifesim.churn.evaluation import ChurnEvaluation, evaluate, evaluate_dataset
 from lifesim.churn.features import ChurnDataset, FeatureSpec, build_dataset, build_features
 from lifesim.churn.io import read_table
 from lifesim.churn.labels import ChurnDefinition, define
+from lifesim.churn.metrics import Metrics, RecencyBaseline, calibration_table
 from lifesim.churn.model import ChurnModel
 from lifesim.churn.schema import TransactionLog, TransactionSchema, prepare
 from lifesim.churn.scoring import (
