@@ -33,7 +33,7 @@ def _contract_log():
         {
             "customer_id": ["x", "x", "y", "y", "z", "z", "z", "w"],
             "day": [1, 12, 2, 5, 1, 3, 6, 20],
-            "amount": [5.0, 0.0, 5.0, 0.0, 5.0, 0.0, 8.0, 1.0],
+            "amount": [5.0, None, 5.0, None, 5.0, None, 8.0, 1.0],  # cancellations: no amount
             "event": ["buy", "cancel", "buy", "cancel", "buy", "cancel", "buy", "buy"],
         }
     )

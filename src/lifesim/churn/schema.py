@@ -357,7 +357,12 @@ def prepare(
     tcol, acol, ccol = cols["time"], cols["amount"], cols["customer"]
     day, kind = _to_days(df[tcol], tcol, schema.time_format, date_hint)
 
-    amount = pd.to_numeric(df[acol], errors="coerce").to_numpy(np.float64)
+    is_churn = np.zeros(len(df), bool)
+    if cols["event"] is not None:
+        is_churn = df[cols["event"]].astype(str).isin(schema.churn_events).to_numpy()
+
+    amount = pd.to_numeric(df[acol], errors="coerce").to_numpy(np.float64, copy=True)
+    amount[is_churn] = 0.0  # cancellations need no amount
     bad = ~np.isfinite(amount)
     if bad.any():
         raise DataError(
@@ -375,10 +380,6 @@ def prepare(
             f"customer column {ccol!r}: {int(df[ccol].isna().sum())} missing id(s); "
             "every transaction needs a customer"
         )
-
-    is_churn = np.zeros(len(df), bool)
-    if cols["event"] is not None:
-        is_churn = df[cols["event"]].astype(str).isin(schema.churn_events).to_numpy()
 
     ev = None
     ev_cols: dict[str, str | None] = {}
