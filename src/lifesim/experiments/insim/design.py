@@ -92,37 +92,45 @@ class ContactLog:
 
 
 class ArmView:
-    """One arm's view of the market: its own people and its share of the budget.
+    """One arm's view of the market: its own people and its own budget.
 
     Everything not listed here is the engine's :class:`~lifesim.engine.marketing.MarketView`
     (read-only arrays, ``by_score``, ``shuffled``, ``history``).
+
+    Parameters
+    ----------
+    base : MarketView
+        The engine's view of the day.
+    member : ndarray of bool
+        Who belongs to the arm.
+    log : ContactLog, optional
+        Where contacts are recorded (for per-person cost).
+    budget : (float, float), optional
+        The arm's allowance today and its budget left in the period (default: the market's).
     """
 
     def __init__(
         self,
         base: Any,
         member: np.ndarray,
-        share: float,
         log: ContactLog | None = None,
         budget: tuple[float, float] | None = None,
     ) -> None:
         self._base = base
         self._member = member
-        self._share = share
         self._log = log
-        # today's allowance and remaining budget, read before any arm spends
-        self._budget = budget if budget is not None else (base.allowance(), base.remaining())
+        self._budget = budget
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._base, name)
 
     def allowance(self) -> float:
-        """Return the arm's share of today's budget allowance."""
-        return self._budget[0] * self._share
+        """Return the arm's allowance for today (its budget left over the days left)."""
+        return self._base.allowance() if self._budget is None else self._budget[0]
 
     def remaining(self) -> float:
-        """Return the arm's share of the budget left in this period."""
-        return self._budget[1] * self._share
+        """Return the arm's budget left in this period."""
+        return self._base.remaining() if self._budget is None else self._budget[1]
 
     def people_in(
         self, stages: list[str], min_gap_days: int = 0, order: str = "score", key: str = ""
@@ -161,7 +169,17 @@ class ArmRouter:
         Days ``[lo, hi)`` during which the arms get their own marketing.
     broadcasts : set of str
         Names of broadcast tactics (left out of every arm).
+    period_days, days : int
+        Budget period length and horizon (for each arm's pacing).
     name : str
+
+    Notes
+    -----
+    Budgets: when a budget period starts (or the exposure window opens) the market's budget
+    left is split by the shares; an arm's allowance on a day is its own budget left divided by
+    the days left in the period, and what it commits (contact costs, reserved redemptions and
+    referral rewards) comes off its own budget only. Money one arm leaves unspent never flows
+    to another arm, so every arm spends per person what it would over the whole market.
     """
 
     def __init__(
@@ -172,6 +190,8 @@ class ArmRouter:
         control: str,
         exposure: tuple[int, int],
         broadcasts: set[str] | frozenset[str] = frozenset(),
+        period_days: int = 30,
+        days: int | None = None,
         name: str = "experiment",
     ) -> None:
         self.name = name
@@ -187,6 +207,10 @@ class ArmRouter:
         self.dropped = {a: sorted(set(s.tactics()) & set(broadcasts)) for a, s in self.arms.items()}
         self._tactics = set().union(*(set(s.tactics()) for s in self.arms.values()))
         self._tactics -= set(broadcasts)
+        self.period_days = int(period_days)
+        self.days = days
+        self._period: int | None = None
+        self._left = [0.0] * len(self.labels)
 
     def tactics(self) -> set[str]:
         """Every contact tactic any arm may use (broadcasts are left out)."""
@@ -196,10 +220,22 @@ class ArmRouter:
         """Run each arm's strategy on its people inside the window, control's outside it."""
         lo, hi = self.exposure
         if not lo <= view.day < hi:
-            self.arms[self.control].decide(ArmView(view, self.everyone, 1.0, self.log))
+            self.arms[self.control].decide(ArmView(view, self.everyone, self.log))
             return
-        budget = (view.allowance(), view.remaining())  # split before any arm spends
+        day, p = view.day, self.period_days
+        period = day // p
+        if self._period != period:  # a new period (or the window opens): split what is left
+            self._period = period
+            total = view.remaining()
+            self._left = [total * s for s in self.shares]
+        end = (period + 1) * p if self.days is None else min((period + 1) * p, self.days)
+        days_left = max(end - day, 1)
         for i, label in enumerate(self.labels):
-            if self.shares[i] > 0:
-                arm_view = ArmView(view, self.members[i], self.shares[i], self.log, budget)
-                self.arms[label].decide(arm_view)
+            if self.shares[i] <= 0:
+                continue
+            left = self._left[i]
+            before = view.remaining()
+            arm_view = ArmView(view, self.members[i], self.log, (left / days_left, left))
+            self.arms[label].decide(arm_view)
+            if np.isfinite(before):
+                self._left[i] = max(left - (before - view.remaining()), 0.0)

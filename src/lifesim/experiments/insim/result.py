@@ -294,13 +294,13 @@ class AuditResult:
             f"Audit of the experiment in {self.scenario.name!r}: {self.repeats} repeats, "
             f"{self.experiment.design.unit}-level design, alpha {self.alpha:g}, seed {self.seed}",
             "",
-            f"{'version':<8}{'metric':<16}{'method':<7}{'arm':<14}{'truth':>10}{'bias':>11}"
-            f"{'+/-':>9}{'reject':>8}{'+/-':>7}{'coverage':>10}{'+/-':>7}",
+            f"{'version':<8}{'metric':<16}{'method':<7}{'arm':<14}{'truth':>11}{'bias':>12}"
+            f"{'+/-':>11}{'reject':>8}{'+/-':>7}{'coverage':>10}{'+/-':>7}",
         ]
         for r in self.table.itertuples(index=False):
             lines.append(
-                f"{r.version:<8}{r.metric:<16}{r.method:<7}{r.arm:<14}{_fmt(r.true_effect):>10}"
-                f"{_fmt(r.bias):>11}{_fmt(r.bias_se):>9}{r.rejection_rate:>8.3f}"
+                f"{r.version:<8}{r.metric:<16}{r.method:<7}{r.arm:<14}{_fmt(r.true_effect):>11}"
+                f"{_fmt(r.bias):>12}{_fmt(r.bias_se):>11}{r.rejection_rate:>8.3f}"
                 f"{r.rejection_se:>7.3f}{r.coverage:>10.3f}{r.coverage_se:>7.3f}"
             )
         lines += [

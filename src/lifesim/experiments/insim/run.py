@@ -98,6 +98,8 @@ def _router(scn: Scenario, exp: Experiment, assignment: np.ndarray, shares: list
         control=exp.control_arm,
         exposure=exp.exposure(scn.days),
         broadcasts=_broadcasts(scn),
+        period_days=scn.budget.period_days,
+        days=scn.days,
     )
 
 
