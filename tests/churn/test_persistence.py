@@ -71,3 +71,17 @@ def test_holdout_calibrated_model_round_trip(tmp_path, synth):
     t = train(log, 250, 120, model=ChurnModel(cv=0.25, max_iter=20), random_state=0)
     back = load_model(t.save(tmp_path / "h.skops"))
     pd.testing.assert_frame_equal(score(log, t).table, score(log, back).table)
+
+
+def test_results_share_the_house_interface(trained):
+    import json
+
+    from lifesim.churn import Metrics, build_dataset
+
+    log, t = trained
+    ds = build_dataset(log, 250, 120)
+    m = Metrics.from_predictions([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3])
+    for obj in (t, ds, m, score(log, t)):
+        json.dumps(obj.to_dict())
+        assert isinstance(obj.to_pandas(), pd.DataFrame)
+        assert obj.summary() and obj._repr_html_()

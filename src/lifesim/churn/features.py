@@ -158,6 +158,16 @@ class ChurnDataset:
         """Share of churners (NaN without labels)."""
         return float("nan") if self.y is None else float(self.y.mean())
 
+    def to_dict(self) -> dict[str, Any]:
+        """Size, churn rate, features and definition (JSON-able)."""
+        return {
+            "n_customers": self.n_customers,
+            "n_features": int(self.X.shape[1]),
+            "features": [str(c) for c in self.X.columns],
+            "churn_rate": None if self.y is None else self.churn_rate,
+            "definition": None if self.definition is None else self.definition.to_dict(),
+        }
+
     def to_pandas(self) -> pd.DataFrame:
         """Features and the label in one frame."""
         out = self.X.copy()

@@ -75,6 +75,20 @@ class Metrics:
         """Return a plain dict."""
         return asdict(self)
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One column ``value``, one row per metric."""
+        return pd.DataFrame({"value": pd.Series(self.to_dict(), dtype=object)})
+
+    def summary(self) -> str:
+        """One line per metric."""
+        return "\n".join(
+            f"{k:<16}{v:>12.4f}" if isinstance(v, float) else f"{k:<16}{v:>12,}"
+            for k, v in self.to_dict().items()
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_pandas().to_html()
+
 
 def calibration_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
     """Predicted vs observed churn in bins of equal size (deciles of the prediction).

@@ -82,6 +82,30 @@ class TrainedChurnModel:
             f"{len(self.feature_names)} features\ntraining definition: {d}"
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Training facts, definition, features and model parameters (JSON-able)."""
+        params = {
+            k: v if isinstance(v, str | int | float | None) else repr(v)
+            for k, v in self.model.get_params().items()
+        }
+        return {
+            **self.meta,
+            "definition": self.definition,
+            "feature_names": list(self.feature_names),
+            "spec": self.spec.to_dict(),
+            "model": params,
+        }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """List the features the model expects, and whether each is categorical."""
+        return pd.DataFrame(
+            {"categorical": self.model.categorical_},
+            index=pd.Index(self.feature_names, name="feature"),
+        )
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
 
 def load_model(path: str | os.PathLike) -> TrainedChurnModel:
     """Load a saved churn model safely (see :meth:`TrainedChurnModel.load`)."""
