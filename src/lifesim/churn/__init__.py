@@ -13,6 +13,20 @@ Typical use
 >>> model = churn.ChurnModel(random_state=0).fit(data.X, data.y)      # doctest: +SKIP
 >>> p = model.predict_churn(churn.build_features(log, 270, spec=data.spec).X)  # doctest: +SKIP
 
+Scoring inside a simulation (e.g. a churn-targeted strategy, each month)
+-----------------------------------------------------------------------
+With the history so far as DataFrames (``person, day, amount`` purchases; optional
+``person, day, to_stage, cause`` events) and ``today`` the current day::
+
+    log = churn.prepare(purchases, events=events, observed_until=today)
+    train = churn.build_dataset(log, cutoff=today - h, horizon_days=h)   # labels known today
+    model = churn.ChurnModel(random_state=rng).fit(train.X, train.y)
+    now = churn.build_features(log, cutoff=today, spec=train.spec)      # same columns
+    p_churn = model.predict_churn(now.X)         # Series indexed by person, in [0, 1]
+
+Only customers with a purchase on or before the cutoff are scored (``now.X.index``).
+``churn.train`` / ``churn.score`` do the same in two calls and keep the spec for you.
+
 Public API
 ----------
 TransactionSchema, prepare, read_table, TransactionLog
