@@ -153,6 +153,8 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         (filtered if missing else plain).append(i)
         if not missing:
             z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
+            if isinstance(m, Proportion) and kinds[m.column] != "f":
+                z = [pl.col(m.column).cast(pl.Int64)]  # exact integer count, no float cast
             aggs += _sum_aggs(z, f"m{i}:", binary=isinstance(m, Proportion))
             if isinstance(m, Ratio):
                 aggs.append(x[m.denominator].sum().alias(f"m{i}:den"))
