@@ -93,10 +93,13 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
     """
     import polars as pl
 
-    if df[arm].null_count():
-        return None
-    key = pl.col(arm) if df.schema[arm] == pl.String else pl.col(arm).cast(pl.String)
     names = list(dict.fromkeys(c for m in metrics for c in m.columns))
+    if df[arm].null_count() or arm in names:
+        return None
+    if df.schema[arm] != pl.String:
+        df = df.with_columns(pl.col(arm).cast(pl.String))
+    if arm == "n":  # the name of the count column below
+        df, arm = df.rename({arm: "__arm"}), "__arm"
     kinds = {c: _kind(df, c) for c in names}
     numeric = [c for c in names if kinds[c] != "O"]
     x = {c: pl.col(c).cast(pl.Float64) for c in numeric}
@@ -158,8 +161,8 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
             aggs += _sum_aggs(z, f"m{i}:", binary=isinstance(m, Proportion))
             if isinstance(m, Ratio):
                 aggs.append(x[m.denominator].sum().alias(f"m{i}:den"))
-    g = df.group_by(key.alias("__arm")).agg(aggs)
-    out = Aggregated(g["__arm"].to_list(), g["n"].to_numpy().astype(np.int64))
+    g = df.lazy().group_by(arm).agg(aggs).collect()
+    out = Aggregated(g[arm].to_list(), g["n"].to_numpy().astype(np.int64))
     order = {lab: r for r, lab in enumerate(out.labels)}
     for i in plain:
         m = metrics[i]
@@ -176,12 +179,12 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         aggs = [pl.len().alias("n"), *_sum_aggs(z, "", binary=isinstance(m, Proportion))]
         if isinstance(m, Ratio):
             aggs.append(x[m.denominator].sum().alias("den"))
-        gf = sub.group_by(key.alias("__arm")).agg(aggs)
+        gf = sub.lazy().group_by(arm).agg(aggs).collect()
         if gf.height != len(out.labels) or (
             isinstance(m, Ratio) and np.any(gf["den"].to_numpy() <= 0)
         ):
             continue  # an arm lost every row, or a zero denominator: NumPy path explains
-        rows = [order[lab] for lab in gf["__arm"].to_list()]
+        rows = [order[lab] for lab in gf[arm].to_list()]
         inv = np.argsort(rows)
         mom = _moments_from(gf, "", m.columns, np.array([_shift(m, c) for c in m.columns]))
         out.moments[i] = (mom.select(inv), int(df.height - sub.height))
