@@ -119,7 +119,6 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
                 pl.col(c).min().cast(pl.Float64).alias(f"min:{c}"),
                 pl.col(c).max().cast(pl.Float64).alias(f"max:{c}"),
             ]
-    chk = df.select(checks).row(0, named=True) if checks else {}
     head = df.head(1000).select([x[c].alias(c) for c in numeric])
     shift = {}
     for c in numeric:
@@ -147,21 +146,28 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         missing = any(chk[f"miss:{c}"] for c in m.columns)
         return not (missing and not dropna), missing
 
+    # the checks and the sums (optimistic: as if the data were clean) run in parallel
     aggs = [pl.len().alias("n")]
+    for i, m in enumerate(metrics):
+        if any(kinds[c] == "O" for c in m.columns):
+            continue
+        z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
+        if isinstance(m, Proportion) and kinds[m.column] != "f":
+            z = [pl.col(m.column).cast(pl.Int64)]  # exact integer count, no float cast
+        aggs += _sum_aggs(z, f"m{i}:", binary=isinstance(m, Proportion))
+        if isinstance(m, Ratio):
+            aggs.append(x[m.denominator].sum().alias(f"m{i}:den"))
+    queries = [df.lazy().group_by(arm).agg(aggs)]
+    if checks:
+        queries.append(df.lazy().select(checks))
+    results = pl.collect_all(queries)
+    g = results[0]
+    chk = results[1].row(0, named=True) if checks else {}
     plain, filtered = [], []
     for i, m in enumerate(metrics):
         usable, missing = ok(m)
-        if not usable:
-            continue
-        (filtered if missing else plain).append(i)
-        if not missing:
-            z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
-            if isinstance(m, Proportion) and kinds[m.column] != "f":
-                z = [pl.col(m.column).cast(pl.Int64)]  # exact integer count, no float cast
-            aggs += _sum_aggs(z, f"m{i}:", binary=isinstance(m, Proportion))
-            if isinstance(m, Ratio):
-                aggs.append(x[m.denominator].sum().alias(f"m{i}:den"))
-    g = df.lazy().group_by(arm).agg(aggs).collect()
+        if usable:
+            (filtered if missing else plain).append(i)
     out = Aggregated(g[arm].to_list(), g["n"].to_numpy().astype(np.int64))
     order = {lab: r for r, lab in enumerate(out.labels)}
     for i in plain:
