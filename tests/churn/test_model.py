@@ -107,3 +107,10 @@ def test_cv_holdout_fits_once_and_auto_switches(data):
     assert len(m.calibrated_.calibrated_classifiers_) == 1
     m = ChurnModel(max_iter=20, random_state=0).fit(X, y)  # "auto": small data -> 3 folds
     assert len(m.calibrated_.calibrated_classifiers_) == 3
+
+
+def test_thread_count_does_not_change_results(data):
+    X, y = data
+    a = ChurnModel(max_iter=30, random_state=1, n_threads=1).fit(X, y).predict_proba(X)
+    b = ChurnModel(max_iter=30, random_state=1, n_threads=2).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, rtol=1e-10)
