@@ -372,3 +372,23 @@ def test_router_is_a_strategy():
         (0, 1),
     )
     assert isinstance(r, Strategy) and r.tactics() == set()
+
+
+# -- the shipped studies ---------------------------------------------------------------------
+def test_short_kpi_trap_study_truth_disagrees_by_horizon(configs_dir, global_seed):
+    res = run_experiment(
+        configs_dir / "study_short_kpi_trap.yaml", customers=3000, seed=global_seed
+    )
+    t = res.truth.set_index("metric")
+    # the discount wins the 14-day KPI and loses 180-day CLV, each by > 4.5 truth SEs
+    assert t.loc["converted_14d", "true_effect"] > 4.5 * t.loc["converted_14d", "truth_se"]
+    assert t.loc["clv_180", "true_effect"] < -4.5 * t.loc["clv_180", "truth_se"]
+
+
+def test_interference_study_loads_with_both_designs(configs_dir):
+    scn, exp = resolve_experiment(configs_dir / "study_interference.yaml")
+    assert exp.design.unit == "person"
+    scn, exp = resolve_experiment(scn, design="market", clusters=10)
+    assert (exp.design.unit, exp.design.clusters) == ("market", 10)
+    with pytest.raises(ConfigError, match="design"):
+        resolve_experiment(scn, design="city")

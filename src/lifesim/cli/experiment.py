@@ -25,6 +25,12 @@ def run(
         None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
     ),
     days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    design: str | None = typer.Option(
+        None, "--design", help="Override the randomisation unit: person or market (regions)."
+    ),
+    clusters: int | None = typer.Option(
+        None, "--clusters", help="Override the number of regions of a market-level design."
+    ),
     truth_replications: int | None = typer.Option(
         None,
         "--truth-replications",
@@ -51,7 +57,7 @@ def run(
     from lifesim.report.experiment import save_experiment_run
 
     try:
-        scn, exp = resolve_experiment(config, customers, days)
+        scn, exp = resolve_experiment(config, customers, days, design, clusters)
         reps = truth_replications if truth_replications is not None else exp.truth_replications
         total = 1 + max(reps, 0) * len(exp.arms)
         with progress_bar("experiment + truth runs", total, enabled=progress) as cb:
@@ -95,6 +101,12 @@ def audit(
         None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
     ),
     days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    design: str | None = typer.Option(
+        None, "--design", help="Override the randomisation unit: person or market (regions)."
+    ),
+    clusters: int | None = typer.Option(
+        None, "--clusters", help="Override the number of regions of a market-level design."
+    ),
     truth_replications: int | None = typer.Option(
         None,
         "--truth-replications",
@@ -113,7 +125,7 @@ def audit(
     from lifesim.report.experiment import save_audit_run
 
     try:
-        scn, exp = resolve_experiment(config, customers, days)
+        scn, exp = resolve_experiment(config, customers, days, design, clusters)
         reps = (
             truth_replications
             if truth_replications is not None

@@ -56,6 +56,12 @@ def _repeat(
     return out
 
 
+def _rate_se(p: float, r: int) -> float:
+    """Binomial standard error of a rate over ``r`` repeats (``p`` kept in [0.5/r, 1 - 0.5/r])."""
+    q = min(max(p, 0.5 / r), 1 - 0.5 / r)
+    return float(np.sqrt(q * (1 - q) / r))
+
+
 def _summarise(est: pd.DataFrame, truth: pd.DataFrame, alpha: float) -> pd.DataFrame:
     rows = []
     keys = ["version", "metric", "method", "arm"]
@@ -87,9 +93,9 @@ def _summarise(est: pd.DataFrame, truth: pd.DataFrame, alpha: float) -> pd.DataF
                 "mean_se": float(g["se"].mean()),
                 "rmse": float(np.sqrt(np.mean((e - t) ** 2))),
                 "rejection_rate": rej,
-                "rejection_se": float(np.sqrt(max(rej * (1 - rej), 1e-12) / r)),
+                "rejection_se": _rate_se(rej, r),
                 "coverage": cov,
-                "coverage_se": float(np.sqrt(max(cov * (1 - cov), 1e-12) / r)),
+                "coverage_se": _rate_se(cov, r),
                 "mean_ci_width": float((g["ci_high"] - g["ci_low"]).mean()),
                 "repeats": r,
             }

@@ -41,7 +41,7 @@ AUDIT_CONVENTIONS = (
     "rejection_rate: share of repeats with p < alpha (the false-positive rate when the truth "
     "is 0, power otherwise); coverage: share of CIs containing the truth; bias: mean "
     "estimate - truth; each with its Monte Carlo standard error (binomial sqrt(p(1-p)/R) for "
-    "rates, sd/sqrt(R) combined with truth_se for bias).",
+    "rates, with p kept in [0.5/R, 1 - 0.5/R]; sd/sqrt(R) combined with truth_se for bias).",
     "Truth of the A/B version: averaged over truth_replications separate markets (common "
     "random numbers across arms); coverage is judged against that estimate, whose own error "
     "is truth_se.",

@@ -55,9 +55,23 @@ def child_seed(root: np.random.SeedSequence, tag: int) -> np.random.SeedSequence
 
 
 def resolve_experiment(
-    scenario: ScenarioLike, customers: int | None = None, days: int | None = None
+    scenario: ScenarioLike,
+    customers: int | None = None,
+    days: int | None = None,
+    design: str | None = None,
+    clusters: int | None = None,
 ) -> tuple[Scenario, Experiment]:
-    """Load a scenario, apply size/horizon overrides, and return it with its experiment.
+    """Load a scenario, apply overrides, and return it with its experiment.
+
+    Parameters
+    ----------
+    scenario : Scenario, mapping or path
+    customers, days : int, optional
+        Override the market size and horizon.
+    design : {'person', 'market'}, optional
+        Override ``experiment.design.unit``.
+    clusters : int, optional
+        Override ``experiment.design.clusters``.
 
     Raises
     ------
@@ -70,7 +84,20 @@ def resolve_experiment(
         raise ConfigError(
             [("experiment", "the scenario has no 'experiment:' block (arms, metrics, start)")]
         )
-    if days is not None:  # windows must still fit the new horizon
+    upd: dict[str, Any] = {}
+    if design is not None:
+        if design not in ("person", "market"):
+            raise ConfigError([("design", f"must be 'person' or 'market', got {design!r}")])
+        upd["unit"] = design
+    if clusters is not None:
+        if isinstance(clusters, bool) or not isinstance(clusters, int) or clusters < 1:
+            raise ConfigError([("clusters", f"must be a whole number >= 1, got {clusters!r}")])
+        upd["clusters"] = clusters
+    if upd:
+        exp = scn.experiment
+        exp = exp.model_copy(update={"design": exp.design.model_copy(update=upd)})
+        scn = scn.model_copy(update={"experiment": exp})
+    if days is not None or upd:  # windows must still fit the new horizon
         from lifesim.config.experiment import check_experiment
 
         problems = check_experiment(scn)
