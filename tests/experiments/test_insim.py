@@ -229,6 +229,24 @@ def test_same_seed_same_numbers_whatever_jobs(global_seed):
     x = audit(scenario(), repeats=3, seed=global_seed, truth_replications=1, jobs=1)
     y = audit(scenario(), repeats=3, seed=global_seed, truth_replications=1, jobs=2)
     pd.testing.assert_frame_equal(x.estimates, y.estimates)
+    pd.testing.assert_frame_equal(x.table, y.table)
+
+
+def test_audit_result_api_and_report(tmp_path, global_seed):
+    from lifesim.report.experiment import save_audit_run
+
+    res = audit(scenario(), repeats=4, seed=global_seed, truth_replications=1)
+    tbl = res.to_pandas()
+    assert set(tbl["version"]) == {"A/B", "A/A"}
+    assert (tbl.loc[tbl["version"] == "A/A", "true_effect"] == 0).all()
+    assert (tbl["rejection_se"] > 0).all() and (tbl["coverage_se"] > 0).all()
+    text = res.summary()
+    assert "false-positive" in text and "Monte Carlo" in text
+    json.dumps(res.to_dict(), allow_nan=False)
+    assert "<table" in res._repr_html_()
+    out = save_audit_run(res, tmp_path / "audit")
+    assert (out / "report.html").read_text().count("data:image/png;base64") == 1
+    assert (out / "audit.csv").exists()
 
 
 # -- results and the CLI ---------------------------------------------------------------------
