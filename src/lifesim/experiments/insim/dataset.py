@@ -3,7 +3,7 @@
 Conventions (every metric is read per person; the window opens on the assignment day):
 
 - ``converted``: 1 if the person's first day as a customer falls inside the window (people who
-  were customers before the window count 0).
+  were customers before the window, including those who started as customers, count 0).
 - ``purchased``: 1 if the person made a purchase inside the window; ``orders``: how many.
 - ``revenue``: order value inside the window.
 - ``retained``: 1 if, at the end of the window's last day, the person is in a stage of kind
@@ -124,11 +124,12 @@ def metric_values(
         for t in single:
             redeem_unit[cause == t] = scn.tactics[t].cost.per_redemption
     first = res.people["first_customer_day"].to_numpy().astype(np.int32)
+    initial_customer = res.people["initial_customer"].to_numpy().astype(bool)
     out: dict[str, np.ndarray] = {}
     for name, m in exp.metrics.items():
         lo, hi = exp.window(name, days)
         if m.kind == "converted":
-            v = ((first >= lo) & (first < hi)).astype(np.int8)
+            v = ((first >= lo) & (first < hi) & ~initial_customer).astype(np.int8)
         elif m.kind == "retained":
             v = kinds[stage_at(res, hi - 1, initial)].astype(np.int8)
         elif m.kind in ("purchased", "orders"):
