@@ -410,3 +410,38 @@ def test_interference_study_loads_with_both_designs(configs_dir):
     assert (exp.design.unit, exp.design.clusters) == ("market", 10)
     with pytest.raises(ConfigError, match="design"):
         resolve_experiment(scn, design="city")
+
+
+def test_cli_audit_json_and_folder(tmp_path, global_seed):
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(yaml.safe_dump(scenario()))
+    out = tmp_path / "audit"
+    r = CliRunner().invoke(
+        app,
+        [
+            "experiment",
+            "audit",
+            str(cfg),
+            "--repeats",
+            "3",
+            "--truth-replications",
+            "1",
+            "--jobs",
+            "1",
+            "--seed",
+            str(global_seed),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--format",
+            "json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    payload = json.loads(r.stdout[r.stdout.index("{") :])
+    assert payload["repeats"] == 3 and len(payload["table"]) == 12
+    assert (out / "report.html").exists() and (out / "summary.txt").exists()
+    bad = CliRunner().invoke(
+        app, ["experiment", "audit", str(cfg), "--repeats", "1", "--no-progress"]
+    )
+    assert bad.exit_code == 2 and "repeats" in bad.output

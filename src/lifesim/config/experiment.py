@@ -116,7 +116,9 @@ class ExperimentArm(_Strict):
     ----------
     strategy : str or mapping
         A strategy name from the scenario's ``strategies`` or an inline strategy spec
-        (``{type: stage_focused, plan: {...}}``).
+        (``{type: stage_focused, plan: {...}}``). To test a tactic variant (a 30% instead of
+        a 20% discount), define the variant as its own tactic in ``tactics:`` and use it in
+        that arm's strategy.
     share : float, optional
         Share of the randomised units assigned to the arm, in (0, 1]; the arm's strategy also
         gets this share of each day's budget. All shares sum to 1 (default: equal).

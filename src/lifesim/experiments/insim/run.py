@@ -343,6 +343,11 @@ def caveats_of(scn: Scenario, exp: Experiment, dropped: Mapping[str, list[str]])
                 f"arm {arm!r}: broadcast tactic(s) {ts} reach everyone in their stages and "
                 "cannot be randomised per person; left out of every arm and of the truth runs"
             )
+    if exp.design.unit == "market" and scn.support is not None:
+        notes.append(
+            f"{scn.support.name} staff are scaled to each region and rounded to whole agents "
+            "(at least one): per-person capacity can differ from the whole market's"
+        )
     if exp.design.unit == "person":
         for label, arm in exp.arms.items():
             if label == exp.control_arm:
