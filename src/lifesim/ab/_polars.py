@@ -63,15 +63,59 @@ class Aggregated:
         self.moments: dict[int, tuple[Moments, int]] = {}
 
 
-def _sum_aggs(z: list[Any], prefix: str, binary: bool = False) -> list[Any]:
+def _sum_aggs(z: list[Any], prefix: str, binary: bool = False) -> list[tuple[str, Any]]:
+    """(name, per-row expression) of every sum needed: values and cross-products."""
     aggs = []
     for i, e in enumerate(z):
-        aggs.append(e.sum().alias(f"{prefix}s{i}"))
+        aggs.append((f"{prefix}s{i}", e))
         if binary:  # 0/1 values: the sum of squares is the sum
             continue
         for j in range(i, len(z)):
-            aggs.append((e * z[j]).sum().alias(f"{prefix}s{i}_{j}"))
+            aggs.append((f"{prefix}s{i}_{j}", e * z[j]))
     return aggs
+
+
+def _guess_labels(df: Any, arm: str) -> list[str]:
+    """Guess the arms of an A/B test: the first row's label and the first different one.
+
+    One vectorised comparison, no hash table; :func:`aggregate` checks in its main query that
+    no third label exists, and falls back to a ``group_by`` if one does.
+    """
+    import polars as pl
+
+    col = df[arm]
+    other = pl.col(arm) != col[0]
+    found, at = df.select(other.any().alias("any"), other.arg_max().alias("at")).row(0)
+    return [col[0], col[at]] if found else [col[0]]
+
+
+def _grouped(df: Any, arm: str, sums: list[tuple[str, Any]], labels: list[str] | None) -> Any:
+    """Lazy query: one row per arm with the arm label, ``n`` and every named sum.
+
+    With ``labels``, rows are selected by comparison with each label (no hashing); rows with
+    other labels are ignored, so the caller must check there are none.
+    """
+    import polars as pl
+
+    if labels is None:
+        return (
+            df.lazy()
+            .group_by(arm)
+            .agg(pl.len().alias("n"), *[e.sum().alias(name) for name, e in sums])
+        )
+    masks = [(pl.col(arm) == lab).alias(f"__is{j}") for j, lab in enumerate(labels)]
+    lazy = df.lazy().with_columns(masks)
+    per_arm = []
+    for j, lab in enumerate(labels):
+        is_j = pl.col(f"__is{j}")
+        per_arm.append(
+            lazy.select(
+                pl.lit(lab, dtype=pl.String).alias(arm),
+                is_j.sum().cast(pl.UInt32).alias("n"),
+                *[e.filter(is_j).sum().alias(name) for name, e in sums],
+            )
+        )
+    return pl.concat(per_arm, how="vertical_relaxed")
 
 
 def _moments_from(g: Any, prefix: str, cols: Sequence[str], shift: np.ndarray) -> Moments:
@@ -147,7 +191,7 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         return not (missing and not dropna), missing
 
     # the checks and the sums (optimistic: as if the data were clean) run in parallel
-    aggs = [pl.len().alias("n")]
+    aggs: list[tuple[str, Any]] = []
     for i, m in enumerate(metrics):
         if any(kinds[c] == "O" for c in m.columns):
             continue
@@ -156,13 +200,20 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
             z = [pl.col(m.column).cast(pl.Int64)]  # exact integer count, no float cast
         aggs += _sum_aggs(z, f"m{i}:", binary=isinstance(m, Proportion))
         if isinstance(m, Ratio):
-            aggs.append(x[m.denominator].sum().alias(f"m{i}:den"))
-    queries = [df.lazy().group_by(arm).agg(aggs)]
+            aggs.append((f"m{i}:den", x[m.denominator]))
+    labels = _guess_labels(df, arm) if df.height else None
+    if labels is not None:
+        others = pl.all_horizontal([pl.col(arm) != lab for lab in labels])
+        checks.append(others.any().alias("__more_arms"))
+    queries = [_grouped(df, arm, aggs, labels)]
     if checks:
         queries.append(df.lazy().select(checks))
     results = pl.collect_all(queries)
     g = results[0]
     chk = results[1].row(0, named=True) if checks else {}
+    if chk.get("__more_arms"):  # more than two arms: hash them
+        labels = None
+        g = _grouped(df, arm, aggs, None).collect()
     plain, filtered = [], []
     for i, m in enumerate(metrics):
         usable, missing = ok(m)
@@ -182,10 +233,10 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         missing = pl.any_horizontal([x[c].is_null() | x[c].is_nan() for c in m.columns])
         z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
         sub = df.filter(~missing)
-        aggs = [pl.len().alias("n"), *_sum_aggs(z, "", binary=isinstance(m, Proportion))]
+        sums = _sum_aggs(z, "", binary=isinstance(m, Proportion))
         if isinstance(m, Ratio):
-            aggs.append(x[m.denominator].sum().alias("den"))
-        gf = sub.lazy().group_by(arm).agg(aggs).collect()
+            sums.append(("den", x[m.denominator]))
+        gf = _grouped(sub, arm, sums, None).collect()
         if gf.height != len(out.labels) or (
             isinstance(m, Ratio) and np.any(gf["den"].to_numpy() <= 0)
         ):
