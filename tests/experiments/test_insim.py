@@ -445,3 +445,13 @@ def test_cli_audit_json_and_folder(tmp_path, global_seed):
         app, ["experiment", "audit", str(cfg), "--repeats", "1", "--no-progress"]
     )
     assert bad.exit_code == 2 and "repeats" in bad.output
+
+
+def test_interference_caveat_names_the_referral_tactic(configs_dir):
+    from lifesim.experiments.insim.run import caveats_of
+
+    scn, exp = resolve_experiment(configs_dir / "study_interference.yaml")
+    notes = caveats_of(scn, exp, {})
+    assert any("referral_programme" in n and "interference" in n for n in notes)
+    scn, exp = resolve_experiment(scn, design="market")
+    assert not any("interference" in n for n in caveats_of(scn, exp, {}))
