@@ -28,8 +28,12 @@ from lifesim.config.experiment import METRIC_KINDS, Experiment
 
 __all__ = ["stage_at", "metric_values", "person_frame", "COVARIATE_OF", "is_proportion"]
 
-#: Pre-period covariate used by CUPED for each mean metric kind.
+#: Pre-period covariate used by CUPED for each metric kind (0/1 outcomes too: a regression
+#: adjustment of the mean; people who were customers before the start cannot convert).
 COVARIATE_OF = {
+    "converted": "pre_customer",
+    "purchased": "pre_orders",
+    "retained": "pre_customer",
     "orders": "pre_orders",
     "revenue": "pre_revenue",
     "cost": "pre_revenue",

@@ -23,7 +23,9 @@ __all__ = ["ExperimentResult", "AuditResult", "RUN_CONVENTIONS", "AUDIT_CONVENTI
 RUN_CONVENTIONS = (
     "Estimate: arm - control, absolute (per person; per region for market-level designs). "
     "Proportions: two-proportion z-test (pooled SE), Wald CI (unpooled SE); means: Welch's "
-    "t-test and CI; 'cuped' adds the pre-period covariate (theta pooled over all arms). "
+    "t-test and CI; 'cuped': Welch on Y - theta (X - mean X) with the pre-period covariate X "
+    "(pre_customer for conversion and retention, pre_orders for orders, pre_revenue for money; "
+    "theta pooled over all arms). "
     "Two-sided, no multiple-comparison correction.",
     "Truth: E[Y(arm) - Y(control)] per person, every arm run over the whole market with the "
     "same seed as control (common random numbers); replication 0 is the experiment's own "

@@ -273,9 +273,10 @@ def analysis_metrics(exp: Experiment, clusters: bool = False) -> list[tuple[str,
     """List the analyses of each metric: ``(metric, method, ab metric)``.
 
     ``plain``: a proportion metric with the two-proportion z-test (pooled SE; Wald CI), a mean
-    metric with Welch's t-test. ``cuped``: mean metrics with the pre-period covariate of
-    :data:`~lifesim.experiments.insim.dataset.COVARIATE_OF`, when the experiment starts after
-    day 0. On cluster means (market-level designs) every metric is a mean (Welch).
+    metric with Welch's t-test. ``cuped``: every metric as a mean adjusted by its pre-period
+    covariate (:data:`~lifesim.experiments.insim.dataset.COVARIATE_OF`), Welch's t-test on the
+    adjusted values, when the experiment starts after day 0. On cluster means (market-level
+    designs) every metric is a mean (Welch).
     """
     out: list[tuple[str, str, Any]] = []
     for name, m in exp.metrics.items():
