@@ -141,6 +141,7 @@ def mc_tol(p: float, r: int, k: float = 4.5) -> float:
             "stage_focused",
         ),
         ({"design": {"unit": "market", "clusters": 3}}, "experiment.design.clusters", ">= 4"),
+        ({"eligible": ["awareness", "lead"]}, "experiment.eligible.1", "unknown stage 'lead'"),
     ],
 )
 def test_bad_experiment_blocks_name_the_key(change, path, words):
@@ -455,3 +456,22 @@ def test_interference_caveat_names_the_referral_tactic(configs_dir):
     assert any("referral_programme" in n and "interference" in n for n in notes)
     scn, exp = resolve_experiment(scn, design="market")
     assert not any("interference" in n for n in caveats_of(scn, exp, {}))
+
+
+def test_eligible_stages_only_are_randomised(global_seed):
+    data = scenario(eligible=["awareness", "consideration"])
+    res = run_experiment(data, seed=global_seed, truth_replications=1)
+    people = res.people
+    assert set(people["stage_at_start"]) <= {"awareness", "consideration"}
+    assert people["pre_customer"].sum() == 0
+    n = len(people)
+    assert 0 < n < res.scenario.market.size
+    counts = people["arm"].value_counts()
+    assert abs(counts["control"] - counts["treatment"]) <= 1
+    assert (res.truth["people"] == n).all()  # the same eligible people under every arm
+    # people outside the experiment get the control strategy (none): never contacted
+    scn, exp = resolve_experiment(data)
+    router = _router(scn, exp, lambda k: assign(k, [0.5, 0.5], global_seed), [0.5, 0.5])
+    simulate(scn, seed=global_seed, strategy=router)
+    for people_ in router.log.people:
+        assert (router.assignment[people_] == 1).all()

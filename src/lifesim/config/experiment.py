@@ -191,6 +191,10 @@ class Experiment(_Strict):
         arm's strategy (default: to the horizon).
     metrics : dict of str to ExperimentMetric
         Column name -> metric (at least one).
+    eligible : list of str, optional
+        Stages whose people are randomised on the assignment day (e.g. only prospects for a
+        conversion test); everyone else stays out of the experiment: the control arm's
+        strategy, not in the dataset. Default: everyone.
     design : Design
         Person-level or market-level (cluster) randomisation.
     alpha : float
@@ -205,6 +209,7 @@ class Experiment(_Strict):
     start: NonNegativeInt = 0
     duration: PositiveInt | None = None
     metrics: dict[str, ExperimentMetric]
+    eligible: list[str] | None = None
     design: Design = Field(default_factory=Design)
     alpha: Alpha = 0.05
     truth_replications: PositiveInt = 1
@@ -243,7 +248,7 @@ def check_experiment(scn: Any) -> list[tuple[str, str]]:
     strategy name or a valid inline spec; shares (when given) are given for every arm and
     sum to 1; at least one metric, named like a column and not a reserved column; every
     window ends after it starts and inside the horizon; the assignment day is inside the
-    horizon; a market-level design has at least two regions per arm.
+    horizon; eligible stages exist; a market-level design has at least two regions per arm.
 
     Parameters
     ----------
@@ -293,6 +298,13 @@ def check_experiment(scn: Any) -> list[tuple[str, str]]:
         if not math.isclose(tot, 1.0, abs_tol=1e-9):
             shares = ", ".join(f"{a}={arm.share:g}" for a, arm in exp.arms.items())
             problems.append((f"{base}.arms", f"shares must sum to 1, got {tot:g} ({shares})"))
+    if exp.eligible is not None:
+        if not exp.eligible:
+            problems.append((f"{base}.eligible", "list at least one stage (or leave it out)"))
+        for i, st in enumerate(exp.eligible):
+            if st not in scn.stages:
+                known = ", ".join(scn.stages)
+                problems.append((f"{base}.eligible.{i}", f"unknown stage {st!r}; known: {known}"))
     if exp.start >= days:
         problems.append((f"{base}.start", f"must be < the horizon days={days}, got {exp.start}"))
     if not exp.metrics:

@@ -169,7 +169,7 @@ def person_frame(
     arm_labels : list of str
         Arm labels in arm-index order.
     assignment : ndarray of int
-        Arm index per person.
+        Arm index per person (``-1``: not in the experiment; left out of the dataset).
     contact_cost : callable(lo, hi) -> ndarray
     cluster : int, optional
         Region number (market-level designs); adds a ``cluster`` column.
@@ -187,17 +187,21 @@ def person_frame(
     kinds = np.array([k == "customer" for k in res.stage_kinds])
     names = np.array(res.stage_names, dtype=object)
     labels = np.array(arm_labels, dtype=object)
+    assignment = np.asarray(assignment, dtype=np.int64)
     cols: dict[str, Any] = {"person": np.arange(n, dtype=np.int64)}
     if cluster is not None:
         cols["cluster"] = np.full(n, cluster, dtype=np.int64)
-    cols["arm"] = labels[np.asarray(assignment, dtype=np.int64)]
+    cols["arm"] = labels[np.maximum(assignment, 0)]
     cols["segment"] = res.people["segment"].astype(str).to_numpy()
     cols["stage_at_start"] = names[at_start]
     cols["pre_customer"] = kinds[at_start].astype(np.int8)
     cols["pre_orders"] = _window_sums(res, 0, start)
     cols["pre_revenue"] = _window_sums(res, 0, start, res.purchases["amount"].to_numpy())
     cols.update(metric_values(res, exp, contact_cost, initial))
-    return pd.DataFrame(cols)
+    df = pd.DataFrame(cols)
+    if (assignment < 0).any():  # people outside the experiment are not in its dataset
+        df = df[assignment >= 0].reset_index(drop=True)
+    return df
 
 
 def cluster_frame(people: pd.DataFrame, exp: Experiment) -> pd.DataFrame:

@@ -7,16 +7,16 @@ with the same draws: common random numbers).
 :class:`ArmRouter` is an ordinary strategy (``name``, ``tactics()``, ``decide(view)``) holding
 one inner strategy per arm. Every day of the exposure window it calls each arm's strategy with
 an :class:`ArmView`: a view of the market whose ``people_in`` lists only the arm's people, whose
-``allowance()`` and ``remaining()`` are the arm's share of the budget, and whose ``contact``
-refuses anyone outside the arm. Outside the exposure window everyone gets the control arm's
-strategy (business as usual). Broadcast tactics (always-on for everyone in their stages, such as
-SEO content or live chat) cannot be given to one arm's people only, so arms do not use them; the
-router records which were left out.
+``allowance()`` and ``remaining()`` come from the arm's own budget (its share of the period's
+budget), and whose ``contact`` refuses anyone outside the arm. Outside the exposure window
+everyone gets the control arm's strategy (business as usual). Broadcast tactics (always-on for
+everyone in their stages, such as SEO content or live chat) cannot be given to one arm's people
+only, so arms do not use them; the router records which were left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -158,11 +158,14 @@ class ArmRouter:
     ----------
     arms : mapping of str to Strategy
         Arm label -> inner strategy, in arm-index order.
-    assignment : ndarray of int
-        Arm index per person; ``-1`` for people in no arm (they get no marketing while the
-        exposure window is open).
+    assignment : ndarray of int or callable
+        Arm index per person, ``-1`` for people in no arm; or ``assigner(k)`` returning the
+        arm indices of the ``k`` eligible people, called when the exposure window opens (for
+        experiments that randomise only the people in some stages on that day).
     shares : sequence of float
-        Budget share of each arm (the allocation shares).
+        Allocation share of each arm. Arm ``a`` gets ``share_a x f`` of the budget, where
+        ``f`` is the share of people in an arm; people in no arm get the control arm's strategy
+        with the remaining ``1 - f`` of the budget.
     control : str
         Arm whose strategy everyone gets outside the exposure window.
     exposure : (int, int)
@@ -171,6 +174,9 @@ class ArmRouter:
         Names of broadcast tactics (left out of every arm).
     period_days, days : int
         Budget period length and horizon (for each arm's pacing).
+    eligible : ndarray of int, optional
+        Stage codes whose people are randomised when the window opens (with a callable
+        ``assignment``; default: everyone).
     name : str
 
     Notes
@@ -185,24 +191,27 @@ class ArmRouter:
     def __init__(
         self,
         arms: Mapping[str, Any],
-        assignment: np.ndarray,
+        assignment: np.ndarray | Callable[[int], np.ndarray],
         shares: Sequence[float],
         control: str,
         exposure: tuple[int, int],
         broadcasts: set[str] | frozenset[str] = frozenset(),
         period_days: int = 30,
         days: int | None = None,
+        eligible: np.ndarray | None = None,
         name: str = "experiment",
     ) -> None:
         self.name = name
         self.arms = dict(arms)
         self.labels = list(self.arms)
-        self.assignment = np.asarray(assignment)
         self.shares = [float(s) for s in shares]
         self.control = control
         self.exposure = exposure
-        self.members = [self.assignment == i for i in range(len(self.labels))]
-        self.everyone = np.ones(len(self.assignment), dtype=bool)
+        self.eligible = None if eligible is None else np.asarray(eligible)
+        self._assigner = assignment if callable(assignment) else None
+        self.assignment: np.ndarray | None = None
+        if self._assigner is None:
+            self._set_assignment(np.asarray(assignment))
         self.log = ContactLog()
         self.dropped = {a: sorted(set(s.tactics()) & set(broadcasts)) for a, s in self.arms.items()}
         self._tactics = set().union(*(set(s.tactics()) for s in self.arms.values()))
@@ -212,6 +221,30 @@ class ArmRouter:
         self._period: int | None = None
         self._left = [0.0] * len(self.labels)
 
+    def _set_assignment(self, assignment: np.ndarray) -> None:
+        self.assignment = assignment
+        self.members = [assignment == i for i in range(len(self.labels))]
+        self.rest = assignment < 0
+        frac = 1.0 - float(self.rest.mean()) if len(assignment) else 1.0
+        self.budget_shares = [s * frac for s in self.shares] + [1.0 - frac]
+
+    def assign_from(self, stage: np.ndarray) -> None:
+        """Randomise now, from each person's stage on the assignment day (once; no-op after).
+
+        The engine only calls a strategy that uses some tactic; when no arm does (an A/A test
+        of ``none``), the caller assigns after the run from the stages on the assignment day.
+        """
+        if self._assigner is None:
+            return
+        n = len(stage)
+        who = (
+            np.arange(n) if self.eligible is None else np.flatnonzero(np.isin(stage, self.eligible))
+        )
+        out = np.full(n, -1, dtype=np.int8)
+        out[who] = np.asarray(self._assigner(len(who)), dtype=np.int8)
+        self._assigner = None
+        self._set_assignment(out)
+
     def tactics(self) -> set[str]:
         """Every contact tactic any arm may use (broadcasts are left out)."""
         return set(self._tactics)
@@ -220,22 +253,25 @@ class ArmRouter:
         """Run each arm's strategy on its people inside the window, control's outside it."""
         lo, hi = self.exposure
         if not lo <= view.day < hi:
-            self.arms[self.control].decide(ArmView(view, self.everyone, self.log))
+            everyone = np.ones(view.n, dtype=bool)
+            self.arms[self.control].decide(ArmView(view, everyone, self.log))
             return
+        self.assign_from(view.stage)
         day, p = view.day, self.period_days
         period = day // p
         if self._period != period:  # a new period (or the window opens): split what is left
             self._period = period
             total = view.remaining()
-            self._left = [total * s for s in self.shares]
+            self._left = [total * s for s in self.budget_shares]
         end = (period + 1) * p if self.days is None else min((period + 1) * p, self.days)
         days_left = max(end - day, 1)
-        for i, label in enumerate(self.labels):
-            if self.shares[i] <= 0:
+        groups = [*zip(self.labels, self.members, strict=True), (self.control, self.rest)]
+        for i, (label, member) in enumerate(groups):
+            if self.budget_shares[i] <= 0:
                 continue
             left = self._left[i]
             before = view.remaining()
-            arm_view = ArmView(view, self.members[i], self.log, (left / days_left, left))
+            arm_view = ArmView(view, member, self.log, (left / days_left, left))
             self.arms[label].decide(arm_view)
             if np.isfinite(before):
                 self._left[i] = max(left - (before - view.remaining()), 0.0)

@@ -30,6 +30,7 @@ from lifesim.experiments.insim.dataset import (
     is_proportion,
     metric_values,
     person_frame,
+    stage_at,
 )
 from lifesim.experiments.insim.design import ArmRouter, assign
 from lifesim.experiments.insim.result import ExperimentResult
@@ -116,12 +117,20 @@ def _broadcasts(scn: Scenario) -> set[str]:
     return {t for t, spec in scn.tactics.items() if spec.mode == "broadcast"}
 
 
-def _router(scn: Scenario, exp: Experiment, assignment: np.ndarray, shares: list[float]):
+def _router(
+    scn: Scenario,
+    exp: Experiment,
+    assignment: np.ndarray | Callable[[int], np.ndarray],
+    shares: list[float],
+) -> ArmRouter:
     arms = {a: _strategy(scn, arm.strategy) for a, arm in exp.arms.items()}
+    names = list(scn.stages)
+    eligible = None if exp.eligible is None else np.array([names.index(s) for s in exp.eligible])
     return ArmRouter(
         arms,
         assignment,
         shares,
+        eligible=eligible,
         control=exp.control_arm,
         exposure=exp.exposure(scn.days),
         broadcasts=_broadcasts(scn),
@@ -134,18 +143,19 @@ def _one_market(
     scn: Scenario,
     exp: Experiment,
     seed: SeedLike,
-    assignment: np.ndarray,
+    assigner: Callable[[int], np.ndarray],
     shares: list[float],
     cluster: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    router = _router(scn, exp, assignment, shares)
+    router = _router(scn, exp, assigner, shares)
     res = simulate(scn, seed=seed, strategy=router)
+    router.assign_from(stage_at(res, exp.start - 1))  # if no arm used a tactic
     n = res.customers
 
     def cost(lo: int, hi: int) -> np.ndarray:
         return router.log.per_person(n, lo, hi)
 
-    df = person_frame(res, exp, router.labels, assignment, cost, cluster)
+    df = person_frame(res, exp, router.labels, router.assignment, cost, cluster)
     return df, router.dropped
 
 
@@ -173,7 +183,7 @@ def simulate_experiment(
     shares = list(exp.shares().values())
     n = scn.market.size
     if exp.design.unit == "person":
-        df, dropped = _one_market(scn, exp, seed, assign(n, shares, seed), shares)
+        df, dropped = _one_market(scn, exp, seed, lambda k: assign(k, shares, seed), shares)
         return df, None, dropped
     k = exp.design.clusters
     cluster_arm = assign(k, shares, seed)
@@ -184,8 +194,9 @@ def simulate_experiment(
     for c in range(k):
         sub = _resolve(scn, int(sizes[c]), None)
         one_hot = [1.0 if i == cluster_arm[c] else 0.0 for i in range(len(shares))]
+        arm = int(cluster_arm[c])
         df, dropped = _one_market(
-            sub, exp, seeds[c], np.full(int(sizes[c]), cluster_arm[c]), one_hot, cluster=c
+            sub, exp, seeds[c], lambda k, a=arm: np.full(k, a), one_hot, cluster=c
         )
         frames.append(df)
     people = pd.concat(frames, ignore_index=True)
@@ -194,12 +205,15 @@ def simulate_experiment(
 
 def _truth_task(
     scn: Scenario, exp: Experiment, seed: np.random.SeedSequence, arm: int
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     n = scn.market.size
     shares = [1.0 if i == arm else 0.0 for i in range(len(exp.arms))]
-    router = _router(scn, exp, np.full(n, arm, dtype=np.int8), shares)
+    router = _router(scn, exp, lambda k: np.full(k, arm), shares)
     res = simulate(scn, seed=seed, strategy=router)
-    return metric_values(res, exp, lambda lo, hi: router.log.per_person(n, lo, hi))
+    router.assign_from(stage_at(res, exp.start - 1))  # if no arm used a tactic
+    values = metric_values(res, exp, lambda lo, hi: router.log.per_person(n, lo, hi))
+    inside = router.assignment >= 0  # the eligible people (the same under every arm: CRN)
+    return {k: v[inside] for k, v in values.items()}, np.flatnonzero(inside)
 
 
 def true_effects(
@@ -240,10 +254,14 @@ def true_effects(
     par = joblib.Parallel(n_jobs=jobs, return_as="generator")
     gen = par(joblib.delayed(_truth_task)(scn, exp, seeds[r], a) for r, a in tasks)
     values: dict[tuple[int, int], dict[str, np.ndarray]] = {}
-    for i, (task, out) in enumerate(zip(tasks, gen, strict=True)):
-        values[task] = out
+    who: dict[tuple[int, int], np.ndarray] = {}
+    for i, (task, (out, inside)) in enumerate(zip(tasks, gen, strict=True)):
+        values[task], who[task] = out, inside
         if progress is not None:
             progress(i + 1, len(tasks))
+    for r, a in tasks:
+        if not np.array_equal(who[(r, a)], who[(r, ctrl)]):  # pragma: no cover - a bug guard
+            raise RuntimeError("the eligible people differ between arms: no common random numbers")
     rows = []
     for name in exp.metrics:
         base = np.concatenate([values[(r, ctrl)][name] for r in range(len(seeds))]).astype(float)
