@@ -36,7 +36,7 @@ class Effect:
     Attributes
     ----------
     idx : ndarray of int32
-        People affected (unique).
+        People affected (sorted, unique).
     edge_factor : ndarray of float64, shape (E,)
         Multiplier on each edge for these people (1 = no effect). Applies to the moves out of
         whatever stage the person is in that day.
@@ -144,30 +144,38 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
 
     Effects of different causes multiply; repeated effects of the same cause (a tactic sent
     again while its last contact still works) do not stack: the strongest one counts. The
-    effect with the largest factor on a move names its cause. Work is linear in the number
-    of (person, effect) entries: one dense strength array per cause, no sort.
+    effect with the largest factor on a move names its cause. Each effect's people are sorted
+    and unique, so work is close to linear in the number of (person, effect) entries.
     """
     if not effects:
         return None
     n = len(stage)
-    by_cause: dict[tuple, tuple[np.ndarray, Effect]] = {}
-    touched = np.zeros(n, dtype=bool)
+    groups: dict[tuple, list[tuple[Effect, np.ndarray, np.ndarray]]] = {}
     for e in effects:
         idx, strength = e.live()
         if not len(idx):
             continue
+        st = np.ones(len(idx), np.float32) if strength is None else strength
         key = (e.cause, e.edge_factor.tobytes(), e.buy_factor, e.value_factor)
-        hit = by_cause.get(key)
-        if hit is None:
-            dense = np.zeros(n, dtype=np.float32)
-            by_cause[key] = (dense, e)
-        else:
-            dense = hit[0]
-        st = np.float32(1) if strength is None else strength
-        dense[idx] = np.maximum(dense[idx], st)
-        touched[idx] = True
-    if not by_cause:
+        groups.setdefault(key, []).append((e, idx, st))
+    if not groups:
         return None
+    touched = np.zeros(n, dtype=bool)
+    by_cause: dict[tuple, tuple[Effect, np.ndarray, np.ndarray]] = {}
+    for key, items in groups.items():
+        if len(items) == 1:
+            e, idx, st = items[0]
+        else:  # same cause, same factors: the strongest entry per person counts
+            e = items[0][0]
+            idx = np.concatenate([it[1] for it in items])
+            st = np.concatenate([it[2] for it in items])
+            order = np.lexsort((-st, idx))
+            idx, st = idx[order], st[order]
+            first = np.ones(len(idx), dtype=bool)
+            first[1:] = idx[1:] != idx[:-1]
+            idx, st = idx[first], st[first]
+        by_cause[key] = (e, idx, st)
+        touched[idx] = True
     uniq = np.flatnonzero(touched)
     edges = g.slot_edge[stage[uniq]].astype(np.intp)  # -1 padding -> last column (factor 1)
     d = edges.shape[1]
@@ -179,24 +187,28 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
     buy_best = np.ones(len(uniq))
     buy_cause = np.full(len(uniq), -1, dtype=np.int16)
     for key in sorted(by_cause, key=lambda k: (k[0], k[1:])):
-        dense, e = by_cause[key]
+        e, idx, st = by_cause[key]
         code = key[0]
-        sv = dense[uniq].astype(np.float64)
-        on = sv > 0
-        if not on.any():
-            continue
-        table = np.append(e.edge_factor, 1.0)
-        f = 1.0 + (table[edges] - 1.0) * sv[:, None]
-        fac *= f
-        better = f > best
-        cause[better] = np.int16(code)
-        np.maximum(best, f, out=best)
-        fb = 1.0 + (e.buy_factor - 1.0) * sv
-        buy *= fb
-        bb = fb > buy_best
-        buy_cause[bb] = np.int16(code)
-        np.maximum(buy_best, fb, out=buy_best)
-        val *= 1.0 + (e.value_factor - 1.0) * sv
+        rows = np.searchsorted(uniq, idx)  # idx is sorted and unique
+        sv = st.astype(np.float64)
+        if (e.edge_factor != 1.0).any():
+            table = np.append(e.edge_factor, 1.0)
+            f = 1.0 + (table[edges[rows]] - 1.0) * sv[:, None]
+            fac[rows] *= f
+            b = best[rows]
+            better = f > b
+            cs = cause[rows]
+            cs[better] = np.int16(code)
+            cause[rows] = cs
+            best[rows] = np.maximum(b, f)
+        if e.buy_factor != 1.0:
+            fb = 1.0 + (e.buy_factor - 1.0) * sv
+            buy[rows] *= fb
+            bb = fb > buy_best[rows]
+            buy_cause[rows[bb]] = np.int16(code)
+            buy_best[rows] = np.maximum(buy_best[rows], fb)
+        if e.value_factor != 1.0:
+            val[rows] *= 1.0 + (e.value_factor - 1.0) * sv
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
 
 
