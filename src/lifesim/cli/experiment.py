@@ -17,7 +17,15 @@ app = typer.Typer(
 )
 
 
-@app.command("run")
+_RUN_HELP = (
+    "Run the experiment once: dataset, analysis, and the true effect beside every estimate. "
+    "The run folder holds dataset.csv and dataset.parquet (one row per person: arm, pre-period "
+    "covariates, metrics) in the format `lifesim ab analyze` reads; manifest.json has the exact "
+    "command."
+)
+
+
+@app.command("run", help=_RUN_HELP)
 def run(
     config: Path = typer.Argument(..., help="Scenario YAML with an 'experiment:' block."),
     seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
@@ -46,12 +54,7 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
 ) -> None:
-    """Run the experiment once: dataset, analysis, and the true effect beside every estimate.
-
-    The run folder holds dataset.csv / dataset.parquet (one row per person: arm, pre-period
-    covariates, metrics) in the format `lifesim ab analyze` reads; manifest.json has the
-    exact command.
-    """
+    """Run the experiment once: dataset, analysis, and the true effect beside every estimate."""
     from lifesim.experiments.insim import run_experiment
     from lifesim.experiments.insim.run import resolve_experiment
     from lifesim.report.experiment import save_experiment_run
