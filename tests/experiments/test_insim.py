@@ -242,7 +242,7 @@ def test_audit_result_api_and_report(tmp_path, global_seed):
     assert (tbl.loc[tbl["version"] == "A/A", "true_effect"] == 0).all()
     assert (tbl["rejection_se"] > 0).all() and (tbl["coverage_se"] > 0).all()
     text = res.summary()
-    assert "false-positive" in text and "Monte Carlo" in text
+    assert "false-positive" in text and "Monte Carlo" in text and "only 4 repeats" in text
     json.dumps(res.to_dict(), allow_nan=False)
     assert "<table" in res._repr_html_()
     out = save_audit_run(res, tmp_path / "audit")
@@ -475,3 +475,25 @@ def test_eligible_stages_only_are_randomised(global_seed):
     simulate(scn, seed=global_seed, strategy=router)
     for people_ in router.log.people:
         assert (router.assignment[people_] == 1).all()
+
+
+def test_public_api_is_pinned():
+    import lifesim.experiments.insim as insim
+
+    assert sorted(insim.__all__) == sorted(
+        [
+            "run_experiment",
+            "audit",
+            "aa_version",
+            "true_effects",
+            "simulate_experiment",
+            "analyse_dataset",
+            "ExperimentResult",
+            "AuditResult",
+            "ArmRouter",
+            "ArmView",
+            "assign",
+        ]
+    )
+    for name in insim.__all__:
+        assert getattr(insim, name).__doc__

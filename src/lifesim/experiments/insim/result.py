@@ -305,6 +305,12 @@ class AuditResult:
                 f"{_fmt(r.bias):>12}{_fmt(r.bias_se):>11}{r.rejection_rate:>8.3f}"
                 f"{r.rejection_se:>7.3f}{r.coverage:>10.3f}{r.coverage_se:>7.3f}"
             )
+        if self.repeats < 100:
+            lines += [
+                "",
+                f"caveat: only {self.repeats} repeats; rates carry a Monte Carlo error of up to "
+                f"{0.5 / math.sqrt(self.repeats):.2f} (use --repeats 500 for a verdict).",
+            ]
         lines += [
             "",
             "reject = false-positive rate for A/A rows (and A/B rows with truth 0), power "
