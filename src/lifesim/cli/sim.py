@@ -9,6 +9,7 @@ import typer
 from lifesim.cli._common import Format, print_json, progress_bar
 from lifesim.config import load_scenario
 from lifesim.engine import simulate as run_simulation
+from lifesim.engine.core import _resolve
 
 __all__ = ["simulate", "validate"]
 
@@ -26,12 +27,9 @@ def simulate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Run one scenario and print a summary (final stage shares, revenue, churn rate)."""
-    scn = load_scenario(config)
-    total = days if days is not None else scn.days
-    with progress_bar(f"simulating {scn.name}", total, enabled=progress) as cb:
-        res = run_simulation(
-            scn, seed=seed, customers=customers, days=days, record_events=not no_events, progress=cb
-        )
+    scn = _resolve(load_scenario(config), customers, days)  # bad overrides fail before the bar
+    with progress_bar(f"simulating {scn.name}", scn.days, enabled=progress) as cb:
+        res = run_simulation(scn, seed=seed, record_events=not no_events, progress=cb)
     if out is not None:
         res.save(out)
     if fmt is Format.json:
