@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["Format", "fail", "print_json", "progress_bar", "stderr", "to_jsonable"]
+__all__ = ["Format", "emit", "fail", "print_json", "progress_bar", "stderr", "to_jsonable"]
 
 stderr = Console(stderr=True)
 
@@ -49,6 +49,23 @@ def print_json(obj: Any) -> None:
     """Print one JSON object on stdout."""
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
+
+
+def emit(res: Any, fmt: Format, out: Any = None, where: str = "") -> None:
+    """Print a result: one JSON object on stdout (with ``out`` when written), or its summary.
+
+    ``where`` is the line printed after the text summary when ``out`` is set, e.g.
+    ``"run folder: runs/x"``.
+    """
+    if fmt is Format.json:
+        d = res.to_dict()
+        if out is not None:
+            d["out"] = str(out)
+        print_json(d)
+        return
+    typer.echo(res.summary())
+    if out is not None and where:
+        typer.echo(f"\n{where}")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from lifesim.cli._common import Format, print_json, progress_bar, stderr
+from lifesim.cli._common import Format, emit, print_json, progress_bar, stderr
 from lifesim.errors import DataError
 
 __all__ = ["app", "evaluate", "train", "score"]
@@ -301,14 +301,6 @@ def score(
         res = run(log, trained, cutoff=cutoff)
     if out is not None:
         res.to_csv(out)
-    if fmt is Format.json:
-        d = res.to_dict()
-        if out is not None:
-            d["out"] = str(out)
-        print_json(d)
-    else:
-        typer.echo(res.summary())
-        if out is not None:
-            typer.echo(f"\nscores: {out}")
-        else:
-            stderr.print("(pass --out scores.csv to save every customer's score)")
+    emit(res, fmt, out, f"scores: {out}")
+    if fmt is not Format.json and out is None:
+        stderr.print("(pass --out scores.csv to save every customer's score)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from lifesim.cli._common import Format, print_json, progress_bar, stderr
+from lifesim.cli._common import Format, emit, progress_bar, stderr
 from lifesim.config import load_scenario
 from lifesim.engine.core import _resolve
 from lifesim.experiments import compare as run_compare
@@ -67,13 +67,6 @@ def compare(
         save_compare_run(res, out)
     else:
         res.save(out)
-    if fmt is Format.json:
-        d = res.to_dict()
-        d["out"] = str(out)
-        print_json(d)
-    else:
-        typer.echo(res.summary())
-        typer.echo(
-            f"\nrun folder: {out}" + (f"  (report: {out / 'report.html'})" if report else "")
-        )
+    where = f"run folder: {out}" + (f"  (report: {out / 'report.html'})" if report else "")
+    emit(res, fmt, out, where)
     stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")

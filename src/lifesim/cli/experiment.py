@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from lifesim.cli._common import Format, fail, print_json, progress_bar, stderr
+from lifesim.cli._common import Format, emit, fail, progress_bar, stderr
 from lifesim.errors import LifesimError
 
 __all__ = ["app", "run", "audit"]
@@ -81,14 +81,8 @@ def run(
     except LifesimError as exc:
         fail(str(exc))
         return
-    if fmt is Format.json:
-        d = res.to_dict()
-        d["out"] = str(out)
-        print_json(d)
-    else:
-        typer.echo(res.summary())
-        data = out / ("clusters.csv" if res.clusters is not None else "dataset.csv")
-        typer.echo(f"\nrun folder: {out}\nsame analysis: {res.analyze_command(str(data))}")
+    data = out / ("clusters.csv" if res.clusters is not None else "dataset.csv")
+    emit(res, fmt, out, f"run folder: {out}\nsame analysis: {res.analyze_command(str(data))}")
     stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")
 
 
@@ -150,13 +144,5 @@ def audit(
     except LifesimError as exc:
         fail(str(exc))
         return
-    if fmt is Format.json:
-        d = res.to_dict()
-        if out is not None:
-            d["out"] = str(out)
-        print_json(d)
-    else:
-        typer.echo(res.summary())
-        if out is not None:
-            typer.echo(f"\nfolder: {out}  (report: {out / 'report.html'})")
+    emit(res, fmt, out, f"folder: {out}  (report: {out / 'report.html'})")
     stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lifesim.cli._common import Format, print_json, progress_bar
+from lifesim.cli._common import Format, emit, progress_bar
 from lifesim.config import load_scenario
 from lifesim.engine import simulate as run_simulation
 from lifesim.engine.core import _resolve
@@ -32,15 +32,7 @@ def simulate(
         res = run_simulation(scn, seed=seed, record_events=not no_events, progress=cb)
     if out is not None:
         res.save(out)
-    if fmt is Format.json:
-        d = res.to_dict()
-        if out is not None:
-            d["out"] = str(out)
-        print_json(d)
-    else:
-        typer.echo(res.summary())
-        if out is not None:
-            typer.echo(f"\nrun folder: {out}")
+    emit(res, fmt, out, f"run folder: {out}")
 
 
 def validate(config: Path = typer.Argument(..., help="Scenario YAML file to check.")) -> None:
