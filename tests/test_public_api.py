@@ -32,6 +32,14 @@ def test_top_level_api_is_pinned():
         assert hasattr(lifesim, name), name
 
 
+def test_experiments_api_is_pinned():
+    import lifesim.experiments as ex
+
+    assert {"compare", "ComparisonResult", "run_experiment", "audit", "insim"} <= set(ex.__all__)
+    for name in ex.__all__:
+        assert hasattr(ex, name), name
+
+
 def test_import_has_no_side_effects_on_global_random_state():
     # third-party modules that draw from `random` at import (sklearn.ensemble, skops, rich)
     # are imported first: the check is that lifesim's own code touches no global state

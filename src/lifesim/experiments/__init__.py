@@ -1,7 +1,25 @@
-"""Experiments: strategy comparisons over replications with common random numbers."""
+"""Experiments: strategy comparisons and in-simulator A/B tests, with common random numbers.
 
+compare, ComparisonResult
+    Strategies side by side over replications (``lifesim compare``).
+run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
+    An A/B test inside the simulator with its true effect, and an audit of the design
+    (``lifesim experiment run`` / ``audit``).
+"""
+
+from lifesim.experiments import insim
 from lifesim.experiments.compare import RunSummary, compare
+from lifesim.experiments.insim import audit, run_experiment
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
 
-__all__ = ["compare", "ComparisonResult", "RunSummary", "mean_ci", "paired_diff"]
+__all__ = [
+    "compare",
+    "ComparisonResult",
+    "RunSummary",
+    "mean_ci",
+    "paired_diff",
+    "insim",
+    "run_experiment",
+    "audit",
+]
