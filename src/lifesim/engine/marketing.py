@@ -140,7 +140,11 @@ class Marketing:
         hit = self._stage_cache.get((code, order))
         if hit is None:
             perm = self.score_order if order == "score" else self.rand_order
-            hit = perm[self.sim.pop.stage[perm] == code]
+            staged = self._stage_cache.get((-1, order))
+            if staged is None:  # everyone's stage in this order, once a day
+                staged = self.sim.pop.stage[perm]
+                self._stage_cache[(-1, order)] = staged
+            hit = perm[staged == code]
             self._stage_cache[(code, order)] = hit
         return hit
 
@@ -328,7 +332,7 @@ class Marketing:
         if n <= 0:
             return 0
         idx = np.sort(people[:n]).astype(np.int32)
-        if len(np.unique(idx)) != n:
+        if n > 1 and (idx[1:] == idx[:-1]).any():
             raise ValueError(f"contact({tactic!r}): people must be distinct")
         led = sim.ledger
         if spec.cost.per_contact > 0:
