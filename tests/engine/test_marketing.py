@@ -84,10 +84,11 @@ BUY_CASES = [(n, t.buy) for n, t in _scn.tactics.items() if t.buy != 1.0]
 
 @pytest.mark.parametrize(("tactic", "factor"), BUY_CASES, ids=[n for n, _ in BUY_CASES])
 def test_each_tactic_moves_purchases_the_intended_way(tactic, factor, global_seed):
+    # one day: the first contact has full strength (no fatigue yet), so E[b - a] = a (f - 1)
     stage = next(s for s in _scn.tactics[tactic].stages if _scn.stages[s].buy is not None)
     scn = default_with(
         market={"size": 200_000, "initial": stage},
-        days=2,
+        days=1,
         budget={"per_period": None, "period_days": 30},
     )
     a = len(lifesim.simulate(scn, seed=global_seed).purchases)
