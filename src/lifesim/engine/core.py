@@ -282,8 +282,8 @@ class Simulation:
             amount = self.order_values(who, v) * vf
             pop.purchases[who] += 1
             pop.revenue[who] += amount
-            self.recorder.on_purchases(day, who, amount, cause)
-            self.marketing.redeem(day, who)
+            used = self.marketing.redeem(day, who)  # an order that used an offer is its order
+            self.recorder.on_purchases(day, who, amount, np.where(used >= 0, used, cause))
         # (b) one draw over the current stage's outgoing moves
         u = self._rs_transition.random(self.n, dtype=np.float32)
         w = self.scenario.satisfaction.churn_weight
@@ -306,8 +306,8 @@ class Simulation:
                 amount = self.order_values(bw, v[buys]) * value_factor(mods, bw)
                 pop.purchases[bw] += 1
                 pop.revenue[bw] += amount
-                self.recorder.on_purchases(day, bw, amount, cause[buys])
-                self.marketing.redeem(day, bw)
+                used = self.marketing.redeem(day, bw)
+                self.recorder.on_purchases(day, bw, amount, np.where(used >= 0, used, cause[buys]))
             self.marketing.on_moves(who, cause)
             self.recorder.on_moves(day, who, frm, to, cause)
         # (c) support tickets

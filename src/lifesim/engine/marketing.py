@@ -199,26 +199,36 @@ class Marketing:
         pop.propensity[who] *= self.promo_prop[c]
         pop.churn_mult[who] *= self.promo_churn[c]
 
-    def redeem(self, day: int, who: np.ndarray) -> None:
-        """Single-use offers held by today's buyers are used up (and their cost charged)."""
+    def redeem(self, day: int, who: np.ndarray) -> np.ndarray:
+        """Use up single-use offers held by today's buyers (one offer per order) and charge them.
+
+        Returns
+        -------
+        ndarray of int16
+            Per buyer, the cause code of the offer the order redeemed (-1: none).
+        """
+        used_code = np.full(len(who), -1, dtype=np.int16)
         if not len(who):
-            return
-        for code, e in self.stores.items():
+            return used_code
+        for code in sorted(self.stores):
+            e = self.stores[code]
             if e.used is None or not len(e.idx):
                 continue
             pos = np.minimum(np.searchsorted(e.idx, who), len(e.idx) - 1)
-            hit = e.idx[pos] == who
+            hit = (e.idx[pos] == who) & (used_code < 0)
             hit[hit] = ~e.used[pos[hit]]
             if not hit.any():
                 continue
             p = pos[hit]
             e.used[p] = True
+            used_code[hit] = code
             name = self.sim.causes[code]
             unit = self.tactics[name].spec.cost.per_redemption
             self.stats[name]["redeemed"] += len(p)
             periods, counts = np.unique(e.period_each[p], return_counts=True)
             for per, k in zip(periods, counts, strict=True):
                 self.sim.ledger.spend_reserved(day, int(per), name, "redemption", int(k), k * unit)
+        return used_code
 
     def release(self, effect: Effect) -> None:
         """Return an expired effect's unused commitment to its period's budget."""
