@@ -265,14 +265,8 @@ class Simulation:
         """Advance every person by one day (purchases, then moves, then support tickets)."""
         pop, g = self.pop, self.graph
         tables = self._tables(day)
-        live = []
-        for e in self.effects:
-            if e.until > day:
-                live.append(e)
-            else:
-                self.marketing.release(e)
-        self.effects = live
-        self.marketing.expire(day)
+        self.effects = [e for e in self.effects if e.until > day]
+        self.marketing.expire(day)  # lapsed contacts return their unused commitments
         active = [e for e in self.effects if e.start <= day] + list(self.marketing.stores.values())
         mods = build_modifiers(active, pop.stage, g)
         # (a) repeat purchases by people in buying stages

@@ -53,10 +53,6 @@ class Effect:
         (fatigue erodes effects this way).
     used : ndarray of bool, optional
         For single-use offers: which people have used theirs (the effect ends for them).
-    reserved : float
-        Budget still committed to possible redemptions.
-    period : int
-        Budget period the effect was paid from.
     until_each, period_each : ndarray, optional
         Per-person expiry day and budget period (an effect that collects every contact of
         one tactic; the engine drops entries as they expire).
@@ -71,8 +67,6 @@ class Effect:
     value_factor: float = 1.0
     strength: np.ndarray | None = None
     used: np.ndarray | None = None
-    reserved: float = 0.0
-    period: int = 0
     until_each: np.ndarray | None = None
     period_each: np.ndarray | None = None
 

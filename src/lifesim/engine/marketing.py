@@ -230,12 +230,6 @@ class Marketing:
                 self.sim.ledger.spend_reserved(day, int(per), name, "redemption", int(k), k * unit)
         return used_code
 
-    def release(self, effect: Effect) -> None:
-        """Return an expired effect's unused commitment to its period's budget."""
-        if effect.reserved > 0:
-            self.sim.ledger.release(effect.period, effect.reserved)
-            effect.reserved = 0.0
-
     def expire(self, day: int) -> None:
         """Drop lapsed contacts; unredeemed offers give their reservation back."""
         for code, e in self.stores.items():

@@ -209,13 +209,8 @@ def funnel(res: SimulationResult) -> pd.Series:
 
 
 def _initial_stage(res: SimulationResult) -> np.ndarray:
-    """Stage of every person at the start, reconstructed from the final stage and the log."""
-    stage = res.people["stage"].cat.codes.to_numpy().copy()
-    ev = res.events
-    if len(ev):
-        first = ev.sort_values(["person", "day"], kind="stable").drop_duplicates("person")
-        stage[first["person"].to_numpy()] = first["from_stage"].cat.codes.to_numpy()
-    return stage
+    """Stage code of every person at the start of day 0."""
+    return res.people["initial_stage"].cat.codes.to_numpy()
 
 
 def stage_conversion(res: SimulationResult) -> pd.DataFrame:

@@ -106,8 +106,8 @@ class Population:
         Personal multiplier on moves into churned stages (promotion side effects).
     last_contact : int16
         Day of the last marketing contact (-32768: never).
-    initial_customer : bool
-        Was a customer at the start (not acquired during the horizon).
+    initial_stage : int8
+        Stage code at the start of day 0.
     """
 
     stage: np.ndarray
@@ -124,7 +124,7 @@ class Population:
     acquired_by: np.ndarray
     churn_mult: np.ndarray
     last_contact: np.ndarray
-    initial_customer: np.ndarray
+    initial_stage: np.ndarray
 
     def __len__(self) -> int:
         return len(self.stage)
@@ -180,7 +180,7 @@ class Population:
             acquired_by=np.full(n, -1, dtype=np.int16),
             churn_mult=np.ones(n, dtype=np.float32),
             last_contact=np.full(n, -32768, dtype=np.int16),
-            initial_customer=is_cust,
+            initial_stage=stage.copy(),
         )
 
     def to_pandas(self, graph: StageGraph, segments: list[str]) -> pd.DataFrame:
@@ -199,7 +199,10 @@ class Population:
                 "fatigue": self.fatigue,
                 "purchases": self.purchases,
                 "revenue": self.revenue,
-                "initial_customer": self.initial_customer,
+                "initial_stage": pd.Categorical.from_codes(
+                    self.initial_stage, categories=list(graph.names)
+                ),
+                "initial_customer": graph.kind[self.initial_stage] == 1,
                 "churn_mult": self.churn_mult,
             },
         )

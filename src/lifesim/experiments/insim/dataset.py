@@ -48,13 +48,7 @@ def is_proportion(kind: str) -> bool:
 
 def _initial_stage(res: Any) -> np.ndarray:
     """Stage code of each person at the start of day 0."""
-    stage = res.people["stage"].cat.codes.to_numpy().astype(np.int16).copy()
-    ev = res.events
-    if len(ev):
-        first = ~ev["person"].duplicated(keep="first").to_numpy()
-        who = ev["person"].to_numpy()[first]
-        stage[who] = ev["from_stage"].cat.codes.to_numpy()[first]
-    return stage
+    return res.people["initial_stage"].cat.codes.to_numpy().astype(np.int16)
 
 
 def stage_at(res: Any, day: int, initial: np.ndarray | None = None) -> np.ndarray:
