@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from lifesim.ab.metrics import Metric, Proportion, Ratio
-from lifesim.ab.moments import Moments
+from lifesim.ab.metrics import Metric
+from lifesim.ab.moments import SHIFT_ROWS, Moments, shift_of
 
 __all__ = ["Aggregated", "aggregate", "is_binary"]
 
@@ -163,30 +163,25 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
                 pl.col(c).min().cast(pl.Float64).alias(f"min:{c}"),
                 pl.col(c).max().cast(pl.Float64).alias(f"max:{c}"),
             ]
-    head = df.head(1000).select([x[c].alias(c) for c in numeric])
-    shift = {}
-    for c in numeric:
-        h = head[c].drop_nulls().drop_nans().to_numpy()
-        big = h.size and float(np.mean(h)) ** 2 > 16.0 * float(np.var(h)) + 1e-300
-        shift[c] = float(np.mean(h)) if big else 0.0
+    head = df.head(SHIFT_ROWS).select([x[c].alias(c) for c in numeric])
+    shift = {c: shift_of(head[c].drop_nulls().drop_nans().to_numpy()) for c in numeric}
 
     def _shift(m: Metric, c: str) -> float:
-        return 0.0 if isinstance(m, Proportion) else shift[c]  # 0/1: sum of squares = sum
+        return 0.0 if m.binary else shift[c]  # 0/1: sum of squares = sum
+
+    def allowed(c: str, domain: str) -> bool:
+        """Whether the checks found only values of ``domain`` in column ``c``."""
+        low = chk.get(f"min:{c}") or 0
+        if domain == "binary":
+            return not chk.get(f"nonbin:{c}") and low >= 0 and (chk.get(f"max:{c}") or 0) <= 1
+        return domain != "nonnegative" or (not chk.get(f"neg:{c}") and low >= 0)
 
     def ok(m: Metric) -> tuple[bool, bool]:
         """(usable here, has missing values)."""
         if any(kinds[c] == "O" or chk.get(f"inf:{c}") for c in m.columns):
             return False, False
-        if isinstance(m, Proportion):
-            c = m.column
-            if chk.get(f"nonbin:{c}") or (chk.get(f"min:{c}") or 0) < 0:
-                return False, False
-            if (chk.get(f"max:{c}") or 0) > 1:
-                return False, False
-        if isinstance(m, Ratio):
-            c = m.denominator
-            if chk.get(f"neg:{c}") or (chk.get(f"min:{c}") or 0) < 0:
-                return False, False
+        if not all(allowed(c, m.domain(j)) for j, c in enumerate(m.columns)):
+            return False, False
         missing = any(chk[f"miss:{c}"] for c in m.columns)
         return not (missing and not dropna), missing
 
@@ -196,11 +191,12 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         if any(kinds[c] == "O" for c in m.columns):
             continue
         z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
-        if isinstance(m, Proportion) and kinds[m.column] != "f":
-            z = [pl.col(m.column).cast(pl.Int64)]  # exact integer count, no float cast
-        aggs += _sum_aggs(z, f"m{i}:", binary=isinstance(m, Proportion))
-        if isinstance(m, Ratio):
-            aggs.append((f"m{i}:den", x[m.denominator]))
+        if m.binary:  # exact integer counts, no float cast
+            z = [
+                e if kinds[c] == "f" else pl.col(c).cast(pl.Int64)
+                for c, e in zip(m.columns, z, strict=True)
+            ]
+        aggs += _sum_aggs(z, f"m{i}:", binary=m.binary)
     labels = _guess_labels(df, arm) if df.height else None
     if labels is not None:
         others = pl.all_horizontal([pl.col(arm) != lab for lab in labels])
@@ -223,8 +219,6 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
     order = {lab: r for r, lab in enumerate(out.labels)}
     for i in plain:
         m = metrics[i]
-        if isinstance(m, Ratio) and np.any(g[f"m{i}:den"].to_numpy() <= 0):
-            continue
         sh = np.array([_shift(m, c) for c in m.columns])
         g2 = g.with_columns(pl.col("n").alias(f"m{i}:n"))
         out.moments[i] = (_moments_from(g2, f"m{i}:", m.columns, sh), 0)
@@ -233,14 +227,10 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         missing = pl.any_horizontal([x[c].is_null() | x[c].is_nan() for c in m.columns])
         z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
         sub = df.filter(~missing)
-        sums = _sum_aggs(z, "", binary=isinstance(m, Proportion))
-        if isinstance(m, Ratio):
-            sums.append(("den", x[m.denominator]))
+        sums = _sum_aggs(z, "", binary=m.binary)
         gf = _grouped(sub, arm, sums, None).collect()
-        if gf.height != len(out.labels) or (
-            isinstance(m, Ratio) and np.any(gf["den"].to_numpy() <= 0)
-        ):
-            continue  # an arm lost every row, or a zero denominator: NumPy path explains
+        if gf.height != len(out.labels):
+            continue  # an arm lost every row: the NumPy path explains
         rows = [order[lab] for lab in gf[arm].to_list()]
         inv = np.argsort(rows)
         mom = _moments_from(gf, "", m.columns, np.array([_shift(m, c) for c in m.columns]))

@@ -13,7 +13,7 @@ import numpy as np
 
 from lifesim.ab import _polars
 from lifesim.ab.io import Frame, _examples, _rows
-from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio
+from lifesim.ab.metrics import Mean, Metric, Proportion
 from lifesim.ab.moments import Moments
 from lifesim.errors import DataError
 
@@ -67,11 +67,12 @@ class _Columns:
 
 
 def _validate(metric: Metric, cols: _Columns) -> list[np.ndarray]:
+    """Read the metric's columns, refusing values outside each column's declared domain."""
     arrays = []
     for j, name in enumerate(metric.columns):
-        what = f"{metric.kind} metric {metric.label!r}"
+        what, domain = metric.role(j), metric.domain(j)
         x = cols.get(name, what)
-        if isinstance(metric, Proportion) and not cols.binary_ok(name, x):
+        if domain == "binary" and not cols.binary_ok(name, x):
             bad = ~np.isnan(x) & (x != 0) & (x != 1)
             if bad.any():
                 rows = np.flatnonzero(bad)
@@ -80,14 +81,14 @@ def _validate(metric: Metric, cols: _Columns) -> list[np.ndarray]:
                     f"{rows.size} other values ({_examples(rows, x[rows[:5]].tolist())}); "
                     f"to analyse it as a number use mean:{name}"
                 )
-        if isinstance(metric, Ratio) and j == 1 and not cols.low(name, x) >= 0:
+        if domain == "nonnegative" and not cols.low(name, x) >= 0:
             bad = x < 0
             if bad.any():
                 rows = np.flatnonzero(bad)
                 raise DataError(
-                    f"column {name!r} (denominator of ratio {metric.label!r}) has {rows.size} "
-                    f"negative values ({_examples(rows, x[rows[:5]].tolist())}); a denominator "
-                    "must be >= 0 (0 is fine for a unit)"
+                    f"column {name!r} ({what}) has {rows.size} negative values "
+                    f"({_examples(rows, x[rows[:5]].tolist())}); it must be >= 0 (0 is fine "
+                    "for a unit)"
                 )
         arrays.append(x)
     return arrays
@@ -157,9 +158,11 @@ class Prepared:
 
     def moments(self, index: int, dropna: bool) -> tuple[Moments, int]:
         """Per-arm moments of metric ``index`` and the number of rows dropped."""
-        if index in self._fast:
-            return self._fast[index]
         metric = self.metrics[index]
+        if index in self._fast:
+            mom, n_dropped = self._fast[index]
+            metric.check(mom, self.labels)
+            return mom, n_dropped
         k = len(self.labels)
         arrays = _validate(metric, self.cols)
         miss = _missing_mask(metric, arrays, dropna, self.cols)
@@ -167,15 +170,9 @@ class Prepared:
         if miss is not None:
             keep = ~miss
             c, arrays = c[keep], [x[keep] for x in arrays]
-        if isinstance(metric, Ratio):
-            den_sum = np.bincount(c, weights=arrays[1], minlength=k)
-            for a in np.flatnonzero(den_sum <= 0):
-                raise DataError(
-                    f"column {metric.denominator!r} (denominator of ratio {metric.label!r}) "
-                    f"sums to 0 in arm {self.labels[a]!r}; the ratio is undefined there"
-                )
         masks = self.masks if miss is None else None
         mom = Moments.from_arrays(
-            c, k, arrays, metric.columns, mask_cache=masks, binary=isinstance(metric, Proportion)
+            c, k, arrays, metric.columns, mask_cache=masks, binary=metric.binary
         )
+        metric.check(mom, self.labels)
         return mom, 0 if miss is None else int(miss.sum())

@@ -15,7 +15,7 @@ import pandas as pd
 
 from lifesim.ab._prepare import Prepared, resolve
 from lifesim.ab.io import _examples, as_frame
-from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio, parse_metric
+from lifesim.ab.metrics import Metric, parse_metric
 from lifesim.ab.moments import Moments
 from lifesim.errors import DataError
 
@@ -25,24 +25,43 @@ if TYPE_CHECKING:
 __all__ = ["Aggregates", "aggregate"]
 
 
+def _key(m: Metric | str) -> str:
+    """Return the name a covariate mapping uses for a metric (label, or a string's column)."""
+    if isinstance(m, str):
+        return m.partition(":")[2].strip() if ":" in m else m
+    return m.label
+
+
 def _resolve_metrics(
     metrics: Sequence[Metric | str] | Metric | str, covariates: Mapping[str, str] | None
 ) -> list[Metric | str]:
-    if isinstance(metrics, str | Proportion | Mean | Ratio):
+    """Parse the metrics and attach covariates.
+
+    A covariate goes to every metric of that name that takes one, so one column can be both a
+    proportion and, adjusted, a CUPED mean (``["proportion:c", "mean:c"]`` with
+    ``{"c": "pre_c"}``); if none takes it, the first metric's refusal is raised.
+    """
+    if isinstance(metrics, str | Metric):
         metrics = [metrics]
     if not metrics:
         raise ValueError("metrics is empty: give at least one metric to analyse")
-    covs = dict(covariates or {})
-    out = []
-    for m in metrics:
-        key = m if isinstance(m, str) else m.label
-        key = key.partition(":")[2] if isinstance(m, str) and ":" in m else key
-        out.append(parse_metric(m, covs.pop(key, None)))
-    if covs:
+    out = [parse_metric(m) for m in metrics]
+    keys = [_key(m) for m in metrics]
+    unknown = [k for k in (covariates or {}) if k not in keys]
+    if unknown:
         raise DataError(
-            f"covariate given for {', '.join(map(repr, covs))}, which is not among the metrics "
-            f"({', '.join(repr(m if isinstance(m, str) else m.label) for m in out)})"
+            f"covariate given for {', '.join(map(repr, unknown))}, which is not among the "
+            f"metrics ({', '.join(repr(k) for k in keys)})"
         )
+    for key, cov in (covariates or {}).items():
+        refusals = []
+        for i in (i for i, k in enumerate(keys) if k == key):
+            try:
+                out[i] = parse_metric(out[i], cov)
+            except DataError as exc:
+                refusals.append(exc)
+        if len(refusals) == keys.count(key):
+            raise refusals[0]
     return out
 
 
@@ -58,7 +77,7 @@ class Aggregates:
         Arm labels, in the order of every per-arm array.
     n : tuple of int
         Units per arm (all rows with an arm, before dropping missing metric values).
-    metrics : tuple of Proportion, Mean or Ratio
+    metrics : tuple of Metric
         The metrics, resolved (a bare column name became a proportion or a mean).
     moments : tuple of Moments
         One per metric: counts, means and centred cross-products of its columns per arm.

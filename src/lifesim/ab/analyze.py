@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from lifesim.ab.aggregate import Aggregates, aggregate
-from lifesim.ab.metrics import Mean, Metric, Proportion
+from lifesim.ab.metrics import Metric, MetricRow
 from lifesim.ab.moments import Moments
 from lifesim.ab.result import ABResult, Comparison, SRMCheck
-from lifesim.ab.stats import (
-    ALTERNATIVES,
-    CORRECTIONS,
-    P_FLOOR,
-    Estimate,
-    adjust,
-    compare,
-    srm_test,
-    welch_df,
-)
+from lifesim.ab.stats import ALTERNATIVES, CORRECTIONS, adjust, srm_test
 from lifesim.errors import DataError
 
 __all__ = ["analyze", "analyze_aggregates", "SRM_THRESHOLD"]
 
 #: The SRM check flags a mismatch when its p-value is below this.
 SRM_THRESHOLD = 0.001
-_SMALL_N = 30
-_Fn = Callable[[np.ndarray], tuple[float, np.ndarray]]
-
-_METHOD_PROP = {
-    "z-pooled": "two-proportion z-test (pooled SE under H0, no continuity correction)",
-    "z-unpooled": "two-proportion z-test (unpooled SE)",
-    "fisher": "Fisher's exact test on the 2x2 table",
-}
-_CI_PROP = "abs CI: Wald (unpooled SE); rel CI: log risk ratio (delta method)"
 
 
 def _check_args(alpha: float, alternative: str, correction: str) -> None:
@@ -98,147 +78,27 @@ def _expected_shares(
     return w / w.sum()
 
 
-def _mean_fn(j: int) -> _Fn:
-    def fn(m: np.ndarray) -> tuple[float, np.ndarray]:
-        g = np.zeros(m.size)
-        g[j] = 1.0
-        return float(m[j]), g
-
-    return fn
-
-
-def _ratio_fn(i: int, j: int) -> _Fn:
-    def fn(m: np.ndarray) -> tuple[float, np.ndarray]:
-        g = np.zeros(m.size)
-        r = m[i] / m[j]
-        g[i], g[j] = 1.0 / m[j], -r / m[j]
-        return float(r), g
-
-    return fn
-
-
-def _linear(
-    mom: Moments, value: _Fn, cov_fn: _Fn | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
-    """Per-arm estimate, its variance per unit (L' C L) and unadjusted variance; theta."""
-    g = len(mom.n)
-    cov = mom.cov()
-    est, var, var0 = np.empty(g), np.empty(g), np.empty(g)
-    theta = hp = None
-    if cov_fn is not None:
-        pool = mom.pooled()
-        s = pool.cov()[0]
-        _, gp = value(pool.mean[0])
-        hp, hg = cov_fn(pool.mean[0])
-        den = float(hg @ s @ hg)
-        theta = float(gp @ s @ hg) / den if den > 0 else 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for a in range(g):
-            v, gr = value(mom.mean[a])
-            lin = gr
-            if cov_fn is not None:
-                hv, hg = cov_fn(mom.mean[a])
-                v = v - theta * (hv - hp)
-                lin = gr - theta * hg
-            est[a], var[a], var0[a] = v, lin @ cov[a] @ lin, gr @ cov[a] @ gr
-    return est, var, var0, theta
-
-
-def _analyze_metric(
+def _rows(
     metric: Metric,
     mom: Moments,
     arms: list[str],
     alpha: float,
     alternative: str,
     warns: list[str],
-) -> list[tuple[Estimate, str, float | None]]:
-    n = mom.n
-    out: list[tuple[Estimate, str, float | None]] = []
-    for a, name in enumerate(arms):
-        if n[a] < 2:
+) -> list[MetricRow]:
+    """Return the metric's comparisons; warn where an arm is too small for a variance."""
+    for name, k in zip(arms, mom.n, strict=True):
+        if k < 2:
             warns.append(
-                f"{metric.label}: arm {name!r} has {n[a]} unit(s); need >= 2 for a variance, "
+                f"{metric.label}: arm {name!r} has {k} unit(s); need >= 2 for a variance, "
                 "so its results are NaN"
             )
-        elif n[a] < _SMALL_N and metric.kind != "proportion":
-            warns.append(
-                f"{metric.label}: arm {name!r} has only {n[a]} units; the t/normal "
-                "approximation may be poor"
-            )
-    label = metric.label
-    if isinstance(metric, Proportion):
-        x = np.rint(mom.sums()[:, 0])  # exact counts of 1s
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = x / n
-            var = p * (1 - p) / n
-        for a in range(1, len(arms)):
-            lab = f"{label} ({arms[a]})"
-            if min(x[0], x[a], n[0] - x[0], n[a] - x[a]) < 5 and metric.test != "fisher":
-                warns.append(
-                    f"{lab}: fewer than 5 successes or failures in a group; the z-test is "
-                    "approximate, consider Proportion(..., test='fisher')"
-                )
-            log_p = test_se = None
-            if metric.test == "z-pooled":
-                pp = (x[0] + x[a]) / (n[0] + n[a])
-                test_se = math.sqrt(pp * (1 - pp) * (1 / n[0] + 1 / n[a]))
-            elif metric.test == "fisher":
-                table = [[x[a], n[a] - x[a]], [x[0], n[0] - x[0]]]
-                table = np.asarray(table, dtype=np.int64)
-                fp = float(stats.fisher_exact(table, alternative).pvalue)
-                log_p = math.log(fp) if fp > 0 else math.log(P_FLOOR)
-            est = compare(
-                p[0], var[0], p[a], var[a], alpha=alpha, alternative=alternative,
-                test_se=test_se, log_p=log_p, label=lab,
-            )  # fmt: skip
-            out.append((est, f"{_METHOD_PROP[metric.test]}; {_CI_PROP}", None))
-        return out
-    if isinstance(metric, Mean):
-        value, cov_fn = _mean_fn(0), (_mean_fn(1) if metric.covariate else None)
-    else:
-        value = _ratio_fn(0, 1)
-        cc = metric.covariate_columns
-        cov_fn = None if not cc else (_mean_fn(2) if len(cc) == 1 else _ratio_fn(2, 3))
-    est, var, var0, theta = _linear(mom, value, cov_fn)
-    cov_txt = ""
-    if theta is not None:
-        cname = metric.covariate if isinstance(metric, Mean) else "/".join(cc)
-        what = "Y" if isinstance(metric, Mean) else "the ratio's delta-method linearisation"
-        cov_txt = (
-            f"CUPED on {cname} (theta={theta:.4g}: cov/var over all units of all arms, "
-            f"adjusting {what}); "
+    rows = metric.analyze(mom, arms, alpha=alpha, alternative=alternative)
+    if len(rows) != len(arms) - 1:
+        raise TypeError(
+            f"{type(metric).__name__}.analyze returned {len(rows)} rows for {len(arms) - 1} arms"
         )
-    for a in range(1, len(arms)):
-        lab = f"{label} ({arms[a]})"
-        if isinstance(metric, Mean):
-            df = welch_df(var[a], n[a], var[0], n[0]) if min(n[0], n[a]) >= 2 else math.nan
-            df_use = df if math.isfinite(df) else None
-            e = compare(
-                est[0], var[0] / n[0], est[a], var[a] / n[a], alpha=alpha,
-                alternative=alternative, df=df_use, label=lab,
-            )  # fmt: skip
-            method = (
-                f"{cov_txt}Welch t-test (Welch-Satterthwaite df, in `df`); abs CI: t quantile; "
-                "rel CI: delta method on log ratio of means"
-            )
-            if df_use is None:
-                method = method.replace("Welch t-test", "Welch t-test, undefined df so z")
-        else:
-            e = compare(
-                est[0], var[0] / n[0], est[a], var[a] / n[a], alpha=alpha,
-                alternative=alternative, label=lab,
-            )  # fmt: skip
-            method = (
-                f"{cov_txt}ratio of sums, delta method with the unit as the unit of analysis, "
-                "z-test (normal approximation); rel CI: delta method on log ratio"
-            )
-        vr = None
-        if theta is not None:
-            v0 = var0[0] / n[0] + var0[a] / n[a]
-            v1 = var[0] / n[0] + var[a] / n[a]
-            vr = float(1 - v1 / v0) if v0 > 0 else math.nan
-        out.append((e, method, vr))
-    return out
+    return rows
 
 
 def analyze(
@@ -376,10 +236,9 @@ def analyze_aggregates(
         if n_dropped:
             dropped[spec.label] = n_dropped
             warns.append(f"{spec.label}: dropped {n_dropped:,} units with missing values")
-        rows = _analyze_metric(spec, mom, arms, alpha, alternative, warns)
+        rows = _rows(spec, mom, arms, alpha, alternative, warns)
         p_adj = adjust([e.p_value for e, _, _ in rows], correction)
-        cov = getattr(spec, "covariate", None)
-        cov = "/".join(cov) if isinstance(cov, tuple) else cov
+        cov = spec.covariate_label
         for a, ((e, method, vr), pa) in enumerate(zip(rows, p_adj, strict=True), start=1):
             warns.extend(e.warnings)
             comparisons.append(

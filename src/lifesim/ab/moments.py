@@ -13,9 +13,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Moments"]
+__all__ = ["Moments", "shift_of"]
 
 _MASK_ARMS = 4  # up to this many arms, dot products with masks beat np.bincount
+#: Rows of a column looked at to choose its shift.
+SHIFT_ROWS = 1000
+
+
+def shift_of(head: np.ndarray) -> float:
+    """Constant subtracted from a column before summing (the "shifted data" algorithm).
+
+    Both back-ends (NumPy and polars) use this rule, so they give the same numbers.
+
+    Parameters
+    ----------
+    head : ndarray
+        The first :data:`SHIFT_ROWS` non-missing values of the column.
+
+    Returns
+    -------
+    float
+        The mean of ``head`` if it is large relative to its spread (``mean^2 > 16 var``),
+        else 0: ``sum(y y) - sum(y)^2 / n`` then does not cancel catastrophically.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shift_of(np.array([1e6 + 1, 1e6 - 1]))
+    1000000.0
+    >>> shift_of(np.array([0.0, 1.0, 2.0]))
+    0.0
+    """
+    if not head.size:
+        return 0.0
+    m = float(np.mean(head))
+    return m if m * m > 16.0 * float(np.var(head)) + 1e-300 else 0.0
 
 
 @dataclass(frozen=True)
@@ -89,11 +121,8 @@ class Moments:
         z = []
         shift = np.zeros(k)
         for j, a in enumerate(arrays):
-            head = a[:1000]
-            if binary:
-                pass
-            elif head.size and float(np.mean(head)) ** 2 > 16.0 * float(np.var(head)) + 1e-300:
-                shift[j] = float(np.mean(head))
+            if not binary:
+                shift[j] = shift_of(a[:SHIFT_ROWS])
             z.append(a - shift[j] if shift[j] != 0.0 else a)
         s1 = np.empty((n_groups, k))
         s2 = np.empty((n_groups, k, k))
