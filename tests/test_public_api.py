@@ -1,11 +1,11 @@
 """Pin the public API (what `import lifesim` offers) and the layer contracts."""
 
-import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
-import pytest
+import importlinter  # noqa: F401  (the `test` extra: a missing linter is an error, never a skip)
 
 import lifesim
 
@@ -52,10 +52,46 @@ def test_import_has_no_side_effects_on_global_random_state():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
-@pytest.mark.skipif(shutil.which("lint-imports") is None, reason="import-linter not installed")
+def _lint_imports(config: Path | None = None) -> subprocess.CompletedProcess:
+    """Run import-linter through its Python API (no console script on PATH needed)."""
+    arg = "None" if config is None else repr(str(config))
+    code = (
+        "import sys; from importlinter.cli import lint_imports;"
+        f"sys.exit(lint_imports(config_filename={arg}, no_cache=True, no_logo=True))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
 def test_layers_point_one_way():
-    r = subprocess.run(["lint-imports"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
+    r = _lint_imports()
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    # every contract of pyproject.toml was read and checked (not an empty configuration)
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    names = [c["name"] for c in contracts["contracts"]]
+    assert names
+    for name in names:
+        assert f"{name} KEPT" in out, out
+    assert f"{len(names)} kept, 0 broken" in out, out
+
+
+def test_import_linter_fails_on_a_broken_contract(tmp_path):
+    # the same runner must report a violation: the CLI imports the engine, so forbidding it breaks
+    cfg = tmp_path / "broken.toml"
+    cfg.write_text(
+        "[tool.importlinter]\n"
+        'root_package = "lifesim"\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "cli never imports the engine"\n'
+        'type = "forbidden"\n'
+        'source_modules = ["lifesim.cli"]\n'
+        'forbidden_modules = ["lifesim.engine"]\n'
+    )
+    r = _lint_imports(cfg)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "cli never imports the engine BROKEN" in r.stdout, r.stdout
 
 
 def test_ab_and_churn_do_not_load_the_simulator():
