@@ -33,6 +33,7 @@ from lifesim.churn.labels import ChurnDefinition
 from lifesim.churn.metrics import Metrics, RecencyBaseline, calibration_table
 from lifesim.churn.model import ChurnModel
 from lifesim.churn.schema import TransactionLog
+from lifesim.churn.selection import describe, summarize, summary_lines
 from lifesim.errors import DataError
 
 __all__ = ["ChurnEvaluation", "evaluate", "evaluate_dataset", "VALIDATIONS"]
@@ -84,6 +85,10 @@ class ChurnEvaluation:
     notes : tuple of str
         Caveats (few churners, a model no better than the baseline, ...).
     elapsed_s : float
+    selection : dict
+        Which model family and transform the inner cross-validation chose in each fit (one
+        per fold), the most frequent winner beside the runner-up, and the method (see
+        :func:`lifesim.churn.selection.summarize`).
     """
 
     definition: ChurnDefinition | None
@@ -100,6 +105,7 @@ class ChurnEvaluation:
     n_features: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
     elapsed_s: float = 0.0
+    selection: dict[str, Any] = field(default_factory=dict)
 
     @property
     def definition_text(self) -> str:
@@ -127,6 +133,7 @@ class ChurnEvaluation:
             k: (v if isinstance(v, str | int | float | None) else repr(v))
             for k, v in self.model_params.items()
         }
+        out["selection"] = self.selection
         out["n_features"] = self.n_features
         out["calibration"] = self.calibration.to_dict(orient="records")
         out["notes"] = list(self.notes)
@@ -157,6 +164,7 @@ class ChurnEvaluation:
             f"validation:       {val}",
             f"customers:        {self.model.n_customers:,} ({self.model.n_churned:,} churned, "
             f"{self.model.churn_rate:.1%})",
+            *summary_lines(self.selection, "folds"),
             "",
             f"{'metric':<18}{'model':>10}{'baseline':>12}   (baseline: {self.baseline_name})",
         ]
@@ -259,11 +267,12 @@ def evaluate_dataset(
     split_seed, model_seed = _rng_ints(random_state, 2)
     p_model = np.empty(len(y))
     p_base = np.empty(len(y))
-    folds = []
+    folds, fits = [], []
     cv = StratifiedKFold(n_splits, shuffle=True, random_state=split_seed)
     for k, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y)):
         m = _with_seed(model, model_seed + k)
         m.fit(data.X.iloc[tr], y[tr])
+        fits.append(describe(m))
         p_model[te] = m.predict_proba(data.X.iloc[te])[:, 1]
         b = RecencyBaseline(bname).fit(data.X.iloc[tr], y[tr])
         p_base[te] = b.predict_churn(data.X.iloc[te])
@@ -271,11 +280,24 @@ def evaluate_dataset(
         if progress is not None:
             progress(k + 1, n_splits)
     return _result(
-        data, y, p_model, p_base, bname, model, "customers", start, n_splits, tuple(folds), None
+        data,
+        y,
+        p_model,
+        p_base,
+        bname,
+        model,
+        "customers",
+        start,
+        n_splits,
+        tuple(folds),
+        None,
+        fits,
     )
 
 
-def _result(data, y, p_model, p_base, bname, model, scheme, start, n_splits, folds, train_def):
+def _result(
+    data, y, p_model, p_base, bname, model, scheme, start, n_splits, folds, train_def, fits
+):
     mm = Metrics.from_predictions(y, p_model)
     bm = Metrics.from_predictions(y, p_base)
     preds = pd.DataFrame(
@@ -296,6 +318,7 @@ def _result(data, y, p_model, p_base, bname, model, scheme, start, n_splits, fol
         n_features=data.X.shape[1],
         notes=_notes(mm, bm),
         elapsed_s=time.perf_counter() - start,
+        selection=summarize(fits),
     )
 
 
@@ -396,4 +419,5 @@ def evaluate(
         None,
         (),
         train.definition,
+        [describe(m)],
     )

@@ -1,10 +1,12 @@
 """``ChurnModel``: a calibrated scikit-learn classifier for churn (a real estimator).
 
-Gradient boosting (``HistGradientBoostingClassifier``) by default, logistic regression as an
-option, wrapped in :class:`~sklearn.calibration.CalibratedClassifierCV` so that
-``predict_proba`` is a calibrated churn probability. It takes NumPy arrays or DataFrames;
-DataFrame columns of categorical/object/bool dtype are encoded inside the model (ordinal
-codes for boosting, one-hot for the logistic model), and missing values are allowed.
+By default the model family (logistic regression or histogram gradient boosting) and the
+transform of the numeric columns (raw or ``sign(x) log1p(|x|)``) are chosen by inner
+cross-validation on the training data (:mod:`lifesim.churn.selection`); the winner is wrapped
+in :class:`~sklearn.calibration.CalibratedClassifierCV` so that ``predict_proba`` is a
+calibrated churn probability. It takes NumPy arrays or DataFrames; DataFrame columns of
+categorical/object/bool dtype are encoded inside the model (ordinal codes for boosting, one-hot
+for the logistic model), and missing values are allowed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from threadpoolctl import threadpool_limits
+
+from lifesim.churn import selection
 
 __all__ = ["ChurnModel"]
 
@@ -100,20 +104,39 @@ class _EncodedClassifier(ClassifierMixin, BaseEstimator):
         """Probabilities of the classifier on the encoded data."""
         return self.model_.predict_proba(self.encoder_.transform(X))
 
+    def predict(self, X: Any) -> np.ndarray:
+        """Labels of the classifier on the encoded data."""
+        return self.model_.predict(self.encoder_.transform(X))
+
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
-    """Calibrated churn classifier (gradient boosting or logistic regression).
+    """Calibrated churn classifier: the better of logistic regression and gradient boosting.
 
     Parameters
     ----------
-    kind : {"boosting", "logistic"}, default="boosting"
+    kind : {"auto", "boosting", "logistic"}, default="auto"
+        Model family. ``"auto"``: chosen by inner cross-validation on the training data
+        (see :mod:`lifesim.churn.selection`; fitted attributes ``kind_``, ``feature_transform_``,
+        ``best_score_``, ``runner_up_``, ``runner_up_score_`` say what won and by how much).
         ``"boosting"``: :class:`~sklearn.ensemble.HistGradientBoostingClassifier` (handles
-        missing values and categorical columns natively). ``"logistic"``: standardised
-        ``sign(x) log1p(|x|)`` features, median imputation, one-hot categories, then
+        missing values and categorical columns natively). ``"logistic"``: median imputation,
+        standardised numeric features, one-hot categories, then
         :class:`~sklearn.linear_model.LogisticRegression`.
-    calibration : {"isotonic", "sigmoid"} or None, default="isotonic"
+    feature_transform : {"auto", "log", "none"}, default="auto"
+        Transform of the numeric columns before the model: ``"log"`` is
+        ``sign(x) log1p(|x|)`` (tames heavy-tailed counts and amounts), ``"none"`` keeps them
+        raw. ``"auto"``: chosen by the same inner cross-validation for the logistic family
+        (both are tried); boosting is invariant to monotone transforms, so only ``"none"`` is
+        tried for it.
+    inner_cv : int, default=3
+        Folds of the inner cross-validation that chooses the family and transform (fewer if a
+        class is rarer; no selection when there is a single candidate).
+    calibration : {"sigmoid", "isotonic"} or None, default="sigmoid"
         Probability calibration by :class:`~sklearn.calibration.CalibratedClassifierCV`;
-        ``None`` keeps the raw model's probabilities.
+        ``None`` keeps the raw model's probabilities. Sigmoid (Platt) scaling is strictly
+        monotone, so it keeps the model's ranking (its ROC-AUC); isotonic calibration is a
+        step function whose ties cost ranking (measured: 0.001-0.004 ROC-AUC, about 3 paired
+        standard errors, on the public-style snapshots of ``benchmarks/bench_churn_models.py``).
     cv : "auto", int, float or cross-validation splitter, default="auto"
         How the calibration data is held out. An int ``>= 2``: that many stratified folds
         (shuffled with ``random_state``; fewer if a class is rarer), one model per fold,
@@ -155,19 +178,40 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Which input columns were treated as categorical.
     n_iter_ : int
         Largest number of boosting rounds (or solver iterations) over the fitted models.
+    kind_ : str
+        The family used: ``"logistic"`` or ``"boosting"``.
+    feature_transform_ : str
+        The transform used: ``"log"`` or ``"none"``.
+    best_score_ : float
+        Inner-CV mean ROC-AUC of the winner (NaN when nothing was compared).
+    runner_up_ : str or None
+        The second-best candidate, e.g. ``"logistic+log1p"`` (``None``: nothing compared).
+    runner_up_score_ : float
+        Its inner-CV mean ROC-AUC.
+    cv_results_ : dict
+        Per candidate: ``candidate``, ``kind``, ``transform``, ``mean_roc_auc``,
+        ``std_roc_auc``, ``rank`` (lists; empty when nothing was compared).
+    selection_method_ : str
+        How the winner was chosen, in one sentence.
 
     Examples
     --------
     >>> from lifesim.churn import ChurnModel
     >>> from sklearn.datasets import make_classification
     >>> X, y = make_classification(500, random_state=0)
-    >>> p = ChurnModel(random_state=0).fit(X, y).predict_proba(X)[:, 1]
-    >>> p.shape
-    (500,)
+    >>> model = ChurnModel(random_state=0).fit(X, y)
+    >>> model.predict_proba(X).shape
+    (500, 2)
+    >>> model.kind_ in ("logistic", "boosting"), model.runner_up_ is not None
+    (True, True)
+    >>> sorted(model.cv_results_["candidate"])
+    ['boosting', 'logistic', 'logistic+log1p']
     """
 
     _parameter_constraints: dict = {
-        "kind": [StrOptions({"boosting", "logistic"})],
+        "kind": [StrOptions({"auto", "boosting", "logistic"})],
+        "feature_transform": [StrOptions({"auto", "log", "none"})],
+        "inner_cv": [Interval(Integral, 2, None, closed="left")],
         "calibration": [StrOptions({"isotonic", "sigmoid"}), None],
         "cv": [
             StrOptions({"auto"}),
@@ -187,8 +231,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        kind: str = "boosting",
-        calibration: str | None = "isotonic",
+        kind: str = "auto",
+        feature_transform: str = "auto",
+        inner_cv: int = 3,
+        calibration: str | None = "sigmoid",
         cv: Any = "auto",
         learning_rate: float = 0.1,
         max_iter: int = 200,
@@ -200,6 +246,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         n_threads: int | None = None,
     ):
         self.kind = kind
+        self.feature_transform = feature_transform
+        self.inner_cv = inner_cv
         self.calibration = calibration
         self.cv = cv
         self.learning_rate = learning_rate
@@ -250,10 +298,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             return int(rs.randint(0, 2**31 - 1))
         return rs
 
-    def _base(self, cat: np.ndarray, seed: int | None) -> BaseEstimator:
-        num = np.flatnonzero(~cat)
-        cats = np.flatnonzero(cat)
-        if self.kind == "boosting":
+    def _base(self, kind: str, transform: str, cat: np.ndarray, seed: int | None) -> Any:
+        """Unfitted, uncalibrated model of one family, with its encoding and transform."""
+        num, cats = np.flatnonzero(~cat), np.flatnonzero(cat)
+        log = FunctionTransformer(_signed_log1p) if transform == "log" else None
+        if kind == "boosting":
             hgb = HistGradientBoostingClassifier(
                 learning_rate=self.learning_rate,
                 max_iter=self.max_iter,
@@ -263,45 +312,44 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 random_state=seed,
             )
             if not len(cats):
-                return hgb
+                return hgb if log is None else _EncodedClassifier(log, hgb)
+            ordinal = OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=np.nan,
+                encoded_missing_value=np.nan,
+                max_categories=250,
+            )
             enc = ColumnTransformer(
-                [
-                    (
-                        "cat",
-                        OrdinalEncoder(
-                            handle_unknown="use_encoded_value",
-                            unknown_value=np.nan,
-                            encoded_missing_value=np.nan,
-                            max_categories=250,
-                        ),
-                        cats,
-                    ),
-                    ("num", "passthrough", num),
-                ],
-                sparse_threshold=0,
+                [("cat", ordinal, cats), ("num", log or "passthrough", num)], sparse_threshold=0
             )
             hgb.set_params(categorical_features=np.arange(len(cats)))
             return _EncodedClassifier(enc, hgb)
         numeric = make_pipeline(
-            FunctionTransformer(_signed_log1p),
+            *([log] if log is not None else []),
             SimpleImputer(strategy="median", keep_empty_features=True),
             StandardScaler(),
         )
         steps = [("num", numeric, num)]
         if len(cats):
-            steps.append(
-                (
-                    "cat",
-                    make_pipeline(
-                        FunctionTransformer(_as_text),
-                        OneHotEncoder(handle_unknown="ignore", max_categories=50),
-                    ),
-                    cats,
-                )
-            )
+            onehot = OneHotEncoder(handle_unknown="ignore", max_categories=50)
+            steps.append(("cat", make_pipeline(FunctionTransformer(_as_text), onehot), cats))
         enc = ColumnTransformer(steps, sparse_threshold=0)
         logit = LogisticRegression(C=self.C, max_iter=max(self.max_iter, 100))
         return _EncodedClassifier(enc, logit)
+
+    def _select(self, X: Any, y: np.ndarray, sample_weight: Any, seed: int | None) -> None:
+        """Choose the family and transform (inner CV); set the selection attributes."""
+        pairs = selection.candidates(self.kind, self.feature_transform)
+
+        def make(kind: str, transform: str) -> Any:
+            return self._base(kind, transform, self.categorical_, seed)
+
+        with _threads(len(y), self.n_threads):
+            res = selection.select(make, pairs, X, y, sample_weight, self.inner_cv, seed)
+        self.kind_, self.feature_transform_ = res["kind"], res["transform"]
+        self.best_score_, self.cv_results_ = res["best_score"], res["cv_results"]
+        self.runner_up_, self.runner_up_score_ = res["runner_up"], res["runner_up_score"]
+        self.selection_method_ = res["method"]
 
     # -- estimator API ----------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ChurnModel:
@@ -332,10 +380,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         self.categorical_ = self._categorical_mask(X)
         seed = self._seed()
-        base = self._base(self.categorical_, seed)
-        Xf = X if isinstance(X, pd.DataFrame) else np.asarray(X)
-        if isinstance(Xf, pd.DataFrame):
-            Xf = Xf.reset_index(drop=True)
+        Xf = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else np.asarray(X)
+        self._select(Xf, y_enc, sample_weight, seed)
+        base = self._base(self.kind_, self.feature_transform_, self.categorical_, seed)
         if self.calibration is None:
             with _threads(len(y_enc), self.n_threads):
                 self.calibrated_ = clone(base).fit(Xf, y_enc, sample_weight=sample_weight)
@@ -350,9 +397,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 )
             if isinstance(cv, float):
                 cv = StratifiedShuffleSplit(1, test_size=cv, random_state=seed)
-            elif isinstance(cv, Integral):
+            # k folds + sigmoid: one model on all the data (its ranking), calibrated on its
+            # out-of-fold scores; isotonic averages the fold models (fewer ties)
+            ensemble = True
+            if isinstance(cv, Integral):
                 cv = StratifiedKFold(min(int(cv), n_min), shuffle=True, random_state=seed)
-            cal = CalibratedClassifierCV(base, method=self.calibration, cv=cv, ensemble=True)
+                ensemble = self.calibration != "sigmoid"
+            cal = CalibratedClassifierCV(base, method=self.calibration, cv=cv, ensemble=ensemble)
             with _threads(len(y_enc), self.n_threads):
                 self.calibrated_ = cal.fit(Xf, y_enc, sample_weight=sample_weight)
         self.n_iter_ = self._n_iter()

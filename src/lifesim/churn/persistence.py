@@ -33,6 +33,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "lifesim.churn.model._as_text",
         "lifesim.churn.model._EncodedClassifier",
         "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.model_selection._split.StratifiedKFold",
         "sklearn.model_selection._split.StratifiedShuffleSplit",

@@ -19,6 +19,7 @@ from lifesim.churn.labels import ChurnDefinition
 from lifesim.churn.model import ChurnModel
 from lifesim.churn.persistence import dump_model, load_payload
 from lifesim.churn.schema import TransactionLog
+from lifesim.churn.selection import describe, summary_lines
 from lifesim.errors import DataError
 
 __all__ = ["TrainedChurnModel", "ChurnScores", "train", "train_dataset", "score", "load_model"]
@@ -75,12 +76,13 @@ class TrainedChurnModel:
     def summary(self) -> str:
         """Describe the model and its training data."""
         d = self.definition["text"] if self.definition else "snapshot label"
-        return (
+        text = (
             f"ChurnModel(kind={self.model.kind!r}, calibration={self.model.calibration!r}) "
             f"trained on {self.meta.get('n_customers', '?'):,} customers "
             f"(churn rate {self.meta.get('churn_rate', float('nan')):.1%}), "
             f"{len(self.feature_names)} features\ntraining definition: {d}"
         )
+        return "\n".join([text, *summary_lines(describe(self.model))])
 
     def to_dict(self) -> dict[str, Any]:
         """Training facts, definition, features and model parameters (JSON-able)."""
@@ -94,6 +96,7 @@ class TrainedChurnModel:
             "feature_names": list(self.feature_names),
             "spec": self.spec.to_dict(),
             "model": params,
+            "selection": describe(self.model),
         }
 
     def to_pandas(self) -> pd.DataFrame:
@@ -147,6 +150,7 @@ def train_dataset(
         "churn_rate": float(data.churn_rate),
         "lifesim_version": __version__,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "selection": describe(m),
     }
     return TrainedChurnModel(
         model=m,

@@ -35,8 +35,9 @@ class Mode(StrEnum):
 
 
 class Kind(StrEnum):
-    """Model family."""
+    """Model family ("auto": chosen by inner cross-validation)."""
 
+    auto = "auto"
     boosting = "boosting"
     logistic = "logistic"
 
@@ -66,7 +67,11 @@ _UNTIL = typer.Option(None, "--observed-until", help="End of observation (defaul
 _LABEL = typer.Option(None, "--label", help="Snapshot mode: the churn label column.")
 _ID = typer.Option(None, "--id", help="Snapshot mode: the customer id column.")
 _POS = typer.Option(None, "--positive", help="Snapshot mode: label value meaning churned.")
-_KIND = typer.Option(Kind.boosting, "--model-kind", help="Model family.")
+_KIND = typer.Option(
+    Kind.auto,
+    "--model-kind",
+    help="Model family; auto: logistic (raw or log1p features) or boosting, by inner CV.",
+)
 _SEED = typer.Option(0, "--seed", help="Random seed (folds, boosting).")
 _FMT = typer.Option(Format.table, "--format", help="Output: table or json.")
 
