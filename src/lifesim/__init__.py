@@ -8,6 +8,9 @@ simulate, Simulation, SimulationResult
     Run the agent-based lifecycle simulator.
 """
 
+# importing lifesim.experiments registers the strategy types built in upper layers
+# (churn_targeted) with lifesim.model's registry
+import lifesim.experiments  # noqa: F401
 from lifesim._version import __version__
 from lifesim.config import Scenario, default_scenario, dump_scenario, load_scenario
 from lifesim.engine import Effect, Simulation, SimulationResult, simulate

@@ -217,11 +217,13 @@ def test_custom_strategy_from_yaml_target():
             "params": {"tactic": "cross_sell", "gap": 3},
         }
     }
-    res = lifesim.simulate(scn, seed=1, customers=500, strategy="mine")
+    with pytest.raises(ConfigError, match="strategies.mine.target: would import and run"):
+        lifesim.simulate(scn, seed=1, customers=500, strategy="mine")  # not trusted
+    res = lifesim.simulate(scn, seed=1, customers=500, strategy="mine", trust_code=True)
     assert res.tactics.set_index("tactic").loc["cross_sell", "contacts"] > 0
     scn["strategies"]["mine"]["target"] = "no.such.module:X"
     with pytest.raises(ConfigError, match="strategies.mine.target: cannot import"):
-        lifesim.simulate(scn, seed=1, customers=500, strategy="mine")
+        lifesim.simulate(scn, seed=1, customers=500, strategy="mine", trust_code=True)
 
 
 def test_marketing_runs_are_deterministic():

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
+from rich.markup import escape
+from typer.exceptions import TyperException
 
+from lifesim._io import WriteError
 from lifesim.cli import ab as _ab
 from lifesim.cli import churn as _churn
 from lifesim.cli import compare as _compare
@@ -31,13 +35,88 @@ app.add_typer(_churn.app, name="churn")
 app.add_typer(_experiment.app, name="experiment")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``lifesim`` console script (bad input: exit 2, no traceback)."""
+INTERRUPTED = (
+    "stopped before the end; nothing half-written was kept (outputs are written atomically "
+    "at the end), and files from earlier runs are unchanged"
+)
+
+
+def _say(head: str, message: str) -> None:
+    stderr.print(f"[bold red]{head}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the app; turn every failure into an exit code and a one-paragraph message."""
+    debug = os.environ.get("LIFESIM_DEBUG", "") not in ("", "0")
     try:
-        app(args=argv, prog_name="lifesim")
+        rc = app(args=argv, prog_name="lifesim", standalone_mode=False)
+        sys.stdout.flush()
+        if rc == 130:  # typer turns Ctrl-C into a silent return of 130
+            _say("interrupted", INTERRUPTED)
+        return rc if isinstance(rc, int) else 0
+    except (KeyboardInterrupt, typer.Abort):
+        _say("interrupted", INTERRUPTED)
+        return 130
+    except typer.Exit as exc:
+        if exc.exit_code == 130:
+            _say("interrupted", INTERRUPTED)
+        return exc.exit_code
+    except TyperException as exc:  # usage errors: typer prints them the usual way (exit 2)
+        exc.show()
+        return exc.exit_code
+    except WriteError as exc:
+        if debug:
+            raise
+        _say("error", str(exc))
+        return 1
     except LifesimError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        if debug:
+            raise
+        _say("error", str(exc))
+        return 2
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        if debug:
+            raise
+        _say("error", str(exc))
+        return 2
+    except MemoryError:
+        if debug:
+            raise
+        _say("error", "out of memory; try fewer customers, days or replications")
+        return 1
+    except OSError as exc:  # a full disk, a closed pipe, a device error
+        if debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say("error", f"{exc.strerror or exc}{where}")
+        return 1
+    except Exception as exc:  # a bug: say so without a traceback (LIFESIM_DEBUG=1 shows it)
+        if debug:
+            raise
+        _say(
+            "internal error",
+            f"{type(exc).__name__}: {exc}. This is a bug in lifesim; run again with "
+            "LIFESIM_DEBUG=1 to see the traceback, and report it",
+        )
+        return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``lifesim`` console script.
+
+    Exit status: 0 success, 2 bad input (a message naming the problem, no traceback),
+    1 an environment failure (full disk, out of memory) or a bug, 130 interrupted.
+    ``LIFESIM_DEBUG=1`` shows tracebacks.
+    """
+    code = _run(argv)
+    try:
+        sys.stdout.flush()
+    except OSError as exc:  # stdout on a full device
+        _say("error", f"could not write the output: {exc.strerror or exc}")
+        code = 1
+    if argv is None:
+        # the console script: leave at once, skipping the interpreter's teardown, where
+        # native thread pools (pyarrow, polars, OpenMP) could abort an already finished run
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

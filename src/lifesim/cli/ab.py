@@ -115,6 +115,9 @@ def analyze(
     out: Path | None = typer.Option(
         None, "--out", help="Write the report to this file (atomically) instead of stdout."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out file (never an input file)."
+    ),
     correction: Correction = typer.Option(
         Correction.holm, "--correction", help="p-value adjustment over the arms of a metric."
     ),
@@ -146,6 +149,10 @@ def analyze(
     metrics += [f"ratio:{r}" for r in ratio]
     if not metrics:
         fail("give at least one metric: --proportion COL, --mean COL or --ratio NUM/DEN")
+    if out is not None:
+        from lifesim._io import check_out_file
+
+        check_out_file(out, overwrite=overwrite, inputs=[data])
     try:
         res = ab.analyze(
             data,
@@ -172,7 +179,7 @@ def analyze(
     if out is not None:
         from lifesim._io import write_text_atomic
 
-        write_text_atomic(out, text)
+        write_text_atomic(out, text, overwrite=overwrite, inputs=[data])
         typer.echo(f"wrote {out}")
     elif fmt is ReportFormat.json:
         print_json(res.to_dict())

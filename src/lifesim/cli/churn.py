@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from lifesim._io import check_out_file
 from lifesim.cli._common import Format, emit, print_json, progress_bar, stderr
 from lifesim.errors import DataError
 
@@ -194,6 +195,9 @@ def evaluate(
 def train(
     data: Path = _DATA,
     out: Path = typer.Option(..., "--out", help="Model file to write (.skops)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out file (never an input file)."
+    ),
     customer_col: str | None = _CUST,
     time_col: str | None = _TIME,
     amount_col: str | None = _AMOUNT,
@@ -215,6 +219,8 @@ def train(
 ) -> None:
     """Fit a calibrated churn model and save it (skops: safe to share and load)."""
     from lifesim.churn import build_dataset, read_snapshot, train_dataset
+
+    check_out_file(out, overwrite=overwrite, inputs=[data, events])
 
     if label is not None:
         ds = read_snapshot(data, label=label, id=id_col, positive=positive, sep=sep)
@@ -261,6 +267,9 @@ def score(
     data: Path = _DATA,
     model: Path = typer.Option(..., "--model", help="Model file from `lifesim churn train`."),
     out: Path | None = typer.Option(None, "--out", help="Write the scores here (CSV)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out file (never an input file)."
+    ),
     customer_col: str | None = _CUST,
     time_col: str | None = _TIME,
     amount_col: str | None = _AMOUNT,
@@ -278,6 +287,9 @@ def score(
     """Churn probability per customer at risk, from a saved model."""
     from lifesim.churn import TrainedChurnModel, read_snapshot
     from lifesim.churn import score as run
+
+    if out is not None:
+        check_out_file(out, overwrite=overwrite, inputs=[data, events, model])
 
     trained = TrainedChurnModel.load(model)
     if trained.snapshot:

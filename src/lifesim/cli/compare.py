@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
+from lifesim._io import check_out_dir, default_run_dir
 from lifesim.cli._common import Format, emit, progress_bar, stderr
 from lifesim.config import load_scenario
 from lifesim.engine.core import _resolve
 from lifesim.experiments import compare as run_compare
+from lifesim.model import check_trust
 from lifesim.report import save_compare_run
 
 __all__ = ["compare"]
@@ -31,7 +32,23 @@ def compare(
         -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Run folder (default: runs/compare-<scenario>-<time>)."
+        None,
+        "--out",
+        help="Run folder, new or empty (default: a new timestamped folder "
+        "runs/compare-<scenario>-<time>).",
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
+        "there). Without it --out must be new or empty; other folders and files are never "
+        "replaced.",
+    ),
+    trust_code: bool = typer.Option(
+        False,
+        "--trust-code",
+        help="Run 'custom' strategies, which import and run the Python code the scenario "
+        "names. Only for scenarios whose code you trust; without it they are refused.",
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     customers: int | None = typer.Option(
@@ -47,7 +64,11 @@ def compare(
 ) -> None:
     """Compare strategies over replications with common random numbers and 95% CIs."""
     scn = _resolve(load_scenario(config), customers, days)
-    n_strat = len(strategies.split(",")) if strategies else len(scn.compare.strategies)
+    names = strategies.split(",") if strategies else list(scn.compare.strategies)
+    check_trust(scn, names, trust_code)
+    out = default_run_dir("compare", scn.name) if out is None else out
+    check_out_dir(out, overwrite=overwrite, inputs=[config])
+    n_strat = len(names)
     reps = replications if replications is not None else scn.compare.replications
     with progress_bar("comparing strategies", n_strat * max(reps, 0), enabled=progress) as cb:
         res = run_compare(
@@ -59,14 +80,12 @@ def compare(
             baseline=baseline,
             objective=objective,
             progress=cb,
+            trust_code=trust_code,
         )
-    if out is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"compare-{scn.name}-{stamp}"
     if report:
-        save_compare_run(res, out)
+        save_compare_run(res, out, overwrite=overwrite, inputs=[config])
     else:
-        res.save(out)
+        res.save(out, overwrite=overwrite, inputs=[config])
     where = f"run folder: {out}" + (f"  (report: {out / 'report.html'})" if report else "")
     emit(res, fmt, out, where)
     stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
+from lifesim._io import check_out_dir, default_run_dir
 from lifesim.cli._common import Format, emit, fail, progress_bar, stderr
 from lifesim.errors import LifesimError
 
@@ -48,7 +48,23 @@ def run(
         1, "--jobs", "-j", help="Parallel workers for the truth runs (-1: all cores)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Run folder (default: runs/experiment-<scenario>-<time>)."
+        None,
+        "--out",
+        help="Run folder, new or empty (default: a new timestamped folder "
+        "runs/experiment-<scenario>-<time>).",
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
+        "there). Without it --out must be new or empty; other folders and files are never "
+        "replaced.",
+    ),
+    trust_code: bool = typer.Option(
+        False,
+        "--trust-code",
+        help="Run 'custom' strategies, which import and run the Python code the scenario "
+        "names. Only for scenarios whose code you trust; without it they are refused.",
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -56,11 +72,14 @@ def run(
 ) -> None:
     """Run the experiment once: dataset, analysis, and the true effect beside every estimate."""
     from lifesim.experiments.insim import run_experiment
-    from lifesim.experiments.insim.run import resolve_experiment
+    from lifesim.experiments.insim.run import check_experiment_trust, resolve_experiment
     from lifesim.report.experiment import save_experiment_run
 
     try:
         scn, exp = resolve_experiment(config, customers, days, design, clusters)
+        check_experiment_trust(scn, trust_code)
+        out = default_run_dir("experiment", scn.name) if out is None else out
+        check_out_dir(out, overwrite=overwrite, inputs=[config])
         reps = truth_replications if truth_replications is not None else exp.truth_replications
         total = 1 + max(reps, 0) * len(exp.arms)
         with progress_bar("experiment + truth runs", total, enabled=progress) as cb:
@@ -70,14 +89,12 @@ def run(
                 truth_replications=truth_replications,
                 jobs=jobs,
                 progress=cb,
+                trust_code=trust_code,
             )
-        if out is None:
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            out = Path("runs") / f"experiment-{scn.name}-{stamp}"
         if report:
-            save_experiment_run(res, out)
+            save_experiment_run(res, out, overwrite=overwrite, inputs=[config])
         else:
-            res.save(out)
+            res.save(out, overwrite=overwrite, inputs=[config])
     except LifesimError as exc:
         fail(str(exc))
         return
@@ -111,18 +128,36 @@ def audit(
     ),
     aa: bool = typer.Option(True, "--aa/--no-aa", help="Also audit the A/A version."),
     out: Path | None = typer.Option(
-        None, "--out", help="Write a folder with the audit tables and an HTML report."
+        None,
+        "--out",
+        help="Write a folder (new or empty) with the audit tables and an HTML report.",
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
+        "there). Without it --out must be new or empty; other folders and files are never "
+        "replaced.",
+    ),
+    trust_code: bool = typer.Option(
+        False,
+        "--trust-code",
+        help="Run 'custom' strategies, which import and run the Python code the scenario "
+        "names. Only for scenarios whose code you trust; without it they are refused.",
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Repeat the experiment (and an A/A version): false-positive rate, power, coverage, bias."""
     from lifesim.experiments.insim import audit as run_audit
-    from lifesim.experiments.insim.run import resolve_experiment
+    from lifesim.experiments.insim.run import check_experiment_trust, resolve_experiment
     from lifesim.report.experiment import save_audit_run
 
     try:
         scn, exp = resolve_experiment(config, customers, days, design, clusters)
+        check_experiment_trust(scn, trust_code)
+        if out is not None:
+            check_out_dir(out, overwrite=overwrite, inputs=[config])
         reps = (
             truth_replications
             if truth_replications is not None
@@ -138,9 +173,10 @@ def audit(
                 aa=aa,
                 jobs=jobs,
                 progress=cb,
+                trust_code=trust_code,
             )
         if out is not None:
-            save_audit_run(res, out)
+            save_audit_run(res, out, overwrite=overwrite, inputs=[config])
     except LifesimError as exc:
         fail(str(exc))
         return

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import typer
 
+from lifesim._io import check_out_dir
 from lifesim.cli._common import Format, emit, progress_bar
 from lifesim.config import load_scenario
 from lifesim.engine import simulate as run_simulation
 from lifesim.engine.core import _resolve
+from lifesim.model import custom_targets
 
 __all__ = ["simulate", "validate"]
 
@@ -21,17 +23,28 @@ def simulate(
     seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
     customers: int | None = typer.Option(None, "--customers", help="Override the market size."),
     days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
-    out: Path | None = typer.Option(None, "--out", help="Write the run folder here."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the run folder here (a new or empty folder)."
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
+        "there). Without it --out must be new or empty; other folders and files are never "
+        "replaced.",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     no_events: bool = typer.Option(False, "--no-events", help="Do not keep the event log."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Run one scenario and print a summary (final stage shares, revenue, churn rate)."""
     scn = _resolve(load_scenario(config), customers, days)  # bad overrides fail before the bar
+    if out is not None:
+        check_out_dir(out, overwrite=overwrite, inputs=[config])
     with progress_bar(f"simulating {scn.name}", scn.days, enabled=progress) as cb:
         res = run_simulation(scn, seed=seed, record_events=not no_events, progress=cb)
     if out is not None:
-        res.save(out)
+        res.save(out, overwrite=overwrite, inputs=[config])
     emit(res, fmt, out, f"run folder: {out}")
 
 
@@ -42,3 +55,13 @@ def validate(config: Path = typer.Argument(..., help="Scenario YAML file to chec
         f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} segments, "
         f"{scn.market.size:,} people, {scn.days} days)"
     )
+    code = {f"strategies.{n}.target": t for n, t in custom_targets(scn).items()}
+    if scn.experiment is not None:
+        for a, arm in scn.experiment.arms.items():
+            if not isinstance(arm.strategy, str) and dict(arm.strategy).get("type") == "custom":
+                code[f"experiment.arms.{a}.strategy.target"] = str(dict(arm.strategy)["target"])
+    for path, target in code.items():
+        typer.echo(
+            f"needs trust: {path} names the Python code {target!r}; lifesim runs it only with "
+            "--trust-code (nothing was imported or run)"
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from lifesim.config.experiment import Experiment
 
@@ -561,3 +561,5 @@ class Scenario(_Strict):
     economics: Economics = Field(default_factory=Economics)
     compare: CompareSpec = Field(default_factory=CompareSpec)
     experiment: Experiment | None = None
+    # set only by lifesim.model.trusted() (never from a file): custom strategies may run code
+    _trust_code: bool = PrivateAttr(default=False)

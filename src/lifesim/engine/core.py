@@ -39,6 +39,7 @@ from lifesim.model import (
     dist_ppf,
     edge_factors,
     make_strategy,
+    trusted,
 )
 
 __all__ = ["Simulation", "simulate", "PHASE_BUDGET", "PHASE_CALENDAR", "PHASE_DAY", "PHASE_END"]
@@ -101,6 +102,9 @@ class Simulation:
         The marketing strategy: a name from the scenario's ``strategies``, a spec, or an
         object following :class:`lifesim.model.Strategy`. ``None``: no marketing (the
         scenario's campaigns still run).
+    trust_code : bool
+        Allow a ``custom`` strategy spec to import and run the code it names (never
+        without this: scenario files are shared like documents).
 
     Notes
     -----
@@ -121,9 +125,10 @@ class Simulation:
         record_events: bool = True,
         progress: Progress | None = None,
         strategy: str | StrategySpec | Strategy | None = None,
+        trust_code: bool = False,
     ):
         scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        self.scenario = _resolve(scn, customers, days)
+        self.scenario = _resolve(trusted(scn) if trust_code else scn, customers, days)
         if seed is None:
             seed = self.scenario.seed
         self.seed_seq = as_seed_sequence(seed)
@@ -342,6 +347,7 @@ def simulate(
     record_events: bool = True,
     progress: Progress | None = None,
     strategy: str | StrategySpec | Strategy | None = None,
+    trust_code: bool = False,
 ) -> SimulationResult:
     """Run a scenario and return its result.
 
@@ -359,6 +365,8 @@ def simulate(
         Progress hook, called after every day.
     strategy : str, StrategySpec or Strategy, optional
         Marketing strategy (a name from the scenario, a spec or an object); ``None``: none.
+    trust_code : bool
+        Allow a ``custom`` strategy spec to import and run the code it names.
 
     Returns
     -------
@@ -379,5 +387,6 @@ def simulate(
         record_events=record_events,
         progress=progress,
         strategy=strategy,
+        trust_code=trust_code,
     )
     return sim.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -265,8 +266,12 @@ class SimulationResult:
             f"churn rate {churn} <small>({html.escape(CHURN_CONVENTION)})</small></p></div>"
         )
 
-    def save(self, out: str | Path) -> Path:
+    def save(self, out: str | Path, *, overwrite: bool = False, inputs: Iterable = ()) -> Path:
         """Write the run folder atomically.
+
+        ``out`` must be new, empty, or (with ``overwrite=True``) an earlier lifesim run folder
+        holding only lifesim's files; anything else is refused (see
+        :func:`lifesim._io.check_out_dir`).
 
         Contents: ``scenario.yaml`` (resolved), ``manifest.json`` (version, seed, start time),
         ``summary.json``, and Parquet tables ``events``, ``purchases``, ``stage_counts``,
@@ -278,7 +283,7 @@ class SimulationResult:
             The folder.
         """
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
             (tmp / "scenario.yaml").write_text(dump_scenario(self.scenario), encoding="utf-8")
             manifest = {
                 "lifesim_version": __version__,

@@ -7,6 +7,7 @@ run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
     (``lifesim experiment run`` / ``audit``).
 """
 
+from lifesim.experiments import churn_targeted as _churn_targeted  # noqa: F401  (registers the type)
 from lifesim.experiments import insim
 from lifesim.experiments.compare import RunSummary, compare
 from lifesim.experiments.insim import audit, run_experiment

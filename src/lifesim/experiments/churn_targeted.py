@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from lifesim import churn
 from lifesim.config import Scenario
 from lifesim.config.scenario import StrategySpec
 from lifesim.errors import ConfigError, DataError
-from lifesim.model.strategies import StageFocused
+from lifesim.model.strategies import StageFocused, register_strategy_type
 
 __all__ = ["ChurnTargeted"]
 
@@ -88,6 +87,8 @@ class ChurnTargeted(StageFocused):
         return super().tactics() | {self.offer}
 
     def _rescore(self, view: Any) -> None:
+        from lifesim import churn  # scikit-learn loads only when the strategy runs
+
         hist = view.history()
         now = view.day - 1
         try:
@@ -141,3 +142,6 @@ class ChurnTargeted(StageFocused):
         if share > 0 and len(self.ranked):
             ok = view.last_contact[self.ranked].astype(np.int32) <= view.day - self.gap
             view.contact(self.offer, self.ranked[ok], budget * share)
+
+
+register_strategy_type("churn_targeted", ChurnTargeted)

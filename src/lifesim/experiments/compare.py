@@ -26,6 +26,7 @@ from lifesim.errors import ConfigError
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
 from lifesim.metrics import METRICS, funnel, run_metrics
+from lifesim.model import check_trust, trusted
 
 __all__ = ["compare", "RunSummary"]
 
@@ -93,6 +94,7 @@ def compare(
     alpha: float = 0.05,
     progress: Callable[[int, int], None] | None = None,
     backend: str | None = None,
+    trust_code: bool = False,
 ) -> ComparisonResult:
     """Run every strategy ``replications`` times with common random numbers and compare.
 
@@ -122,6 +124,9 @@ def compare(
         Called as runs finish.
     backend : str, optional
         joblib backend (``"loky"`` by default; ``"dask"`` inside a ``dask.distributed`` client).
+    trust_code : bool
+        Allow ``custom`` strategies to import and run the code the scenario names; without
+        it they are refused before any run starts.
 
     Returns
     -------
@@ -130,6 +135,9 @@ def compare(
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     scn = _resolve(scn, customers, days)
     names = _parse_strategies(scn, strategies)
+    check_trust(scn, names, trust_code)
+    if trust_code:
+        scn = trusted(scn)
     reps = scn.compare.replications if replications is None else replications
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
         raise ConfigError([("replications", f"must be a whole number >= 2, got {reps!r}")])

@@ -8,7 +8,12 @@ from lifesim.model.strategies import (
     NoMarketing,
     StageFocused,
     Strategy,
+    check_trust,
+    custom_targets,
     make_strategy,
+    register_strategy_type,
+    trusted,
+    untrusted_error,
 )
 from lifesim.model.tactics import CompiledTactic, compile_tactics, edge_factors
 
@@ -27,4 +32,9 @@ __all__ = [
     "StageFocused",
     "FixedSplit",
     "make_strategy",
+    "register_strategy_type",
+    "trusted",
+    "check_trust",
+    "custom_targets",
+    "untrusted_error",
 ]

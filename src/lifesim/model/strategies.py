@@ -22,6 +22,7 @@ Example
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from lifesim.config import Scenario
@@ -35,6 +36,11 @@ __all__ = [
     "StageFocused",
     "FixedSplit",
     "make_strategy",
+    "register_strategy_type",
+    "trusted",
+    "check_trust",
+    "custom_targets",
+    "untrusted_error",
     "KPI_MIX",
     "DEFAULT_GROUP_SPLIT",
 ]
@@ -199,7 +205,78 @@ class FixedSplit(StageFocused):
                 view.contact(t, order, budget * share / len(ts))
 
 
-def _custom(spec: StrategySpec, name: str) -> Strategy:
+#: Strategy types implemented in upper layers register here (``churn_targeted`` registers
+#: itself when :mod:`lifesim.experiments` is imported, which ``import lifesim`` does).
+_FACTORIES: dict[str, Callable[[Scenario, StrategySpec, str], Strategy]] = {}
+
+TRUST_HINT = (
+    "lifesim runs code named in a scenario file only when you trust it explicitly: pass "
+    "--trust-code on the command line, or trust_code=True in Python (or pass the strategy "
+    "object itself)"
+)
+
+
+def register_strategy_type(
+    kind: str, factory: Callable[[Scenario, StrategySpec, str], Strategy]
+) -> None:
+    """Register the factory of a strategy ``type`` (called by the layer that implements it).
+
+    Parameters
+    ----------
+    kind : str
+        The ``type`` value in a scenario's ``strategies`` entry.
+    factory : callable(scenario, spec, name) -> Strategy
+    """
+    _FACTORIES[kind] = factory
+
+
+def trusted(scn: Scenario) -> Scenario:
+    """Return a copy of ``scn`` whose ``custom`` strategies may import and run their code.
+
+    The mark lives outside the scenario's fields, so no file can set it; it survives
+    copies and pickling (workers see it).
+    """
+    out = scn.model_copy()
+    out._trust_code = True
+    return out
+
+
+def custom_targets(scn: Scenario, names: Iterable[str] | None = None) -> dict[str, str]:
+    """Return ``{strategy name: 'module:attribute'}`` of the ``custom`` strategies in ``names``."""
+    keys = scn.strategies if names is None else [n for n in names if n in scn.strategies]
+    return {n: str(scn.strategies[n].target) for n in keys if scn.strategies[n].type == "custom"}
+
+
+def untrusted_error(found: Mapping[str, str]) -> ConfigError:
+    """Return the error for code a scenario names without trust (``{key path: target}``)."""
+    return ConfigError(
+        [
+            (path, f"would import and run the Python code {t!r}; {TRUST_HINT}")
+            for path, t in found.items()
+        ]
+    )
+
+
+def check_trust(
+    scn: Scenario, names: Iterable[str] | None = None, trust_code: bool = False
+) -> None:
+    """Refuse ``custom`` strategies among ``names`` unless the user trusted the code.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``strategies.<name>.target`` and how to trust it.
+    """
+    if trust_code or scn._trust_code:
+        return
+    found = custom_targets(scn, names)
+    if found:
+        raise untrusted_error({f"strategies.{n}.target": t for n, t in found.items()})
+
+
+def _custom(scn: Scenario, spec: StrategySpec, name: str) -> Strategy:
+    if not scn._trust_code:
+        raise untrusted_error({f"strategies.{name}.target": str(spec.target)})
     mod_name, _, attr = (spec.target or "").partition(":")
     try:
         obj = getattr(importlib.import_module(mod_name), attr)
@@ -218,10 +295,13 @@ def _custom(spec: StrategySpec, name: str) -> Strategy:
 def make_strategy(scn: Scenario, strategy: str | StrategySpec | Strategy | None) -> Strategy:
     """Build a strategy from a name in the scenario, a spec, or pass an object through.
 
+    A ``custom`` spec imports the code it names only if ``scn`` is :func:`trusted`.
+
     Raises
     ------
     ConfigError
-        For an unknown strategy name (the message lists the known ones).
+        For an unknown strategy name (the message lists the known ones), or a ``custom``
+        strategy in a scenario that is not trusted.
     """
     if strategy is None:
         return NoMarketing()
@@ -237,14 +317,22 @@ def make_strategy(scn: Scenario, strategy: str | StrategySpec | Strategy | None)
         spec = strategy
     if spec.type == "none":
         return NoMarketing(name if name != "custom" else "none")
-    if spec.type == "kpi_focused":
-        return KpiFocused(scn, spec, name)
-    if spec.type == "stage_focused":
-        return StageFocused(scn, spec, name)
-    if spec.type == "fixed_split":
-        return FixedSplit(scn, spec, name)
-    if spec.type == "churn_targeted":
-        # a plugin: it lives in the experiments layer (it uses lifesim.churn)
-        mod = importlib.import_module("lifesim.experiments.churn_targeted")
-        return mod.ChurnTargeted(scn, spec, name)
-    return _custom(spec, name)
+    if spec.type == "custom":
+        return _custom(scn, spec, name)
+    factory = _FACTORIES.get(spec.type)
+    if factory is None:
+        raise ConfigError(
+            [
+                (
+                    f"strategies.{name}.type",
+                    f"strategy type {spec.type!r} is provided by lifesim.experiments; "
+                    "import lifesim (or lifesim.experiments) first",
+                )
+            ]
+        )
+    return factory(scn, spec, name)
+
+
+register_strategy_type("kpi_focused", KpiFocused)
+register_strategy_type("stage_focused", StageFocused)
+register_strategy_type("fixed_split", FixedSplit)

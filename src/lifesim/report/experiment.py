@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -145,10 +146,12 @@ seed {res.seed}. Error bars: +/- 1.96 Monte Carlo standard errors.</p>
 <h2>Conventions</h2><ul>{conv}</ul></body></html>"""
 
 
-def save_experiment_run(res: ExperimentResult, out: str | Path) -> Path:
+def save_experiment_run(
+    res: ExperimentResult, out: str | Path, *, overwrite: bool = False, inputs: Iterable = ()
+) -> Path:
     """Write the run folder atomically: dataset, tables, JSON, the plot and ``report.html``."""
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         res.save_tables(tmp)
         fig = _png(estimate_vs_truth_figure(res))
         (tmp / "estimate_vs_truth.png").write_bytes(base64.b64decode(fig))
@@ -156,12 +159,14 @@ def save_experiment_run(res: ExperimentResult, out: str | Path) -> Path:
     return out
 
 
-def save_audit_run(res: AuditResult, out: str | Path) -> Path:
+def save_audit_run(
+    res: AuditResult, out: str | Path, *, overwrite: bool = False, inputs: Iterable = ()
+) -> Path:
     """Write an audit folder atomically: the audit table, every estimate, JSON, HTML."""
     import json
 
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         res.table.to_csv(tmp / "audit.csv", index=False)
         res.estimates.to_parquet(tmp / "estimates.parquet", index=False)
         res.truth.to_csv(tmp / "truth.csv", index=False)

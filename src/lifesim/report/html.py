@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -89,10 +90,15 @@ def write_compare_report(res: ComparisonResult, folder: str | Path) -> Path:
     return folder / "report.html"
 
 
-def save_compare_run(res: ComparisonResult, out: str | Path) -> Path:
-    """Write the complete run folder atomically: tables, JSON, plots and the HTML report."""
+def save_compare_run(
+    res: ComparisonResult, out: str | Path, *, overwrite: bool = False, inputs: Iterable = ()
+) -> Path:
+    """Write the complete run folder atomically: tables, JSON, plots and the HTML report.
+
+    ``out`` must be new, empty, or (with ``overwrite=True``) an earlier lifesim run folder.
+    """
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         res.save_tables(tmp)
         write_compare_report(res, tmp)
     return out

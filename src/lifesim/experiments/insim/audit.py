@@ -115,6 +115,7 @@ def audit(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     backend: str | None = None,
+    trust_code: bool = False,
 ) -> AuditResult:
     """Repeat the scenario's experiment and report how often its analysis tells the truth.
 
@@ -139,13 +140,15 @@ def audit(
         Called as repeats (and truth runs) finish.
     backend : str, optional
         joblib backend (``"loky"`` by default; ``"dask"`` inside a ``dask.distributed`` client).
+    trust_code : bool
+        Allow arms with ``custom`` strategies to run the code they name.
 
     Returns
     -------
     AuditResult
     """
     t0 = time.perf_counter()
-    scn, exp = resolve_experiment(scenario, customers, days)
+    scn, exp = resolve_experiment(scenario, customers, days, trust_code=trust_code)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 2:
         raise ConfigError([("repeats", f"must be a whole number >= 2, got {repeats!r}")])
     if not isinstance(jobs, int) or jobs == 0 or jobs < -1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,10 +227,14 @@ class ExperimentResult:
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
 
-    def save(self, out: str | Path) -> Path:
-        """Write the run folder atomically (tables; :mod:`lifesim.report` adds the HTML)."""
+    def save(self, out: str | Path, *, overwrite: bool = False, inputs: Iterable = ()) -> Path:
+        """Write the run folder atomically (tables; :mod:`lifesim.report` adds the HTML).
+
+        ``out`` must be new, empty, or (with ``overwrite=True``) an earlier lifesim run folder;
+        see :func:`lifesim._io.check_out_dir`.
+        """
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
             self.save_tables(tmp)
         return out
 

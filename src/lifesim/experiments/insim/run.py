@@ -34,9 +34,10 @@ from lifesim.experiments.insim.dataset import (
 )
 from lifesim.experiments.insim.design import ArmRouter, assign
 from lifesim.experiments.insim.result import ExperimentResult
-from lifesim.model import make_strategy
+from lifesim.model import custom_targets, make_strategy, trusted, untrusted_error
 
 __all__ = [
+    "check_experiment_trust",
     "run_experiment",
     "true_effects",
     "analyse_dataset",
@@ -61,6 +62,7 @@ def resolve_experiment(
     days: int | None = None,
     design: str | None = None,
     clusters: int | None = None,
+    trust_code: bool = False,
 ) -> tuple[Scenario, Experiment]:
     """Load a scenario, apply overrides, and return it with its experiment.
 
@@ -73,6 +75,8 @@ def resolve_experiment(
         Override ``experiment.design.unit``.
     clusters : int, optional
         Override ``experiment.design.clusters``.
+    trust_code : bool
+        Allow arms with ``custom`` strategies to run the code they name (refused otherwise).
 
     Raises
     ------
@@ -104,7 +108,33 @@ def resolve_experiment(
         problems = check_experiment(scn)
         if problems:
             raise ConfigError(problems)
+    check_experiment_trust(scn, trust_code)
+    if trust_code:
+        scn = trusted(scn)
     return scn, scn.experiment
+
+
+def check_experiment_trust(scn: Scenario, trust_code: bool = False) -> None:
+    """Refuse arms whose strategy is ``custom`` code unless the user trusted it.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key path of each ``custom`` target and how to trust it.
+    """
+    if trust_code or scn._trust_code or scn.experiment is None:
+        return
+    found: dict[str, str] = {}
+    for a, arm in scn.experiment.arms.items():
+        spec = arm.strategy
+        if isinstance(spec, str):
+            found.update(
+                {f"strategies.{n}.target": t for n, t in custom_targets(scn, [spec]).items()}
+            )
+        elif dict(spec).get("type") == "custom":
+            found[f"experiment.arms.{a}.strategy.target"] = str(dict(spec).get("target"))
+    if found:
+        raise untrusted_error(found)
 
 
 def _strategy(scn: Scenario, spec: str | Mapping[str, Any]) -> Any:
@@ -391,6 +421,7 @@ def run_experiment(
     truth_replications: int | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    trust_code: bool = False,
 ) -> ExperimentResult:
     """Run the scenario's experiment once, analyse it, and set the true effect beside it.
 
@@ -409,13 +440,15 @@ def run_experiment(
         joblib workers for the truth runs; results do not depend on it.
     progress : callable(done, total), optional
         Called as simulations finish.
+    trust_code : bool
+        Allow arms with ``custom`` strategies to run the code they name.
 
     Returns
     -------
     ExperimentResult
     """
     t0 = time.perf_counter()
-    scn, exp = resolve_experiment(scenario, customers, days)
+    scn, exp = resolve_experiment(scenario, customers, days, trust_code=trust_code)
     reps = exp.truth_replications if truth_replications is None else truth_replications
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise ConfigError([("truth_replications", f"must be a whole number >= 1, got {reps!r}")])
