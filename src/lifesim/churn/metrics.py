@@ -35,6 +35,13 @@ class Metrics:
         Share of churners.
     n_customers : int
     n_churned : int
+
+    Examples
+    --------
+    >>> from lifesim.churn import Metrics
+    >>> m = Metrics.from_predictions([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    >>> m.roc_auc, m.churn_rate, m.n_churned
+    (0.75, 0.5, 2)
     """
 
     roc_auc: float
@@ -103,6 +110,13 @@ def calibration_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
     -------
     DataFrame
         ``bin, n, p_min, p_max, mean_predicted, observed_rate`` (one row per bin).
+
+    Examples
+    --------
+    >>> from lifesim.churn import calibration_table
+    >>> t = calibration_table([0, 0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.6, 0.7, 0.8], n_bins=2)
+    >>> t[["bin", "n", "observed_rate"]].to_dict("list")
+    {'bin': [0, 1], 'n': [3, 3], 'observed_rate': [0.3333333333333333, 0.6666666666666666]}
     """
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
@@ -129,6 +143,15 @@ class RecencyBaseline:
     ----------
     feature : str or None
         Column of ``X`` used alone; ``None``: predicts the training churn rate.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from lifesim.churn import RecencyBaseline
+    >>> X = pd.DataFrame({"recency": [1, 5, 30, 90, 2, 60]})
+    >>> b = RecencyBaseline("recency").fit(X, [0, 0, 1, 1, 0, 1])
+    >>> bool(b.predict_churn(X)[3] > b.predict_churn(X)[0])  # longer since the last order
+    True
     """
 
     def __init__(self, feature: str | None = "recency"):

@@ -40,7 +40,22 @@ class TrainedChurnModel:
         snapshot models.
     feature_names : tuple of str
     meta : dict
-        Training facts: mode, horizon, customers, churn rate, lifesim version, time.
+        Training facts: mode, horizon, customers, churn rate, lifesim version, time, and the
+        model selection (winner, runner-up, method).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from lifesim import churn
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"customer_id": rng.integers(0, 600, 1500),
+    ...                    "day": rng.integers(0, 400, 1500), "amount": 10.0})
+    >>> log = churn.prepare(df, observed_until=399)
+    >>> trained = churn.train(log, 250, 120, random_state=0)
+    >>> trained.meta["selection"]["chosen"] in ("logistic", "logistic+log1p", "boosting")
+    True
+    >>> trained.feature_names[:2]
+    ('recency', 'tenure')
     """
 
     model: ChurnModel
@@ -111,7 +126,22 @@ class TrainedChurnModel:
 
 
 def load_model(path: str | os.PathLike) -> TrainedChurnModel:
-    """Load a saved churn model safely (see :meth:`TrainedChurnModel.load`)."""
+    """Load a saved churn model safely (see :meth:`TrainedChurnModel.load`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np, pandas as pd
+    >>> from lifesim import churn
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"customer_id": rng.integers(0, 600, 1500),
+    ...                    "day": rng.integers(0, 400, 1500), "amount": 10.0})
+    >>> log = churn.prepare(df, observed_until=399)
+    >>> trained = churn.train(log, 250, 120, random_state=0)
+    >>> path = trained.save(pathlib.Path(tempfile.mkdtemp()) / "churn.skops")
+    >>> churn.load_model(path).feature_names == trained.feature_names
+    True
+    """
     return TrainedChurnModel.load(path)
 
 
@@ -131,6 +161,19 @@ def train_dataset(
     Returns
     -------
     TrainedChurnModel
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from lifesim import churn
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"customer_id": rng.integers(0, 600, 1500),
+    ...                    "day": rng.integers(0, 400, 1500), "amount": 10.0})
+    >>> log = churn.prepare(df, observed_until=399)
+    >>> data = churn.build_dataset(log, 250, 120)
+    >>> trained = churn.train_dataset(data, churn.ChurnModel(kind="logistic"), random_state=0)
+    >>> trained.meta["n_customers"] == data.n_customers
+    True
     """
     from sklearn.base import clone
 
@@ -184,6 +227,18 @@ def train(
     Returns
     -------
     TrainedChurnModel
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from lifesim import churn
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"customer_id": rng.integers(0, 600, 1500),
+    ...                    "day": rng.integers(0, 400, 1500), "amount": 10.0})
+    >>> log = churn.prepare(df, observed_until=399)
+    >>> trained = churn.train(log, 250, 120, random_state=0)
+    >>> trained.definition["horizon_days"], trained.snapshot
+    (120, False)
     """
     data = build_features(log, cutoff, horizon_days=horizon_days, mode=mode)
     return train_dataset(data, model, random_state=random_state)
@@ -203,6 +258,19 @@ class ChurnScores:
     horizon_days : int or None
         The horizon the probabilities refer to (the training horizon).
     training_definition : str
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from lifesim import churn
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"customer_id": rng.integers(0, 600, 1500),
+    ...                    "day": rng.integers(0, 400, 1500), "amount": 10.0})
+    >>> log = churn.prepare(df, observed_until=399)
+    >>> trained = churn.train(log, 250, 120, random_state=0)
+    >>> scores = churn.score(log, trained)
+    >>> list(scores.table.columns[:2]), scores.horizon_days
+    (['churn_probability', 'rank'], 120)
     """
 
     table: pd.DataFrame
@@ -289,6 +357,19 @@ def score(
     Returns
     -------
     ChurnScores
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from lifesim import churn
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"customer_id": rng.integers(0, 600, 1500),
+    ...                    "day": rng.integers(0, 400, 1500), "amount": 10.0})
+    >>> log = churn.prepare(df, observed_until=399)
+    >>> trained = churn.train(log, 250, 120, random_state=0)
+    >>> table = churn.score(log, trained, cutoff=300).table
+    >>> bool(table["churn_probability"].between(0, 1).all()), int(table["rank"].min())
+    (True, 1)
     """
     training = trained.definition["text"] if trained.definition else "snapshot label"
     if isinstance(data, TransactionLog):
