@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,13 +13,22 @@ from lifesim.ab.aggregate import Aggregates, aggregate
 from lifesim.ab.metrics import Metric, MetricRow
 from lifesim.ab.moments import Moments
 from lifesim.ab.result import ABResult, Comparison, SRMCheck
-from lifesim.ab.stats import ALTERNATIVES, CORRECTIONS, adjust, srm_test
+from lifesim.ab.stats import (
+    ALTERNATIVES,
+    CORRECTIONS,
+    P_FLOOR,
+    Estimate,
+    adjust_log10,
+    srm_test,
+)
 from lifesim.errors import DataError
 
 __all__ = ["analyze", "analyze_aggregates", "SRM_THRESHOLD"]
 
 #: The SRM check flags a mismatch when its p-value is below this.
 SRM_THRESHOLD = 0.001
+#: Fewer units than this in an arm: its comparisons have no CI and no p-value.
+MIN_UNITS = 2
 
 
 def _check_args(alpha: float, alternative: str, correction: str) -> None:
@@ -78,26 +89,38 @@ def _expected_shares(
     return w / w.sum()
 
 
+def _undefined(e: Estimate, why: str) -> Estimate:
+    """Drop the intervals, p-value and statistic of an estimate (values are kept)."""
+    nan2 = (math.nan, math.nan)
+    return replace(
+        e, abs_ci=nan2, rel_ci=nan2, p_value=math.nan, log10_p_value=math.nan,
+        statistic=math.nan, se=math.nan, warnings=(*e.warnings, why),
+    )  # fmt: skip
+
+
 def _rows(
     metric: Metric,
     mom: Moments,
     arms: list[str],
     alpha: float,
     alternative: str,
-    warns: list[str],
 ) -> list[MetricRow]:
-    """Return the metric's comparisons; warn where an arm is too small for a variance."""
-    for name, k in zip(arms, mom.n, strict=True):
-        if k < 2:
-            warns.append(
-                f"{metric.label}: arm {name!r} has {k} unit(s); need >= 2 for a variance, "
-                "so its results are NaN"
-            )
+    """Return the metric's comparisons; none claims anything where an arm has < 2 units."""
     rows = metric.analyze(mom, arms, alpha=alpha, alternative=alternative)
     if len(rows) != len(arms) - 1:
         raise TypeError(
             f"{type(metric).__name__}.analyze returned {len(rows)} rows for {len(arms) - 1} arms"
         )
+    n = mom.n
+    for a in range(1, len(arms)):
+        small = [f"{arms[g]!r} has {n[g]}" for g in (0, a) if n[g] < MIN_UNITS]
+        if small:
+            why = (
+                f"{metric.label} ({arms[a]}): arm {' and '.join(small)} unit(s); need >= "
+                f"{MIN_UNITS} per arm for a variance, so no CI and no p-value (NaN): no "
+                "significance claim"
+            )
+            rows[a - 1] = rows[a - 1]._replace(estimate=_undefined(rows[a - 1].estimate, why))
     return rows
 
 
@@ -165,8 +188,20 @@ def analyze(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> from lifesim import ab
-    >>> res = ab.analyze(df, arm="variant", control="control",
+    >>> df = pd.DataFrame({"variant": ["control"] * 4 + ["b"] * 4,
+    ...                    "converted": [0, 1, 0, 0, 1, 1, 0, 1],
+    ...                    "revenue": [0.0, 12.5, 0.0, 0.0, 10.0, 20.0, 0.0, 15.0]})
+    >>> res = ab.analyze(df, arm="variant", metrics=["converted", "mean:revenue"])
+    >>> res.to_pandas()[["metric", "kind", "abs_effect", "p_value"]].round(4)
+          metric        kind  abs_effect  p_value
+    0  converted  proportion       0.500   0.1573
+    1    revenue        mean       8.125   0.1800
+
+    Metric objects name the test and a CUPED covariate:
+
+    >>> res = ab.analyze(data, arm="variant", control="control",
     ...                  metrics=[ab.Proportion("converted"),
     ...                           ab.Mean("revenue", covariate="pre_revenue"),
     ...                           ab.Ratio("clicks", "sessions")])  # doctest: +SKIP
@@ -221,13 +256,16 @@ def analyze_aggregates(
         statistic=srm.statistic,
         df=srm.df,
         threshold=SRM_THRESHOLD,
+        log10_p_value=srm.log10_p_value,
     )
     warns: list[str] = []
     if srm_check.mismatch:
         warns.append(
             f"sample ratio mismatch (SRM p={srm.p_value:.3g} < {SRM_THRESHOLD}): units per arm "
             f"{srm_check.observed} do not fit the expected split; the assignment or the data "
-            "pipeline is likely broken and every result below is suspect"
+            "pipeline is likely broken and every result below is suspect; if the split is "
+            "unequal on purpose, give it with expected_split (CLI: --expected-split, e.g. "
+            "control=20,treatment=80)"
         )
     comparisons: list[Comparison] = []
     dropped: dict[str, int] = {}
@@ -236,10 +274,11 @@ def analyze_aggregates(
         if n_dropped:
             dropped[spec.label] = n_dropped
             warns.append(f"{spec.label}: dropped {n_dropped:,} units with missing values")
-        rows = _rows(spec, mom, arms, alpha, alternative, warns)
-        p_adj = adjust([e.p_value for e, _, _ in rows], correction)
+        rows = _rows(spec, mom, arms, alpha, alternative)
+        l10_adj = adjust_log10([e.log10_p_value for e, _, _ in rows], correction)
         cov = spec.covariate_label
-        for a, ((e, method, vr), pa) in enumerate(zip(rows, p_adj, strict=True), start=1):
+        for a, ((e, method, vr), la) in enumerate(zip(rows, l10_adj, strict=True), start=1):
+            pa = max(10.0**la, P_FLOOR) if not math.isnan(la) else math.nan
             warns.extend(e.warnings)
             comparisons.append(
                 Comparison(
@@ -265,6 +304,7 @@ def analyze_aggregates(
                     log10_p_value=e.log10_p_value,
                     variance_reduction=vr,
                     significant=bool(pa < alpha),
+                    log10_p_adjusted=float(la),
                 )  # fmt: skip
             )
     return ABResult(

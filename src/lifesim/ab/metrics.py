@@ -23,8 +23,9 @@ import numpy as np
 from scipy import stats
 
 from lifesim.ab._delta import MetricRow, delta_rows, mean_fn, ratio_fn
+from lifesim.ab.intervals import score_interval
 from lifesim.ab.moments import Moments
-from lifesim.ab.stats import P_FLOOR, compare
+from lifesim.ab.stats import P_FLOOR, compare, excludes_null
 from lifesim.errors import DataError
 
 __all__ = [
@@ -133,7 +134,11 @@ _METHOD_PROP = {
     "z-unpooled": "two-proportion z-test (unpooled SE)",
     "fisher": "Fisher's exact test on the 2x2 table",
 }
-_CI_PROP = "abs CI: Wald (unpooled SE); rel CI: log risk ratio (delta method)"
+_CI_PROP = (
+    "abs CI: Farrington-Manning score interval; rel CI: Koopman score interval of the risk "
+    "ratio (both invert the pooled z-test, so with it they exclude 0 exactly when p < alpha; "
+    "valid at 0% and 100%)"
+)
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,9 @@ class Proportion(Metric):
         ``statsmodels.stats.proportion.proportions_ztest``. ``'z-unpooled'``: z-test with the
         unpooled (Wald) standard error. ``'fisher'``: Fisher's exact test on the 2x2 table
         (``scipy.stats.fisher_exact``). The confidence intervals are the same for all three:
-        Wald with unpooled SE for the difference, log risk ratio for the relative effect.
+        score intervals (Farrington-Manning for the difference, Koopman for the risk ratio)
+        that invert the pooled z-test, valid when a share is 0% or 100%; with
+        ``'z-unpooled'`` or ``'fisher'`` a CI that disagrees with the p-value is warned about.
     name : str, optional
         Label in the results (default: the column).
 
@@ -199,14 +206,17 @@ class Proportion(Metric):
         with np.errstate(invalid="ignore", divide="ignore"):
             p = x / n
             var = p * (1 - p) / n
+        level = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
+        q = float(stats.norm.ppf(level))
+        method = f"{_METHOD_PROP[self.test]}; {_CI_PROP}"
         out = []
         for a in range(1, len(arms)):
             lab = f"{self.label} ({arms[a]})"
-            notes: tuple[str, ...] = ()
+            notes: list[str] = []
             if min(x[0], x[a], n[0] - x[0], n[a] - x[a]) < 5 and self.test != "fisher":
-                notes = (
+                notes.append(
                     f"{lab}: fewer than 5 successes or failures in a group; the z-test is "
-                    "approximate, consider Proportion(..., test='fisher')",
+                    "approximate, consider Proportion(..., test='fisher')"
                 )
             log_p = test_se = None
             if self.test == "z-pooled":
@@ -217,12 +227,25 @@ class Proportion(Metric):
                 table = np.asarray(table, dtype=np.int64)
                 fp = float(stats.fisher_exact(table, alternative).pvalue)
                 log_p = math.log(fp) if fp > 0 else math.log(P_FLOOR)
+            intervals = None
+            if min(n[0], n[a]) >= 1:
+                args = (int(x[a]), int(n[a]), int(x[0]), int(n[0]), q)
+                intervals = (
+                    score_interval(*args, "diff", alternative),
+                    score_interval(*args, "ratio", alternative),
+                )
             est = compare(
                 p[0], var[0], p[a], var[a], alpha=alpha, alternative=alternative,
-                test_se=test_se, log_p=log_p, label=lab,
+                test_se=test_se, log_p=log_p, label=lab, intervals=intervals,
             )  # fmt: skip
-            est = replace(est, warnings=notes + est.warnings)
-            out.append(MetricRow(est, f"{_METHOD_PROP[self.test]}; {_CI_PROP}"))
+            if self.test != "z-pooled" and excludes_null(est.abs_ci) != (est.p_value < alpha):
+                notes.append(
+                    f"{lab}: the score CI {'excludes' if excludes_null(est.abs_ci) else 'includes'}"
+                    f" 0 but the {self.test} p-value is {est.p_value:.3g}; the CI inverts the "
+                    "pooled z-test, not this test: the p-value decides"
+                )
+            est = replace(est, warnings=(*notes, *est.warnings))
+            out.append(MetricRow(est, method))
         return out
 
 

@@ -8,17 +8,29 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Comparison", "SRMCheck", "ABResult", "CONVENTIONS"]
+from lifesim.ab.stats import P_FLOOR, is_floored
+
+__all__ = ["Comparison", "SRMCheck", "ABResult", "CONVENTIONS", "JSON_ENCODING"]
 
 CONVENTIONS = (
-    "effect = arm - control; relative effect = arm / control - 1. "
-    "H0: no difference; H1 per `alternative` ('two-sided': arm != control, 'greater': "
-    "arm > control, 'less': arm < control). Confidence intervals have level 1 - alpha "
-    "(one-sided bounds for a one-sided alternative). Relative CIs: delta method on "
-    "log(arm / control) with the normal quantile. Adjusted p-values: each arm against control, "
+    "effect = arm - control; relative effect = arm / control - 1, undefined (NaN) when the "
+    "control value is not positive. H0: no difference; H1 per `alternative` ('two-sided': "
+    "arm != control, 'greater': arm > control, 'less': arm < control). Confidence intervals "
+    "have level 1 - alpha (one-sided bounds for a one-sided alternative). Relative CIs: delta "
+    "method on log(arm / control) with the quantile of the test (t at the Welch df for means, "
+    "normal for ratios); proportions: score intervals (Farrington-Manning for the difference, "
+    "Koopman for the risk ratio), which invert the pooled z-test. An arm with fewer than 2 "
+    "units gets no CI and no p-value (NaN). Adjusted p-values: each arm against control, "
     "adjusted over the arms of one metric. SRM: chi-square goodness of fit of the units per arm "
-    "against the expected split. P-values below 1e-300 are reported as 1e-300; log10_p_value "
-    "holds their size."
+    "against the expected split. P-values below 1e-300 are floored at 1e-300 and shown as "
+    "'<1e-300' (raw and adjusted); log10_p_value, log10_p_adjusted and srm.log10_p_value hold "
+    "their size."
+)
+#: How ``ABResult.to_dict`` (and so the JSON output) writes numbers that are not finite.
+JSON_ENCODING = (
+    "null: undefined (NaN), e.g. a relative effect with a non-positive control or a p-value "
+    "with fewer than 2 units in an arm; the strings 'inf' and '-inf': an infinite bound, the "
+    "open side of a one-sided confidence interval"
 )
 
 
@@ -41,15 +53,15 @@ class Comparison:
         ``arm_value - control_value``.
     abs_ci : (float, float)
         Confidence interval of ``abs_effect`` (``-inf``/``inf`` on the open side of a
-        one-sided test).
+        one-sided test; NaN if an arm has fewer than 2 units).
     rel_effect : float
-        ``arm_value / control_value - 1``.
+        ``arm_value / control_value - 1``; NaN if ``control_value <= 0``.
     rel_ci : (float, float)
         Confidence interval of ``rel_effect``.
     p_value : float
         Unadjusted p-value, floored at 1e-300.
     p_adjusted : float
-        p-value adjusted over the arms of this metric (``correction``).
+        p-value adjusted over the arms of this metric (``correction``), floored at 1e-300.
     covariate : str or None
         CUPED covariate, if any.
     method : str
@@ -61,13 +73,16 @@ class Comparison:
     df : float or None
         Degrees of freedom of a t-test; None for z-tests.
     se : float
-        Standard error of ``abs_effect`` (the interval's).
+        Standard error of ``abs_effect`` (unpooled for proportions, whose CIs are score
+        intervals rather than ``abs_effect +- q se``).
     log10_p_value : float
         log10 of the unadjusted p-value, exact even below the floor.
     variance_reduction : float or None
         CUPED: ``1 - var(adjusted effect) / var(unadjusted effect)``.
     significant : bool
         ``p_adjusted < alpha``.
+    log10_p_adjusted : float
+        log10 of the adjusted p-value, exact even below the floor.
     """
 
     metric: str
@@ -92,6 +107,7 @@ class Comparison:
     log10_p_value: float
     variance_reduction: float | None
     significant: bool
+    log10_p_adjusted: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,8 @@ class SRMCheck:
         Degrees of freedom (arms - 1).
     threshold : float
         Flagging threshold (0.001).
+    log10_p_value : float
+        log10 of the p-value, exact even below the floor.
     """
 
     p_value: float
@@ -123,6 +141,7 @@ class SRMCheck:
     statistic: float
     df: int
     threshold: float
+    log10_p_value: float = math.nan
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -133,11 +152,12 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
-def _fmt_p(p: float) -> str:
+def _fmt_p(p: float, log10_p: float = math.nan) -> str:
+    """Format a p-value; a floored one (``log10_p`` below the floor) as the bound ``<1e-300``."""
     if math.isnan(p):
         return "nan"
-    if p <= 1e-300:
-        return "<1e-300"
+    if is_floored(log10_p) or (math.isnan(log10_p) and p <= P_FLOOR):
+        return f"<{P_FLOOR:g}"
     return f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
 
 
@@ -147,6 +167,17 @@ def _fmt_pct(x: float) -> str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return f"{100 * x:+.2f}%"
+
+
+def _encode(obj: Any) -> Any:
+    """Encode non-finite floats for JSON (see :data:`JSON_ENCODING`), recursively."""
+    if isinstance(obj, dict):
+        return {k: _encode(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_encode(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
 
 
 @dataclass(frozen=True)
@@ -188,7 +219,9 @@ class ABResult:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict: ``n``, ``srm``, ``results`` (one per comparison), settings.
 
-        Infinite CI bounds and NaN are kept as floats; the CLI writes them as ``null``.
+        Numbers that are not finite are encoded as :data:`JSON_ENCODING` says (also under the
+        key ``json_encoding``): NaN (undefined) as ``None``, infinite bounds as ``"inf"`` /
+        ``"-inf"``. ``to_pandas()`` keeps them as floats.
         """
         results = []
         for c in self.comparisons:
@@ -196,7 +229,7 @@ class ABResult:
             d["abs_ci"] = list(c.abs_ci)
             d["rel_ci"] = list(c.rel_ci)
             results.append(d)
-        return {
+        out = {
             "n": dict(self.n),
             "srm": asdict(self.srm),
             "results": results,
@@ -208,7 +241,9 @@ class ABResult:
             "dropped": dict(self.dropped),
             "warnings": list(self.warnings),
             "conventions": CONVENTIONS,
+            "json_encoding": JSON_ENCODING,
         }
+        return _encode(out)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per metric and arm; CIs split into ``*_ci_low`` / ``*_ci_high`` columns."""
@@ -224,7 +259,7 @@ class ABResult:
             "metric", "kind", "arm", "control", "control_value", "arm_value", "abs_effect",
             "abs_ci_low", "abs_ci_high", "rel_effect", "rel_ci_low", "rel_ci_high", "p_value",
             "p_adjusted", "covariate", "method", "n_control", "n_arm", "statistic", "df", "se",
-            "log10_p_value", "variance_reduction", "significant",
+            "log10_p_value", "log10_p_adjusted", "variance_reduction", "significant",
         ]  # fmt: skip
         return pd.DataFrame(rows, columns=cols)
 
@@ -239,8 +274,8 @@ class ABResult:
                     _fmt(c.arm_value),
                     f"{_fmt(c.abs_effect)} [{_fmt(c.abs_ci[0])}, {_fmt(c.abs_ci[1])}]",
                     f"{_fmt_pct(c.rel_effect)} [{_fmt_pct(c.rel_ci[0])}, {_fmt_pct(c.rel_ci[1])}]",
-                    _fmt_p(c.p_value),
-                    _fmt_p(c.p_adjusted) + (" *" if c.significant else ""),
+                    _fmt_p(c.p_value, c.log10_p_value),
+                    _fmt_p(c.p_adjusted, c.log10_p_adjusted) + (" *" if c.significant else ""),
                 ]
             )
         return rows
@@ -263,7 +298,7 @@ class ABResult:
             "MISMATCH: the assignment is suspect; do not trust the results" if s.mismatch else "ok"
         )
         return (
-            f"SRM check: chi2={s.statistic:.3g}, df={s.df}, p={_fmt_p(s.p_value)} "
+            f"SRM check: chi2={s.statistic:.3g}, df={s.df}, p={_fmt_p(s.p_value, s.log10_p_value)} "
             f"(flag if p < {s.threshold:g}) -> {verdict}; units {obs}; expected {exp}"
         )
 

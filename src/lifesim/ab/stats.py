@@ -27,6 +27,9 @@ __all__ = [
     "log_chi2_sf",
     "floor_p",
     "adjust",
+    "adjust_log10",
+    "is_floored",
+    "excludes_null",
     "srm_test",
 ]
 
@@ -36,6 +39,7 @@ ALTERNATIVES = ("two-sided", "greater", "less")
 CORRECTIONS = ("holm", "bonferroni", "bh", "none")
 Alternative = Literal["two-sided", "greater", "less"]
 _LN10 = math.log(10.0)
+_LOG10_FLOOR = math.log10(P_FLOOR)
 
 
 def _log_betainc_cf(a: float, b: float, x: float, max_iter: int = 50_000) -> float:
@@ -124,6 +128,11 @@ def log_chi2_sf(x: float, df: float) -> float:
     return _log_gammaincc_cf(df / 2.0, x / 2.0)
 
 
+def is_floored(log10_p: float) -> bool:
+    """Whether a p-value of this log10 was floored at :data:`P_FLOOR` (so is only a bound)."""
+    return log10_p < _LOG10_FLOOR
+
+
 def floor_p(log_p: float) -> tuple[float, float]:
     """Return ``(p, log10_p)`` from ``log(p)``, with ``p`` floored at :data:`P_FLOOR`."""
     if math.isnan(log_p):
@@ -193,6 +202,7 @@ def compare(
     test_se: float | None = None,
     log_p: float | None = None,
     label: str = "",
+    intervals: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> Estimate:
     """Compare two independent estimates with their sampling variances.
 
@@ -215,13 +225,26 @@ def compare(
         A p-value computed elsewhere (Fisher's exact test), as a natural log.
     label : str
         Names the comparison in warnings.
+    intervals : ((float, float), (float, float)), optional
+        Absolute and relative intervals computed elsewhere (score intervals of proportions).
 
     Returns
     -------
     Estimate
         Absolute effect ``arm - control`` with a t (or normal) interval; relative effect
-        ``arm / control - 1`` with a normal interval from the delta method on
-        ``log(arm / control)`` (or on the ratio itself when a value is <= 0).
+        ``arm / control - 1`` with an interval from the delta method on ``log(arm / control)``
+        (on the ratio itself when the arm value is <= 0), with the same quantile (t with
+        ``df``, or normal). The relative effect is undefined (NaN, with a warning) when the
+        control value is not positive: ``arm / control - 1`` would not have the sign of the
+        effect.
+
+    Examples
+    --------
+    >>> e = compare(10.0, 0.04, 11.0, 0.05, alpha=0.05, alternative="two-sided")
+    >>> round(e.abs_effect, 6), round(e.p_value, 4), round(e.rel_effect, 6)
+    (1.0, 0.0009, 0.1)
+    >>> compare(-2.0, 0.04, -1.0, 0.05, alpha=0.05, alternative="two-sided").rel_effect
+    nan
     """
     warns: list[str] = []
     diff = arm - control
@@ -243,20 +266,28 @@ def compare(
     p, log10_p = floor_p(log_p)
     q = _quantile(level, df)
     abs_ci = _interval(diff, se, q, alternative) if math.isfinite(se) else (math.nan, math.nan)
-    z = _quantile(level, None)
-    if control == 0 or not math.isfinite(control):
+    if not control > 0:
         rel, rel_ci = math.nan, (math.nan, math.nan)
-        warns.append(f"{label}: control value is 0; the relative effect is undefined")
-    elif control > 0 and arm > 0:
+        why = "0" if control == 0 else f"{control:.4g} <= 0" if control < 0 else "undefined"
+        warns.append(
+            f"{label}: control value is {why}; the relative effect is undefined (arm / control"
+            " - 1 needs a positive control value; its sign would not follow the effect's)"
+        )
+    elif arm > 0:
         lr = math.log(arm / control)
         lse = math.sqrt(var_arm / arm**2 + var_control / control**2)
-        lo, hi = _interval(lr, lse, z, alternative)
+        lo, hi = _interval(lr, lse, q, alternative)
         rel, rel_ci = _expm1(lr), (_expm1(lo), _expm1(hi))
     else:
         rel = arm / control - 1.0
         rse = math.sqrt(var_arm / control**2 + arm**2 * var_control / control**4)
-        rel_ci = _interval(rel, rse, z, alternative)
-        warns.append(f"{label}: a value <= 0, so the relative CI is the delta method on the ratio")
+        rel_ci = _interval(rel, rse, q, alternative)
+        if intervals is None:
+            warns.append(
+                f"{label}: arm value <= 0, so the relative CI is the delta method on the ratio"
+            )
+    if intervals is not None:
+        abs_ci, rel_ci = intervals[0], (rel_ci if math.isnan(rel) else intervals[1])
     return Estimate(
         control_value=control,
         arm_value=arm,
@@ -271,6 +302,56 @@ def compare(
         se=se,
         warnings=tuple(warns),
     )
+
+
+def adjust_log10(log10_p: np.ndarray | list[float], method: str) -> np.ndarray:
+    """Adjust p-values given as log10 (NaNs are left out and stay NaN); return log10.
+
+    Working in logs keeps p-values below :data:`P_FLOOR` exact: Holm, Bonferroni and
+    Benjamini-Hochberg multiply p-values by constants and take running maxima / minima, which
+    commute with the logarithm.
+
+    Parameters
+    ----------
+    log10_p : array_like
+        ``log10`` of the raw p-values of the comparisons of one metric.
+    method : {'holm', 'bonferroni', 'bh', 'none'}
+        As in :func:`adjust`.
+
+    Returns
+    -------
+    ndarray
+        ``log10`` of the adjusted p-values, capped at 0.
+
+    Examples
+    --------
+    >>> adjust_log10([-400.0, -2.0], "holm").round(6).tolist()  # 2 x 1e-400 and 0.01
+    [-399.69897, -2.0]
+    """
+    if method not in CORRECTIONS:
+        raise ValueError(f"correction == {method!r}, must be one of {', '.join(CORRECTIONS)}")
+    lp = np.asarray(log10_p, dtype=float)
+    out = np.full_like(lp, np.nan)
+    ok = ~np.isnan(lp)
+    q = lp[ok]
+    m = q.size
+    if m == 0 or method == "none":
+        out[ok] = q
+        return out
+    if method == "bonferroni":
+        res = np.minimum(q + math.log10(m), 0.0)
+    else:
+        i = np.arange(m)
+        if method == "holm":
+            order = np.argsort(q, kind="stable")
+            step = np.maximum.accumulate(q[order] + np.log10(m - i))
+        else:
+            order = np.argsort(q, kind="stable")[::-1]
+            step = np.minimum.accumulate(q[order] + np.log10(m / (m - i)))
+        res = np.empty(m)
+        res[order] = np.minimum(step, 0.0)
+    out[ok] = res
+    return out
 
 
 def adjust(p: np.ndarray | list[float], method: str) -> np.ndarray:
@@ -289,31 +370,19 @@ def adjust(p: np.ndarray | list[float], method: str) -> np.ndarray:
     -------
     ndarray
         Adjusted p-values, capped at 1.
+
+    Examples
+    --------
+    >>> adjust([0.01, 0.04, 0.03], "holm").round(6).tolist()
+    [0.03, 0.06, 0.06]
     """
-    if method not in CORRECTIONS:
-        raise ValueError(f"correction == {method!r}, must be one of {', '.join(CORRECTIONS)}")
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    q = p[ok]
-    m = q.size
-    if m == 0 or method == "none":
-        out[ok] = q
-        return out
-    if method == "bonferroni":
-        res = np.minimum(q * m, 1.0)
-    elif method == "holm":
-        order = np.argsort(q, kind="stable")
-        step = np.maximum.accumulate(q[order] * (m - np.arange(m)))
-        res = np.empty(m)
-        res[order] = np.minimum(step, 1.0)
-    else:
-        order = np.argsort(q, kind="stable")[::-1]
-        step = np.minimum.accumulate(q[order] * m / (m - np.arange(m)))
-        res = np.empty(m)
-        res[order] = np.minimum(step, 1.0)
-    out[ok] = res
-    return out
+    with np.errstate(divide="ignore"):
+        return 10.0 ** adjust_log10(np.log10(np.asarray(p, dtype=float)), method)
+
+
+def excludes_null(ci: tuple[float, float]) -> bool:
+    """Whether an interval of an effect excludes 0 (False if it is undefined)."""
+    return bool(ci[0] > 0 or ci[1] < 0)
 
 
 @dataclass(frozen=True)
