@@ -23,7 +23,7 @@ def test_docstring_examples(name):
 
 def test_public_functions_have_examples():
     finder = doctest.DocTestFinder()
-    for name in ("analyze", "Proportion", "Mean", "Ratio", "Metric"):
+    for name in ("analyze", "power", "Proportion", "Mean", "Ratio", "Metric"):
         tests = finder.find(getattr(ab, name), name)
         runnable = [ex for t in tests for ex in t.examples if not ex.options.get(doctest.SKIP)]
         assert runnable, f"lifesim.ab.{name} has no docstring example that runs"

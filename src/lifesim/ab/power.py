@@ -169,6 +169,92 @@ def _power_one(
     return float(stats.norm.sf((z * se0 - d) / se1))
 
 
+def _check_args(
+    kind: str,
+    baseline: float,
+    sd: float | None,
+    mde: float | None,
+    n_total: int | None,
+    power: float | None,
+    alpha: float,
+    alternative: str,
+    arms: int,
+    correction: str,
+    variance_reduction: float,
+) -> None:
+    """Refuse arguments :func:`power` cannot use, naming the value and what is allowed."""
+    if kind not in ("proportion", "mean"):
+        raise ValueError(f"kind == {kind!r}, must be 'proportion' or 'mean'")
+    if alternative not in ALTERNATIVES:
+        allowed = ", ".join(ALTERNATIVES)
+        raise ValueError(f"alternative == {alternative!r}, must be one of {allowed}")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction == {correction!r}, must be one of {', '.join(CORRECTIONS)}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha == {alpha!r}, must be in (0, 1)")
+    if not 0 <= variance_reduction < 1:
+        raise ValueError(f"variance_reduction == {variance_reduction!r}, must be in [0, 1)")
+    if arms < 2:
+        raise ValueError(f"arms == {arms!r}, must be >= 2 (control and at least one arm)")
+    if kind == "proportion" and not 0 < baseline < 1:
+        raise ValueError(f"baseline == {baseline!r}, a proportion must be in (0, 1)")
+    if kind == "mean" and (sd is None or not sd > 0):
+        raise ValueError(f"sd == {sd!r}, a mean metric needs a standard deviation > 0")
+    given = [x is not None for x in (mde, n_total, power)]
+    if all(given):
+        raise ValueError("mde, n_total and power are all given; leave out the one to solve for")
+    if mde is None and n_total is None:
+        raise ValueError("give mde (to get the sample size) or n_total (to get the MDE)")
+    if power is not None and not 0 < power < 1:
+        raise ValueError(f"power == {power!r}, must be in (0, 1)")
+
+
+def _worst(
+    kind: str, d: float, baseline: float, sd: float | None, n_arm: Sequence[float],
+    alpha: float, alternative: str, sign: float, vr: float,
+) -> float:  # fmt: skip
+    """Power of the weakest arm-vs-control comparison for effect ``d`` and sizes ``n_arm``."""
+    return min(
+        _power_one(kind, sign * d, baseline, sd, n_arm[0], n_arm[i], alpha, alternative, vr)
+        for i in range(1, len(n_arm))
+    )
+
+
+def _solve_n(
+    kind: str, delta: float, baseline: float, sd: float | None, w: np.ndarray, alpha: float,
+    alternative: str, sign: float, vr: float, target: float,
+) -> tuple[int, ...]:  # fmt: skip
+    """Units per arm (rounded up) for power ``target`` at effect ``delta`` and shares ``w``."""
+
+    def pw(n: float) -> float:
+        return _worst(kind, delta, baseline, sd, n * w, alpha, alternative, sign, vr)
+
+    if pw(1e12) < target:
+        raise ValueError(f"power {target} is out of reach even with 1e12 units")
+    lo = 2.0 / w.min()
+    n = lo if pw(lo) >= target else optimize.brentq(lambda x: pw(x) - target, lo, 1e12, xtol=1e-6)
+    return tuple(int(math.ceil(n * s - 1e-9)) for s in w)
+
+
+def _solve_mde(
+    kind: str, baseline: float, sd: float | None, n_arm: Sequence[int], alpha: float,
+    alternative: str, sign: float, vr: float, target: float,
+) -> float:  # fmt: skip
+    """Smallest effect (in the direction of H1) detected with power ``target``."""
+
+    def pw(d: float) -> float:
+        return _worst(kind, d, baseline, sd, n_arm, alpha, alternative, sign, vr)
+
+    hi = (1 - baseline if sign > 0 else baseline) - 1e-12 if kind == "proportion" else 1.0
+    if kind == "mean":
+        while pw(hi * sd) < target:
+            hi *= 2
+        hi *= sd
+    if pw(hi) < target:
+        raise ValueError(f"power {target} is out of reach with {sum(n_arm):,} units")
+    return float(optimize.brentq(lambda d: pw(d) - target, 1e-15, hi, xtol=1e-14))
+
+
 def power(
     kind: str = "proportion",
     *,
@@ -224,31 +310,18 @@ def power(
     -------
     PowerResult
         Sizes per arm, power and MDE, with the assumptions.
+
+    Examples
+    --------
+    >>> from lifesim import ab
+    >>> r = ab.power("proportion", baseline=0.10, mde=0.01)  # +1 point from 10%
+    >>> r.n_per_arm, round(r.power, 3)
+    ((14751, 14751), 0.8)
+    >>> round(ab.power("mean", baseline=50.0, sd=20.0, n_total=2000).mde_abs, 4)
+    2.5058
     """
-    if kind not in ("proportion", "mean"):
-        raise ValueError(f"kind == {kind!r}, must be 'proportion' or 'mean'")
-    if alternative not in ALTERNATIVES:
-        allowed = ", ".join(ALTERNATIVES)
-        raise ValueError(f"alternative == {alternative!r}, must be one of {allowed}")
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction == {correction!r}, must be one of {', '.join(CORRECTIONS)}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha == {alpha!r}, must be in (0, 1)")
-    if not 0 <= variance_reduction < 1:
-        raise ValueError(f"variance_reduction == {variance_reduction!r}, must be in [0, 1)")
-    if arms < 2:
-        raise ValueError(f"arms == {arms!r}, must be >= 2 (control and at least one arm)")
-    if kind == "proportion" and not 0 < baseline < 1:
-        raise ValueError(f"baseline == {baseline!r}, a proportion must be in (0, 1)")
-    if kind == "mean" and (sd is None or not sd > 0):
-        raise ValueError(f"sd == {sd!r}, a mean metric needs a standard deviation > 0")
-    given = [x is not None for x in (mde, n_total, power)]
-    if all(given):
-        raise ValueError("mde, n_total and power are all given; leave out the one to solve for")
-    if mde is None and n_total is None:
-        raise ValueError("give mde (to get the sample size) or n_total (to get the MDE)")
-    if power is not None and not 0 < power < 1:
-        raise ValueError(f"power == {power!r}, must be in (0, 1)")
+    _check_args(kind, baseline, sd, mde, n_total, power, alpha, alternative, arms,
+                correction, variance_reduction)  # fmt: skip
     w = _shares(split, arms)
     a1 = alpha / (arms - 1) if correction != "none" and arms > 2 else alpha
     sign = -1.0 if alternative == "less" else 1.0
@@ -260,24 +333,10 @@ def power(
         if kind == "proportion" and not 0 < baseline + sign * delta < 1:
             raise ValueError(f"mde == {mde!r} moves the proportion {baseline:g} outside (0, 1)")
 
-    def worst(n: float, d: float) -> float:
-        return min(
-            _power_one(kind, sign * d, baseline, sd, n * w[0], n * w[i], a1, alternative,
-                       variance_reduction)
-            for i in range(1, arms)
-        )  # fmt: skip
-
     target = 0.8 if power is None else power
     if n_total is None:
-        solved = "n"
-        if worst(1e12, delta) < target:
-            raise ValueError(f"power {target} is out of reach even with 1e12 units")
-        lo = 2.0 / w.min()
-        if worst(lo, delta) >= target:
-            n = lo
-        else:
-            n = optimize.brentq(lambda x: worst(x, delta) - target, lo, 1e12, xtol=1e-6)
-        n_arm = tuple(int(math.ceil(n * s - 1e-9)) for s in w)
+        solved, n_arm = "n", _solve_n(kind, delta, baseline, sd, w, a1, alternative, sign,
+                                      variance_reduction, target)  # fmt: skip
     else:
         n_arm = tuple(int(round(n_total * s)) for s in w)
         if min(n_arm) < 2:
@@ -285,23 +344,10 @@ def power(
         solved = "power" if delta is not None else "mde"
     nt = int(sum(n_arm))
 
-    def worst_arms(d: float) -> float:
-        return min(
-            _power_one(kind, sign * d, baseline, sd, n_arm[0], n_arm[i], a1, alternative,
-                       variance_reduction)
-            for i in range(1, arms)
-        )  # fmt: skip
-
     if delta is None:
-        hi = (1 - baseline if sign > 0 else baseline) - 1e-12 if kind == "proportion" else 1.0
-        if kind == "mean":
-            while worst_arms(hi * sd) < target:
-                hi *= 2
-            hi *= sd
-        if worst_arms(hi) < target:
-            raise ValueError(f"power {target} is out of reach with {nt:,} units")
-        delta = optimize.brentq(lambda d: worst_arms(d) - target, 1e-15, hi, xtol=1e-14)
-    pw = worst_arms(delta)
+        delta = _solve_mde(kind, baseline, sd, n_arm, a1, alternative, sign,
+                           variance_reduction, target)  # fmt: skip
+    pw = _worst(kind, delta, baseline, sd, n_arm, a1, alternative, sign, variance_reduction)
     if kind == "proportion":
         method = (
             "two-proportion z-test, pooled SE under H0 and unpooled under H1 (normal "
