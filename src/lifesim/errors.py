@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LifesimError", "ConfigError", "DataError"]
+__all__ = ["LifesimError", "ConfigError", "DataError", "LimitError"]
 
 
 class LifesimError(Exception):
@@ -36,3 +36,11 @@ class ConfigError(LifesimError, ValueError):
 
 class DataError(LifesimError, ValueError):
     """Input data (a CSV/Parquet file or a DataFrame) is unusable; names the column."""
+
+
+class LimitError(LifesimError, ValueError):
+    """A size or count is beyond what lifesim allows or what this machine can hold.
+
+    Raised before any work starts (too many arms or replications, a file that inflates past
+    the decompression limit), with the value, the limit and, for memory, the machine's size.
+    """

@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from lifesim._limits import MAX_ARMS
 from lifesim.ab.stats import ALTERNATIVES, CORRECTIONS
+from lifesim.errors import LimitError
 
 __all__ = ["PowerResult", "power", "sample_size", "mde"]
 
@@ -196,6 +198,8 @@ def _check_args(
         raise ValueError(f"variance_reduction == {variance_reduction!r}, must be in [0, 1)")
     if arms < 2:
         raise ValueError(f"arms == {arms!r}, must be >= 2 (control and at least one arm)")
+    if arms > MAX_ARMS:
+        raise LimitError(f"arms == {arms!r}, must be <= {MAX_ARMS} (control included)")
     if kind == "proportion" and not 0 < baseline < 1:
         raise ValueError(f"baseline == {baseline!r}, a proportion must be in (0, 1)")
     if kind == "mean" and (sd is None or not sd > 0):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from lifesim import _limits
+from lifesim.config._booleans import bool_problems
 from lifesim.config.experiment import check_experiment
 from lifesim.config.scenario import Distribution, Scenario
 from lifesim.errors import ConfigError
@@ -303,21 +306,129 @@ def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
     return problems
 
 
-def _read_yaml(path: Path) -> Any:
+#: Deepest nesting of mappings and lists a scenario may have.
+MAX_DEPTH = 50
+#: Most YAML nodes a scenario may expand to (aliases counted every time they are used).
+MAX_NODES = 200_000
+
+
+def _key_text(node: yaml.Node) -> str:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else "<complex key>"
+
+
+def _check_tree(root: yaml.Node, where: str) -> None:
+    """Refuse duplicate keys, deep nesting and alias bombs before anything is constructed.
+
+    The check walks the composed node graph once per distinct node (aliases share nodes),
+    so counting the expanded size costs time proportional to the file, not to the bomb.
+    """
+    size: dict[int, int] = {}
+
+    def walk(node: yaml.Node, path: str, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                [(path, f"nested more than {MAX_DEPTH} levels deep; allowed: at most {MAX_DEPTH}")],
+                source=where,
+            )
+        if id(node) in size:
+            return size[id(node)]
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for k, v in node.value:
+                key = _key_text(k)
+                sub = f"{path}.{key}" if path else key
+                if key in seen and key != "<<":
+                    raise ConfigError(
+                        [(sub, "duplicate key: it appears twice in one mapping; keep one")],
+                        source=where,
+                    )
+                seen.add(key)
+                total += walk(v, sub, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                total += walk(v, f"{path}.{i}" if path else str(i), depth + 1)
+        if total > MAX_NODES:
+            raise ConfigError(
+                [
+                    (
+                        path,
+                        f"expands to more than {MAX_NODES:,} values (YAML aliases repeat "
+                        f"data); allowed: at most {MAX_NODES:,}",
+                    )
+                ],
+                source=where,
+            )
+        size[id(node)] = total
+        return total
+
+    walk(root, "", 0)
+
+
+def _read_text(path: Path) -> str:
+    """Read a scenario file as UTF-8, refusing non-files and files over the size limit."""
     try:
-        text = path.read_text(encoding="utf-8")
+        st = path.stat()
     except FileNotFoundError:
         raise ConfigError(f"scenario file not found: {path}") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read scenario file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read scenario file {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigError(f"scenario file {path} is a folder; give a YAML file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(
+            f"scenario file {path} is not a regular file (a device, pipe or socket); "
+            "give a YAML file"
+        )
+    limit = _limits.MAX_SCENARIO_BYTES
+    if st.st_size > limit:
+        raise ConfigError(
+            f"scenario file {path} is {_limits.fmt_bytes(st.st_size)}; allowed: at most "
+            f"{_limits.fmt_bytes(limit)}"
+        )
     try:
-        return yaml.safe_load(text)
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read scenario file {path}: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise ConfigError(
+            f"scenario file {path} is larger than {_limits.fmt_bytes(limit)}; allowed: at most "
+            f"{_limits.fmt_bytes(limit)}"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"scenario file {path} is not UTF-8 text: byte {raw[exc.start]:#04x} at line "
+            f"{line} (offset {exc.start}); save it as UTF-8"
+        ) from None
+
+
+def _parse_yaml(text: str, where: str) -> Any:
+    """Parse one YAML document safely: no tags, no duplicate keys, no bombs, no deep nests."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_tree(node, where)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:
         raise ConfigError(
-            f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+            f"{where}: nested too deeply to read; allowed: at most {MAX_DEPTH} levels"
         ) from None
+    finally:
+        loader.dispose()
+
+
+def _read_yaml(path: Path) -> Any:
+    return _parse_yaml(_read_text(path), str(path))
 
 
 def _deep_merge(base: Any, over: Any) -> Any:
@@ -422,6 +533,9 @@ def load_scenario(source: ScenarioLike = None, **overrides: Any) -> Scenario:
             source=where,
         )
     data = with_catalogue({**data, **overrides})
+    flags = bool_problems(Scenario, data)
+    if flags:
+        raise ConfigError(flags, source=where)
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from lifesim import _limits
 from lifesim.config.experiment import Experiment
 
 __all__ = [
@@ -70,6 +71,28 @@ def _nonneg_int(v: int) -> int:
 def _positive_int(v: int) -> int:
     if v < 1:
         raise ValueError(f"must be >= 1, got {v}")
+    return v
+
+
+def _people(v: int) -> int:
+    v = _positive_int(v)
+    problem = _limits.people_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
+def _days(v: int) -> int:
+    v = _positive_int(v)
+    if v > _limits.MAX_DAYS:
+        raise ValueError(f"must be <= {_limits.MAX_DAYS} (about 87 years), got {v}")
+    return v
+
+
+def _replications(v: int) -> int:
+    v = _positive_int(v)
+    if v > _limits.MAX_REPLICATIONS:
+        raise ValueError(f"must be <= {_limits.MAX_REPLICATIONS:,}, got {v:,}")
     return v
 
 
@@ -236,12 +259,13 @@ class Market(_Strict):
     Attributes
     ----------
     size : int
-        Number of people (agents), >= 1.
+        Number of people (agents), >= 1 and small enough for this machine's memory
+        (about ``lifesim._limits.BYTES_PER_PERSON`` bytes a person).
     initial : str or dict of str to float
         A stage name (everyone starts there) or stage -> share (shares sum to 1).
     """
 
-    size: PositiveInt = 10_000
+    size: Annotated[int, AfterValidator(_people)] = 10_000
     initial: str | dict[str, Probability] = "awareness"
 
 
@@ -510,7 +534,7 @@ class CompareSpec(_Strict):
 
     strategies: list[str] = Field(default_factory=lambda: ["none", "kpi_focused", "stage_focused"])
     baseline: str = "none"
-    replications: PositiveInt = 20
+    replications: Annotated[int, AfterValidator(_replications)] = 20
     objective: str = "profit"
 
 
@@ -526,7 +550,7 @@ class Scenario(_Strict):
     seed : int, optional
         Default seed (overridable by the caller).
     days : int
-        Horizon in days (>= 1).
+        Horizon in days (1 to 32000).
     market : Market
     stages : dict of str to Stage
         The stage graph; the order of keys is the stage numbering.
@@ -547,7 +571,7 @@ class Scenario(_Strict):
     name: str = "scenario"
     description: str = ""
     seed: NonNegativeInt | None = None
-    days: PositiveInt = 365
+    days: Annotated[int, AfterValidator(_days)] = 365
     market: Market = Field(default_factory=Market)
     stages: dict[str, Stage]
     segments: dict[str, Segment] = Field(default_factory=lambda: {"all": Segment()})

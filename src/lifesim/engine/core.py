@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 import simpy
 
+from lifesim._limits import MAX_DAYS, people_problem
 from lifesim._random import SeedLike, as_seed_sequence, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario
 from lifesim.config.scenario import Campaign, StrategySpec
@@ -59,6 +60,8 @@ def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario
     if customers is not None:
         if isinstance(customers, bool) or not isinstance(customers, int) or customers < 1:
             raise ConfigError([("customers", f"must be a whole number >= 1, got {customers!r}")])
+        if problem := people_problem(customers):
+            raise ConfigError([("customers", problem)])
         ratio = customers / scn.market.size
         upd["market"] = scn.market.model_copy(update={"size": int(customers)})
         if scn.budget.per_period is not None:
@@ -77,8 +80,8 @@ def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario
     if days is not None:
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ConfigError([("days", f"must be a whole number >= 1, got {days!r}")])
-        if days > 32_000:
-            raise ConfigError([("days", f"must be <= 32000, got {days}")])
+        if days > MAX_DAYS:
+            raise ConfigError([("days", f"must be <= {MAX_DAYS}, got {days}")])
         upd["days"] = int(days)
     return scn.model_copy(update=upd) if upd else scn
 

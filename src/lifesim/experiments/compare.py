@@ -18,6 +18,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._limits import MAX_REPLICATIONS
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike, load_scenario
 from lifesim.engine import simulate
@@ -141,6 +142,8 @@ def compare(
     reps = scn.compare.replications if replications is None else replications
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
         raise ConfigError([("replications", f"must be a whole number >= 2, got {reps!r}")])
+    if reps > MAX_REPLICATIONS:
+        raise ConfigError([("replications", f"must be <= {MAX_REPLICATIONS:,}, got {reps!r}")])
     if not isinstance(jobs, int) or jobs == 0 or jobs < -1:
         raise ConfigError([("jobs", f"must be >= 1 or -1 (all cores), got {jobs!r}")])
     if not 0 < alpha < 1:
