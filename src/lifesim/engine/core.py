@@ -31,6 +31,7 @@ from lifesim.engine.kernel import (
 from lifesim.engine.marketing import Marketing
 from lifesim.engine.recorder import Ledger, Recorder
 from lifesim.engine.result import SimulationResult
+from lifesim.engine.services import Services
 from lifesim.engine.support import SupportDesk
 from lifesim.errors import ConfigError
 from lifesim.model import (
@@ -159,7 +160,21 @@ class Simulation:
             self._resolve_factor = edge_factors(self.graph, sup.resolve_effect)
             self._resolve_code = self.cause_code(sup.name)
             self._rs_support = self.stream("support")
-        self.marketing = Marketing(self, make_strategy(self.scenario, strategy))
+        self.services = Services(
+            scenario=self.scenario,
+            graph=self.graph,
+            pop=self.pop,
+            ledger=self.ledger,
+            n=self.n,
+            days=self.days,
+            stream=self.stream,
+            cause_code=self.cause_code,
+            causes=self.causes,
+            add_effect=self.add_effect,
+            open_tickets=self._open_tickets if self.desk is not None else None,
+            history=lambda: self.recorder.peek(self.graph.names, self.causes),
+        )
+        self.marketing = Marketing(self.services, make_strategy(self.scenario, strategy))
         self.started_at = datetime.now(UTC)
         self.elapsed = 0.0
 
@@ -178,6 +193,9 @@ class Simulation:
         """Activate a person-level effect (it expires by itself after ``effect.until``)."""
         if len(effect.idx):
             self.effects.append(effect)
+
+    def _open_tickets(self, day: int, who: np.ndarray) -> None:
+        self.desk.open_tickets(day, who, self.pop.satisfaction, self.pop.open_tickets)
 
     def boost_stage(self, stage: int, boost: float, start: int, until: int, cause: int) -> None:
         """Boost the boosted moves out of ``stage`` for everyone in it, on days [start, until)."""
@@ -275,7 +293,7 @@ class Simulation:
         tables = self._tables(day)
         self.effects = [e for e in self.effects if e.until > day]
         self.marketing.expire(day)  # lapsed contacts return their unused commitments
-        active = [e for e in self.effects if e.start <= day] + list(self.marketing.stores.values())
+        active = [e for e in self.effects if e.start <= day] + self.marketing.offers.effects()
         mods = build_modifiers(active, pop.stage, g)
         # (a) repeat purchases by people in buying stages
         ub = self._rs_purchase.random(self.n)

@@ -1,0 +1,175 @@
+"""Contacts and what they do to people: costs, fatigue, satisfaction, referrals, side effects.
+
+A contact commits its full possible cost before it is made (contact fee, the offer's
+redemption, the referral reward), so spend never exceeds the budget. Fatigue builds with
+every contact, erodes the strength of later ones, decays by half-life, and past a threshold
+raises churn and lowers satisfaction. People a promotion moves get its side effects
+(a lower propensity, a higher churn multiplier).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifesim.config.scenario import Fatigue
+from lifesim.engine.kernel import Effect
+from lifesim.engine.offers import OfferBook
+from lifesim.engine.services import Services
+from lifesim.model import CompiledTactic
+
+__all__ = ["Contacts"]
+
+
+class Contacts:
+    """Makes contacts and keeps fatigue and promotion side effects.
+
+    Parameters
+    ----------
+    svc : Services
+    tactics : dict of str to CompiledTactic
+    codes, referred_codes : dict of str to int
+        Cause code per tactic, and of the people each referral programme brings.
+    stats : dict
+        Per-tactic counters (contacts, issued, referrals).
+    offers : OfferBook
+        Where contacts are recorded.
+    active : bool
+        The strategy uses tactics (fatigue only matters then).
+    """
+
+    def __init__(
+        self,
+        svc: Services,
+        tactics: dict[str, CompiledTactic],
+        codes: dict[str, int],
+        referred_codes: dict[str, int],
+        stats: dict[str, dict[str, int]],
+        offers: OfferBook,
+        active: bool,
+    ):
+        self.svc = svc
+        self.tactics = tactics
+        self.codes = codes
+        self.referred_codes = referred_codes
+        self.stats = stats
+        self.offers = offers
+        self.active = active
+        self.fat: Fatigue = svc.scenario.fatigue
+        self.decay = np.float32(0.5 ** (1.0 / self.fat.half_life_days))
+        n_codes = max(codes.values(), default=0) + 1
+        self.promo_prop = np.ones(n_codes, dtype=np.float32)
+        self.promo_churn = np.ones(n_codes, dtype=np.float32)
+        for t, ct in tactics.items():
+            if ct.spec.promo is not None:
+                self.promo_prop[codes[t]] = ct.spec.promo.propensity
+                self.promo_churn[codes[t]] = ct.spec.promo.churn
+        self.has_promo = bool((self.promo_prop != 1).any() or (self.promo_churn != 1).any())
+
+    # -- contacts ------------------------------------------------------------------------
+    def contact(self, ct: CompiledTactic, day: int, people: np.ndarray, money: float | None) -> int:
+        """Contact ``people`` (in order) with tactic ``ct`` while money and budget last.
+
+        People not in a stage the tactic serves are skipped. Returns the number contacted.
+        """
+        spec = ct.spec
+        if spec.mode != "contact":
+            return 0
+        svc, pop = self.svc, self.svc.pop
+        people = np.asarray(people, dtype=np.int64)
+        people = people[ct.stage_mask[pop.stage[people]]]
+        unit = ct.unit_cost
+        n = len(people)
+        if money is not None and unit > 0 and np.isfinite(money):
+            n = min(n, int(np.floor(max(money, 0.0) / unit + 1e-9)))
+        led = svc.ledger
+        n = led.affordable(unit, n)
+        if n <= 0:
+            return 0
+        idx = np.sort(people[:n]).astype(np.int32)
+        if n > 1 and (idx[1:] == idx[:-1]).any():
+            raise ValueError(f"contact({ct.name!r}): people must be distinct")
+        if spec.cost.per_contact > 0:
+            led.charge(day, ct.name, "contact", n, n * spec.cost.per_contact)
+        strength = np.exp(-self.fat.erosion * pop.fatigue[idx]).astype(np.float32)
+        if spec.single_use and spec.cost.per_redemption > 0:
+            led.reserve(n * spec.cost.per_redemption)
+        self.offers.add(ct, day, idx, strength, min(day + spec.duration, svc.days))
+        pop.fatigue[idx] += np.float32(spec.fatigue)
+        pop.last_contact[idx] = day
+        if spec.satisfaction:
+            s = pop.satisfaction[idx] + np.float32(spec.satisfaction)
+            pop.satisfaction[idx] = np.clip(s, 0, 1)
+        st = self.stats[ct.name]
+        st["contacts"] += n
+        if spec.single_use:
+            st["issued"] += n
+        if spec.support_load > 0 and svc.open_tickets is not None:
+            u = svc.stream(f"support:{ct.name}:{day}").random(svc.n)
+            svc.open_tickets(day, idx[u[idx] < spec.support_load])
+        if spec.referral is not None:
+            self._refer(ct, day, idx, strength)
+        return n
+
+    def _refer(self, ct: CompiledTactic, day: int, idx: np.ndarray, strength: np.ndarray) -> None:
+        ref = ct.spec.referral
+        svc = self.svc
+        rs = svc.stream(f"referral:{ct.name}:{day}")
+        u = rs.random(svc.n)
+        k = int((u[idx] < ref.p * strength).sum())
+        pool = np.flatnonzero(ct.referral_from[svc.pop.stage])
+        k = min(k, len(pool))
+        n = len(idx)
+        led = svc.ledger
+        if ref.reward > 0:
+            led.reserve(n * ref.reward)  # committed with the contacts ...
+            led.release(led.period, (n - k) * ref.reward)  # ... k were used
+            if k:
+                led.spend_reserved(day, led.period, ct.name, "referral", k, k * ref.reward)
+        if k == 0:
+            return
+        referred = np.sort(rs.choice(pool, size=k, replace=False)).astype(np.int32)
+        self.stats[ct.name]["referrals"] += k
+        until = min(day + ref.duration, svc.days)
+        code = self.referred_codes[ct.name]
+        svc.add_effect(Effect(referred, ct.referral_factor, day, until, cause=code))
+
+    # -- fatigue and side effects ----------------------------------------------------------
+    def churn_extra(self, sat_extra: np.ndarray | None) -> np.ndarray | None:
+        """Per-person ``factor - 1`` on moves into churned stages (promo, fatigue, satisfaction)."""
+        pop = self.svc.pop
+        if not self.active and sat_extra is None:
+            return None
+        f = pop.churn_mult.copy()
+        if sat_extra is not None:
+            f *= np.float32(1) + sat_extra
+        if self.active and self.fat.churn_per_unit > 0:
+            over = pop.fatigue - np.float32(self.fat.churn_threshold)
+            np.maximum(over, 0, out=over)
+            over *= np.float32(self.fat.churn_per_unit)
+            over += np.float32(1)
+            np.minimum(over, np.float32(self.fat.max_churn_factor), out=over)
+            f *= over
+        f -= np.float32(1)
+        return f
+
+    def on_moves(self, who: np.ndarray, cause: np.ndarray) -> None:
+        """Promotion side effects on people a promotion moved."""
+        if not self.has_promo or not len(who):
+            return
+        c = np.where((cause >= 0) & (cause < len(self.promo_prop)), cause, 0)
+        pop = self.svc.pop
+        pop.propensity[who] *= self.promo_prop[c]
+        pop.churn_mult[who] *= self.promo_churn[c]
+
+    def end_of_day(self) -> None:
+        """Fatigue decays; fatigue past the threshold costs satisfaction."""
+        if not self.active:
+            return
+        pop = self.svc.pop
+        if self.fat.satisfaction_per_unit > 0:
+            over = pop.fatigue - np.float32(self.fat.churn_threshold)
+            np.maximum(over, 0, out=over)
+            over *= np.float32(self.fat.satisfaction_per_unit)
+            pop.satisfaction -= over
+            np.maximum(pop.satisfaction, 0, out=pop.satisfaction)
+        pop.fatigue *= self.decay
