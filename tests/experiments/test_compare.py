@@ -48,13 +48,28 @@ def test_common_random_numbers_make_paired_differences_less_variable(global_seed
 def test_compare_result_has_cis_differences_and_a_verdict():
     res = compare(None, replications=4, seed=2, strategies="none,stage_focused", **SMALL)
     assert res.strategies == ("none", "stage_focused") and res.baseline == "none"
+    from scipy import stats
+
+    # every figure against scipy on the per-replication table
+    runs = res.runs.set_index(["strategy", "replication"]).sort_index()
+    stage, none = runs.loc["stage_focused", "profit"], runs.loc["none", "profit"]
     s = res.summary_table
     row = s[(s.strategy == "stage_focused") & (s.metric == "profit")].iloc[0]
-    assert row.ci_low <= row["mean"] <= row.ci_high
+    ci = stats.t.interval(0.95, len(stage) - 1, loc=stage.mean(), scale=stats.sem(stage))
+    assert row["n"] == 4 and row["mean"] == pytest.approx(stage.mean(), rel=1e-12)
+    assert (row.ci_low, row.ci_high) == pytest.approx(ci, rel=1e-9)
     d = res.differences
     prof = d[d.metric == "profit"].iloc[0]
-    assert prof.ci_low <= prof["diff"] <= prof.ci_high and 0 <= prof.p_value <= 1
-    assert res.verdict["winner"] in res.strategies
+    assert (prof.strategy, prof.baseline) == ("stage_focused", "none")
+    t = stats.ttest_rel(stage, none)
+    assert prof["diff"] == pytest.approx((stage - none).mean(), rel=1e-12)
+    assert prof.p_value == pytest.approx(t.pvalue, rel=1e-9)
+    tci = t.confidence_interval()
+    assert (prof.ci_low, prof.ci_high) == pytest.approx((tci.low, tci.high), rel=1e-9)
+    pair = ("stage_focused", "none")
+    best, other = pair if stage.mean() > none.mean() else pair[::-1]
+    assert (res.verdict["winner"], res.verdict["runner_up"]) == (best, other)
+    assert res.verdict["p_value"] == pytest.approx(t.pvalue, rel=1e-9)
     text = res.summary()
     assert "95% CI" in text and "paired" in text and "Winner on profit" in text
     j = res.to_dict()
