@@ -53,6 +53,20 @@ def _moves(res, src, dst):
     return int(((ev.from_stage == src) & (ev.to_stage == dst)).sum())
 
 
+def _crn_tolerance(a: int, factor: float) -> float:
+    """Five standard errors of ``(b - a) - a (f - 1)`` under common random numbers.
+
+    Each person has one uniform ``u`` and moves (or buys) when ``u < p_i`` without the tactic
+    and ``u < p_i f`` with it, so ``D = b - a`` counts the people whose ``u`` falls between the
+    two thresholds: a sum of Bernoullis with mean ``sum p_i |f - 1|`` and variance at most that,
+    independent of ``a`` (a disjoint interval). ``a (f - 1)`` estimates ``E[D]`` with variance
+    ``a (f - 1)^2``. So ``Var(D - a (f - 1)) ~= a |f - 1| (1 + |f - 1|)``; five of its standard
+    deviations fail a correct engine with probability < 1e-6 per case, for any seed. (Observed
+    z-scores over 3 seeds x 28 cases: all within 3.1.)
+    """
+    return 5 * np.sqrt(a * abs(factor - 1) * (1 + abs(factor - 1)))
+
+
 TACTIC_CASES = []
 _scn = lifesim.default_scenario()
 for _name, _t in _scn.tactics.items():
@@ -74,9 +88,8 @@ def test_each_tactic_moves_its_transition_the_intended_way(tactic, edge, factor,
     without = lifesim.simulate(scn, seed=global_seed)
     with_it = lifesim.simulate(scn, seed=global_seed, strategy=Blanket(tactic))
     a, b = _moves(without, src, dst), _moves(with_it, src, dst)
-    # expected change N * p * (f - 1); Poisson noise of both counts bounds the check
     assert (b - a) * np.sign(factor - 1) > 0, (a, b)
-    assert abs((b - a) - a * (factor - 1)) < 5 * np.sqrt(a + b) + 0.02 * a * abs(factor - 1) + 5
+    assert abs((b - a) - a * (factor - 1)) < _crn_tolerance(a, factor), (a, b)
 
 
 BUY_CASES = [(n, t.buy) for n, t in _scn.tactics.items() if t.buy != 1.0]
@@ -94,7 +107,7 @@ def test_each_tactic_moves_purchases_the_intended_way(tactic, factor, global_see
     a = len(lifesim.simulate(scn, seed=global_seed).purchases)
     b = len(lifesim.simulate(scn, seed=global_seed, strategy=Blanket(tactic)).purchases)
     assert (b - a) * np.sign(factor - 1) > 0
-    assert abs((b - a) - a * (factor - 1)) < 5 * np.sqrt(a + b) + 5
+    assert abs((b - a) - a * (factor - 1)) < _crn_tolerance(a, factor), (a, b)
 
 
 def test_discounts_cut_order_value_and_coupons_are_single_use(global_seed):
