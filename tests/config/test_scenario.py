@@ -36,9 +36,12 @@ def test_reference_loads_with_the_stage_order_of_the_file():
     assert scn.stages["consideration"].to["awareness"].p == 0.01  # bare-number shorthand
 
 
-def test_default_scenario_is_embedded():
+def test_default_scenario_is_embedded(configs_dir):
     scn = lifesim.default_scenario()
-    assert scn.stages and scn.days >= 1
+    # the packaged copy is the one users copy from configs/, and what None loads
+    assert scn == load_scenario(configs_dir / "default.yaml")
+    assert load_scenario(None) == scn
+    assert scn.name == "default" and list(scn.stages)[0] == "awareness"
 
 
 def test_probability_out_of_range_names_the_key_path(ref):
@@ -147,7 +150,7 @@ def test_dump_round_trips():
 
 def test_every_shipped_config_is_valid(configs_dir):
     files = sorted(configs_dir.glob("*.yaml"))
-    assert files
+    assert {"default.yaml", "reference.yaml", "launch_one_off.yaml"} <= {f.name for f in files}
     for f in files:
         load_scenario(f)
 
