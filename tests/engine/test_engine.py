@@ -71,7 +71,7 @@ def test_budget_limits_campaign_contacts_and_ledger_shows_it():
             "cost_per_contact": 2.0,
         }
     }
-    scn = chain(campaigns=camp, budget={"per_period": 5.0, "period_days": 100})
+    scn = chain(campaigns=camp, budget={"per_period": 5.0, "period_days": 10})  # one period
     scn["market"]["size"] = 10
     res = lifesim.simulate(scn, seed=3)
     led = res.ledger

@@ -96,6 +96,12 @@ def _replications(v: int) -> int:
     return v
 
 
+def _at_least_one(v: float) -> float:
+    if not v >= 1:
+        raise ValueError(f"must be >= 1, got {v}")
+    return v
+
+
 Probability = Annotated[float, AfterValidator(_probability)]
 NonNegative = Annotated[float, AfterValidator(_nonneg)]
 Positive = Annotated[float, AfterValidator(_positive)]
@@ -311,11 +317,19 @@ class Budget(_Strict):
     per_period : float, optional
         Money available per period; ``null`` means unlimited.
     period_days : int
-        Length of a budget period in days (default 30, "monthly").
+        Length of a budget period in days (default 30, "monthly"). A last period cut short
+        by the horizon gets a prorated budget.
+    max_catch_up : float or None
+        Pacing ceiling: a strategy's daily allowance (the money left, plus reservations
+        that come back within the period, spread over the days left) is at most this
+        multiple of the period's even rate (budget after monthly fees / period length), so
+        unused or returned money is not spent in a burst at the end of a period. ``>= 1``;
+        default 1.5; ``null``: no ceiling (full catch-up).
     """
 
     per_period: NonNegative | None = None
     period_days: PositiveInt = 30
+    max_catch_up: Annotated[float, AfterValidator(_at_least_one)] | None = 1.5
 
 
 class Support(_Strict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from lifesim.engine.services import Services
@@ -36,6 +38,10 @@ class MarketingBudget:
         self.used = used
         self.codes = codes
         self.broadcasts: set[str] = set()
+        #: ``pending(period, before)``: reserved money that comes back before ``before``
+        self.pending: Callable[[int, int], float] | None = None
+        self.max_catch_up = svc.scenario.budget.max_catch_up
+        self.even_rate = np.inf  # this period's budget after fees per day
 
     def start_period(self, day: int) -> None:
         """Pay monthly fees of the strategy's tactics; broadcasts run while paid for."""
@@ -50,6 +56,8 @@ class MarketingBudget:
                 led.charge(day, t, "monthly fee", 1, fee)
             if spec.mode == "broadcast":
                 self.broadcasts.add(t)
+        length = max(self.period_end(day) - day, 1)
+        self.even_rate = led.remaining / length
 
     def period_end(self, day: int) -> int:
         """First day of the next budget period (or the horizon)."""
@@ -62,8 +70,22 @@ class MarketingBudget:
         return self.svc.ledger.remaining
 
     def allowance(self, day: int) -> float:
-        """Today's even share of the period's remaining budget (pacing)."""
-        return self.remaining / max(self.period_end(day) - day, 1)
+        """Today's money for contacts (the pacing rule; see ``budget.max_catch_up``).
+
+        ``(remaining + pending) / days left in the period``, at most ``max_catch_up`` times
+        the period's even rate (its budget after monthly fees over its length). ``pending``
+        is money reserved for this period's single-use offers that lapse unused before the
+        period ends (it comes back then, so it is spread over the period now). The ceiling
+        keeps money a strategy could not use, or that came back, from being spent in a
+        burst on the last days. The ledger still refuses any contact the money actually
+        left cannot pay for.
+        """
+        end = self.period_end(day)
+        pending = self.pending(self.svc.ledger.period, end) if self.pending is not None else 0.0
+        money = (self.remaining + pending) / max(end - day, 1)
+        if self.max_catch_up is None or not np.isfinite(self.even_rate):
+            return money
+        return min(money, self.max_catch_up * self.even_rate)
 
     def stage_factors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Broadcast tactics' per-edge factors and causes, per-stage buy factors and ticket load."""

@@ -64,6 +64,12 @@ class Contacts:
                 self.promo_prop[codes[t]] = ct.spec.promo.propensity
                 self.promo_churn[codes[t]] = ct.spec.promo.churn
         self.has_promo = bool((self.promo_prop != 1).any() or (self.promo_churn != 1).any())
+        self.promo_codes = [
+            codes[t]
+            for t in tactics
+            if self.promo_prop[codes[t]] != 1 or self.promo_churn[codes[t]] != 1
+        ]
+        self.promo_done: dict[int, np.ndarray] = {}  # code -> who already got its side effects
 
     # -- contacts ------------------------------------------------------------------------
     def contact(self, ct: CompiledTactic, day: int, people: np.ndarray, money: float | None) -> int:
@@ -153,13 +159,25 @@ class Contacts:
         return f
 
     def on_moves(self, who: np.ndarray, cause: np.ndarray) -> None:
-        """Promotion side effects on people a promotion moved."""
+        """Promotion side effects, once per person per promotion, on people it moved.
+
+        A person the promotion moves for the first time gets ``propensity *= promo.propensity``
+        and ``churn_mult *= promo.churn``; later moves by the same promotion change nothing.
+        """
         if not self.has_promo or not len(who):
             return
-        c = np.where((cause >= 0) & (cause < len(self.promo_prop)), cause, 0)
         pop = self.svc.pop
-        pop.propensity[who] *= self.promo_prop[c]
-        pop.churn_mult[who] *= self.promo_churn[c]
+        for code in self.promo_codes:
+            w = who[cause == code]
+            if not len(w):
+                continue
+            done = self.promo_done.get(code)
+            if done is None:
+                done = self.promo_done[code] = np.zeros(self.svc.n, dtype=bool)
+            w = w[~done[w]]
+            done[w] = True
+            pop.propensity[w] *= self.promo_prop[code]
+            pop.churn_mult[w] *= self.promo_churn[code]
 
     def end_of_day(self) -> None:
         """Fatigue decays; fatigue past the threshold costs satisfaction."""

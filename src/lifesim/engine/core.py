@@ -220,7 +220,8 @@ class Simulation:
         period = self.scenario.budget.period_days
         for k in range(math.ceil(self.days / period)):
             yield self._at(k * period + PHASE_BUDGET)
-            self.ledger.new_period(k)
+            length = min(period, self.days - k * period)
+            self.ledger.new_period(k, length / period)  # a stub period gets a prorated budget
             self.marketing.start_period(k * period)
 
     def _campaign(self, name: str, c: Campaign):

@@ -63,6 +63,7 @@ class Marketing:
         self.active = bool(self.used)
         self.budget = MarketingBudget(svc, self.tactics, self.used, self.code)
         self.offers = OfferBook(svc, self.tactics, self.code, self.stats)
+        self.budget.pending = self.offers.pending_release
         self.contacts = Contacts(
             svc, self.tactics, self.code, referred, self.stats, self.offers, self.active
         )

@@ -50,6 +50,23 @@ class OfferBook:
         """Return the effects in force (one per tactic with contacts)."""
         return list(self.stores.values())
 
+    def pending_release(self, period: int, before: int) -> float:
+        """Reservations of ``period`` that come back if their offers lapse unused before ``before``.
+
+        Pacing counts this money as available today, so a strategy spreads it over the period
+        instead of spending it in a burst when it comes back.
+        """
+        total = 0.0
+        for code, e in self.stores.items():
+            if e.used is None or not len(e.idx):
+                continue
+            unit = self.tactics[self.svc.causes[code]].spec.cost.per_redemption
+            if unit <= 0:
+                continue
+            back = ~e.used & (e.period_each == period) & (e.until_each <= before)
+            total += unit * int(np.count_nonzero(back))
+        return total
+
     def redeem(self, day: int, who: np.ndarray) -> np.ndarray:
         """Use up single-use offers held by today's buyers (one offer per order) and charge them.
 

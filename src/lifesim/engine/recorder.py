@@ -140,12 +140,18 @@ class Ledger:
         self.per_period = per_period
         self.period = 0
         self.remaining = np.inf if per_period is None else float(per_period)
+        self.budget = self.remaining  # this period's budget
         self.rows: list[tuple[int, int, str, str, int, float]] = []
 
-    def new_period(self, period: int) -> None:
-        """Start budget period ``period`` (unspent money does not roll over)."""
+    def new_period(self, period: int, fraction: float = 1.0) -> None:
+        """Start budget period ``period`` (unspent money does not roll over).
+
+        ``fraction``: the share of a full period's budget it gets (a last period cut short
+        by the horizon gets its length over the full length).
+        """
         self.period = period
-        self.remaining = np.inf if self.per_period is None else float(self.per_period)
+        self.budget = np.inf if self.per_period is None else float(self.per_period) * fraction
+        self.remaining = self.budget
 
     def affordable(self, unit_cost: float, wanted: int) -> int:
         """How many of ``wanted`` contacts at ``unit_cost`` the remaining budget pays for."""
