@@ -40,6 +40,16 @@ def test_experiments_api_is_pinned():
         assert hasattr(ex, name), name
 
 
+def test_config_api_is_pinned():
+    import lifesim.config as cfg
+
+    expected = {"Scenario", "load_scenario", "default_scenario", "dump_scenario", "resolve"}
+    assert expected <= set(cfg.__all__)
+    for name in cfg.__all__:
+        assert hasattr(cfg, name), name
+    assert callable(cfg.resolve)
+
+
 def test_import_has_no_side_effects_on_global_random_state():
     # third-party modules that draw from `random` at import (sklearn.ensemble, skops, rich)
     # are imported first: the check is that lifesim's own code touches no global state

@@ -8,8 +8,7 @@ import typer
 
 from lifesim._io import check_out_dir, default_run_dir
 from lifesim.cli._common import Format, emit, progress_bar, stderr
-from lifesim.config import load_scenario
-from lifesim.engine.core import _resolve
+from lifesim.config import load_scenario, resolve
 from lifesim.experiments import compare as run_compare
 from lifesim.model import check_trust
 from lifesim.report import save_compare_run
@@ -63,7 +62,7 @@ def compare(
     report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
 ) -> None:
     """Compare strategies over replications with common random numbers and 95% CIs."""
-    scn = _resolve(load_scenario(config), customers, days)
+    scn = resolve(load_scenario(config), customers, days)
     names = strategies.split(",") if strategies else list(scn.compare.strategies)
     check_trust(scn, names, trust_code)
     out = default_run_dir("compare", scn.name) if out is None else out

@@ -8,9 +8,8 @@ import typer
 
 from lifesim._io import check_out_dir
 from lifesim.cli._common import Format, emit, progress_bar
-from lifesim.config import load_scenario
+from lifesim.config import load_scenario, resolve
 from lifesim.engine import simulate as run_simulation
-from lifesim.engine.core import _resolve
 from lifesim.model import custom_targets
 
 __all__ = ["simulate", "validate"]
@@ -38,7 +37,7 @@ def simulate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Run one scenario and print a summary (final stage shares, revenue, churn rate)."""
-    scn = _resolve(load_scenario(config), customers, days)  # bad overrides fail before the bar
+    scn = resolve(load_scenario(config), customers, days)  # bad overrides fail before the bar
     if out is not None:
         check_out_dir(out, overwrite=overwrite, inputs=[config])
     with progress_bar(f"simulating {scn.name}", scn.days, enabled=progress) as cb:

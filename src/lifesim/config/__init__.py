@@ -9,6 +9,7 @@ from lifesim.config.load import (
     load_scenario,
     scenario_to_dict,
 )
+from lifesim.config.overrides import resolve
 from lifesim.config.scenario import Scenario
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "dist_max",
     "dump_scenario",
     "load_scenario",
+    "resolve",
     "scenario_to_dict",
 ]

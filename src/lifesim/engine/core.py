@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 import numpy as np
 import simpy
 
-from lifesim._limits import MAX_DAYS, people_problem
 from lifesim._random import SeedLike, as_seed_sequence, stream
-from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.config.scenario import Campaign, StrategySpec
 from lifesim.engine.kernel import (
     DayTables,
@@ -33,7 +32,6 @@ from lifesim.engine.recorder import Ledger, Recorder
 from lifesim.engine.result import SimulationResult
 from lifesim.engine.services import Services
 from lifesim.engine.support import SupportDesk
-from lifesim.errors import ConfigError
 from lifesim.model import (
     Population,
     StageGraph,
@@ -49,42 +47,6 @@ __all__ = ["Simulation", "simulate", "PHASE_BUDGET", "PHASE_CALENDAR", "PHASE_DA
 PHASE_BUDGET, PHASE_CALENDAR, PHASE_DAY, PHASE_END = 0.0, 0.1, 0.5, 0.9
 
 Progress = Callable[[int, int], None]
-
-
-def _resolve(scn: Scenario, customers: int | None, days: int | None) -> Scenario:
-    """Apply size/horizon overrides.
-
-    A new market size scales the budget, the tactics' monthly fees and the support staff in
-    proportion, so a what-if at another size keeps the same marketing intensity.
-    """
-    upd: dict = {}
-    if customers is not None:
-        if isinstance(customers, bool) or not isinstance(customers, int) or customers < 1:
-            raise ConfigError([("customers", f"must be a whole number >= 1, got {customers!r}")])
-        if problem := people_problem(customers):
-            raise ConfigError([("customers", problem)])
-        ratio = customers / scn.market.size
-        upd["market"] = scn.market.model_copy(update={"size": int(customers)})
-        if scn.budget.per_period is not None:
-            upd["budget"] = scn.budget.model_copy(
-                update={"per_period": scn.budget.per_period * ratio}
-            )
-        if scn.support is not None:
-            agents = max(1, round(scn.support.agents * ratio))
-            upd["support"] = scn.support.model_copy(update={"agents": agents})
-        upd["tactics"] = {
-            name: t.model_copy(
-                update={"cost": t.cost.model_copy(update={"per_month": t.cost.per_month * ratio})}
-            )
-            for name, t in scn.tactics.items()
-        }
-    if days is not None:
-        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            raise ConfigError([("days", f"must be a whole number >= 1, got {days!r}")])
-        if days > MAX_DAYS:
-            raise ConfigError([("days", f"must be <= {MAX_DAYS}, got {days}")])
-        upd["days"] = int(days)
-    return scn.model_copy(update=upd) if upd else scn
 
 
 class Simulation:
@@ -132,7 +94,7 @@ class Simulation:
         trust_code: bool = False,
     ):
         scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        self.scenario = _resolve(trusted(scn) if trust_code else scn, customers, days)
+        self.scenario = resolve(trusted(scn) if trust_code else scn, customers, days)
         if seed is None:
             seed = self.scenario.seed
         self.seed_seq = as_seed_sequence(seed)

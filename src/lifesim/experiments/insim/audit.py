@@ -14,10 +14,10 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._checks import check_int, check_jobs
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike
 from lifesim.config.experiment import Experiment
-from lifesim.errors import ConfigError
 from lifesim.experiments.insim.result import AuditResult
 from lifesim.experiments.insim.run import (
     analyse_dataset,
@@ -149,13 +149,10 @@ def audit(
     """
     t0 = time.perf_counter()
     scn, exp = resolve_experiment(scenario, customers, days, trust_code=trust_code)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 2:
-        raise ConfigError([("repeats", f"must be a whole number >= 2, got {repeats!r}")])
-    if not isinstance(jobs, int) or jobs == 0 or jobs < -1:
-        raise ConfigError([("jobs", f"must be >= 1 or -1 (all cores), got {jobs!r}")])
+    repeats = check_int("repeats", repeats, min=2)
+    check_jobs("jobs", jobs)
     reps = max(exp.truth_replications, 10) if truth_replications is None else truth_replications
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise ConfigError([("truth_replications", f"must be a whole number >= 1, got {reps!r}")])
+    reps = check_int("truth_replications", reps, min=1)
     root = as_seed_sequence(scn.seed if seed is None else seed)
     truth_seeds = spawn_seeds(child_seed(root, 2), reps)
     n_truth = reps * len(exp.arms)

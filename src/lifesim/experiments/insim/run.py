@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from lifesim import ab
+from lifesim._checks import check_choice, check_int
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
-from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.config.experiment import Experiment
 from lifesim.config.scenario import StrategySpec
 from lifesim.engine import simulate
-from lifesim.engine.core import _resolve
 from lifesim.errors import ConfigError
 from lifesim.experiments.insim.dataset import (
     COVARIATE_OF,
@@ -84,20 +84,16 @@ def resolve_experiment(
         If the scenario has no ``experiment:`` block, or the overrides make it invalid.
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    scn = _resolve(scn, customers, days)
+    scn = resolve(scn, customers, days)
     if scn.experiment is None:
         raise ConfigError(
             [("experiment", "the scenario has no 'experiment:' block (arms, metrics, start)")]
         )
     upd: dict[str, Any] = {}
     if design is not None:
-        if design not in ("person", "market"):
-            raise ConfigError([("design", f"must be 'person' or 'market', got {design!r}")])
-        upd["unit"] = design
+        upd["unit"] = check_choice("design", design, ("person", "market"))
     if clusters is not None:
-        if isinstance(clusters, bool) or not isinstance(clusters, int) or clusters < 1:
-            raise ConfigError([("clusters", f"must be a whole number >= 1, got {clusters!r}")])
-        upd["clusters"] = clusters
+        upd["clusters"] = check_int("clusters", clusters, min=1)
     if upd:
         exp = scn.experiment
         exp = exp.model_copy(update={"design": exp.design.model_copy(update=upd)})
@@ -222,7 +218,7 @@ def simulate_experiment(
     sizes = np.full(k, n // k)
     sizes[: n % k] += 1
     for c in range(k):
-        sub = _resolve(scn, int(sizes[c]), None)
+        sub = resolve(scn, int(sizes[c]), None)
         one_hot = [1.0 if i == cluster_arm[c] else 0.0 for i in range(len(shares))]
         arm = int(cluster_arm[c])
         df, dropped = _one_market(
@@ -450,8 +446,7 @@ def run_experiment(
     t0 = time.perf_counter()
     scn, exp = resolve_experiment(scenario, customers, days, trust_code=trust_code)
     reps = exp.truth_replications if truth_replications is None else truth_replications
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise ConfigError([("truth_replications", f"must be a whole number >= 1, got {reps!r}")])
+    reps = check_int("truth_replications", reps, min=1)
     root = as_seed_sequence(scn.seed if seed is None else seed)
     total = 1 + reps * len(exp.arms)
     people, clusters, dropped = simulate_experiment(scn, exp, root)
