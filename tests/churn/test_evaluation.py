@@ -119,3 +119,10 @@ def test_evaluate_dataset_baseline_choice(log):
     ev2 = evaluate_dataset(ds2, ChurnModel(kind="logistic"), n_splits=3)
     assert ev2.baseline_name == "churn rate" and abs(ev2.baseline.roc_auc - 0.5) < 0.05
     assert "snapshot" in ev2.summary()
+
+
+@pytest.mark.parametrize("n", [1, 0, 2.0, True, "3"])
+def test_n_splits_must_be_a_whole_number_of_at_least_two(log, n):
+    ds = build_dataset(log, 250, 120)
+    with pytest.raises(DataError, match=rf"^n_splits: must be a whole number >= 2, got {n!r}$"):
+        evaluate_dataset(ds, n_splits=n)

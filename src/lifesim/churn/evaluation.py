@@ -28,6 +28,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from lifesim._checks import check_int
 from lifesim.churn.features import ChurnDataset, build_features
 from lifesim.churn.labels import ChurnDefinition
 from lifesim.churn.metrics import Metrics, RecencyBaseline, calibration_table
@@ -278,8 +279,7 @@ def evaluate_dataset(
     start = time.perf_counter()
     if data.y is None:
         raise DataError("the dataset has no labels (it was built for scoring); give a horizon")
-    if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) or n_splits < 2:
-        raise DataError(f"n_splits == {n_splits!r}; must be an integer >= 2")
+    n_splits = check_int("n_splits", n_splits, min=2, error=DataError)
     model = model if model is not None else ChurnModel()
     y = data.y.to_numpy().astype(np.int64)
     n_min = int(min(y.sum(), len(y) - y.sum()))

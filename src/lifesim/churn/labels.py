@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from lifesim._checks import check_int
 from lifesim.churn.schema import TransactionLog, check_in_range
 from lifesim.errors import DataError
 
@@ -118,9 +119,7 @@ def define(
             check_in_range(log, t, option, cutoff)
         end = None
     else:
-        if isinstance(horizon_days, bool) or int(horizon_days) != horizon_days or horizon_days < 1:
-            raise DataError(f"horizon_days == {horizon_days!r}; must be an integer >= 1")
-        horizon_days = int(horizon_days)
+        horizon_days = check_int("horizon_days", horizon_days, min=1, error=DataError)
         check_in_range(log, t, option, cutoff)
         if t + horizon_days > log.last_day:
             latest = log.format_day(log.last_day - horizon_days)
