@@ -198,7 +198,7 @@ def aggregate(
     wanted = [arm] + ([unit] if unit else [])
     for m in specs:
         wanted += [m] if isinstance(m, str) else list(m.columns)
-    frame = as_frame(data, wanted)
+    frame = as_frame(data, wanted, text=[arm] + ([unit] if unit else []))
     resolved = [resolve(frame, s) for s in specs]
     prep = Prepared(frame, arm, resolved, dropna)
     if arms is None:

@@ -2,6 +2,12 @@
 
 Every refusal is a :class:`lifesim.errors.DataError` that names the column, shows a few bad
 values with their row (rows counted from 0, the first data row) and says what is allowed.
+
+Label and id columns (``text``) are read as text, never as numbers (arms ``0`` and ``00`` stay
+two arms) and stripped of surrounding white space; duplicate column names are refused; a
+compressed file that inflates past :func:`lifesim._limits.decompressed_limit` is refused
+before it is parsed. Outcome columns may hold ``true``/``false`` or ``yes``/``no`` (any case),
+read as 1/0 as ``lifesim churn`` reads a label.
 """
 
 from __future__ import annotations
@@ -16,11 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifesim.errors import DataError
+from lifesim._limits import too_much_decompressed
+from lifesim.errors import DataError, LimitError
 
 __all__ = ["Frame", "as_frame"]
 
 _MAX_EXAMPLES = 5
+#: Words read as 1 and 0 in a numeric column (any case, surrounding white space ignored).
+TRUE_WORDS = frozenset({"true", "yes", "t", "y"})
+FALSE_WORDS = frozenset({"false", "no", "f", "n"})
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".zst")
 
 
 def _examples(rows: np.ndarray, values: Sequence[Any]) -> str:
@@ -40,7 +51,23 @@ def _is_polars(obj: Any) -> bool:
     return mod.startswith("polars") and type(obj).__name__ in ("DataFrame", "LazyFrame")
 
 
-def _read_file(path: Path, wanted: Sequence[str]) -> pd.DataFrame:
+def _csv_header(path: Path, sep: str) -> list[str]:
+    """Return the raw header row of a (compressed) text file, names not de-duplicated."""
+    first = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, keep_default_na=False)
+    return [str(v) for v in first.iloc[0].tolist()]
+
+
+def _check_unique(names: Sequence[str], where: str) -> None:
+    seen: set[str] = set()
+    dups = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    if dups:
+        raise DataError(
+            f"{where} has duplicate column names ({', '.join(map(repr, dict.fromkeys(dups)))}); "
+            "every column must have its own name: rename or remove the copies"
+        )
+
+
+def _read_file(path: Path, wanted: Sequence[str], text: Sequence[str]) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     if path.is_dir():
@@ -55,22 +82,57 @@ def _read_file(path: Path, wanted: Sequence[str]) -> pd.DataFrame:
             names = pq.read_schema(path).names
         except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
             raise DataError(f"cannot read {path} as Parquet: {exc}") from exc
+        _check_unique(names, f"file {path}")
         _check_columns(names, wanted, str(path))
         return pd.read_parquet(path, columns=list(dict.fromkeys(wanted)))
-    if suffix not in (".csv", ".tsv", ".txt", ".gz"):
+    if suffix not in (".csv", ".tsv", ".txt", *_COMPRESSED):
         raise DataError(f"file {path}: unknown type {suffix!r}; allowed: .csv, .tsv, .parquet")
-    sep = "\t" if suffix == ".tsv" or path.name.endswith(".tsv.gz") else ","
+    if suffix in _COMPRESSED and (problem := too_much_decompressed(path)):
+        raise LimitError(problem)
+    sep = "\t" if suffix == ".tsv" or path.name.lower().endswith(".tsv" + suffix) else ","
     try:
-        header = pd.read_csv(path, sep=sep, nrows=0)
+        header = _csv_header(path, sep)
     except pd.errors.EmptyDataError as exc:
         msg = f"file {path} is empty: expected a header row and one row per unit"
         raise DataError(msg) from exc
-    _check_columns(list(header.columns), wanted, str(path))
+    except (UnicodeDecodeError, pd.errors.ParserError, OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path} as {suffix.lstrip('.')}: {exc}") from None
+    _check_unique(header, f"file {path}")
+    _check_columns(header, wanted, str(path))
     cols = list(dict.fromkeys(wanted))
+    dtype = {c: "string[pyarrow]" for c in dict.fromkeys(text)}
     try:
-        return pd.read_csv(path, sep=sep, usecols=cols, engine="pyarrow")
+        return pd.read_csv(path, sep=sep, usecols=cols, dtype=dtype, engine="pyarrow")
     except Exception:  # noqa: BLE001 - fall back to the C parser, which reports better
-        return pd.read_csv(path, sep=sep, usecols=cols)
+        try:
+            return pd.read_csv(path, sep=sep, usecols=cols, dtype=dtype)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
+            raise DataError(f"cannot read {path} as {suffix.lstrip('.')}: {exc}") from None
+
+
+def _strip_text(data: Any, names: Sequence[str], is_polars: bool) -> Any:
+    """Strip white space around the values of text columns (labels ' B ' and 'B' are one)."""
+    if is_polars:
+        import polars as pl
+
+        todo = [c for c in dict.fromkeys(names) if data[c].dtype == pl.String]
+        return data.with_columns(pl.col(c).str.strip_chars() for c in todo) if todo else data
+    todo = [
+        c
+        for c in dict.fromkeys(names)
+        if pd.api.types.is_string_dtype(data[c].dtype) or data[c].dtype == object
+    ]
+    if not todo:
+        return data
+    out = data.copy(deep=False)
+    for c in todo:
+        col = out[c]
+        out[c] = (
+            col.str.strip()
+            if col.dtype != object
+            else col.map(lambda v: v.strip() if isinstance(v, str) else v)
+        )
+    return out
 
 
 def _check_columns(names: Sequence[str], wanted: Sequence[str], where: str) -> None:
@@ -191,6 +253,7 @@ class Frame:
             if s.dtype.is_numeric() or s.dtype == pl.Boolean:
                 x = s.cast(pl.Float64).to_numpy()
             else:
+                s = pl.from_pandas(_bool_words(s.to_pandas()))
                 conv = s.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
                 bad = (s.is_not_null() & conv.is_null()).to_numpy()
                 if bad.any():
@@ -203,6 +266,7 @@ class Frame:
             if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
                 x = s.to_numpy(dtype=np.float64, na_value=np.nan)
             else:
+                s = _bool_words(s)
                 conv = pd.to_numeric(s, errors="coerce")
                 bad = (s.notna() & conv.isna()).to_numpy()
                 if bad.any():
@@ -228,7 +292,21 @@ class Frame:
         )
 
 
-def as_frame(data: Any, wanted: Sequence[str]) -> Frame:
+def _bool_words(s: pd.Series) -> pd.Series:
+    """Map true/false, yes/no (any case) to 1/0 when every non-number value is such a word."""
+    low = s.astype("string").str.strip().str.lower()
+    words = low.isin(TRUE_WORDS | FALSE_WORDS).fillna(False).to_numpy(bool)
+    if not words.any():
+        return s
+    other = ~words & s.notna().to_numpy()
+    if other.any() and pd.to_numeric(s[other], errors="coerce").isna().any():
+        return s  # other text too: refused by the caller, naming it
+    out = s.astype(object).copy()
+    out[words] = np.where(low[words].isin(TRUE_WORDS).to_numpy(bool), "1", "0")
+    return out
+
+
+def as_frame(data: Any, wanted: Sequence[str], text: Sequence[str] = ()) -> Frame:
     """Wrap a path, a pandas or a polars DataFrame; check the wanted columns are there.
 
     Parameters
@@ -238,6 +316,9 @@ def as_frame(data: Any, wanted: Sequence[str]) -> Frame:
         A polars LazyFrame is collected (wanted columns only).
     wanted : sequence of str
         Columns that must be present.
+    text : sequence of str
+        Label and id columns (the arm, the unit): read from files as text, never as numbers,
+        and stripped of surrounding white space.
 
     Returns
     -------
@@ -246,14 +327,19 @@ def as_frame(data: Any, wanted: Sequence[str]) -> Frame:
     """
     if isinstance(data, str | os.PathLike):
         path = Path(data)
-        frame = Frame(_read_file(path, wanted), False, f"file {path}")
+        frame = Frame(
+            _strip_text(_read_file(path, wanted, text), text, False), False, f"file {path}"
+        )
     elif isinstance(data, pd.DataFrame):
-        frame = Frame(data, False, "the DataFrame")
+        _check_unique([str(c) for c in data.columns], "the DataFrame")
+        _check_columns([str(c) for c in data.columns], wanted, "the DataFrame")
+        frame = Frame(_strip_text(data, text, False), False, "the DataFrame")
     elif _is_polars(data):
         if type(data).__name__ == "LazyFrame":
             _check_columns(data.collect_schema().names(), wanted, "the LazyFrame")
             data = data.select(list(dict.fromkeys(wanted))).collect()
-        frame = Frame(data, True, "the DataFrame")
+        _check_columns(data.columns, wanted, "the DataFrame")
+        frame = Frame(_strip_text(data, text, True), True, "the DataFrame")
     else:
         raise DataError(
             f"data of type {type(data).__name__} is not supported; give a CSV/Parquet path, "

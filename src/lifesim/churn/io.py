@@ -1,4 +1,10 @@
-"""Reading tables: CSV, TSV, whitespace text, Parquet, and simulator run folders."""
+"""Reading tables: CSV, TSV, whitespace text, Parquet, and simulator run folders.
+
+Text files are read as text: every column is a string until the schema converts the ones it
+needs (amounts, times, features), so ids such as CDNOW's ``00001`` stay ``00001`` and ``01`` and
+``1`` are two customers. Duplicate column names are refused, and a compressed file that
+inflates past :func:`lifesim._limits.decompressed_limit` is refused before it is parsed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lifesim.errors import DataError
+from lifesim._limits import too_much_decompressed
+from lifesim.errors import DataError, LimitError
 
 __all__ = ["read_table", "as_frame", "run_folder", "simulation_parts"]
 
@@ -27,26 +34,56 @@ def read_table(path: str | os.PathLike, *, sep: str | None = None) -> pd.DataFra
     Returns
     -------
     DataFrame
+        Text files: every column as strings (missing values as NaN); Parquet: as stored.
 
     Raises
     ------
     DataError
-        If the file cannot be parsed.
+        If the file cannot be parsed, or two columns share a name.
+    LimitError
+        If a compressed file inflates past the decompression limit.
     FileNotFoundError
         If it does not exist.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a CSV, TSV, text or Parquet file")
     suffix = path.suffix.lower()
+    if problem := too_much_decompressed(path):
+        raise LimitError(problem)
+    inner = Path(path.stem).suffix.lower() if suffix in (".gz", ".bz2", ".xz", ".zip") else suffix
     try:
         if suffix in (".parquet", ".pq") and sep is None:
+            import pyarrow.parquet as pq
+
+            _check_unique(pq.read_schema(path).names, f"file {path}")
             return pd.read_parquet(path)
         if sep is None:
-            sep = {".tsv": "\t", ".txt": r"\s+", ".dat": r"\s+"}.get(suffix, ",")
-        return pd.read_csv(path, sep=sep, low_memory=False)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            sep = {".tsv": "\t", ".txt": r"\s+", ".dat": r"\s+"}.get(inner, ",")
+        header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, keep_default_na=False)
+        names = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
+        _check_unique(names, f"file {path}")
+        return pd.read_csv(path, sep=sep, dtype=str, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"file {path} is empty: expected a header row and one row a record"
+        ) from None
+    except (ValueError, OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"cannot read {path} as {suffix.lstrip('.') or 'CSV'}: {exc}") from None
+
+
+def _check_unique(names: list[str], where: str) -> None:
+    counts = pd.Series(names, dtype=object).value_counts(sort=False)
+    dups = counts.index[counts.to_numpy() > 1].tolist()
+    if dups:
+        raise DataError(
+            f"{where} has duplicate column names ({', '.join(map(repr, dups))}); every "
+            "column must have its own name: rename or remove the copies"
+        )
 
 
 # ------------------------------------------------------------------------------- normalising
@@ -59,6 +96,7 @@ def _as_frame(data: pd.DataFrame | str | os.PathLike, sep: str | None) -> pd.Dat
 def as_frame(data: pd.DataFrame | str | os.PathLike, sep: str | None = None) -> pd.DataFrame:
     """Return ``data`` if it is a DataFrame, else read it with :func:`read_table`."""
     if isinstance(data, pd.DataFrame):
+        _check_unique([str(c) for c in data.columns], "the DataFrame")
         return data
     return read_table(data, sep=sep)
 
