@@ -42,3 +42,40 @@ def test_churn_targeted_bad_params():
     scn["strategies"] = {"ct": {"type": "churn_targeted", "params": {"horizon": 3}}}
     with pytest.raises(ConfigError, match="unknown parameter"):
         lifesim.simulate(scn, strategy="ct", customers=100, days=5)
+
+
+def _with_split(split):
+    scn = lifesim.load_scenario(None).model_dump(mode="json")
+    scn["strategies"] = {"ct": {"type": "churn_targeted", "split": split}}
+    return scn
+
+
+def test_churn_targeted_split_by_stage_is_refused():
+    # the split is read per budget group; a stage split used to be accepted and partly ignored
+    with pytest.raises(
+        ConfigError,
+        match=r"strategies\.ct\.split\.active: unknown key 'active'; "
+        r"allowed: acquisition, retention, advocacy",
+    ) as e:
+        lifesim.load_scenario(_with_split({"active": 0.5, "retention": 0.5}))
+    assert [p for p, _ in e.value.problems] == ["strategies.ct.split.active"]
+
+
+@pytest.mark.parametrize("group", ["acquisition", "retention"])
+def test_churn_targeted_split_by_group_is_accepted_and_spent_by_group(group):
+    split = {"acquisition": 0.0, "retention": 0.0, "advocacy": 0.0, group: 1.0}
+    scn = lifesim.load_scenario(_with_split(split))  # a group split used to be refused
+    strat = make_strategy(scn, "ct")
+    assert strat.split == split
+    res = lifesim.simulate(scn, seed=3, customers=3000, days=150, strategy=strat)
+    contacts = res.tactics.set_index("tactic").contacts
+    acquisition = {t for _, t in strat.pairs["acquisition"]}
+    retention = {t for _, t in strat.pairs["retention"]} - acquisition
+    assert strat.offer in retention
+    spent, unspent = (
+        (acquisition, retention) if group == "acquisition" else (retention, acquisition)
+    )
+    assert contacts[sorted(spent)].sum() > 0
+    assert (contacts.reindex(sorted(unspent), fill_value=0) == 0).all()
+    # the retention share is what the model's ranking spends after the warm-up
+    assert (contacts.get(strat.offer, 0) > 0) == (group == "retention")

@@ -282,6 +282,7 @@ def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
         if sp.split is not None:
             allowed = {
                 "stage_focused": GROUPS,
+                "churn_targeted": GROUPS,  # read as budget groups (see ChurnTargeted.decide)
                 "kpi_focused": tuple(scn.tactics),
             }.get(sp.type, tuple(stages))
             for k in sp.split:

@@ -14,6 +14,8 @@ acquisition and advocacy follow the stage-focused plan.
 Lives in the experiments layer because it uses :mod:`lifesim.churn`; scenarios name it with
 ``type: churn_targeted`` (built in) and tune it with ``params``: ``offer`` (a retention tactic,
 default ``proactive_support``), ``horizon_days`` (60), ``warmup_days`` (90), ``max_iter`` (60).
+Its ``split`` is per budget group (``acquisition``, ``retention``, ``advocacy``), as for
+``stage_focused``: the ``retention`` share is what the ranking spends.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class ChurnTargeted(StageFocused):
     ----------
     scn : Scenario
     spec : StrategySpec
-        ``params`` may set ``offer``, ``horizon_days``, ``warmup_days``, ``max_iter``.
+        ``params`` may set ``offer``, ``horizon_days``, ``warmup_days``, ``max_iter``;
+        ``split`` gives budget shares per group (acquisition, retention, advocacy).
     name : str
     """
 
