@@ -260,14 +260,39 @@ def check_experiment(scn: Any) -> list[tuple[str, str]]:
     list of (path, message)
         Every problem found (empty when the block is absent or fine).
     """
-    from lifesim.config.scenario import StrategySpec
-
     exp = getattr(scn, "experiment", None)
     if exp is None:
         return []
-    problems: list[tuple[str, str]] = []
     base = "experiment"
     days = scn.days
+    problems = _check_arms(scn, exp, base)
+    if exp.eligible is not None:
+        if not exp.eligible:
+            problems.append((f"{base}.eligible", "list at least one stage (or leave it out)"))
+        for i, st in enumerate(exp.eligible):
+            if st not in scn.stages:
+                known = ", ".join(scn.stages)
+                problems.append((f"{base}.eligible.{i}", f"unknown stage {st!r}; known: {known}"))
+    if exp.start >= days:
+        problems.append((f"{base}.start", f"must be < the horizon days={days}, got {exp.start}"))
+    problems += _check_metrics(exp, days, base)
+    if exp.design.unit == "market":
+        need = 2 * len(exp.arms)
+        if exp.design.clusters < need:
+            problems.append(
+                (
+                    f"{base}.design.clusters",
+                    f"must be >= {need} (two regions per arm), got {exp.design.clusters}",
+                )
+            )
+    return problems
+
+
+def _check_arms(scn: Any, exp: Experiment, base: str) -> list[tuple[str, str]]:
+    """Arms: at least two, a known control, valid strategies, shares for all or none, sum 1."""
+    from lifesim.config.scenario import StrategySpec
+
+    problems: list[tuple[str, str]] = []
     if len(exp.arms) < 2:
         problems.append((f"{base}.arms", f"at least two arms are required, got {len(exp.arms)}"))
     if exp.control is not None and exp.control not in exp.arms:
@@ -298,15 +323,12 @@ def check_experiment(scn: Any) -> list[tuple[str, str]]:
         if not math.isclose(tot, 1.0, abs_tol=1e-9):
             shares = ", ".join(f"{a}={arm.share:g}" for a, arm in exp.arms.items())
             problems.append((f"{base}.arms", f"shares must sum to 1, got {tot:g} ({shares})"))
-    if exp.eligible is not None:
-        if not exp.eligible:
-            problems.append((f"{base}.eligible", "list at least one stage (or leave it out)"))
-        for i, st in enumerate(exp.eligible):
-            if st not in scn.stages:
-                known = ", ".join(scn.stages)
-                problems.append((f"{base}.eligible.{i}", f"unknown stage {st!r}; known: {known}"))
-    if exp.start >= days:
-        problems.append((f"{base}.start", f"must be < the horizon days={days}, got {exp.start}"))
+    return problems
+
+
+def _check_metrics(exp: Experiment, days: int, base: str) -> list[tuple[str, str]]:
+    """Metrics: at least one, named like a column, each window inside ``(start, days]``."""
+    problems: list[tuple[str, str]] = []
     if not exp.metrics:
         problems.append((f"{base}.metrics", "at least one metric is required"))
     for name, m in exp.metrics.items():
@@ -333,15 +355,6 @@ def check_experiment(scn: Any) -> list[tuple[str, str]]:
                     f"{path}.by",
                     f"must be in ({exp.start}, {days}] (after start, inside the "
                     f"horizon), got {m.by}",
-                )
-            )
-    if exp.design.unit == "market":
-        need = 2 * len(exp.arms)
-        if exp.design.clusters < need:
-            problems.append(
-                (
-                    f"{base}.design.clusters",
-                    f"must be >= {need} (two regions per arm), got {exp.design.clusters}",
                 )
             )
     return problems

@@ -117,6 +117,25 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
     extra_boost : mapping of str to float, optional
         Largest extra multiplier (e.g. from tactics) on the boosted moves out of each stage.
     """
+    problems, boost = _check_structure(scn)
+    problems += _check_marketing(scn)
+    problems += check_experiment(scn)
+    for s, b in (extra_boost or {}).items():
+        if s in boost:
+            boost[s] *= max(1.0, b)
+    if problems:
+        raise ConfigError(problems)
+    if problems := _check_bounded_propensity(scn):
+        raise ConfigError(problems)
+    if problems := _check_scaled_probabilities(scn, boost):
+        raise ConfigError(problems)
+
+
+def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, float]]:
+    """Check references to stages (graph, market, campaigns, support) and that shares sum to 1.
+
+    Returns the problems and, per stage, the largest campaign boost on its boosted moves.
+    """
     problems: list[tuple[str, str]] = []
     stages = scn.stages
     if not stages:
@@ -161,30 +180,33 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
         for edge in scn.support.resolve_effect:
             if not problems:
                 problems += _check_edge(scn, edge, f"support.resolve_effect.{edge}")
-    problems += _check_marketing(scn)
-    problems += check_experiment(scn)
-    for s, b in (extra_boost or {}).items():
-        if s in boost:
-            boost[s] *= max(1.0, b)
-    if problems:
-        raise ConfigError(problems)
+    return problems, boost
 
+
+def _check_bounded_propensity(scn: Scenario) -> list[tuple[str, str]]:
+    """Check that moves and purchases scaled by propensity have a bounded propensity."""
+    stages = scn.stages
     uses_m = any(tr.propensity and tr.p > 0 for st in stages.values() for tr in st.to.values())
     uses_m |= any(
         st.buy is not None and st.buy.propensity and st.buy.p > 0 for st in stages.values()
     )
-    if uses_m:
-        for name, seg in scn.segments.items():
-            if seg.non_target < 1 and math.isinf(dist_max(seg.propensity)):
-                problems.append(
-                    (
-                        f"segments.{name}.propensity.max",
-                        "required: moves scaled by propensity need a bounded propensity "
-                        f"distribution ({seg.propensity.dist} is unbounded without max)",
-                    )
-                )
-        if problems:
-            raise ConfigError(problems)
+    if not uses_m:
+        return []
+    return [
+        (
+            f"segments.{name}.propensity.max",
+            "required: moves scaled by propensity need a bounded propensity "
+            f"distribution ({seg.propensity.dist} is unbounded without max)",
+        )
+        for name, seg in scn.segments.items()
+        if seg.non_target < 1 and math.isinf(dist_max(seg.propensity))
+    ]
+
+
+def _check_scaled_probabilities(scn: Scenario, boost: dict[str, float]) -> list[tuple[str, str]]:
+    """Check daily probabilities stay <= 1 at the largest propensity, boost and satisfaction."""
+    problems: list[tuple[str, str]] = []
+    stages = scn.stages
     m_max = max(
         (dist_max(seg.propensity) for seg in scn.segments.values() if seg.non_target < 1),
         default=0.0,
@@ -218,8 +240,7 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
                         f"p x largest propensity = {st.buy.p * m_max:.4g}; must be <= 1",
                     )
                 )
-    if problems:
-        raise ConfigError(problems)
+    return problems
 
 
 def _check_edge(scn: Scenario, edge: str, path: str) -> list[tuple[str, str]]:
