@@ -148,21 +148,7 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
     numeric = [c for c in names if kinds[c] != "O"]
     x = {c: pl.col(c).cast(pl.Float64) for c in numeric}
     # one select: missing / infinite counts, ranges, and shifts from the first 1,000 rows
-    checks = []
-    for c in numeric:
-        if kinds[c] == "f":
-            checks += [
-                (x[c].is_null() | x[c].is_nan()).sum().alias(f"miss:{c}"),
-                x[c].is_infinite().sum().alias(f"inf:{c}"),
-                ((x[c] != 0) & (x[c] != 1) & x[c].is_not_nan()).sum().alias(f"nonbin:{c}"),
-                (x[c] < 0).sum().alias(f"neg:{c}"),
-            ]
-        else:  # integers and booleans: cheap range checks on the native type
-            checks += [
-                pl.col(c).null_count().alias(f"miss:{c}"),
-                pl.col(c).min().cast(pl.Float64).alias(f"min:{c}"),
-                pl.col(c).max().cast(pl.Float64).alias(f"max:{c}"),
-            ]
+    checks = _column_checks(numeric, kinds, x)
     head = df.head(SHIFT_ROWS).select([x[c].alias(c) for c in numeric])
     shift = {c: shift_of(head[c].drop_nulls().drop_nans().to_numpy()) for c in numeric}
 
@@ -224,15 +210,59 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         out.moments[i] = (_moments_from(g2, f"m{i}:", m.columns, sh), 0)
     for i in filtered:
         m = metrics[i]
-        missing = pl.any_horizontal([x[c].is_null() | x[c].is_nan() for c in m.columns])
-        z = [x[c] - sh if (sh := _shift(m, c)) else x[c] for c in m.columns]
-        sub = df.filter(~missing)
-        sums = _sum_aggs(z, "", binary=m.binary)
-        gf = _grouped(sub, arm, sums, None).collect()
-        if gf.height != len(out.labels):
-            continue  # an arm lost every row: the NumPy path explains
-        rows = [order[lab] for lab in gf[arm].to_list()]
-        inv = np.argsort(rows)
-        mom = _moments_from(gf, "", m.columns, np.array([_shift(m, c) for c in m.columns]))
-        out.moments[i] = (mom.select(inv), int(df.height - sub.height))
+        got = _complete_rows_moments(df, arm, m, x, [_shift(m, c) for c in m.columns], order)
+        if got is not None:  # None: an arm lost every row, the NumPy path explains
+            out.moments[i] = got
     return out
+
+
+def _column_checks(numeric: Sequence[str], kinds: dict[str, str], x: dict[str, Any]) -> list[Any]:
+    """Return expressions counting missing, infinite, non-0/1 and negative values (or ranges).
+
+    Float columns get counts; integer and boolean columns get cheap null counts and the
+    min/max on their native type.
+    """
+    import polars as pl
+
+    checks = []
+    for c in numeric:
+        if kinds[c] == "f":
+            checks += [
+                (x[c].is_null() | x[c].is_nan()).sum().alias(f"miss:{c}"),
+                x[c].is_infinite().sum().alias(f"inf:{c}"),
+                ((x[c] != 0) & (x[c] != 1) & x[c].is_not_nan()).sum().alias(f"nonbin:{c}"),
+                (x[c] < 0).sum().alias(f"neg:{c}"),
+            ]
+        else:  # integers and booleans: cheap range checks on the native type
+            checks += [
+                pl.col(c).null_count().alias(f"miss:{c}"),
+                pl.col(c).min().cast(pl.Float64).alias(f"min:{c}"),
+                pl.col(c).max().cast(pl.Float64).alias(f"max:{c}"),
+            ]
+    return checks
+
+
+def _complete_rows_moments(
+    df: Any,
+    arm: str,
+    m: Metric,
+    x: dict[str, Any],
+    shifts: list[float],
+    order: dict[str, int],
+) -> tuple[Moments, int] | None:
+    """Return a metric's moments over the rows where all its columns are present.
+
+    The moments come in the order of ``order`` (label -> row), with the number of rows
+    dropped; ``None`` when an arm has no complete row left.
+    """
+    import polars as pl
+
+    missing = pl.any_horizontal([x[c].is_null() | x[c].is_nan() for c in m.columns])
+    z = [x[c] - sh if sh else x[c] for c, sh in zip(m.columns, shifts, strict=True)]
+    sub = df.filter(~missing)
+    gf = _grouped(sub, arm, _sum_aggs(z, "", binary=m.binary), None).collect()
+    if gf.height != len(order):
+        return None
+    inv = np.argsort([order[lab] for lab in gf[arm].to_list()])
+    mom = _moments_from(gf, "", m.columns, np.array(shifts))
+    return mom.select(inv), int(df.height - sub.height)
