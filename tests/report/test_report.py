@@ -64,7 +64,7 @@ def test_forest_figure_points_are_differences_in_percent_of_the_baseline(res):
 
 def test_report_folder(tmp_path, res):
     html = compare_report_html(res)
-    assert html.startswith("<!doctype html>") and html.count("data:image/png;base64,") == 3
+    assert html.startswith("<!doctype html>") and html.count("data:image/png;base64,") == 4
     assert res.verdict_text() in html
     out = save_compare_run(res, tmp_path / "run")
     assert (out / "report.html").stat().st_size > 10_000

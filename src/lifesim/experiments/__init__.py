@@ -2,6 +2,8 @@
 
 compare, ComparisonResult
     Strategies side by side over replications (``lifesim compare``).
+marginal_roi, MarginalROIResult
+    One strategy at several budgets: incremental profit and the marginal ROI of each step.
 run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
     An A/B test inside the simulator with its true effect, and an audit of the design
     (``lifesim experiment run`` / ``audit``).
@@ -11,6 +13,7 @@ from lifesim.experiments import churn_targeted as _churn_targeted  # noqa: F401 
 from lifesim.experiments import insim
 from lifesim.experiments.compare import RunSummary, compare
 from lifesim.experiments.insim import audit, run_experiment
+from lifesim.experiments.marginal import MarginalROIResult, marginal_roi
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
 
@@ -18,6 +21,8 @@ __all__ = [
     "compare",
     "ComparisonResult",
     "RunSummary",
+    "marginal_roi",
+    "MarginalROIResult",
     "mean_ci",
     "paired_diff",
     "insim",

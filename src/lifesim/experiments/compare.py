@@ -2,9 +2,12 @@
 
 Replication ``r`` uses the same child seed for every strategy, so every strategy meets the same
 people with the same random draws; paired differences against a baseline strategy then cancel
-most of the noise. Replications run in parallel with joblib (any backend, including Dask's);
-each task's seed depends only on the root seed and ``r``, so results are identical for any
-number of workers.
+most of the noise. Every comparison also has a no-marketing run per replication (the compared
+``none`` strategy, or an extra run labelled ``(no marketing)`` on the same seeds): incremental
+profit, revenue, ROI and CAC are paired differences against it. Every pair of strategies is
+compared, with p-values adjusted by Holm over the pairs; the winner's margin is judged on that.
+Replications run in parallel with joblib (any backend, including Dask's); each task's seed
+depends only on the root seed and ``r``, so results are identical for any number of workers.
 """
 
 from __future__ import annotations
@@ -18,12 +21,18 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from lifesim._checks import check_int, check_jobs, check_prob
 from lifesim._limits import MAX_REPLICATIONS
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
-from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
+from lifesim.config import Scenario, ScenarioLike, load_scenario
 from lifesim.engine import simulate
+from lifesim.engine.core import _resolve
 from lifesim.errors import ConfigError
+from lifesim.experiments.incremental import (
+    COUNTERFACTUAL,
+    counterfactual_of,
+    incremental_table,
+    pairwise_table,
+)
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
 from lifesim.metrics import METRICS, funnel, run_metrics
@@ -45,7 +54,7 @@ class RunSummary:
 
 
 def _run_one(scn: Scenario, seed: np.random.SeedSequence, rep: int, strategy: str) -> RunSummary:
-    res = simulate(scn, seed=seed, strategy=strategy)
+    res = simulate(scn, seed=seed, strategy=None if strategy == COUNTERFACTUAL else strategy)
     counts = res.stage_counts.to_numpy()
     return RunSummary(
         replication=rep,
@@ -134,15 +143,20 @@ def compare(
     ComparisonResult
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    scn = resolve(scn, customers, days)
+    scn = _resolve(scn, customers, days)
     names = _parse_strategies(scn, strategies)
     check_trust(scn, names, trust_code)
     if trust_code:
         scn = trusted(scn)
     reps = scn.compare.replications if replications is None else replications
-    reps = check_int("replications", reps, min=2, max=MAX_REPLICATIONS)
-    check_jobs("jobs", jobs)
-    check_prob("alpha", alpha)
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
+        raise ConfigError([("replications", f"must be a whole number >= 2, got {reps!r}")])
+    if reps > MAX_REPLICATIONS:
+        raise ConfigError([("replications", f"must be <= {MAX_REPLICATIONS:,}, got {reps!r}")])
+    if not isinstance(jobs, int) or jobs == 0 or jobs < -1:
+        raise ConfigError([("jobs", f"must be >= 1 or -1 (all cores), got {jobs!r}")])
+    if not 0 < alpha < 1:
+        raise ConfigError([("alpha", f"must be in (0, 1), got {alpha!r}")])
     objective = objective or scn.compare.objective
     if objective not in METRICS:
         raise ConfigError(
@@ -156,7 +170,9 @@ def compare(
         )
     root = as_seed_sequence(scn.seed if seed is None else seed)
     seeds = spawn_seeds(root, reps)
-    tasks = [(r, s) for r in range(reps) for s in names]
+    counterfactual = counterfactual_of(scn, names)
+    extra = [] if counterfactual is not None else [COUNTERFACTUAL]
+    tasks = [(r, s) for r in range(reps) for s in names + extra]
     t0 = time.perf_counter()
     runs: list[RunSummary] = []
     par = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
@@ -167,14 +183,24 @@ def compare(
             progress(i + 1, len(tasks))
     elapsed = time.perf_counter() - t0
     return _summarise(
-        scn, names, reps, int(root.entropy), baseline, objective, alpha, runs, elapsed
+        scn,
+        names,
+        reps,
+        int(root.entropy),
+        baseline,
+        objective,
+        alpha,
+        runs,
+        elapsed,
+        counterfactual or COUNTERFACTUAL,
     )
 
 
 def _summarise(
-    scn, names, reps, seed, baseline, objective, alpha, runs, elapsed
+    scn, names, reps, seed, baseline, objective, alpha, runs, elapsed, counterfactual
 ) -> ComparisonResult:
-    runs = sorted(runs, key=lambda r: (r.replication, names.index(r.strategy)))
+    everyone = names + [s for s in (counterfactual,) if s not in names]
+    runs = sorted(runs, key=lambda r: (r.replication, everyone.index(r.strategy)))
     metrics = list(METRICS)
     rows = [{"replication": r.replication, "strategy": r.strategy, **r.metrics} for r in runs]
     wide = pd.DataFrame(rows)
@@ -214,18 +240,25 @@ def _summarise(
         "winner": winner,
         "higher_is_better": info.higher_is_better,
     }
+    order = [str(s) for s in ranked.index] + [s for s in names if s not in ranked.index]
+    pairwise = pairwise_table(wide, order, alpha)
     if len(ranked) > 1:
         runner = str(ranked.index[1])
-        a = wide[wide["strategy"] == winner].sort_values("replication")[objective].to_numpy()
-        b = wide[wide["strategy"] == runner].sort_values("replication")[objective].to_numpy()
-        d = paired_diff(a, b, alpha)
+        obj = pairwise[pairwise["metric"] == objective]
+        row = obj[(obj["a"] == winner) & (obj["b"] == runner)].iloc[0]
+        vs_winner = obj[obj["a"] == winner]
         verdict.update(
             runner_up=runner,
-            diff=d["diff"],
-            ci=[d["ci_low"], d["ci_high"]],
-            p_value=d["p_value"],
-            significant=bool(np.isfinite(d["p_value"]) and d["p_value"] < alpha),
+            diff=float(row["diff"]),
+            ci=[float(row["ci_low"]), float(row["ci_high"])],
+            p_value=float(row["p_value"]),
+            p_value_adjusted=float(row["p_adjusted"]),
+            adjustment="holm",
+            pairs=int(row["pairs"]),
+            significant=bool(row["significant"]),
+            indistinguishable_from=[str(b) for b in vs_winner.loc[~vs_winner["significant"], "b"]],
         )
+    incremental = incremental_table(wide, names, counterfactual, alpha)
     shares = {}
     funnels = {}
     for s in names:
@@ -250,4 +283,7 @@ def _summarise(
         stage_shares=stage_shares,
         funnel=funnel_df,
         elapsed_s=elapsed,
+        counterfactual=counterfactual,
+        incremental=incremental,
+        pairwise=pairwise,
     )

@@ -6,7 +6,7 @@ import html
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,15 @@ import pandas as pd
 from lifesim._io import atomic_dir
 from lifesim._version import __version__
 from lifesim.config import Scenario, dump_scenario
-from lifesim.metrics import METRICS
+from lifesim.metrics import BASE_METRIC, CLV_CONVENTION, INCREMENTAL, METRICS
 
 __all__ = ["ComparisonResult", "HEADLINE"]
+
+#: Label of the extra no-marketing run (same as :data:`lifesim.experiments.incremental`).
+_NO_MARKETING = "(no marketing)"
+
+#: Metrics of the pairwise table in the text summary (after the objective; all are in JSON).
+PAIRWISE_HEADLINE = ("profit", "revenue", "marketing_cost", "customers_acquired", "clv")
 
 #: Metrics shown in the text summary (all are in the tables and JSON).
 HEADLINE = (
@@ -50,6 +56,16 @@ def _num(x: float, metric: str) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:,.2f}"
+
+
+def _ci(lo: float, hi: float, metric: str) -> str:
+    if isinstance(lo, float) and isinstance(hi, float) and math.isinf(lo) and math.isinf(hi):
+        return "[unbounded]"
+    return f"[{_num(lo, metric)}, {_num(hi, metric)}]"
+
+
+def _p(p: float) -> str:
+    return "n/a" if p is None or (isinstance(p, float) and math.isnan(p)) else f"{p:.3g}"
 
 
 def _clean(x: Any) -> Any:
@@ -90,6 +106,16 @@ class ComparisonResult:
     funnel : DataFrame
         Mean share of people who were ever in each stage, per strategy.
     elapsed_s : float
+    counterfactual : str
+        The no-marketing run the incremental figures are against: a compared strategy of type
+        ``none``, or ``"(no marketing)"``, an extra run per replication on the same seeds (its
+        rows are in ``runs``).
+    incremental : DataFrame
+        Per strategy and measure (:data:`lifesim.metrics.INCREMENTAL`): incremental profit,
+        revenue, cost, customers, ROI and CAC against ``counterfactual``, with paired CIs.
+    pairwise : DataFrame
+        Every pair of compared strategies and every metric: ``a - b`` (``a`` ranked higher on
+        the objective), paired CI, p-value and Holm-adjusted p-value over the pairs.
     """
 
     scenario: Scenario
@@ -106,6 +132,15 @@ class ComparisonResult:
     stage_shares: pd.DataFrame
     funnel: pd.DataFrame
     elapsed_s: float
+    counterfactual: str = "none"
+    incremental: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def pairs(self) -> int:
+        """Number of pairs of compared strategies (the Holm family size, per metric)."""
+        k = len(self.strategies)
+        return k * (k - 1) // 2
 
     @property
     def conventions(self) -> list[str]:
@@ -115,11 +150,33 @@ class ComparisonResult:
             f"{level}% confidence intervals: two-sided t intervals over {self.replications} "
             "replications",
             "common random numbers: replication r uses the same seed for every strategy",
-            f"differences are strategy minus {self.baseline!r}, paired by replication; p-values "
-            "from the paired t-test (H0: mean difference 0, two-sided)",
-            f"winner: best mean {self.objective}; significant when the paired test against "
-            f"the runner-up has p < {self.alpha:g} (no multiplicity correction)",
+            f"differences table: strategy minus {self.baseline!r}, paired by replication; "
+            "p-values from the paired t-test (H0: mean difference 0, two-sided), unadjusted",
+            f"pairwise table: every pair of the {len(self.strategies)} strategies "
+            f"({self.pairs} pairs), a - b with a ranked higher on {self.objective}; paired t "
+            "CIs per pair (not simultaneous); p-values adjusted by Holm's step-down method over "
+            f"the {self.pairs} pairs, one family per metric",
+            f"winner: best mean {self.objective}; its lead over the runner-up is significant "
+            f"when the Holm-adjusted p-value (over {self.pairs} pairs) is < {self.alpha:g}",
+            self.counterfactual_note,
+            "ROI and CAC in the incremental table are incremental (against no marketing); the "
+            "ROI (blended) and CAC (blended) rows count organic revenue and customers too",
+            CLV_CONVENTION,
         ]
+
+    @property
+    def counterfactual_note(self) -> str:
+        """Which no-marketing run the incremental figures are against."""
+        if self.counterfactual == _NO_MARKETING:
+            return (
+                "incremental figures: strategy minus a no-marketing run with the same seed in "
+                "each replication; no compared strategy does no marketing, so compare ran one "
+                f"extra (labelled {_NO_MARKETING!r} in the runs table)"
+            )
+        return (
+            "incremental figures: strategy minus the no-marketing strategy "
+            f"{self.counterfactual!r} with the same seed in each replication"
+        )
 
     def to_pandas(self) -> pd.DataFrame:
         """Per strategy and metric: mean and CI (long format)."""
@@ -139,20 +196,83 @@ class ComparisonResult:
         return f"{_num(r['mean'], m)} [{_num(r['ci_low'], m)}, {_num(r['ci_high'], m)}]"
 
     def verdict_text(self) -> str:
-        """One sentence: who wins on the objective and whether the difference is real."""
+        """Who wins on the objective and whether the lead survives the multiplicity correction."""
         v = self.verdict
         text = f"Winner on {v['objective']}: {v['winner']}"
         if "runner_up" in v:
-            sig = "significant" if v["significant"] else "NOT significant"
+            o = v["objective"]
+            pct = f"{100 * self.alpha:g}%"
             text += (
-                f", ahead of {v['runner_up']} by {_num(v['diff'], v['objective'])} "
-                f"[{_num(v['ci'][0], v['objective'])}, {_num(v['ci'][1], v['objective'])}], "
-                f"p = {v['p_value']:.3g} ({sig} at {self.alpha:g})"
+                f", ahead of {v['runner_up']} by {_num(v['diff'], o)} "
+                f"{_ci(v['ci'][0], v['ci'][1], o)}, p = {_p(v['p_value'])}"
             )
+            if "p_value_adjusted" in v:
+                k = v["pairs"]
+                text += f"; Holm-adjusted over {k} pair{'s' if k > 1 else ''}: p = "
+                text += _p(v["p_value_adjusted"])
+                if v["significant"]:
+                    text += f", the difference to the runner-up is significant at {pct}"
+                else:
+                    text += f", NOT distinguishable at {pct} from " + ", ".join(
+                        v["indistinguishable_from"]
+                    )
+            else:
+                sig = "significant" if v["significant"] else "NOT significant"
+                text += f" ({sig} at {self.alpha:g})"
         return text + "."
 
+    def _inc(self, s: str, k: str) -> str:
+        row = self.incremental[(self.incremental.strategy == s) & (self.incremental.measure == k)]
+        if not len(row):
+            return "-"
+        r = row.iloc[0]
+        m = BASE_METRIC[k]
+        return f"{_num(r['estimate'], m)} {_ci(r['ci_low'], r['ci_high'], m)}"
+
+    def incremental_lines(self, width: int = 34) -> list[str]:
+        """Text table of the incremental figures, one column per strategy."""
+        level = round(100 * (1 - self.alpha))
+        who = [s for s in self.strategies if s != self.counterfactual]
+        if not len(self.incremental) or not who:
+            return []
+        if self.counterfactual == _NO_MARKETING:
+            head = "incremental vs no marketing (an extra no-marketing run, same seeds; 'none' "
+            head += f"was not compared) [{level}% CI]"
+        else:
+            head = f"incremental vs no marketing ({self.counterfactual!r}, same seeds) "
+            head += f"[{level}% CI]"
+        lines = [head, "".ljust(24) + "".join(s[:width].ljust(width) for s in who)]
+        for k, info in INCREMENTAL.items():
+            lines.append(
+                info.label[:23].ljust(24)
+                + "".join(self._inc(s, k)[: width - 1].ljust(width) for s in who)
+            )
+        return lines
+
+    def pairwise_lines(self) -> list[str]:
+        """Text table of every pair's differences (objective first, then the headline)."""
+        if not len(self.pairwise) or self.pairs == 0:
+            return []
+        level = round(100 * (1 - self.alpha))
+        metrics = [self.objective] + [m for m in PAIRWISE_HEADLINE if m != self.objective]
+        lines = [
+            f"pairwise differences a - b (paired) [{level}% CI], p, p Holm-adjusted over "
+            f"{self.pairs} pair{'s' if self.pairs > 1 else ''}"
+        ]
+        for m in metrics:
+            sub = self.pairwise[self.pairwise.metric == m]
+            for r in sub.itertuples():
+                star = " *" if r.significant else ""
+                lines.append(
+                    f"  {METRICS[m].label[:22]:<23}{r.a[:16]:>16} - {r.b[:16]:<16}"
+                    f"{_num(r.diff, m):>12} {_ci(r.ci_low, r.ci_high, m):<26}"
+                    f"p={_p(r.p_value):<9} p_holm={_p(r.p_adjusted)}{star}"
+                )
+        lines.append(f"  * significant at {self.alpha:g} after Holm's adjustment")
+        return lines
+
     def summary(self) -> str:
-        """Text summary: metric means with CIs per strategy, differences, verdict, conventions."""
+        """Text summary: metric means with CIs, incremental figures, pairwise table, verdict."""
         level = round(100 * (1 - self.alpha))
         w = 34
         lines = [
@@ -167,23 +287,30 @@ class ComparisonResult:
                 METRICS[m].label[:23].ljust(24)
                 + "".join(self._cell(s, m)[: w - 1].ljust(w) for s in self.strategies)
             )
-        lines += ["", f"difference vs {self.baseline!r} (paired) [{level}% CI], p"]
-        for s in self.strategies:
-            if s == self.baseline:
-                continue
-            for m in ("profit", "revenue", "clv", "churn_rate", "conversion_rate"):
-                d = self.differences[
-                    (self.differences.strategy == s) & (self.differences.metric == m)
-                ]
-                r = d.iloc[0]
-                p = "n/a" if math.isnan(r["p_value"]) else f"{r['p_value']:.3g}"
-                lines.append(
-                    f"  {s:<18}{METRICS[m].label:<26}{_num(r['diff'], m):>14} "
-                    f"[{_num(r['ci_low'], m)}, {_num(r['ci_high'], m)}]  p={p}"
-                )
-        lines += ["", self.verdict_text(), "", "conventions:"]
+        inc = self.incremental_lines(w)
+        if inc:
+            lines += ["", *inc]
+        pw = self.pairwise_lines()
+        if pw:
+            lines += ["", *pw]
+        else:
+            lines += ["", f"difference vs {self.baseline!r} (paired) [{level}% CI], p"]
+            for s in self.strategies:
+                if s == self.baseline:
+                    continue
+                for m in ("profit", "revenue", "clv", "churn_rate", "conversion_rate"):
+                    d = self.differences[
+                        (self.differences.strategy == s) & (self.differences.metric == m)
+                    ]
+                    r = d.iloc[0]
+                    lines.append(
+                        f"  {s:<18}{METRICS[m].label:<26}{_num(r['diff'], m):>14} "
+                        f"{_ci(r['ci_low'], r['ci_high'], m)}  p={_p(r['p_value'])}"
+                    )
+        lines += ["", self.verdict_text(), f"({CLV_CONVENTION}.)", "", "conventions:"]
         lines += [f"  - {c}" for c in self.conventions]
         lines += [f"  - {m}: {METRICS[m].convention}" for m in HEADLINE]
+        lines += [f"  - {k}: {i.convention}" for k, i in INCREMENTAL.items()]
         if self.replications < 10:
             lines.append(f"  ! only {self.replications} replications: intervals are wide")
         return "\n".join(lines)
@@ -216,6 +343,31 @@ class ComparisonResult:
             k: (_clean(x) if not isinstance(x, list) else [_clean(y) for y in x])
             for k, x in self.verdict.items()
         }
+        if "runner_up" in v:
+            v["text"] = self.verdict_text()
+        incremental: dict[str, Any] = {}
+        for r in self.incremental.itertuples():
+            incremental.setdefault(r.strategy, {})[r.measure] = {
+                "estimate": _clean(r.estimate),
+                "ci": [_clean(r.ci_low), _clean(r.ci_high)],
+                "ci_bounded": bool(math.isfinite(r.ci_low) and math.isfinite(r.ci_high)),
+                "p_value": _clean(r.p_value),
+                "n": int(r.n),
+            }
+        pairwise = [
+            {
+                "metric": r.metric,
+                "a": r.a,
+                "b": r.b,
+                "difference": _clean(r.diff),
+                "ci": [_clean(r.ci_low), _clean(r.ci_high)],
+                "p_value": _clean(r.p_value),
+                "p_adjusted": _clean(r.p_adjusted),
+                "significant": bool(r.significant),
+                "se_paired": _clean(r.se_paired),
+            }
+            for r in self.pairwise.itertuples()
+        ]
         return {
             "scenario": self.scenario.name,
             "customers": self.scenario.market.size,
@@ -228,8 +380,28 @@ class ComparisonResult:
             "strategies": strategies,
             "differences": pairs,
             "winner": v,
+            "counterfactual": {
+                "strategy": self.counterfactual,
+                "extra_run": self.counterfactual == _NO_MARKETING,
+                "note": self.counterfactual_note,
+            },
+            "incremental": incremental,
+            "pairwise": pairwise,
+            "multiplicity": {
+                "method": "holm",
+                "pairs": self.pairs,
+                "family": "the pairs of compared strategies, one family per metric",
+                "ci": "per pair, not simultaneous",
+            },
+            "clv_convention": {
+                "horizon": "truncated",
+                "discounted": False,
+                "net_of_acquisition_cost": False,
+                "text": CLV_CONVENTION,
+            },
             "conventions": self.conventions,
             "metric_conventions": {m: i.convention for m, i in METRICS.items()},
+            "incremental_conventions": {k: i.convention for k, i in INCREMENTAL.items()},
             "elapsed_s": round(self.elapsed_s, 3),
             "lifesim_version": __version__,
         }
@@ -239,8 +411,15 @@ class ComparisonResult:
             {s: [self._cell(s, m) for m in HEADLINE] for s in self.strategies},
             index=[METRICS[m].label for m in HEADLINE],
         )
+        who = [s for s in self.strategies if s != self.counterfactual]
+        inc = pd.DataFrame(
+            {s: [self._inc(s, k) for k in INCREMENTAL] for s in who},
+            index=[i.label for i in INCREMENTAL.values()],
+        )
         return (
             f"<div><p><b>{html.escape(self.verdict_text())}</b></p>{tbl.to_html()}"
+            f"<p>Incremental vs no marketing ({html.escape(self.counterfactual)}, same seeds)"
+            f"</p>{inc.to_html()}"
             f"<p><small>{'<br>'.join(html.escape(c) for c in self.conventions)}</small></p></div>"
         )
 
@@ -251,6 +430,8 @@ class ComparisonResult:
             "runs": self.runs,
             "summary": self.summary_table,
             "differences": self.differences,
+            "incremental": self.incremental,
+            "pairwise": self.pairwise,
             "stage_shares": self.stage_shares,
             "funnel": self.funnel.reset_index(),
         }

@@ -1,11 +1,11 @@
-"""Replication statistics: t confidence intervals, paired and unpaired differences."""
+"""Replication statistics: t intervals, paired differences, ratios (Fieller), Holm."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
 
-__all__ = ["mean_ci", "paired_diff"]
+__all__ = ["mean_ci", "paired_diff", "holm", "ratio_ci"]
 
 
 def mean_ci(x: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float, float]:
@@ -61,4 +61,60 @@ def paired_diff(a: np.ndarray, b: np.ndarray, alpha: float = 0.05) -> dict[str, 
         out["p_value"] = float(2 * stats.t.sf(abs(out["diff"]) / se, n - 1))
     else:
         out["p_value"] = 1.0 if out["diff"] == 0 else 0.0
+    return out
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (controls the family-wise error).
+
+    The ``m`` finite p-values are sorted, ``p_(i)`` becomes ``max_{j <= i} min(1, (m - j + 1)
+    p_(j))``; NaN p-values stay NaN and do not count in ``m``.
+    Equals ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]`` on finite input.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(adj)
+    return out
+
+
+def ratio_ci(num: np.ndarray, den: np.ndarray, alpha: float = 0.05) -> dict[str, float]:
+    """Ratio of means ``mean(num) / mean(den)`` over paired replications, with Fieller's CI.
+
+    Fieller's interval is the set of ratios ``theta`` for which the paired t-test of
+    ``mean(num) - theta mean(den) = 0`` is not rejected at ``alpha``; it is exact for normal
+    replications and stays honest when the denominator is noisy. When the denominator is not
+    distinguishable from 0 at ``alpha`` the set is unbounded: the bounds are then -inf and inf
+    and ``bounded`` is False. The estimate is NaN when ``mean(den) == 0``.
+    """
+    x = np.asarray(num, dtype=float)
+    y = np.asarray(den, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = len(x)
+    out = {"ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "bounded": False, "n": n}
+    if n == 0:
+        return out
+    mx, my = float(x.mean()), float(y.mean())
+    if my != 0:
+        out["ratio"] = mx / my
+    if n < 2:
+        return out
+    t2 = float(stats.t.ppf(1 - alpha / 2, n - 1)) ** 2
+    cov = np.cov(x, y, ddof=1) / n
+    vxx, vxy, vyy = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
+    a = my * my - t2 * vyy
+    b = mx * my - t2 * vxy
+    c = mx * mx - t2 * vxx
+    if a > 0:
+        root = float(np.sqrt(max(b * b - a * c, 0.0)))
+        out["ci_low"], out["ci_high"] = (b - root) / a, (b + root) / a
+        out["bounded"] = True
+    else:
+        out["ci_low"], out["ci_high"] = -np.inf, np.inf
     return out

@@ -1,5 +1,6 @@
 """Lifecycle metrics of a simulation run, each with its convention stated."""
 
+from lifesim.metrics.incremental import BASE_METRIC, CLV_CONVENTION, INCREMENTAL
 from lifesim.metrics.run import (
     METRICS,
     MetricInfo,
@@ -12,6 +13,9 @@ from lifesim.metrics.run import (
 
 __all__ = [
     "METRICS",
+    "INCREMENTAL",
+    "BASE_METRIC",
+    "CLV_CONVENTION",
     "MetricInfo",
     "run_metrics",
     "funnel",

@@ -40,16 +40,22 @@ METRICS: dict[str, MetricInfo] = {
         "marketing cost", "all ledger charges: contacts, monthly fees, redemptions, rewards", False
     ),
     "roi": MetricInfo(
-        "ROI", "(margin x revenue - marketing cost) / marketing cost; undefined without spend", True
+        "ROI (blended)",
+        "(margin x revenue - marketing cost) / marketing cost: blended, i.e. the revenue people "
+        "would bring without marketing counts as a return (see ROI (incremental)); undefined "
+        "without spend",
+        True,
     ),
     "clv": MetricInfo(
         "CLV (realised)",
-        "margin x revenue, over the horizon, of the customers acquired during it / their count",
+        "margin x revenue, over the horizon, of the customers acquired during it / their count: "
+        "horizon-truncated (no forward-looking tail), undiscounted, gross of acquisition cost",
         True,
     ),
     "cac": MetricInfo(
-        "CAC",
-        "acquisition-group marketing cost / customers acquired during the horizon",
+        "CAC (blended)",
+        "acquisition-group marketing cost / all customers acquired during the horizon, organic "
+        "ones included (see CAC (incremental))",
         False,
     ),
     "customers_acquired": MetricInfo(

@@ -13,9 +13,14 @@ import pandas as pd
 
 from lifesim._io import atomic_dir
 from lifesim.experiments import ComparisonResult
-from lifesim.experiments.result import HEADLINE
-from lifesim.metrics import METRICS
-from lifesim.report.plots import forest_figure, funnel_figure, stage_shares_figure
+from lifesim.experiments.result import HEADLINE, PAIRWISE_HEADLINE, _ci, _num, _p
+from lifesim.metrics import BASE_METRIC, CLV_CONVENTION, INCREMENTAL, METRICS
+from lifesim.report.plots import (
+    forest_figure,
+    funnel_figure,
+    incremental_figure,
+    stage_shares_figure,
+)
 
 __all__ = ["write_compare_report", "compare_report_html", "save_compare_run"]
 
@@ -40,7 +45,67 @@ def _figures(res: ComparisonResult) -> dict[str, str]:
         "stage_shares": _png(stage_shares_figure(res)),
         "funnel": _png(funnel_figure(res)),
         "forest": _png(forest_figure(res)),
+        "incremental": _png(incremental_figure(res)),
     }
+
+
+def _incremental_html(res: ComparisonResult) -> str:
+    who = [s for s in res.strategies if s != res.counterfactual]
+    if not len(res.incremental) or not who:
+        return "<p>No strategy to compare with no marketing.</p>"
+    inc = res.incremental.set_index(["strategy", "measure"])
+    rows = []
+    for k, info in INCREMENTAL.items():
+        m = BASE_METRIC[k]
+        cells = []
+        for s in who:
+            r = inc.loc[(s, k)]
+            cells.append(
+                f"<td>{_num(r['estimate'], m)} {_ci(r['ci_low'], r['ci_high'], m)}"
+                f"<br><small>p = {_p(r['p_value'])}</small></td>"
+            )
+        rows.append(f"<tr><th>{html.escape(info.label)}</th>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{html.escape(s)}</th>" for s in who)
+    return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _pairwise_html(res: ComparisonResult) -> str:
+    if not len(res.pairwise):
+        return "<p>One strategy: no pairs.</p>"
+    metrics = [res.objective] + [m for m in PAIRWISE_HEADLINE if m != res.objective]
+    metrics += [m for m in METRICS if m not in metrics]
+    rows = []
+    for m in metrics:
+        for r in res.pairwise[res.pairwise.metric == m].itertuples():
+            sig = "yes" if r.significant else "no"
+            rows.append(
+                f"<tr><td>{html.escape(METRICS[m].label)}</td><td>{html.escape(r.a)}</td>"
+                f"<td>{html.escape(r.b)}</td><td>{_num(r.diff, m)}</td>"
+                f"<td>{_ci(r.ci_low, r.ci_high, m)}</td><td>{_p(r.p_value)}</td>"
+                f"<td>{_p(r.p_adjusted)}</td><td>{sig}</td></tr>"
+            )
+    head = (
+        "<tr><th>metric</th><th>a</th><th>b</th><th>a - b</th><th>CI</th><th>p</th>"
+        "<th>p (Holm)</th><th>significant</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _differences_html(res: ComparisonResult) -> str:
+    rows = []
+    for r in res.differences.itertuples():
+        m = r.metric
+        rows.append(
+            f"<tr><td>{html.escape(r.strategy)}</td><td>{html.escape(METRICS[m].label)}</td>"
+            f"<td>{_num(r.diff, m)}</td><td>{_ci(r.ci_low, r.ci_high, m)}</td>"
+            f"<td>{_p(r.p_value)}</td><td>{_num(r.se_paired, m)}</td>"
+            f"<td>{_num(r.se_unpaired, m)}</td></tr>"
+        )
+    head = (
+        "<tr><th>strategy</th><th>metric</th><th>difference</th><th>CI</th><th>p</th>"
+        "<th>SE paired</th><th>SE unpaired</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
 
 
 def compare_report_html(res: ComparisonResult, figures: dict[str, str] | None = None) -> str:
@@ -51,11 +116,6 @@ def compare_report_html(res: ComparisonResult, figures: dict[str, str] | None = 
         {s: [res._cell(s, m) for m in METRICS] for s in res.strategies},
         index=[METRICS[m].label for m in METRICS],
     )
-    d = res.differences.copy()
-    d["metric"] = d["metric"].map(lambda m: METRICS[m].label)
-    d = d[
-        ["strategy", "metric", "diff", "ci_low", "ci_high", "p_value", "se_paired", "se_unpaired"]
-    ]
     sig = res.verdict.get("significant", False)
     conv = "".join(f"<li>{html.escape(c)}</li>" for c in res.conventions)
     mconv = "".join(
@@ -68,9 +128,20 @@ def compare_report_html(res: ComparisonResult, figures: dict[str, str] | None = 
 <p>{res.scenario.market.size:,} people x {res.scenario.days} days; {res.replications}
 replications per strategy with common random numbers; seed {res.seed}.</p>
 <p class="verdict{"" if sig else " warn"}">{html.escape(res.verdict_text())}</p>
+<p><small>{html.escape(CLV_CONVENTION)}.</small></p>
+<h2>Incremental economics against no marketing: mean [{level}% CI]</h2>
+<p>{html.escape(res.counterfactual_note)}. ROI and CAC here are incremental; the ROI (blended)
+and CAC (blended) rows below count organic revenue and customers as a return of marketing.</p>
+{_incremental_html(res)}
+<img src="data:image/png;base64,{figs["incremental"]}" alt="incremental profit and revenue">
 <h2>Metrics: mean [{level}% CI]</h2>{table.to_html(escape=True)}
-<h2>Differences against {html.escape(res.baseline)} (paired by replication)</h2>
-{d.to_html(index=False, float_format=lambda x: f"{x:,.4g}")}
+<h2>Every pair of strategies (paired by replication; Holm over {res.pairs} pairs)</h2>
+<p>a - b, a ranked higher on {html.escape(res.objective)}; CIs per pair at {level}% (not
+simultaneous); p-values from the paired t-test, adjusted by Holm's method over the {res.pairs}
+pairs for each metric.</p>
+{_pairwise_html(res)}
+<h2>Differences against {html.escape(res.baseline)} (paired by replication, unadjusted)</h2>
+{_differences_html(res)}
 <h2>Forest plot</h2><img src="data:image/png;base64,{figs["forest"]}" alt="forest plot">
 <h2>Stage shares over time</h2><img src="data:image/png;base64,{figs["stage_shares"]}"
 alt="stage shares">

@@ -9,11 +9,12 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from lifesim.experiments import ComparisonResult  # noqa: E402
 from lifesim.metrics import METRICS  # noqa: E402
 
-__all__ = ["stage_shares_figure", "funnel_figure", "forest_figure"]
+__all__ = ["stage_shares_figure", "funnel_figure", "forest_figure", "incremental_figure"]
 
 FOREST_METRICS = (
     "profit",
@@ -109,5 +110,30 @@ def forest_figure(res: ComparisonResult) -> Figure:
     ax.set_xlabel(f"difference, % of the {res.baseline!r} mean (paired, {level}% CI)")
     ax.set_title(f"Differences against {res.baseline!r}")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def incremental_figure(res: ComparisonResult) -> Figure:
+    """Incremental profit and revenue against no marketing per strategy, with paired CIs."""
+    inc = res.incremental.set_index(["strategy", "measure"])
+    who = [s for s in res.strategies if s != res.counterfactual]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * max(1, len(who)) + 1.8), sharey=True)
+    for ax, measure in zip(axes, ("incremental_profit", "incremental_revenue"), strict=True):
+        for k, s in enumerate(who):
+            r = inc.loc[(s, measure)] if (s, measure) in inc.index else None
+            if r is None or not np.isfinite(r["estimate"]):
+                continue
+            lo = r["estimate"] - r["ci_low"] if np.isfinite(r["ci_low"]) else 0
+            hi = r["ci_high"] - r["estimate"] if np.isfinite(r["ci_high"]) else 0
+            color = "tab:green" if r["ci_low"] > 0 else "tab:red" if r["ci_high"] < 0 else "0.4"
+            ax.errorbar(r["estimate"], k, xerr=[[lo], [hi]], fmt="o", color=color, capsize=4)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.set_title(measure.replace("_", " "))
+    axes[0].set_yticks(range(len(who)), who)
+    axes[0].invert_yaxis()
+    level = round(100 * (1 - res.alpha))
+    fig.suptitle(f"Against no marketing ({res.counterfactual}), same seeds; {level}% paired CIs")
     fig.tight_layout()
     return fig
