@@ -21,11 +21,11 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._checks import check_int, check_jobs, check_prob
 from lifesim._limits import MAX_REPLICATIONS
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
-from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.engine import simulate
-from lifesim.engine.core import _resolve
 from lifesim.errors import ConfigError
 from lifesim.experiments.incremental import (
     COUNTERFACTUAL,
@@ -143,20 +143,15 @@ def compare(
     ComparisonResult
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    scn = _resolve(scn, customers, days)
+    scn = resolve(scn, customers, days)
     names = _parse_strategies(scn, strategies)
     check_trust(scn, names, trust_code)
     if trust_code:
         scn = trusted(scn)
     reps = scn.compare.replications if replications is None else replications
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
-        raise ConfigError([("replications", f"must be a whole number >= 2, got {reps!r}")])
-    if reps > MAX_REPLICATIONS:
-        raise ConfigError([("replications", f"must be <= {MAX_REPLICATIONS:,}, got {reps!r}")])
-    if not isinstance(jobs, int) or jobs == 0 or jobs < -1:
-        raise ConfigError([("jobs", f"must be >= 1 or -1 (all cores), got {jobs!r}")])
-    if not 0 < alpha < 1:
-        raise ConfigError([("alpha", f"must be in (0, 1), got {alpha!r}")])
+    reps = check_int("replications", reps, min=2, max=MAX_REPLICATIONS)
+    check_jobs("jobs", jobs)
+    check_prob("alpha", alpha)
     objective = objective or scn.compare.objective
     if objective not in METRICS:
         raise ConfigError(
