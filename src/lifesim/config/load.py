@@ -255,6 +255,55 @@ def _check_edge(scn: Scenario, edge: str, path: str) -> list[tuple[str, str]]:
 
 GROUPS = ("acquisition", "retention", "advocacy")
 
+_EXECUTION = {"execution", "min_gap_days", "targeting"}
+#: The fields each strategy type uses (besides ``type``); any other field set is an error.
+STRATEGY_FIELDS = {
+    "none": set(),
+    "kpi_focused": {"objective", "kpi", "split"} | _EXECUTION,
+    "stage_focused": {"objective", "plan", "split"} | _EXECUTION,
+    "fixed_split": {"plan", "split"} | _EXECUTION,
+    "churn_targeted": {"plan", "split", "params"} | _EXECUTION,
+    "custom": {"target", "params"},
+}
+
+
+def _strategy_fields(scn: Scenario, sp: Any, base: str) -> list[tuple[str, str]]:
+    """Fields a strategy sets but does not use, and execution fields that contradict."""
+    problems: list[tuple[str, str]] = []
+    uses = STRATEGY_FIELDS[sp.type]
+    for f in sorted(sp.model_fields_set - {"type"}):
+        default = type(sp).model_fields[f].get_default(call_default_factory=True)
+        if f not in uses and getattr(sp, f) != default:
+            allowed = ", ".join(sorted(uses)) or "no other field"
+            problems.append(
+                (f"{base}.{f}", f"not used by a {sp.type} strategy (it uses: {allowed})")
+            )
+    ex = sp.execution
+    if ex is None or isinstance(ex, str) or "execution" not in uses:
+        return problems
+    for short in ("min_gap_days", "targeting"):
+        if getattr(sp, short) is not None and short in ex.model_fields_set:
+            problems.append(
+                (f"{base}.{short}", f"given twice (also as execution.{short}); keep one")
+            )
+    for t in ex.caps:
+        if t not in scn.tactics:
+            problems.append(
+                (
+                    f"{base}.execution.caps.{t}",
+                    f"unknown tactic {t!r}; known: {', '.join(scn.tactics)}",
+                )
+            )
+    for i, t in enumerate(ex.tactics or []):
+        if t not in scn.tactics:
+            problems.append(
+                (
+                    f"{base}.execution.tactics.{i}",
+                    f"unknown tactic {t!r}; known: {', '.join(scn.tactics)}",
+                )
+            )
+    return problems
+
 
 def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
@@ -316,6 +365,7 @@ def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
                 problems.append((f"{base}.split", f"shares must sum to 1, got {tot:g}"))
         if sp.type == "custom" and not sp.target:
             problems.append((f"{base}.target", "a custom strategy needs 'module:attribute'"))
+        problems += _strategy_fields(scn, sp, base)
     cmp = scn.compare
     for i, name in enumerate(cmp.strategies):
         if name not in scn.strategies:

@@ -16,6 +16,9 @@ from lifesim import _limits
 from lifesim.config.experiment import Experiment
 
 __all__ = [
+    "Execution",
+    "EXECUTION_PRESETS",
+    "OBJECTIVES",
     "Probability",
     "Transition",
     "BuyRule",
@@ -504,43 +507,130 @@ class Economics(_Strict):
     margin: Probability = 0.35
 
 
+class Execution(_Strict):
+    """How a strategy carries out its objective; shared by every objective and honoured by all.
+
+    Attributes
+    ----------
+    targeting : {'score', 'random'}, optional
+        ``score``: the most promising people first (a CRM score, a noisy read of propensity);
+        ``random``: untargeted (a random start in a fixed random order, new every day).
+    min_gap_days : int, optional
+        Frequency cap: days between two contacts of the same person (any tactic).
+    caps : dict of str to int
+        Per-tactic frequency caps: days between two contacts of a person with that tactic.
+    tactics : list of str, optional
+        Tactics the strategy may use (default: every tactic its objective names).
+    broadcasts : bool, optional
+        Pay for the always-on broadcast tactics (SEO content, live chat) the catalogue offers
+        for the stages the objective works on.
+    pacing : {'even', 'asap'}
+        ``even``: each day's allowance (see ``budget.max_catch_up``); ``asap``: whatever is
+        left in the period, first come first served.
+    """
+
+    targeting: Literal["score", "random"] | None = None
+    min_gap_days: NonNegativeInt | None = None
+    caps: dict[str, NonNegativeInt] = Field(default_factory=dict)
+    tactics: list[str] | None = None
+    broadcasts: bool | None = None
+    pacing: Literal["even", "asap"] = "even"
+
+
+#: Named executions: ``naive`` (random reach, no caps, no broadcasts) and ``careful``
+#: (best score first, a 7-day cap, broadcasts on).
+EXECUTION_PRESETS = {
+    "naive": {"targeting": "random", "min_gap_days": 0, "broadcasts": False},
+    "careful": {"targeting": "score", "min_gap_days": 7, "broadcasts": True},
+}
+
+#: Strategy types by objective (``objective: kpi`` is ``type: kpi_focused``).
+OBJECTIVES = {"kpi": "kpi_focused", "lifecycle": "stage_focused"}
+
+
 class StrategySpec(_Strict):
     """A strategy (policy) that decides, every day, who gets which tactic within the budget.
+
+    A strategy is an objective (what the budget chases) plus an execution (how people are
+    reached). Fields a strategy does not use are errors, never silently ignored.
 
     Attributes
     ----------
     type : {'none', 'kpi_focused', 'stage_focused', 'fixed_split', 'churn_targeted', 'custom'}
+        ``kpi_focused`` (objective ``kpi``): the tactic mix that chases one KPI, default
+        execution ``naive``. ``stage_focused`` (objective ``lifecycle``): a plan of tactics per
+        stage with a budget split across stage groups, default execution ``careful``.
         ``churn_targeted`` retrains a churn model on the simulated history every period and
         spends the retention budget on the best expected value of an offer (see
         :mod:`lifesim.experiments.churn_targeted`).
+    objective : {'kpi', 'lifecycle'}, optional
+        Another way to give ``type`` (``kpi`` -> ``kpi_focused``, ``lifecycle`` ->
+        ``stage_focused``).
     kpi : {'conversion', 'acquisition'}
         The headline KPI a ``kpi_focused`` strategy chases.
     plan : dict of str to list of str, optional
         Stage -> tactics (``stage_focused`` / ``fixed_split``; default: the scenario's tactics
         that serve each stage).
     split : dict of str to float, optional
-        Budget shares: per group (acquisition, retention, advocacy) for ``stage_focused``;
-        per stage for ``fixed_split``. Shares sum to 1.
-    min_gap_days : int
-        Frequency cap: days between two contacts of the same person (``stage_focused``,
-        ``fixed_split``). ``kpi_focused`` has no caps.
-    targeting : {'score', 'random'}
-        ``score``: the most promising people first (a noisy read of propensity, as a CRM
-        score would be); ``random``: untargeted.
+        Budget shares: per tactic for ``kpi_focused``; per group (acquisition, retention,
+        advocacy) for ``stage_focused`` and ``churn_targeted``; per stage for
+        ``fixed_split``. Shares sum to 1.
+    execution : 'naive', 'careful' or Execution, optional
+        How people are reached (targeting, caps, allowed tactics, broadcasts, pacing);
+        default ``naive`` for ``kpi_focused``, ``careful`` otherwise.
+    min_gap_days : int, optional
+        Shorthand for ``execution.min_gap_days``.
+    targeting : {'score', 'random'}, optional
+        Shorthand for ``execution.targeting``.
     target : str, optional
         ``custom``: ``"module:attribute"`` of a class following the Strategy protocol.
     params : dict
         Extra keyword arguments for a ``custom`` strategy.
     """
 
-    type: Literal["none", "kpi_focused", "stage_focused", "fixed_split", "churn_targeted", "custom"]
+    type: Literal[
+        "none", "kpi_focused", "stage_focused", "fixed_split", "churn_targeted", "custom"
+    ] = None  # type: ignore[assignment]  (required: given directly or by ``objective``)
+    objective: Literal["kpi", "lifecycle"] | None = None
     kpi: Literal["conversion", "acquisition"] = "conversion"
     plan: dict[str, list[str]] | None = None
     split: dict[str, Probability] | None = None
-    min_gap_days: NonNegativeInt = 7
-    targeting: Literal["score", "random"] = "score"
+    execution: Literal["naive", "careful"] | Execution | None = None
+    min_gap_days: NonNegativeInt | None = None
+    targeting: Literal["score", "random"] | None = None
     target: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _type_from_objective(self) -> StrategySpec:
+        if self.objective is not None:
+            implied = OBJECTIVES[self.objective]
+            if self.type is None:
+                object.__setattr__(self, "type", implied)
+            elif self.type != implied:
+                raise ValueError(
+                    f"objective {self.objective!r} means type {implied!r}, got type {self.type!r}"
+                )
+        if self.type is None:
+            raise ValueError(
+                "give 'type' (none, kpi_focused, stage_focused, fixed_split, churn_targeted, "
+                "custom) or 'objective' (kpi, lifecycle)"
+            )
+        return self
+
+    def resolved_execution(self) -> Execution:
+        """Return the execution with the type's defaults and the shorthands filled in."""
+        default = "naive" if self.type == "kpi_focused" else "careful"
+        ex = self.execution if self.execution is not None else default
+        base = dict(EXECUTION_PRESETS[ex]) if isinstance(ex, str) else {}
+        if not isinstance(ex, str):
+            base = dict(EXECUTION_PRESETS[default])
+            base.update(ex.model_dump(exclude_unset=True))
+        if self.min_gap_days is not None:
+            base["min_gap_days"] = self.min_gap_days
+        if self.targeting is not None:
+            base["targeting"] = self.targeting
+        return Execution(**base)
 
 
 class CompareSpec(_Strict):

@@ -70,6 +70,7 @@ class Contacts:
             if self.promo_prop[codes[t]] != 1 or self.promo_churn[codes[t]] != 1
         ]
         self.promo_done: dict[int, np.ndarray] = {}  # code -> who already got its side effects
+        self.last_by_tactic: dict[str, np.ndarray] = {}  # day of each person's last contact
 
     # -- contacts ------------------------------------------------------------------------
     def contact(self, ct: CompiledTactic, day: int, people: np.ndarray, money: float | None) -> int:
@@ -102,6 +103,7 @@ class Contacts:
         self.offers.add(ct, day, idx, strength, min(day + spec.duration, svc.days))
         pop.fatigue[idx] += np.float32(spec.fatigue)
         pop.last_contact[idx] = day
+        self.last_contact_with(ct.name)[idx] = day
         if spec.satisfaction:
             s = pop.satisfaction[idx] + np.float32(spec.satisfaction)
             pop.satisfaction[idx] = np.clip(s, 0, 1)
@@ -115,6 +117,13 @@ class Contacts:
         if spec.referral is not None:
             self._refer(ct, day, idx, strength)
         return n
+
+    def last_contact_with(self, tactic: str) -> np.ndarray:
+        """Day of each person's last contact with ``tactic`` (-32768: never)."""
+        last = self.last_by_tactic.get(tactic)
+        if last is None:
+            last = self.last_by_tactic[tactic] = np.full(self.svc.n, -32768, dtype=np.int16)
+        return last
 
     def _refer(self, ct: CompiledTactic, day: int, idx: np.ndarray, strength: np.ndarray) -> None:
         ref = ct.spec.referral

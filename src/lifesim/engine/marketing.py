@@ -251,6 +251,10 @@ class MarketView:
             people = people[ok]
         return people
 
+    def last_contact_with(self, tactic: str) -> np.ndarray:
+        """Day of each person's last contact with ``tactic`` (-32768: never; read-only)."""
+        return _ro(self._mk.contacts.last_contact_with(tactic))
+
     def by_score(self, people: np.ndarray) -> np.ndarray:
         """``people`` ordered best CRM score first."""
         sc = self.score[people]

@@ -25,6 +25,8 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from lifesim.config import Scenario
 from lifesim.config.scenario import StrategySpec
 from lifesim.errors import ConfigError
@@ -35,6 +37,7 @@ __all__ = [
     "KpiFocused",
     "StageFocused",
     "FixedSplit",
+    "Executed",
     "make_strategy",
     "register_strategy_type",
     "trusted",
@@ -83,31 +86,80 @@ class NoMarketing:
         """Do nothing."""
 
 
-class KpiFocused:
-    """Chase one headline KPI: broad ads, blanket discounts, the same message to everyone.
+class Executed:
+    """The execution part of a strategy: who is reached, how often, with what money.
 
-    Budget goes to the tactics that move the KPI this period (:data:`KPI_MIX` or ``split``),
-    people are picked at random (no targeting), and there are no frequency caps.
+    Shared by every objective, so that two strategies with the same execution differ only
+    in what their budget chases. See :class:`lifesim.config.scenario.Execution`.
+    """
+
+    def _set_execution(self, scn: Scenario, spec: StrategySpec) -> None:
+        ex = spec.resolved_execution()
+        self.targeting = ex.targeting or "score"
+        self.gap = int(ex.min_gap_days or 0)
+        self.caps = dict(ex.caps)
+        self.pacing = ex.pacing
+        self.allowed = set(ex.tactics) if ex.tactics is not None else None
+        self.use_broadcasts = bool(ex.broadcasts)
+        self._all_broadcasts = {n for n, t in scn.tactics.items() if t.mode == "broadcast"}
+
+    def _allowed(self, tactic: str) -> bool:
+        return self.allowed is None or tactic in self.allowed
+
+    def _broadcasts_for(self, scn: Scenario, stages: set[str]) -> set[str]:
+        """Broadcast tactics serving any of ``stages`` (when the execution pays for them)."""
+        if not self.use_broadcasts:
+            return set()
+        return {
+            t
+            for t in self._all_broadcasts
+            if self._allowed(t) and set(scn.tactics[t].stages) & stages
+        }
+
+    def money(self, view: Any) -> float:
+        """Today's money: the paced allowance, or everything left (``pacing: asap``)."""
+        return view.allowance() if self.pacing == "even" else view.remaining()
+
+    def reach(self, view: Any, stages: list[str], tactic: str) -> np.ndarray:
+        """People in ``stages`` in the order the execution reaches them, caps applied."""
+        if self.targeting == "score":
+            people = view.people_in(stages, min_gap_days=self.gap)
+        else:
+            people = view.people_in(stages, min_gap_days=self.gap, order="random", key=tactic)
+        cap = self.caps.get(tactic, 0)
+        if cap > 0 and len(people):
+            last = view.last_contact_with(tactic)
+            people = people[last[people].astype(np.int32) <= view.day - cap]
+        return people
+
+
+class KpiFocused(Executed):
+    """Objective ``kpi``: chase one headline KPI with the tactic mix that moves it.
+
+    Budget goes to the tactics of the KPI's mix (:data:`KPI_MIX` or ``split``). The default
+    execution is ``naive`` (random reach, no caps, no broadcasts); any execution can be set.
     """
 
     def __init__(self, scn: Scenario, spec: StrategySpec, name: str = "kpi_focused"):
         self.name = name
+        self._set_execution(scn, spec)
         mix = spec.split if spec.split else KPI_MIX[spec.kpi]
-        mix = {t: s for t, s in mix.items() if t in scn.tactics and s > 0}
+        mix = {t: s for t, s in mix.items() if t in scn.tactics and s > 0 and self._allowed(t)}
         tot = sum(mix.values())
         self.mix = {t: s / tot for t, s in mix.items()} if tot > 0 else {}
         self.stages = {t: scn.tactics[t].stages for t in self.mix}
+        served = {s for ss in self.stages.values() for s in ss}
+        self.broadcasts = self._broadcasts_for(scn, served)
 
     def tactics(self) -> set[str]:
-        """Return the tactics of the KPI mix."""
-        return set(self.mix)
+        """Return the tactics of the KPI mix (and the broadcasts the execution pays for)."""
+        return set(self.mix) | self.broadcasts
 
     def decide(self, view: Any) -> None:
-        """Spend today's allowance on the mix, reaching random people with no caps."""
-        budget = view.allowance()
+        """Spend today's money on the mix, reaching people as the execution says."""
+        budget = self.money(view)
         for t, share in self.mix.items():
-            people = view.people_in(self.stages[t], order="random", key=t)
-            view.contact(t, people, budget * share)
+            view.contact(t, self.reach(view, self.stages[t], t), budget * share)
 
 
 def _default_plan(scn: Scenario) -> dict[str, list[str]]:
@@ -119,26 +171,29 @@ def _default_plan(scn: Scenario) -> dict[str, list[str]]:
     return {s: ts for s, ts in plan.items() if ts}
 
 
-class StageFocused:
-    """Lifecycle marketing: the tactic that fits each person's stage, with frequency caps.
+class StageFocused(Executed):
+    """Objective ``lifecycle``: the tactic that fits each person's stage.
 
-    Each stage has a plan (tactics in order of preference); the day's allowance is split
-    across groups (acquisition, retention, advocacy), then equally over the (stage, tactic)
-    pairs of each group. Within a pair, people not contacted in the last ``min_gap_days``
-    are reached best-score first (or at random). Broadcast tactics (SEO, live chat) run
-    while their fee is paid.
+    Each stage has a plan (tactics in order of preference); the day's money is split across
+    groups (acquisition, retention, advocacy), then equally over the (stage, tactic) pairs of
+    each group. The default execution is ``careful`` (best score first, a 7-day frequency cap,
+    broadcasts such as SEO and live chat paid for); any execution can be set.
     """
 
     def __init__(self, scn: Scenario, spec: StrategySpec, name: str = "stage_focused"):
         self.name = name
-        self.plan = spec.plan if spec.plan is not None else _default_plan(scn)
+        self._set_execution(scn, spec)
+        plan = spec.plan if spec.plan is not None else _default_plan(scn)
+        self.plan = {s: [t for t in ts if self._allowed(t)] for s, ts in plan.items()}
         self.split = spec.split if spec.split is not None else DEFAULT_GROUP_SPLIT
-        self.gap = spec.min_gap_days
-        self.targeting = spec.targeting
         self.group = {t: self._group(scn, t) for ts in self.plan.values() for t in ts}
-        self.broadcasts = {n for n, t in scn.tactics.items() if t.mode == "broadcast"}
-        if spec.plan is not None:
-            self.broadcasts &= {t for ts in spec.plan.values() for t in ts}
+        if spec.plan is not None:  # an explicit plan names the broadcasts it wants
+            named = {t for ts in self.plan.values() for t in ts}
+            self.broadcasts = {t for t in self._all_broadcasts if t in named}
+            if not self.use_broadcasts:
+                self.broadcasts = set()
+        else:
+            self.broadcasts = self._broadcasts_for(scn, set(scn.stages))
         pairs: dict[str, list[tuple[str, str]]] = {}
         for stage, ts in self.plan.items():
             for t in ts:
@@ -154,24 +209,18 @@ class StageFocused:
         return "acquisition" if scn.stages[t.stages[0]].kind == "prospect" else "retention"
 
     def tactics(self) -> set[str]:
-        """Every tactic in the plan plus the broadcasts."""
-        return set(self.group) | self.broadcasts
+        """Every contact tactic in the plan plus the broadcasts paid for."""
+        return {t for t in self.group if t not in self._all_broadcasts} | self.broadcasts
 
     def decide(self, view: Any) -> None:
-        """Spend today's allowance group by group, stage by stage, with caps."""
-        budget = view.allowance()
+        """Spend today's money group by group, stage by stage, as the execution says."""
+        budget = self.money(view)
         active = {g: p for g, p in self.pairs.items() if self.split.get(g, 0) > 0}
         tot = sum(self.split[g] for g in active)
         for g, pairs in active.items():
             money = budget * self.split[g] / tot / len(pairs)
             for stage, t in pairs:
-                people = view.people_in([stage], min_gap_days=self.gap)
-                order = (
-                    view.by_score(people)
-                    if self.targeting == "score"
-                    else view.shuffled(people, key=t)
-                )
-                view.contact(t, order, money)
+                view.contact(t, self.reach(view, [stage], t), money)
 
 
 class FixedSplit(StageFocused):
@@ -185,24 +234,20 @@ class FixedSplit(StageFocused):
         if spec.split:
             self.stage_split = dict(spec.split)
         else:
-            stages = [s for s, ts in self.plan.items() if any(t not in self.broadcasts for t in ts)]
+            stages = [
+                s for s, ts in self.plan.items() if any(t not in self._all_broadcasts for t in ts)
+            ]
             self.stage_split = {s: 1.0 / len(stages) for s in stages}
 
     def decide(self, view: Any) -> None:
-        """Spend today's allowance by the fixed stage shares."""
-        budget = view.allowance()
+        """Spend today's money by the fixed stage shares."""
+        budget = self.money(view)
         for stage, share in self.stage_split.items():
-            ts = [t for t in self.plan.get(stage, []) if t not in self.broadcasts]
+            ts = [t for t in self.plan.get(stage, []) if t not in self._all_broadcasts]
             if share <= 0 or not ts:
                 continue
             for t in ts:
-                people = view.people_in([stage], min_gap_days=self.gap)
-                order = (
-                    view.by_score(people)
-                    if self.targeting == "score"
-                    else view.shuffled(people, key=t)
-                )
-                view.contact(t, order, budget * share / len(ts))
+                view.contact(t, self.reach(view, [stage], t), budget * share / len(ts))
 
 
 #: Strategy types implemented in upper layers register here (``churn_targeted`` registers
