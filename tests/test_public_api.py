@@ -35,7 +35,9 @@ def test_top_level_api_is_pinned():
 def test_experiments_api_is_pinned():
     import lifesim.experiments as ex
 
-    assert {"compare", "ComparisonResult", "run_experiment", "audit", "insim"} <= set(ex.__all__)
+    assert {"compare", "ComparisonResult", "run_experiment", "audit", "insim", "decompose"} <= set(
+        ex.__all__
+    )
     for name in ex.__all__:
         assert hasattr(ex, name), name
 

@@ -9,6 +9,7 @@ import typer
 from lifesim._io import check_out_dir, default_run_dir
 from lifesim.cli._common import Format, emit, progress_bar, stderr
 from lifesim.config import load_scenario, resolve
+from lifesim.errors import ConfigError
 from lifesim.experiments import compare as run_compare
 from lifesim.model import check_trust
 from lifesim.report import save_compare_run
@@ -60,9 +61,31 @@ def compare(
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
+    decompose: bool = typer.Option(
+        False,
+        "--decompose",
+        help="Run the 2 x 2 of objective (the scenario's kpi_focused / stage_focused) x "
+        "execution (naive / careful) and split the difference into objective, execution and "
+        "interaction, with CIs (--objective picks the metric).",
+    ),
 ) -> None:
     """Compare strategies over replications with common random numbers and 95% CIs."""
     scn = resolve(load_scenario(config), customers, days)
+    if decompose:
+        _decompose(
+            scn,
+            config,
+            strategies,
+            replications,
+            seed,
+            jobs,
+            out,
+            overwrite,
+            fmt,
+            objective,
+            progress,
+        )
+        return
     names = strategies.split(",") if strategies else list(scn.compare.strategies)
     check_trust(scn, names, trust_code)
     out = default_run_dir("compare", scn.name) if out is None else out
@@ -88,3 +111,28 @@ def compare(
     where = f"run folder: {out}" + (f"  (report: {out / 'report.html'})" if report else "")
     emit(res, fmt, out, where)
     stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")
+
+
+def _decompose(
+    scn, config, strategies, replications, seed, jobs, out, overwrite, fmt, objective, progress
+) -> None:
+    from lifesim.experiments.decompose import CELLS, decompose
+
+    if strategies:
+        raise ConfigError(
+            [("--strategies", "not used with --decompose (it runs its own four cells)")]
+        )
+    out = default_run_dir("decompose", scn.name) if out is None else out
+    check_out_dir(out, overwrite=overwrite, inputs=[config])
+    reps = replications if replications is not None else scn.compare.replications
+    with progress_bar("objective x execution", len(CELLS) * max(reps, 0), enabled=progress) as cb:
+        res = decompose(
+            scn,
+            metric=objective or scn.compare.objective,
+            replications=replications,
+            seed=seed,
+            jobs=jobs,
+            progress=cb,
+        )
+    res.save(out, overwrite=overwrite, inputs=[config])
+    emit(res, fmt, out, f"run folder: {out}")

@@ -12,6 +12,7 @@ run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
 from lifesim.experiments import churn_targeted as _churn_targeted  # noqa: F401  (registers the type)
 from lifesim.experiments import insim
 from lifesim.experiments.compare import RunSummary, compare
+from lifesim.experiments.decompose import DecompositionResult, decompose
 from lifesim.experiments.insim import audit, run_experiment
 from lifesim.experiments.marginal import MarginalROIResult, marginal_roi
 from lifesim.experiments.result import ComparisonResult
@@ -21,6 +22,8 @@ __all__ = [
     "compare",
     "ComparisonResult",
     "RunSummary",
+    "decompose",
+    "DecompositionResult",
     "marginal_roi",
     "MarginalROIResult",
     "mean_ci",
