@@ -8,13 +8,14 @@ simulate, Simulation, SimulationResult
     Run the agent-based lifecycle simulator.
 """
 
-# importing lifesim.experiments registers the strategy types built in upper layers
-# (churn_targeted) with lifesim.model's registry
-import lifesim.experiments  # noqa: F401
+from typing import TYPE_CHECKING, Any
+
 from lifesim._version import __version__
-from lifesim.config import Scenario, default_scenario, dump_scenario, load_scenario
-from lifesim.engine import Effect, Simulation, SimulationResult, simulate
 from lifesim.errors import ConfigError, DataError, LifesimError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lifesim.config import Scenario, default_scenario, dump_scenario, load_scenario
+    from lifesim.engine import Effect, Simulation, SimulationResult, simulate
 
 __all__ = [
     "__version__",
@@ -30,3 +31,35 @@ __all__ = [
     "ConfigError",
     "DataError",
 ]
+
+_LAZY = {
+    "Scenario": "lifesim.config",
+    "load_scenario": "lifesim.config",
+    "default_scenario": "lifesim.config",
+    "dump_scenario": "lifesim.config",
+    "simulate": "lifesim.engine",
+    "Simulation": "lifesim.engine",
+    "SimulationResult": "lifesim.engine",
+    "Effect": "lifesim.engine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the library on first use, so ``import lifesim`` (and the CLI) starts at once.
+
+    The first use also imports :mod:`lifesim.experiments`, which registers the strategy
+    types built in the upper layers (``churn_targeted``) with :mod:`lifesim.model`.
+    """
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lifesim' has no attribute {name!r}")
+    import importlib
+
+    importlib.import_module("lifesim.experiments")  # fills the strategy registry
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -31,7 +31,9 @@ def test_churn_targeted_in_compare():
         days=150,
         seed=1,
     )
-    assert set(res.runs.strategy) == {"stage_focused", "churn_targeted"}
+    # the compared strategies, plus the no-marketing counterfactual of the incremental view
+    assert set(res.runs.strategy) == {"stage_focused", "churn_targeted", "(no marketing)"}
+    assert list(res.strategies) == ["stage_focused", "churn_targeted"]
 
 
 def test_churn_targeted_bad_params():

@@ -72,7 +72,10 @@ def forest_plot(result: ABResult, ax=None):  # noqa: ANN001, ANN201 - matplotlib
 
 
 def _png(result: ABResult) -> str:
-    fig = forest_plot(result)
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):  # a '$' in a label stays text
+        fig = forest_plot(result)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     return base64.b64encode(buf.getvalue()).decode("ascii")

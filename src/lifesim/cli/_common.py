@@ -14,9 +14,34 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["Format", "emit", "fail", "print_json", "progress_bar", "stderr", "to_jsonable"]
+__all__ = [
+    "OVERWRITE",
+    "TRUST_CODE",
+    "Format",
+    "emit",
+    "fail",
+    "print_json",
+    "progress_bar",
+    "stderr",
+    "to_jsonable",
+]
 
 stderr = Console(stderr=True)
+
+#: ``--overwrite`` of the commands that write a run folder.
+OVERWRITE = typer.Option(
+    False,
+    "--overwrite",
+    help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote there). "
+    "Without it --out must be new or empty; other folders and files are never replaced.",
+)
+#: ``--trust-code`` of the commands that may run a scenario's custom strategies.
+TRUST_CODE = typer.Option(
+    False,
+    "--trust-code",
+    help="Run 'custom' strategies, which import and run the Python code the scenario names. "
+    "Only for scenarios whose code you trust; without it they are refused.",
+)
 
 
 class Format(StrEnum):

@@ -3,18 +3,51 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from lifesim._io import check_out_dir, default_run_dir
-from lifesim.cli._common import Format, emit, progress_bar, stderr
-from lifesim.config import load_scenario, resolve
+from lifesim.cli._common import OVERWRITE, TRUST_CODE, Format, emit, progress_bar, stderr
 from lifesim.errors import ConfigError
-from lifesim.experiments import compare as run_compare
-from lifesim.model import check_trust
-from lifesim.report import save_compare_run
 
 __all__ = ["compare"]
+
+
+# the library loads when a command runs, not when the CLI starts (``lifesim --help`` is quick)
+def load_scenario(*args: Any, **kwargs: Any) -> Any:
+    """Load a scenario (:func:`lifesim.config.load_scenario`)."""
+    from lifesim.config import load_scenario as load
+
+    return load(*args, **kwargs)
+
+
+def resolve(*args: Any, **kwargs: Any) -> Any:
+    """Apply size/horizon overrides (:func:`lifesim.config.resolve`)."""
+    from lifesim.config import resolve as res
+
+    return res(*args, **kwargs)
+
+
+def check_trust(*args: Any, **kwargs: Any) -> None:
+    """Refuse untrusted custom strategies (:func:`lifesim.model.check_trust`)."""
+    from lifesim.model import check_trust as check
+
+    check(*args, **kwargs)
+
+
+def run_compare(*args: Any, **kwargs: Any) -> Any:
+    """Run the comparison (:func:`lifesim.experiments.compare`)."""
+    from lifesim.experiments import compare as run
+
+    return run(*args, **kwargs)
+
+
+def save_compare_run(*args: Any, **kwargs: Any) -> Any:
+    """Write the run folder with the report (:func:`lifesim.report.save_compare_run`)."""
+    from lifesim.report import save_compare_run as save
+
+    return save(*args, **kwargs)
 
 
 def compare(
@@ -37,19 +70,8 @@ def compare(
         help="Run folder, new or empty (default: a new timestamped folder "
         "runs/compare-<scenario>-<time>).",
     ),
-    overwrite: bool = typer.Option(
-        False,
-        "--overwrite",
-        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
-        "there). Without it --out must be new or empty; other folders and files are never "
-        "replaced.",
-    ),
-    trust_code: bool = typer.Option(
-        False,
-        "--trust-code",
-        help="Run 'custom' strategies, which import and run the Python code the scenario "
-        "names. Only for scenarios whose code you trust; without it they are refused.",
-    ),
+    overwrite: bool = OVERWRITE,
+    trust_code: bool = TRUST_CODE,
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     customers: int | None = typer.Option(
         None, "--customers", help="Override the market size (budget, fees and staff scale with it)."

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from lifesim._io import check_out_dir, default_run_dir
-from lifesim.cli._common import Format, emit, fail, progress_bar, stderr
+from lifesim.cli._common import OVERWRITE, TRUST_CODE, Format, emit, fail, progress_bar, stderr
 from lifesim.errors import LifesimError
 
 __all__ = ["app", "run", "audit"]
@@ -53,19 +53,8 @@ def run(
         help="Run folder, new or empty (default: a new timestamped folder "
         "runs/experiment-<scenario>-<time>).",
     ),
-    overwrite: bool = typer.Option(
-        False,
-        "--overwrite",
-        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
-        "there). Without it --out must be new or empty; other folders and files are never "
-        "replaced.",
-    ),
-    trust_code: bool = typer.Option(
-        False,
-        "--trust-code",
-        help="Run 'custom' strategies, which import and run the Python code the scenario "
-        "names. Only for scenarios whose code you trust; without it they are refused.",
-    ),
+    overwrite: bool = OVERWRITE,
+    trust_code: bool = TRUST_CODE,
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
@@ -132,19 +121,8 @@ def audit(
         "--out",
         help="Write a folder (new or empty) with the audit tables and an HTML report.",
     ),
-    overwrite: bool = typer.Option(
-        False,
-        "--overwrite",
-        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
-        "there). Without it --out must be new or empty; other folders and files are never "
-        "replaced.",
-    ),
-    trust_code: bool = typer.Option(
-        False,
-        "--trust-code",
-        help="Run 'custom' strategies, which import and run the Python code the scenario "
-        "names. Only for scenarios whose code you trust; without it they are refused.",
-    ),
+    overwrite: bool = OVERWRITE,
+    trust_code: bool = TRUST_CODE,
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:

@@ -7,10 +7,7 @@ from pathlib import Path
 import typer
 
 from lifesim._io import check_out_dir
-from lifesim.cli._common import Format, emit, progress_bar
-from lifesim.config import load_scenario, resolve
-from lifesim.engine import simulate as run_simulation
-from lifesim.model import custom_targets
+from lifesim.cli._common import OVERWRITE, Format, emit, progress_bar
 
 __all__ = ["simulate", "validate"]
 
@@ -25,18 +22,15 @@ def simulate(
     out: Path | None = typer.Option(
         None, "--out", help="Write the run folder here (a new or empty folder)."
     ),
-    overwrite: bool = typer.Option(
-        False,
-        "--overwrite",
-        help="Replace an earlier lifesim run folder at --out (only the files lifesim wrote "
-        "there). Without it --out must be new or empty; other folders and files are never "
-        "replaced.",
-    ),
+    overwrite: bool = OVERWRITE,
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     no_events: bool = typer.Option(False, "--no-events", help="Do not keep the event log."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Run one scenario and print a summary (final stage shares, revenue, churn rate)."""
+    from lifesim.config import load_scenario, resolve
+    from lifesim.engine import simulate as run_simulation
+
     scn = resolve(load_scenario(config), customers, days)  # bad overrides fail before the bar
     if out is not None:
         check_out_dir(out, overwrite=overwrite, inputs=[config])
@@ -49,6 +43,9 @@ def simulate(
 
 def validate(config: Path = typer.Argument(..., help="Scenario YAML file to check.")) -> None:
     """Check a scenario file; print what is wrong (exit 2) or a one-line OK."""
+    from lifesim.config import load_scenario
+    from lifesim.model import custom_targets
+
     scn = load_scenario(config)
     typer.echo(
         f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} segments, "

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -34,6 +35,12 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;paddin
 text-align:right}th{background:#f4f4f4}.warn{padding:.6em;background:#fff4e5;
 border-left:4px solid #e90}small{color:#555}img{max-width:100%}
 """
+
+
+def _literal(make, res) -> str:  # noqa: ANN001 - a figure function and its result
+    """Draw ``make(res)`` to PNG with literal text (a '$' in a label is not mathtext)."""
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _png(make(res))
 
 
 def _png(fig) -> str:  # noqa: ANN001 - a matplotlib Figure
@@ -109,7 +116,7 @@ def audit_figure(res: AuditResult):  # noqa: ANN201 - matplotlib Figure
 
 def experiment_report_html(res: ExperimentResult, figure: str | None = None) -> str:
     """Return the report of one experiment run as a self-contained HTML page."""
-    fig = figure if figure is not None else _png(estimate_vs_truth_figure(res))
+    fig = figure if figure is not None else _literal(estimate_vs_truth_figure, res)
     cav = "".join(f"<li>{html.escape(c)}</li>" for c in res.caveats)
     conv = "".join(f"<li>{html.escape(c)}</li>" for c in RUN_CONVENTIONS)
     est = res.estimates.drop(columns=["test"])
@@ -133,7 +140,7 @@ def experiment_report_html(res: ExperimentResult, figure: str | None = None) -> 
 
 def audit_report_html(res: AuditResult, figure: str | None = None) -> str:
     """Return the report of an audit as a self-contained HTML page."""
-    fig = figure if figure is not None else _png(audit_figure(res))
+    fig = figure if figure is not None else _literal(audit_figure, res)
     conv = "".join(f"<li>{html.escape(c)}</li>" for c in AUDIT_CONVENTIONS)
     tbl: pd.DataFrame = res.table
     return f"""<!doctype html><html><head><meta charset="utf-8">
@@ -153,7 +160,7 @@ def save_experiment_run(
     out = Path(out)
     with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         res.save_tables(tmp)
-        fig = _png(estimate_vs_truth_figure(res))
+        fig = _literal(estimate_vs_truth_figure, res)
         (tmp / "estimate_vs_truth.png").write_bytes(base64.b64decode(fig))
         (tmp / "report.html").write_text(experiment_report_html(res, fig), encoding="utf-8")
     return out
@@ -172,7 +179,7 @@ def save_audit_run(
         res.truth.to_csv(tmp / "truth.csv", index=False)
         (tmp / "result.json").write_text(json.dumps(res.to_dict(), indent=2), "utf-8")
         (tmp / "summary.txt").write_text(res.summary() + "\n", encoding="utf-8")
-        fig = _png(audit_figure(res))
+        fig = _literal(audit_figure, res)
         (tmp / "audit.png").write_bytes(base64.b64decode(fig))
         (tmp / "report.html").write_text(audit_report_html(res, fig), encoding="utf-8")
     return out

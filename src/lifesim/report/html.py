@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -41,12 +42,14 @@ def _png(fig) -> str:
 
 
 def _figures(res: ComparisonResult) -> dict[str, str]:
-    return {
-        "stage_shares": _png(stage_shares_figure(res)),
-        "funnel": _png(funnel_figure(res)),
-        "forest": _png(forest_figure(res)),
-        "incremental": _png(incremental_figure(res)),
-    }
+    # labels are literal text: a '$' in a strategy or scenario name is not mathtext
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return {
+            "stage_shares": _png(stage_shares_figure(res)),
+            "funnel": _png(funnel_figure(res)),
+            "forest": _png(forest_figure(res)),
+            "incremental": _png(incremental_figure(res)),
+        }
 
 
 def _incremental_html(res: ComparisonResult) -> str:

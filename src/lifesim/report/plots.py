@@ -1,18 +1,18 @@
-"""Matplotlib figures of a comparison (Agg backend; no display needed)."""
+"""Matplotlib figures of a comparison.
+
+No backend is forced: Jupyter keeps its inline backend, and without a display matplotlib
+picks a non-interactive one by itself.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from lifesim.experiments import ComparisonResult  # noqa: E402
-from lifesim.metrics import METRICS  # noqa: E402
+from lifesim.experiments import ComparisonResult
+from lifesim.metrics import METRICS
 
 __all__ = ["stage_shares_figure", "funnel_figure", "forest_figure", "incremental_figure"]
 
