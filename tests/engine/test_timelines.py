@@ -214,12 +214,6 @@ def test_frequency_cap_is_exactly_min_gap_days(gap, expected):
     assert led.cost.sum() == pytest.approx(sum(expected.values()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IndexError,
-    reason="engine bug: a stage graph without any move crashes (IndexError in "
-    "kernel._slot_probs) on the first day a contact tactic is active",
-)
 def test_contacts_in_a_graph_without_moves():
     scn = _cap_scenario(days=3)
     scn["stages"] = {"a": {"kind": "customer"}}

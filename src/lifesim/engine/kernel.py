@@ -262,6 +262,9 @@ def transition_step(
         People who move, the edge each takes, the cause code, and a fresh uniform per mover
         (``(u - lower) / p_edge``, for order values of purchase moves).
     """
+    if g.n_edges == 0:  # nobody can move: a graph of stages without moves
+        z = np.zeros(0, np.intp)
+        return z, z, z.astype(np.int16), np.zeros(0)
     pl = t.a_all[stage]
     pl *= m
     pl += t.b_all[stage]
