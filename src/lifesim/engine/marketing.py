@@ -68,7 +68,7 @@ class Marketing:
             svc, self.tactics, self.code, referred, self.stats, self.offers, self.active
         )
         self._orders: dict[str, np.ndarray] = {}
-        self._stage_cache: dict[tuple[int, str], np.ndarray] = {}
+        self._stage_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.day = 0
         # the engine's daily calls, by concern
         self.start_period = self.budget.start_period
@@ -137,17 +137,22 @@ class Marketing:
 
     # -- daily ---------------------------------------------------------------------------
     def people_in_stage(self, code: int, order: str = "score") -> np.ndarray:
-        """People now in stage ``code`` in score or fixed random order (cached for the day)."""
-        hit = self._stage_cache.get((code, order))
-        if hit is None:
+        """People now in stage ``code`` in score or fixed random order (cached for the day).
+
+        The first call of a day buckets everyone by stage in one stable sort of the stage
+        codes in this order; each stage is then a slice of it.
+        """
+        buckets = self._stage_cache.get(order)
+        if buckets is None:
             perm = self.score_order if order == "score" else self.rand_order
-            staged = self._stage_cache.get((-1, order))
-            if staged is None:  # everyone's stage in this order, once a day
-                staged = self.svc.pop.stage[perm]
-                self._stage_cache[(-1, order)] = staged
-            hit = perm[staged == code]
-            self._stage_cache[(code, order)] = hit
-        return hit
+            staged = self.svc.pop.stage[perm]
+            by_stage = np.argsort(staged, kind="stable")  # radix sort of small ints
+            counts = np.bincount(staged, minlength=self.svc.graph.n_stages)
+            ends = np.cumsum(counts)
+            buckets = (perm[by_stage], ends - counts, ends)
+            self._stage_cache[order] = buckets
+        people, lo, hi = buckets
+        return people[lo[code] : hi[code]]
 
     def decide(self, day: int) -> None:
         """Let the strategy make today's contacts."""
