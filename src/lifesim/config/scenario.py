@@ -431,6 +431,10 @@ class Tactic(_Strict):
     Attributes
     ----------
     description : str
+    source : str
+        Where the tactic's numbers come from: a citation (a study, a benchmark report, a
+        public dataset) or ``"illustrative"`` (the default) when they are made up for the
+        example. Comparison reports list the sources of the tactics a verdict rests on.
     channel : str, optional
         Channel name for CAC by channel (default: the tactic's name).
     group : {'acquisition', 'retention', 'advocacy'}, optional
@@ -466,6 +470,7 @@ class Tactic(_Strict):
     """
 
     description: str = ""
+    source: str = "illustrative"
     channel: str | None = None
     group: Literal["acquisition", "retention", "advocacy"] | None = None
     stages: list[str]
@@ -481,6 +486,14 @@ class Tactic(_Strict):
     support_load: Probability = 0.0
     satisfaction: Annotated[float, Field(ge=-1, le=1)] = 0.0
     referral: Referral | None = None
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Tactic:
+        if not self.source.strip():
+            raise ValueError(
+                f"source == {self.source!r}, must name a study or say 'illustrative'"
+            )
+        return self
 
 
 class Fatigue(_Strict):

@@ -16,6 +16,7 @@ from lifesim._io import atomic_dir
 from lifesim._version import __version__
 from lifesim.config import Scenario, dump_scenario
 from lifesim.metrics import BASE_METRIC, CLV_CONVENTION, INCREMENTAL, METRICS
+from lifesim.model.strategies import make_strategy
 
 __all__ = ["ComparisonResult", "HEADLINE"]
 
@@ -163,6 +164,52 @@ class ComparisonResult:
             "ROI (blended) and CAC (blended) rows count organic revenue and customers too",
             CLV_CONVENTION,
         ]
+
+    def tactic_sources(self) -> dict[str, dict[str, Any]]:
+        """Return the tactics the compared strategies use, with the source of their numbers.
+
+        Returns
+        -------
+        dict
+            Tactic name -> ``{"source": str, "used_by": [strategy, ...]}``, sorted by name.
+            A ``custom`` strategy's code is not run to ask it; it is listed under the key
+            ``None`` as ``{"source": None, "used_by": [...]}``.
+        """
+        used: dict[Any, list[str]] = {}
+        for s in self.strategies:
+            spec = self.scenario.strategies.get(s)
+            if spec is not None and spec.type == "custom":
+                used.setdefault(None, []).append(s)
+                continue
+            for t in make_strategy(self.scenario, s).tactics():
+                used.setdefault(t, []).append(s)
+        out: dict[Any, dict[str, Any]] = {
+            t: {"source": self.scenario.tactics[t].source, "used_by": used[t]}
+            for t in sorted(k for k in used if k is not None)
+        }
+        if None in used:
+            out[None] = {"source": None, "used_by": used[None]}
+        return out
+
+    def assumption_lines(self) -> list[str]:
+        """Return the assumptions a verdict rests on: each tactic used, its source, its users."""
+        src = self.tactic_sources()
+        known = {t: v for t, v in src.items() if t is not None}
+        if not known and None not in src:
+            return ["no compared strategy uses a tactic: the verdict rests on the stage graph"]
+        made_up = [t for t, v in known.items() if v["source"].startswith("illustrative")]
+        lines = []
+        if made_up:
+            lines.append(
+                f"rests on illustrative effects of: {', '.join(made_up)} (made-up numbers, "
+                "not measurements: check them before acting on the verdict)"
+            )
+        for t, v in known.items():
+            lines.append(f"{t} [{', '.join(v['used_by'])}]: {v['source']}")
+        if None in src:
+            who = ", ".join(src[None]["used_by"])
+            lines.append(f"{who}: custom code; the tactics it uses are not listed")
+        return lines
 
     @property
     def counterfactual_note(self) -> str:
@@ -313,6 +360,8 @@ class ComparisonResult:
         lines += [f"  - {k}: {i.convention}" for k, i in INCREMENTAL.items()]
         if self.replications < 10:
             lines.append(f"  ! only {self.replications} replications: intervals are wide")
+        lines += ["", "assumptions (tactics the compared strategies use [by whom]: source):"]
+        lines += [f"  - {a}" for a in self.assumption_lines()]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -400,6 +449,11 @@ class ComparisonResult:
                 "text": CLV_CONVENTION,
             },
             "conventions": self.conventions,
+            "assumptions": {
+                "text": self.assumption_lines(),
+                "tactics": {t: v for t, v in self.tactic_sources().items() if t is not None},
+                "custom_strategies": self.tactic_sources().get(None, {}).get("used_by", []),
+            },
             "metric_conventions": {m: i.convention for m, i in METRICS.items()},
             "incremental_conventions": {k: i.convention for k, i in INCREMENTAL.items()},
             "elapsed_s": round(self.elapsed_s, 3),
@@ -420,7 +474,9 @@ class ComparisonResult:
             f"<div><p><b>{html.escape(self.verdict_text())}</b></p>{tbl.to_html()}"
             f"<p>Incremental vs no marketing ({html.escape(self.counterfactual)}, same seeds)"
             f"</p>{inc.to_html()}"
-            f"<p><small>{'<br>'.join(html.escape(c) for c in self.conventions)}</small></p></div>"
+            f"<p><small>{'<br>'.join(html.escape(c) for c in self.conventions)}</small></p>"
+            f"<p><small>Assumptions: "
+            f"{'<br>'.join(html.escape(a) for a in self.assumption_lines())}</small></p></div>"
         )
 
     def save_tables(self, folder: Path) -> None:

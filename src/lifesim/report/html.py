@@ -125,6 +125,7 @@ def compare_report_html(res: ComparisonResult, figures: dict[str, str] | None = 
         f"<li><b>{html.escape(METRICS[m].label)}</b>: {html.escape(METRICS[m].convention)}</li>"
         for m in METRICS
     )
+    assume = "".join(f"<li>{html.escape(a)}</li>" for a in res.assumption_lines())
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>lifesim compare: {html.escape(res.scenario.name)}</title><style>{_CSS}</style></head><body>
 <h1>Stage-focused or KPI-focused? Scenario {html.escape(res.scenario.name)!s}</h1>
@@ -150,6 +151,8 @@ pairs for each metric.</p>
 alt="stage shares">
 <h2>Funnel</h2><img src="data:image/png;base64,{figs["funnel"]}" alt="funnel">
 <h2>Conventions</h2><ul>{conv}</ul><h3>Metrics</h3><ul>{mconv}</ul>
+<h2>Assumptions the verdict rests on</h2><p>The tactics the compared strategies use [by whom]
+and where their numbers come from (each tactic's <code>source</code>).</p><ul>{assume}</ul>
 <p><small>Headline metrics in the text summary: {", ".join(HEADLINE)}.</small></p>
 </body></html>"""
 
