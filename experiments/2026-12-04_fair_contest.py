@@ -7,11 +7,6 @@ and prints the table in README.md's "Which objective wins, with equal execution"
 objective effect (lifecycle - kpi) under naive and under careful execution, the execution
 effect and the interaction on profit, each with its paired 95% CI.
 
-Known defect at this commit: ``decompose`` reloads the scenario through the catalogue, which
-brings back tactics a scenario removes (``launch_one_off`` drops ``seo_content`` and
-``live_chat``), so its careful cells there differ from the README's, which were computed on
-the scenario as shipped (the four cells as strategies of the YAML, one ``compare``).
-
 The scenarios are run as shipped (no value tuned). Every tactic effect in the catalogue is
 illustrative (see each tactic's ``source``), so the verdicts hold for those numbers only.
 

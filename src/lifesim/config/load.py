@@ -620,8 +620,19 @@ def load_scenario(source: ScenarioLike = None, **overrides: Any) -> Scenario:
 
 
 def scenario_to_dict(scn: Scenario) -> dict[str, Any]:
-    """Return the resolved scenario as plain data (every default filled in)."""
-    return scn.model_dump(mode="json")
+    """Return the resolved scenario as plain data (every default filled in).
+
+    Catalogue tactics and built-in strategies the scenario does not have are written as
+    ``name: null``, so the data loads back to an equal scenario (loading merges the catalogue
+    into what a file leaves out).
+    """
+    d = scn.model_dump(mode="json")
+    cat = _catalogue()
+    for key in ("tactics", "strategies"):
+        for name in cat[key]:
+            if name not in d[key]:
+                d[key][name] = None
+    return d
 
 
 def dump_scenario(scn: Scenario) -> str:

@@ -111,6 +111,7 @@ class DecompositionResult:
             "cells": self.cells.to_dict(orient="records"),
             "effects": self.effects.to_dict(orient="records"),
             "conventions": list(self.conventions),
+            "assumptions": self.comparison.assumption_lines(),
         }
 
     def summary(self) -> str:
@@ -130,7 +131,8 @@ class DecompositionResult:
                 f"{r.effect:<40}{r.estimate:>14,.2f}  [{r.ci_low:,.2f}, {r.ci_high:,.2f}]"
                 f"{'':>4}{r.p_value:.3g}"
             )
-        lines += ["", *self.conventions]
+        lines += ["", *self.conventions, "", "assumptions:"]
+        lines += [f"  - {a}" for a in self.comparison.assumption_lines()]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
