@@ -11,8 +11,9 @@ Run from the repository root (the tool is in the optional ``mutation`` extra)::
 mutmut rewrites the files it mutates, so this script never runs it in the repository: each
 target gets its own scratch copy under ``--workdir`` (default ``/tmp/lifesim-mutation``), made
 from the working tree (tracked and untracked, not ignored files) or from ``--rev``. mutmut
-works inside ``mutants/`` of that copy and keeps its results there, so a second run of the same
-target only re-tests mutants whose function or tests changed.
+works inside ``mutants/`` of that copy and keeps its results there; ``--incremental`` reuses
+them (only mutants whose function changed are re-tested, so a new test file does not re-judge
+old survivors: the README's table comes from a fresh run).
 
 Each target maps its source modules to a small, fast set of tests (``TARGETS`` below): mutmut
 records which of those tests call each function and runs only those against each mutant.
@@ -21,8 +22,11 @@ Subprocess tests (the CLI) cannot see mutants and are left out of the selection.
 Mutants listed in ``tests/MUTANTS.md`` (a Markdown table whose first column is the mutant's
 name in backticks) are equivalent: no test can tell them from the original. The score is
 ``killed / (mutants - equivalent)``, where ``killed`` counts mutants a test failed on or that
-timed out. Statistical tests run with a fixed ``LIFESIM_TEST_SEED`` (``--seed``) so that a
-verdict does not depend on the draw; the tests themselves must pass for any seed.
+timed out (mutmut's convention; the table shows the timeouts apart, because a test that hangs
+in a forked process also times out: check them with ``mutmut show`` before trusting them).
+
+Statistical tests run with a fixed ``LIFESIM_TEST_SEED`` (``--seed``) so that a verdict does
+not depend on the draw; the tests themselves must pass for any seed.
 """
 
 from __future__ import annotations
@@ -173,12 +177,16 @@ def write_config(dest: Path, target: Target) -> None:
     pyproject.write_text(text + "\n".join(lines))
 
 
-def run_target(name: str, workdir: Path, rev: str | None, seed: str, jobs: int) -> str:
+def run_target(
+    name: str, workdir: Path, rev: str | None, seed: str, jobs: int, fresh: bool = True
+) -> str:
     """Make the scratch copy of one target and run mutmut in it."""
     dest = workdir / slug(name)
     cached = dest / "mutants"
     keep = None
-    if cached.exists():  # keep mutmut's cache across runs: it re-tests only what changed
+    if cached.exists() and not fresh:  # mutmut's cache: it re-tests only what changed (but it
+        # keeps old verdicts when only a non-Python file changed: use the default, a fresh run,
+        # for the table)
         keep = workdir / f".{slug(name)}.mutants"
         if keep.exists():
             shutil.rmtree(keep)
@@ -220,6 +228,7 @@ def collect(name: str, workdir: Path) -> dict[str, object] | None:
     killed_codes = {1, 3, 36, -24, 24, 152, 255, 37}  # failed, pytest error, timeouts
     row: dict[str, object] = {"target": name, "mutants": len(codes)}
     row["killed"] = sum(c in killed_codes for c in codes.values())
+    row["timeouts"] = sum(c in (36, -24, 24, 152, 255) for c in codes.values())
     survived = sorted(k for k, c in codes.items() if c == 0)
     row["equivalent"] = sum(k in equivalent for k in survived)
     row["survived"] = [k for k in survived if k not in equivalent]
@@ -238,11 +247,12 @@ def collect(name: str, workdir: Path) -> dict[str, object] | None:
 def print_table(rows: list[dict[str, object]]) -> None:
     """Print the per-target table in Markdown (the README's format) and the survivors."""
     print(f"\nMutation score, {dt.date.today().isoformat()} (mutmut, LIFESIM_TEST_SEED fixed)\n")
-    print("| package | mutants | killed | survived | equivalent | no tests | score |")
+    print("| package | mutants | killed (timeouts) | survived | equivalent | no tests | score |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| `{r['target']}` | {r['mutants']} | {r['killed']} | {len(r['survived'])} "
+            f"| `{r['target']}` | {r['mutants']} | {r['killed']} ({r['timeouts']}) "
+            f"| {len(r['survived'])} "
             f"| {r['equivalent']} | {len(r['no_tests'])} | {r['score']:.1f}% |"
         )
     for r in rows:
@@ -266,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", default="20261123", help="LIFESIM_TEST_SEED for the tests")
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested in parallel")
     parser.add_argument("--report-only", action="store_true", help="print the last results")
+    parser.add_argument(
+        "--incremental", action="store_true", help="reuse mutmut's cache of the last run"
+    )
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     args = parser.parse_args(argv)
     names = args.targets or list(TARGETS)
@@ -274,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown target(s) {unknown}; choose from {list(TARGETS)}")
     if not args.report_only:
         for name in names:
-            run_target(name, args.workdir, args.rev, args.seed, args.jobs)
+            run_target(
+                name, args.workdir, args.rev, args.seed, args.jobs, fresh=not args.incremental
+            )
     rows = [r for n in names if (r := collect(n, args.workdir)) is not None]
     missing = [n for n in names if n not in {r["target"] for r in rows}]
     print_table(rows)
