@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 
@@ -101,6 +102,17 @@ def _run(argv: list[str] | None) -> int:
         return 1
 
 
+def _stop_workers() -> None:
+    """Shut down joblib's reusable worker processes, if any were started."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None) if loky is not None else None
+    if executor is not None:
+        try:
+            executor.shutdown(wait=True, kill_workers=True)
+        except Exception:  # noqa: BLE001 - leaving anyway; the workers exit on their own
+            pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lifesim`` console script.
 
@@ -115,8 +127,13 @@ def main(argv: list[str] | None = None) -> None:
         _say("error", f"could not write the output: {exc.strerror or exc}")
         code = 1
     if argv is None:
-        # the console script: leave at once, skipping the interpreter's teardown, where
-        # native thread pools (pyarrow, polars, OpenMP) could abort an already finished run
+        # the console script: stop the parallel workers (they hold our stdout/stderr open, so
+        # a pipe reading us would wait for their idle timeout), then leave at once, skipping
+        # the interpreter's teardown, where native thread pools (pyarrow, polars, OpenMP)
+        # could abort an already finished run
+        _stop_workers()
+        atexit._run_exitfuncs()  # joblib's temporary folders, logging: the usual cleanup
+        sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
