@@ -102,16 +102,38 @@ TARGETS: dict[str, Target] = {
         ),
     ),
     "experiments": Target(
-        mutate=("src/lifesim/experiments/*",),
+        mutate=(
+            "src/lifesim/experiments/compare.py",
+            "src/lifesim/experiments/decompose.py",
+            "src/lifesim/experiments/incremental.py",
+            "src/lifesim/experiments/marginal.py",
+            "src/lifesim/experiments/churn_targeted.py",
+            "src/lifesim/experiments/result.py",
+        ),
         tests=("tests/experiments",),
     ),
-    "engine": Target(
+    "experiments/insim": Target(
+        mutate=("src/lifesim/experiments/insim/*",),
+        tests=("tests/experiments/test_insim.py", "tests/experiments/test_insim_metrics.py"),
+    ),
+    "engine/kernel": Target(
         mutate=(
             "src/lifesim/engine/kernel.py",
+            "src/lifesim/engine/core.py",
+            "src/lifesim/engine/exact.py",
+            "src/lifesim/engine/recorder.py",
+            "src/lifesim/engine/result.py",
+        ),
+        tests=("tests/engine",),
+    ),
+    "engine/marketing": Target(
+        mutate=(
+            "src/lifesim/engine/marketing.py",
+            "src/lifesim/engine/services.py",
+            "src/lifesim/engine/budget.py",
             "src/lifesim/engine/offers.py",
             "src/lifesim/engine/contacts.py",
-            "src/lifesim/engine/budget.py",
-            "src/lifesim/engine/recorder.py",
+            "src/lifesim/engine/support.py",
         ),
         tests=("tests/engine",),
     ),
