@@ -135,7 +135,13 @@ TARGETS: dict[str, Target] = {
             "src/lifesim/engine/contacts.py",
             "src/lifesim/engine/support.py",
         ),
-        tests=("tests/engine",),
+        # whole-simulation tests take ~20 s per mutant: a dedicated module of tiny markets and
+        # direct calls, plus the two fast engine modules (exact timelines, pacing)
+        tests=(
+            "tests/engine/test_marketing_mutants.py",
+            "tests/engine/test_timelines.py",
+            "tests/engine/test_pacing_and_side_effects.py",
+        ),
     ),
 }
 
