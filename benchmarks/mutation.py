@@ -124,7 +124,13 @@ TARGETS: dict[str, Target] = {
             "src/lifesim/engine/recorder.py",
             "src/lifesim/engine/result.py",
         ),
-        tests=("tests/engine",),
+        # tiny hand-computed markets (seconds per mutant); test_exact.py's 200,000-person runs
+        # and test_marketing.py's tactic comparisons judge the marketing target instead
+        tests=(
+            "tests/engine/test_kernel_mutants.py",
+            "tests/engine/test_engine.py",
+            "tests/engine/test_timelines.py",
+        ),
     ),
     "engine/marketing": Target(
         mutate=(
