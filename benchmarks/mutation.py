@@ -196,7 +196,9 @@ def write_config(dest: Path, target: Target) -> None:
         f"only_mutate = {json.dumps(list(target.mutate))}",
         f"also_copy = {json.dumps(ALSO_COPY)}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:cacheprovider"]',
+        # in one process: pyproject's addopts "-n auto" would run the tests in xdist workers,
+        # where mutmut's stats (which test calls which function) are lost ("no test covers")
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-n", "0"]',
         "timeout_multiplier = 5.0",
         # polars starts thread pools when first imported (by a test, in the stats run): a child
         # forked from that process hangs on a lock. A fork server that has only collected the
