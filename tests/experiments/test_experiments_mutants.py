@@ -1,0 +1,862 @@
+"""Behaviour of lifesim.experiments pinned for mutation testing (benchmarks/mutation.py).
+
+Fast and independent of the simulator's numbers where possible: the comparison's statistics
+are checked on hand-built runs tables (``_summarise``, ``incremental_table``,
+``pairwise_table``) against scipy/statsmodels and hand-computed values; the drivers
+(``compare``, ``decompose``, ``marginal_roi``) run tiny markets (a few dozen people, tens of
+days, 2-3 replications) and are checked against their own runs table and ``simulate``. The
+text, JSON and HTML views are checked for what a reader uses: numbers, conventions, verdict,
+multiplicity statement.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from lifesim.config import load_scenario
+from lifesim.errors import ConfigError
+from lifesim.experiments.compare import RunSummary, _run_one, _summarise, compare
+from lifesim.experiments.incremental import (
+    COUNTERFACTUAL,
+    counterfactual_of,
+    incremental_table,
+    pairwise_table,
+)
+from lifesim.experiments.result import HEADLINE, ComparisonResult, _ci, _num, _p
+from lifesim.metrics import INCREMENTAL, METRICS
+from tests.experiments.test_verdict import _scenario
+
+NAMES = ["spend_3", "spend_1", "none"]  # listed worst first
+# profit per replication: none = spend_3 + 10 exactly (p = 0); none - spend_1 = [6, 3, 1]
+PROFIT = {"spend_3": [10.0, 20.0, 30.0], "spend_1": [14.0, 27.0, 39.0], "none": [20.0, 30.0, 40.0]}
+COST = {"spend_3": [30.0, 30.0, 30.0], "spend_1": [10.0, 10.0, 10.0], "none": [0.0, 0.0, 0.0]}
+REVENUE = {
+    "spend_3": [100.0, 140.0, 170.0],
+    "spend_1": [96.0, 151.0, 160.0],
+    "none": [90, 130, 150],
+}
+CUST = {"spend_3": [5.0, 7.0, 9.0], "spend_1": [4.0, 6.0, 6.0], "none": [2.0, 3.0, 4.0]}
+DAYS = 4
+
+
+def _metrics(s: str, r: int) -> dict[str, float]:
+    k = NAMES.index(s)
+    out = {m: float((i + 1) * (r + 1) + k * (i % 3) + r * r * k) for i, m in enumerate(METRICS)}
+    out.update(
+        profit=PROFIT[s][r],
+        marketing_cost=COST[s][r],
+        revenue=float(REVENUE[s][r]),
+        customers_acquired=CUST[s][r],
+        conversion_rate=0.1 * (k + 1) + 0.01 * r,
+    )
+    return out
+
+
+def _runs(names=NAMES, extra=()):
+    runs = []
+    for r in range(3):
+        for s in [*names, *extra]:
+            k = (NAMES + [COUNTERFACTUAL]).index(s)
+            shares = np.full((DAYS, 2), 0.0, dtype=np.float32)
+            shares[:, 0] = 0.1 * (k + 1) + 0.05 * r
+            shares[:, 1] = 1 - shares[:, 0]
+            metrics = _metrics(s if s in NAMES else "none", r)
+            runs.append(RunSummary(r, s, metrics, shares, np.array([1.0, 0.2 * r + 0.1 * k]), 0.01))
+    return runs[::-1]  # out of order: _summarise sorts them
+
+
+def _result(objective="profit", alpha=0.05, names=NAMES, baseline="spend_3", cf="none"):
+    scn = load_scenario(_scenario())
+    extra = [] if cf in names else [cf]
+    return _summarise(
+        scn, list(names), 3, 99, baseline, objective, alpha, _runs(names, extra), 1.5, cf
+    )
+
+
+def _col(d: dict, s: str) -> np.ndarray:
+    return np.asarray(d[s], dtype=float)
+
+
+# --- compare._summarise: runs, summary, differences, verdict ----------------------------------
+
+
+def test_runs_table_is_sorted_by_replication_then_strategy_order():
+    res = _result()
+    assert list(res.runs.columns) == ["replication", "strategy", *METRICS]
+    assert list(res.runs.replication) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert list(res.runs.strategy) == NAMES * 3
+    assert list(res.runs.profit) == [PROFIT[s][r] for r in range(3) for s in NAMES]
+    assert (res.strategies, res.replications, res.seed, res.alpha) == (tuple(NAMES), 3, 99, 0.05)
+    assert (res.baseline, res.objective, res.counterfactual, res.elapsed_s) == (
+        "spend_3",
+        "profit",
+        "none",
+        1.5,
+    )
+
+
+def test_summary_table_is_the_t_interval_per_strategy_and_metric():
+    res = _result(alpha=0.1)
+    t = res.summary_table
+    assert list(t.columns) == ["strategy", "metric", "mean", "sd", "ci_low", "ci_high", "n"]
+    assert len(t) == len(NAMES) * len(METRICS)
+    assert list(t.strategy[: len(METRICS)]) == ["spend_3"] * len(METRICS)
+    assert list(t.metric[: len(METRICS)]) == list(METRICS)
+    for s in NAMES:
+        for m in ("profit", "revenue", "nps"):
+            x = np.array([_metrics(s, r)[m] for r in range(3)])
+            row = t[(t.strategy == s) & (t.metric == m)].iloc[0]
+            assert row["mean"] == pytest.approx(x.mean())
+            assert row["sd"] == pytest.approx(x.std(ddof=1))
+            if x.std() > 0:
+                ci = stats.ttest_1samp(x, 0).confidence_interval(0.9)
+                assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high))
+            assert row["n"] == 3
+
+
+def test_summary_n_counts_finite_replications_only():
+    runs = _runs()
+    for r in runs:
+        if r.strategy == "spend_1" and r.replication == 1:
+            r.metrics["nps"] = float("nan")
+    res = _summarise(
+        load_scenario(_scenario()), NAMES, 3, 1, "spend_3", "profit", 0.05, runs, 0.0, "none"
+    )
+    t = res.summary_table.set_index(["strategy", "metric"])
+    assert t.loc[("spend_1", "nps"), "n"] == 2 and t.loc[("spend_3", "nps"), "n"] == 3
+    assert t.loc[("spend_1", "nps"), "mean"] == pytest.approx(
+        np.mean([_metrics("spend_1", r)["nps"] for r in (0, 2)])
+    )
+
+
+def test_differences_are_paired_against_the_baseline():
+    res = _result(alpha=0.1)
+    d = res.differences
+    assert list(d.columns) == [
+        "strategy",
+        "baseline",
+        "metric",
+        "diff",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "se_paired",
+        "se_unpaired",
+        "n",
+    ]
+    assert list(d.strategy.unique()) == ["spend_1", "none"] and (d.baseline == "spend_3").all()
+    row = d[(d.strategy == "spend_1") & (d.metric == "revenue")].iloc[0]
+    a, b = _col(REVENUE, "spend_1"), _col(REVENUE, "spend_3")
+    ref = stats.ttest_rel(a, b)
+    ci = ref.confidence_interval(0.9)
+    assert row["diff"] == pytest.approx(np.mean(a - b))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert row["p_value"] == pytest.approx(ref.pvalue)
+    assert row["n"] == 3
+
+
+def test_verdict_on_a_higher_is_better_objective_with_a_known_ranking():
+    res = _result()
+    v = res.verdict
+    assert (v["objective"], v["winner"], v["runner_up"]) == ("profit", "none", "spend_1")
+    assert v["higher_is_better"] is True
+    a, b = _col(PROFIT, "none"), _col(PROFIT, "spend_1")
+    ref = stats.ttest_rel(a, b)
+    ci = ref.confidence_interval(0.95)
+    assert v["diff"] == pytest.approx(10 / 3)
+    assert v["ci"] == pytest.approx([ci.low, ci.high])
+    assert v["p_value"] == pytest.approx(ref.pvalue)
+    # Holm over the 3 pairs (none, spend_1), (none, spend_3), (spend_1, spend_3)
+    p = [ref.pvalue, 0.0, stats.ttest_rel(_col(PROFIT, "spend_1"), _col(PROFIT, "spend_3")).pvalue]
+    assert v["p_value_adjusted"] == pytest.approx(multipletests(p, method="holm")[1][0])
+    assert (v["adjustment"], v["pairs"]) == ("holm", 3)
+    assert v["significant"] is False
+    assert v["indistinguishable_from"] == ["spend_1"]  # none - spend_3 is exactly 10: p = 0
+    assert isinstance(v["diff"], float) and isinstance(v["pairs"], int)
+
+
+def test_verdict_on_a_lower_is_better_objective():
+    res = _result(objective="marketing_cost")
+    v = res.verdict
+    assert (v["winner"], v["runner_up"], v["higher_is_better"]) == ("none", "spend_1", False)
+    assert v["diff"] == -10.0 and v["ci"] == [-10.0, -10.0]
+    assert v["p_value"] == 0.0 and v["p_value_adjusted"] == 0.0
+    assert v["significant"] is True and v["indistinguishable_from"] == []
+    pw = res.pairwise[res.pairwise.metric == "marketing_cost"]
+    assert list(zip(pw.a, pw.b, strict=True)) == [
+        ("none", "spend_1"),
+        ("none", "spend_3"),
+        ("spend_1", "spend_3"),
+    ]
+
+
+def test_pairwise_pairs_are_in_the_objective_ranking():
+    res = _result(objective="revenue")  # means: spend_3 136.7, spend_1 135.7, none 123.3
+    pw = res.pairwise[res.pairwise.metric == "profit"]
+    assert list(zip(pw.a, pw.b, strict=True)) == [
+        ("spend_3", "spend_1"),
+        ("spend_3", "none"),
+        ("spend_1", "none"),
+    ]
+    assert res.verdict["winner"] == "spend_3" and res.verdict["runner_up"] == "spend_1"
+
+
+def test_verdict_of_a_single_strategy_has_no_runner_up():
+    res = _result(names=["spend_1"], baseline="spend_1", cf=COUNTERFACTUAL)
+    assert res.verdict == {"objective": "profit", "winner": "spend_1", "higher_is_better": True}
+    assert res.differences.empty and res.pairs == 0
+    assert res.verdict_text() == "Winner on profit: spend_1."
+    assert res.pairwise_lines() == []
+    # the extra no-marketing runs are in the runs table, last in each replication
+    assert list(res.runs.strategy) == ["spend_1", COUNTERFACTUAL] * 3
+    inc = res.incremental.set_index("measure")
+    assert inc.loc["incremental_profit", "estimate"] == pytest.approx(np.mean([-6, -3, -1]))
+
+
+def test_stage_shares_and_funnel_are_means_over_replications():
+    res = _result()
+    sh = res.stage_shares
+    assert list(sh.columns) == ["strategy", "day", "a", "b"]
+    assert len(sh) == len(NAMES) * DAYS
+    s1 = sh[sh.strategy == "spend_1"]
+    assert list(s1.day) == list(range(DAYS))
+    # share of a: 0.1 (k + 1) + 0.05 r, k = 1, r = 0, 1, 2 -> mean 0.25
+    assert s1["a"].to_numpy() == pytest.approx(np.full(DAYS, 0.25))
+    f = res.funnel
+    assert f.index.name == "strategy" and list(f.index) == NAMES
+    assert list(f.columns) == ["a", "b"] and f.columns.name == "stage"
+    assert f.loc["none", "a"] == 1.0
+    assert f.loc["none", "b"] == pytest.approx(np.mean([0.2 * r + 0.2 for r in range(3)]))
+
+
+# --- incremental_table and pairwise_table on hand-built runs tables --------------------------
+
+
+def _wide(cols: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    rows = []
+    for s, by_metric in cols.items():
+        n = len(next(iter(by_metric.values())))
+        for r in range(n):
+            row = {"replication": r, "strategy": s}
+            row.update({m: by_metric.get(m, [0.0] * n)[r] for m in METRICS})
+            rows.append(row)
+    return pd.DataFrame(rows[::-1])
+
+
+def test_incremental_table_by_hand():
+    w = _wide(
+        {
+            "cf": {"profit": [10, 12, 11], "marketing_cost": [1, 1, 1], "revenue": [50, 60, 55]},
+            "x": {
+                "profit": [14, 17, 18],  # +4, +5, +7
+                "marketing_cost": [3, 4, 3],  # +2, +3, +2
+                "revenue": [60, 72, 70],  # +10, +12, +15
+                "customers_acquired": [2, 4, 3],  # +2, +4, +3
+            },
+        }
+    )
+    t = incremental_table(w, ["cf", "x"], "cf", alpha=0.1)
+    assert list(t.columns) == [
+        "strategy",
+        "counterfactual",
+        "measure",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n",
+    ]
+    assert list(t.measure) == list(INCREMENTAL) and (t.strategy == "x").all()
+    assert (t.counterfactual == "cf").all() and (t.n == 3).all()
+    r = t.set_index("measure")
+    for k, d in [
+        ("incremental_profit", [4, 5, 7]),
+        ("incremental_revenue", [10, 12, 15]),
+        ("incremental_cost", [2, 3, 2]),
+        ("incremental_customers", [2, 4, 3]),
+    ]:
+        ref = stats.ttest_1samp(d, 0)
+        ci = ref.confidence_interval(0.9)
+        assert r.loc[k, "estimate"] == pytest.approx(np.mean(d)), k
+        assert (r.loc[k, "ci_low"], r.loc[k, "ci_high"]) == pytest.approx((ci.low, ci.high)), k
+        assert r.loc[k, "p_value"] == pytest.approx(ref.pvalue), k
+    # ROI: 16 / 7, Fieller bounds where the t-test of dp - theta dc has p = 0.1
+    assert r.loc["incremental_roi", "estimate"] == pytest.approx(16 / 7)
+    assert r.loc["incremental_roi", "p_value"] == pytest.approx(
+        r.loc["incremental_profit", "p_value"]
+    )
+    dp, dc, dn = np.array([4, 5, 7.0]), np.array([2, 3, 2.0]), np.array([2, 4, 3.0])
+    for b in ("ci_low", "ci_high"):
+        theta = r.loc["incremental_roi", b]
+        assert stats.ttest_1samp(dp - theta * dc, 0).pvalue == pytest.approx(0.1, rel=1e-6)
+    assert r.loc["incremental_cac", "estimate"] == pytest.approx(7 / 9)
+    assert math.isnan(r.loc["incremental_cac", "p_value"])
+    for b in ("ci_low", "ci_high"):
+        theta = r.loc["incremental_cac", b]
+        assert stats.ttest_1samp(dc - theta * dn, 0).pvalue == pytest.approx(0.1, rel=1e-6)
+
+
+def test_incremental_ratios_are_undefined_without_extra_spend_or_customers():
+    w = _wide(
+        {
+            "cf": {
+                "profit": [10, 12, 11],
+                "marketing_cost": [1, 1, 1],
+                "customers_acquired": [3, 3, 3],
+            },
+            "x": {
+                "profit": [9, 12, 13],
+                "marketing_cost": [1, 1, 1],
+                "customers_acquired": [2, 3, 3],
+            },
+        }
+    )
+    r = incremental_table(w, ["x"], "cf").set_index("measure")
+    for k in ("incremental_roi", "incremental_cac"):
+        assert all(math.isnan(r.loc[k, c]) for c in ("estimate", "ci_low", "ci_high")), k
+    # negative extra spend is not a return on spend either
+    w2 = _wide(
+        {
+            "cf": {"marketing_cost": [3, 3, 3], "customers_acquired": [3, 3, 3]},
+            "x": {"marketing_cost": [1, 2, 1], "customers_acquired": [1, 2, 2]},
+        }
+    )
+    r2 = incremental_table(w2, ["x"], "cf").set_index("measure")
+    assert math.isnan(r2.loc["incremental_roi", "estimate"])
+    assert math.isnan(r2.loc["incremental_cac", "estimate"])
+    assert r2.loc["incremental_cost", "estimate"] == pytest.approx(-5 / 3)
+
+
+def test_pairwise_table_by_hand():
+    w = _wide(
+        {
+            "A": {"profit": [20, 30, 40], "revenue": [5, 6, 7]},
+            "B": {"profit": [14, 27, 39], "revenue": [5, 6, 8]},
+            "C": {"profit": [10, 20, 30], "revenue": [1, 2, 4]},
+        }
+    )
+    t = pairwise_table(w, ["A", "B", "C"], alpha=0.1, metrics=["profit", "revenue"])
+    assert list(t.columns) == [
+        "metric",
+        "a",
+        "b",
+        "diff",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "significant",
+        "se_paired",
+        "n",
+        "pairs",
+    ]
+    assert list(t.metric) == ["profit"] * 3 + ["revenue"] * 3
+    assert list(zip(t.a, t.b, strict=True))[:3] == [("A", "B"), ("A", "C"), ("B", "C")]
+    assert (t.pairs == 3).all() and (t.n == 3).all()
+    for metric in ("profit", "revenue"):
+        sub = t[t.metric == metric]
+        p = []
+        for row in sub.itertuples():
+            x = w[w.strategy == row.a].sort_values("replication")[metric].to_numpy(float)
+            y = w[w.strategy == row.b].sort_values("replication")[metric].to_numpy(float)
+            if np.std(x - y) > 0:
+                ref = stats.ttest_rel(x, y)
+                ci = ref.confidence_interval(0.9)
+                assert row.p_value == pytest.approx(ref.pvalue)
+                assert (row.ci_low, row.ci_high) == pytest.approx((ci.low, ci.high))
+                assert row.se_paired == pytest.approx(stats.sem(x - y))
+            assert row.diff == pytest.approx(np.mean(x - y))
+            p.append(row.p_value)
+        want = multipletests(p, method="holm")[1]
+        assert sub.p_adjusted.to_numpy() == pytest.approx(want)
+        assert list(sub.significant) == [bool(q < 0.1) for q in want]
+    # A - C is exactly 10: p = 0, significant; A - B is not at 0.1 after Holm
+    assert list(t.significant[:3]) == [False, True, True]
+    assert t.p_adjusted.dtype == float and t.significant.dtype == bool
+
+
+def test_pairwise_table_defaults_to_every_metric_and_a_nan_p_is_not_significant():
+    w = _wide({"A": {"profit": [1, 2]}, "B": {"profit": [1, 2]}})
+    t = pairwise_table(w, ["A", "B"])
+    assert list(t.metric) == list(METRICS) and (t.pairs == 1).all()
+    w1 = _wide({"A": {"profit": [1.0]}, "B": {"profit": [0.0]}})
+    t1 = pairwise_table(w1, ["A", "B"], metrics=["profit"])
+    assert math.isnan(t1.p_adjusted[0]) and not t1.significant[0]
+    assert t1["diff"][0] == 1.0
+
+
+def test_counterfactual_of_prefers_the_strategy_named_none():
+    d = _scenario()
+    d["strategies"]["quiet"] = {"type": "none"}
+    scn = load_scenario(d)
+    assert counterfactual_of(scn, ["spend_1", "quiet", "none"]) == "none"
+    assert counterfactual_of(scn, ["spend_1", "quiet"]) == "quiet"
+    assert counterfactual_of(scn, ["spend_1", "spend_3"]) is None
+
+
+# --- result.py: number formats, verdict text, summary, JSON, HTML, files ----------------------
+
+
+def test_number_formats():
+    assert _num(0.12345, "conversion_rate") == "12.35%"
+    for m in (
+        "churn_rate",
+        "churn_rate_period",
+        "revenue_churn",
+        "repeat_purchase_rate",
+        "coupon_redemption_rate",
+    ):
+        assert _num(0.5, m) == "50.00%", m
+    assert _num(1234.5, "profit") == "1,234" and _num(-1000.0, "profit") == "-1,000"
+    assert _num(999.994, "profit") == "999.99" and _num(-12.3456, "cac") == "-12.35"
+    assert _num(float("nan"), "profit") == "n/a" and _num(None, "profit") == "n/a"
+    assert _num(float("nan"), "churn_rate") == "n/a"
+    assert _ci(-math.inf, math.inf, "roi") == "[unbounded]"
+    assert _ci(1.0, math.inf, "roi") == "[1.00, inf]"
+    assert _ci(0.1, 0.2, "churn_rate") == "[10.00%, 20.00%]"
+    assert _p(0.012345) == "0.0123" and _p(float("nan")) == "n/a" and _p(None) == "n/a"
+
+
+def test_verdict_text_when_the_lead_is_not_distinguishable():
+    res = _result()
+    v = res.verdict
+    want = (
+        f"Winner on profit: none, ahead of spend_1 by 3.33 [{v['ci'][0]:,.2f}, {v['ci'][1]:,.2f}]"
+        f", p = {v['p_value']:.3g}; Holm-adjusted over 3 pairs: p = {v['p_value_adjusted']:.3g}"
+        ", NOT distinguishable at 5% from spend_1."
+    )
+    assert res.verdict_text() == want
+
+
+def test_verdict_text_when_the_lead_is_significant():
+    res = _result(objective="marketing_cost", alpha=0.1)
+    assert res.verdict_text() == (
+        "Winner on marketing_cost: none, ahead of spend_1 by -10.00 [-10.00, -10.00], p = 0; "
+        "Holm-adjusted over 3 pairs: p = 0, the difference to the runner-up is significant at 10%."
+    )
+
+
+def test_verdict_text_with_one_pair_and_without_holm():
+    res = _result(names=["spend_1", "none"], baseline="spend_1")
+    assert res.pairs == 1
+    assert "; Holm-adjusted over 1 pair: p = " in res.verdict_text()
+    legacy = {k: v for k, v in res.verdict.items() if k != "p_value_adjusted"}
+    old = ComparisonResult(**{**res.__dict__, "verdict": legacy})
+    assert old.verdict_text().endswith(" (NOT significant at 0.05).")
+    sig = ComparisonResult(**{**res.__dict__, "verdict": {**legacy, "significant": True}})
+    assert sig.verdict_text().endswith(" (significant at 0.05).")
+
+
+def test_conventions_state_level_pairing_and_multiplicity():
+    res = _result(alpha=0.1)
+    c = res.conventions
+    assert c[0] == "90% confidence intervals: two-sided t intervals over 3 replications"
+    assert c[1] == "common random numbers: replication r uses the same seed for every strategy"
+    assert "strategy minus 'spend_3', paired by replication" in c[2] and "unadjusted" in c[2]
+    assert "every pair of the 3 strategies (3 pairs)" in c[3]
+    assert "a ranked higher on profit" in c[3] and "over the 3 pairs, one family per metric" in c[3]
+    assert c[4] == (
+        "winner: best mean profit; its lead over the runner-up is significant when the "
+        "Holm-adjusted p-value (over 3 pairs) is < 0.1"
+    )
+    assert c[5] == res.counterfactual_note and "'none'" in c[5]
+    assert "ROI and CAC in the incremental table are incremental" in c[6]
+    assert len(c) == 8 and "horizon-truncated" in c[7]
+
+
+def test_counterfactual_note_names_the_extra_run():
+    res = _result(names=["spend_1", "spend_3"], baseline="spend_1", cf=COUNTERFACTUAL)
+    note = res.counterfactual_note
+    assert "compare ran one extra (labelled '(no marketing)' in the runs table)" in note
+    assert _result().counterfactual_note == (
+        "incremental figures: strategy minus the no-marketing strategy 'none' with the same "
+        "seed in each replication"
+    )
+    lines = res.incremental_lines()
+    assert lines[0] == (
+        "incremental vs no marketing (an extra no-marketing run, same seeds; 'none' was not "
+        "compared) [95% CI]"
+    )
+
+
+def test_pairs_is_k_choose_2():
+    assert _result().pairs == 3
+    assert _result(names=["spend_1", "none"], baseline="spend_1").pairs == 1
+
+
+def _line(text: str, start: str) -> str:
+    hits = [ln for ln in text.splitlines() if ln.startswith(start)]
+    assert len(hits) == 1, (start, hits)
+    return hits[0]
+
+
+def test_summary_shows_the_numbers_a_reader_needs():
+    res = _result()
+    text = res.summary()
+    lines = text.splitlines()
+    assert lines[0] == (
+        f"lifesim compare: scenario 'verdict', {res.scenario.market.size:,} people x "
+        f"{res.scenario.days} days, 3 replications, seed 99"
+    )
+    assert lines[1] == ""
+    assert lines[2] == "mean [95% CI]".ljust(24) + "".join(s.ljust(34) for s in NAMES)
+    t = res.summary_table.set_index(["strategy", "metric"])
+    for m in HEADLINE:
+        row = _line(text, METRICS[m].label[:23].ljust(24))
+        for s in NAMES:
+            r = t.loc[(s, m)]
+            cell = f"{_num(r['mean'], m)} [{_num(r['ci_low'], m)}, {_num(r['ci_high'], m)}]"
+            assert cell[:33] in row, (m, s)
+    prof = _line(text, "profit".ljust(24))
+    assert prof.startswith("profit".ljust(24) + "20.00 [")
+    inc = text.splitlines().index("incremental vs no marketing ('none', same seeds) [95% CI]")
+    assert lines[inc + 1] == "".ljust(24) + "spend_3".ljust(34) + "spend_1".ljust(34)
+    assert lines[inc + 2].startswith("incremental profit".ljust(24) + "-10.00 [-10.00, -10.00]")
+    assert len([ln for ln in lines[inc + 2 :] if ln.startswith("  ")]) > 0
+    assert res.verdict_text() in lines
+    assert f"({res.conventions[-1]}.)" in lines
+    assert "conventions:" in lines
+    for c in res.conventions:
+        assert f"  - {c}" in lines
+    for m in HEADLINE:
+        assert f"  - {m}: {METRICS[m].convention}" in lines
+    for k, i in INCREMENTAL.items():
+        assert f"  - {k}: {i.convention}" in lines
+    assert "  ! only 3 replications: intervals are wide" in lines
+    assert lines[-2] == "assumptions (tactics the compared strategies use [by whom]: source):"
+    assert lines[-1] == f"  - {res.assumption_lines()[-1]}"
+
+
+def test_summary_pairwise_block():
+    res = _result()
+    lines = res.summary().splitlines()
+    head = "pairwise differences a - b (paired) [95% CI], p, p Holm-adjusted over 3 pairs"
+    i = lines.index(head)
+    pw = res.pairwise
+    first = pw[(pw.metric == "profit")].iloc[0]
+    assert lines[i + 1] == (
+        f"  {'profit':<23}{'none':>16} - {'spend_1':<16}{_num(first['diff'], 'profit'):>12} "
+        f"{_ci(first['ci_low'], first['ci_high'], 'profit'):<26}"
+        f"p={_p(first['p_value']):<9} p_holm={_p(first['p_adjusted'])}"
+    )
+    assert lines[i + 2].endswith(" *")  # none - spend_3: exactly 10, significant
+    # objective first, then the headline metrics; 3 pairs each
+    assert len(res.pairwise_lines()) == 1 + 3 * 5 + 1
+    assert res.pairwise_lines()[-1] == "  * significant at 0.05 after Holm's adjustment"
+    assert [ln.split()[0] for ln in res.pairwise_lines()[1:-1:3]] == [
+        "profit",
+        "revenue",
+        "marketing",
+        "customers",
+        "CLV",
+    ]
+    cost_first = _result(objective="marketing_cost").pairwise_lines()
+    assert cost_first[1].startswith("  marketing cost") and cost_first[4].startswith("  profit")
+
+
+def test_summary_without_pairwise_table_lists_differences_vs_baseline():
+    res = _result()
+    old = ComparisonResult(**{**res.__dict__, "pairwise": pd.DataFrame()})
+    assert old.pairwise_lines() == []
+    lines = old.summary().splitlines()
+    i = lines.index("difference vs 'spend_3' (paired) [95% CI], p")
+    d = res.differences.set_index(["strategy", "metric"])
+    r = d.loc[("spend_1", "profit")]
+    assert lines[i + 1] == (
+        f"  {'spend_1':<18}{'profit':<26}{_num(r['diff'], 'profit'):>14} "
+        f"{_ci(r['ci_low'], r['ci_high'], 'profit')}  p={_p(r['p_value'])}"
+    )
+    assert len([ln for ln in lines[i + 1 : i + 11] if ln.startswith("  spend_1")]) == 5
+    assert lines[i + 6].startswith("  none") and not any("spend_3  " in ln for ln in lines[i:])
+
+
+def test_summary_of_ten_replications_has_no_warning():
+    res = _result()
+    ten = ComparisonResult(**{**res.__dict__, "replications": 10})
+    assert not any("! only" in ln for ln in ten.summary().splitlines())
+    assert "over 10 replications" in ten.conventions[0]
+
+
+def test_incremental_lines_without_strategies_or_table_are_empty():
+    res = _result()
+    assert (
+        ComparisonResult(**{**res.__dict__, "incremental": pd.DataFrame()}).incremental_lines()
+        == []
+    )
+    only_none = _result(names=["none"], baseline="none")
+    assert only_none.incremental_lines() == []
+    lines = res.incremental_lines(width=12)
+    assert lines[1] == "".ljust(24) + "spend_3".ljust(12) + "spend_1".ljust(12)
+    assert len(lines) == 2 + len(INCREMENTAL)
+    assert res._inc("spend_1", "no_such_measure") == "-"
+
+
+def test_to_dict_carries_tables_verdict_and_multiplicity():
+    res = _result()
+    d = res.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert (d["scenario"], d["replications"], d["seed"], d["alpha"]) == ("verdict", 3, 99, 0.05)
+    assert (d["baseline"], d["objective"]) == ("spend_3", "profit")
+    assert d["customers"] == res.scenario.market.size and d["days"] == res.scenario.days
+    t = res.summary_table.set_index(["strategy", "metric"])
+    got = d["strategies"]["spend_1"]["profit"]
+    r = t.loc[("spend_1", "profit")]
+    assert got == {"mean": r["mean"], "ci": [r["ci_low"], r["ci_high"]], "sd": r["sd"], "n": 3}
+    pair = [p for p in d["differences"] if p["strategy"] == "none" and p["metric"] == "profit"]
+    assert pair == [
+        {
+            "strategy": "none",
+            "baseline": "spend_3",
+            "metric": "profit",
+            "difference": 10.0,
+            "ci": [10.0, 10.0],
+            "p_value": 0.0,
+            "se_paired": 0.0,
+            "se_unpaired": pytest.approx(math.sqrt(200 / 3)),  # sd 10 each
+        }
+    ]
+    w = d["winner"]
+    assert w["winner"] == "none" and w["runner_up"] == "spend_1" and w["text"] == res.verdict_text()
+    assert w["ci"] == pytest.approx(res.verdict["ci"])
+    assert d["counterfactual"] == {
+        "strategy": "none",
+        "extra_run": False,
+        "note": res.counterfactual_note,
+    }
+    inc = d["incremental"]["spend_1"]["incremental_cost"]
+    assert inc == {"estimate": 10.0, "ci": [10.0, 10.0], "ci_bounded": True, "p_value": 0.0, "n": 3}
+    pw = d["pairwise"][0]
+    assert (pw["metric"], pw["a"], pw["b"]) == ("profit", "none", "spend_1")
+    assert pw["difference"] == pytest.approx(10 / 3) and pw["significant"] is False
+    assert pw["p_adjusted"] == pytest.approx(res.verdict["p_value_adjusted"])
+    assert pw["p_value"] == pytest.approx(res.verdict["p_value"])
+    assert pw["ci"] == pytest.approx(res.verdict["ci"])
+    assert pw["se_paired"] == pytest.approx(stats.sem([6, 3, 1]))
+    assert d["multiplicity"] == {
+        "method": "holm",
+        "pairs": 3,
+        "family": "the pairs of compared strategies, one family per metric",
+        "ci": "per pair, not simultaneous",
+    }
+    assert d["clv_convention"]["horizon"] == "truncated"
+    assert d["clv_convention"]["discounted"] is False
+    assert d["clv_convention"]["net_of_acquisition_cost"] is False
+    assert d["conventions"] == res.conventions
+    assert d["assumptions"]["text"] == res.assumption_lines()
+    assert d["assumptions"]["custom_strategies"] == ["spend_3", "spend_1"]
+    assert d["assumptions"]["tactics"] == {}
+    assert d["metric_conventions"] == {m: i.convention for m, i in METRICS.items()}
+    assert d["incremental_conventions"] == {k: i.convention for k, i in INCREMENTAL.items()}
+    assert d["elapsed_s"] == 1.5 and d["lifesim_version"]
+
+
+def test_to_dict_turns_nan_and_inf_into_null():
+    res = _result(names=["spend_1"], baseline="spend_1", cf=COUNTERFACTUAL)
+    runs = res.runs.copy()
+    d = res.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert "text" not in d["winner"] and d["counterfactual"]["extra_run"] is True
+    assert d["multiplicity"]["pairs"] == 0
+    pd.testing.assert_frame_equal(res.runs, runs)
+    inc = res.incremental.copy()
+    inc.loc[inc.measure == "incremental_roi", ["ci_low", "ci_high"]] = [-np.inf, np.inf]
+    inc.loc[inc.measure == "incremental_cac", "p_value"] = np.nan
+    d2 = ComparisonResult(**{**res.__dict__, "incremental": inc}).to_dict()
+    roi = d2["incremental"]["spend_1"]["incremental_roi"]
+    assert roi["ci"] == [None, None] and roi["ci_bounded"] is False
+    assert d2["incremental"]["spend_1"]["incremental_cac"]["p_value"] is None
+
+
+def test_html_view_shows_verdict_table_incremental_conventions_assumptions():
+    res = _result()
+    h = res._repr_html_()
+    assert h.startswith("<div><p><b>") and h.endswith("</small></p></div>")
+    assert f"<b>{res.verdict_text()}</b>" in h
+    assert "CLV (realised)" in h and "ROI (blended)" in h
+    assert res._cell("spend_1", "profit") in h
+    assert "Incremental vs no marketing (none, same seeds)" in h
+    assert "incremental profit" in h and res._inc("spend_1", "incremental_profit") in h
+    assert "<br>".join(html.escape(c) for c in res.conventions) in h
+    assert "Assumptions: " in h
+    assert res.assumption_lines()[0] in h
+    # the counterfactual itself is not a column of the incremental table
+    inc_html = h.split("Incremental vs no marketing")[1]
+    assert "<th>spend_3</th>" in inc_html and "<th>none</th>" not in inc_html
+
+
+def test_to_pandas_and_mean_table():
+    res = _result()
+    t = res.to_pandas()
+    pd.testing.assert_frame_equal(t, res.summary_table)
+    t.loc[0, "mean"] = -1e9
+    assert res.summary_table.loc[0, "mean"] != -1e9
+    m = res.mean_table()
+    assert list(m.index) == list(METRICS) and list(m.columns) == NAMES
+    assert m.loc["profit", "spend_1"] == pytest.approx(np.mean(PROFIT["spend_1"]))
+
+
+def test_save_writes_every_table_scenario_json_summary_and_manifest(tmp_path):
+    res = _result()
+    out = res.save(tmp_path / "run")
+    assert out == tmp_path / "run"
+    names = {"runs", "summary", "differences", "incremental", "pairwise", "stage_shares", "funnel"}
+    for n in names:
+        assert (out / f"{n}.parquet").is_file() and (out / f"{n}.csv").is_file()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), res.runs)
+    assert list(pd.read_csv(out / "funnel.csv").columns) == ["strategy", "a", "b"]
+    assert len(pd.read_csv(out / "summary.csv")) == len(res.summary_table)
+    assert load_scenario(out / "scenario.yaml").name == "verdict"
+    assert json.loads((out / "result.json").read_text()) == json.loads(json.dumps(res.to_dict()))
+    assert (out / "summary.txt").read_text() == res.summary() + "\n"
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seed"] == 99 and man["replications"] == 3 and man["strategies"] == NAMES
+    assert man["tables"] == sorted(names) and man["elapsed_s"] == 1.5 and man["lifesim_version"]
+    with pytest.raises(Exception, match="exist|empty|overwrite"):
+        res.save(out)
+    assert res.save(out, overwrite=True) == out
+
+
+# --- compare(): the driver, on a 5-person market over 10 days ----------------------------------
+
+
+def _cmp(**kw):
+    kw = {"replications": 2, "seed": 11, "trust_code": True, **kw}
+    return compare(_scenario(), **kw)
+
+
+def _problem(exc) -> tuple[str, str]:
+    assert len(exc.value.problems) == 1
+    return exc.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("kw", "path", "words"),
+    [
+        ({"strategies": " , "}, "strategies", "at least one strategy is required"),
+        ({"strategies": []}, "strategies", "at least one strategy is required"),
+        ({"strategies": "spend_1,nope"}, "strategies", "unknown strategy 'nope'; known: "),
+        (
+            {"strategies": ["none", "none"]},
+            "strategies",
+            "each strategy once, got ['none', 'none']",
+        ),
+        ({"objective": "fun"}, "objective", "unknown metric 'fun'; allowed: profit, revenue"),
+        (
+            {"strategies": "none,spend_1", "baseline": "spend_3"},
+            "baseline",
+            "'spend_3' is not among the compared strategies ['none', 'spend_1']",
+        ),
+    ],
+)
+def test_compare_refuses_bad_options_with_the_key_path(kw, path, words):
+    with pytest.raises(ConfigError) as e:
+        _cmp(**kw)
+    p, msg = _problem(e)
+    assert p == path and words in msg
+
+
+def test_compare_names_every_known_strategy():
+    with pytest.raises(ConfigError) as e:
+        _cmp(strategies=["nope"])
+    known = ", ".join(load_scenario(_scenario()).strategies)
+    assert _problem(e)[1] == f"unknown strategy 'nope'; known: {known}"
+
+
+@pytest.mark.parametrize("kw", [{"replications": 1}, {"alpha": 1.0}, {"jobs": 0}])
+def test_compare_refuses_bad_numbers(kw):
+    with pytest.raises(ConfigError):
+        _cmp(strategies="none,spend_1", **kw)
+
+
+def test_compare_parses_a_comma_separated_list_and_defaults_the_baseline():
+    res = _cmp(strategies=" spend_1 ,, none ")
+    assert res.strategies == ("spend_1", "none")
+    assert res.baseline == "none"  # the scenario's default baseline, when compared
+    res = _cmp(strategies=["spend_3", "spend_1"])
+    assert res.baseline == "spend_3"  # else the first strategy
+    assert res.counterfactual == COUNTERFACTUAL
+    assert list(res.runs.strategy) == ["spend_3", "spend_1", COUNTERFACTUAL] * 2
+    assert res.objective == "profit" and res.alpha == 0.05
+
+
+def test_compare_defaults_to_the_scenarios_compare_block():
+    d = _scenario()
+    d["compare"] = {
+        "strategies": ["spend_1", "none"],
+        "baseline": "spend_1",
+        "replications": 2,
+        "objective": "revenue",
+    }
+    res = compare(d, seed=1, trust_code=True)
+    assert res.strategies == ("spend_1", "none") and res.baseline == "spend_1"
+    assert res.replications == 2 and res.objective == "revenue"
+    assert res.verdict["objective"] == "revenue"
+
+
+def test_compare_runs_every_strategy_on_the_same_seed_per_replication():
+    from lifesim._random import as_seed_sequence, spawn_seeds
+    from lifesim.engine import simulate
+    from lifesim.metrics import funnel, run_metrics
+    from lifesim.model import trusted
+
+    calls = []
+    res = _cmp(
+        strategies="spend_1,none",
+        replications=3,
+        seed=11,
+        customers=7,
+        days=9,
+        alpha=0.2,
+        objective="marketing_cost",
+        progress=lambda i, n: calls.append((i, n)),
+    )
+    assert calls == [(i, 6) for i in range(1, 7)]
+    assert res.seed == 11 and res.alpha == 0.2 and res.objective == "marketing_cost"
+    assert res.scenario.market.size == 7 and res.scenario.days == 9
+    scn = trusted(res.scenario)
+    seeds = spawn_seeds(as_seed_sequence(11), 3)
+    for r in range(3):
+        for s in ("spend_1", "none"):
+            sim = simulate(scn, seed=seeds[r], strategy=s)
+            row = res.runs[(res.runs.replication == r) & (res.runs.strategy == s)].iloc[0]
+            want = run_metrics(sim)
+            for m in ("profit", "revenue", "marketing_cost", "customers_end"):
+                assert row[m] == pytest.approx(want[m], nan_ok=True), (r, s, m)
+        one = _run_one(scn, seeds[r], r, COUNTERFACTUAL)
+        none = simulate(scn, seed=seeds[r], strategy=None)
+        assert (one.replication, one.strategy) == (r, COUNTERFACTUAL)
+        assert one.metrics["revenue"] == run_metrics(none)["revenue"]
+        counts = none.stage_counts.to_numpy()
+        assert one.shares.dtype == np.float32
+        np.testing.assert_allclose(one.shares, counts / 7, rtol=1e-6)
+        np.testing.assert_array_equal(one.funnel, funnel(none).to_numpy())
+        assert one.elapsed_s == none.elapsed_s or one.elapsed_s >= 0
+    d = res.differences
+    row = d[(d.metric == "marketing_cost") & (d.strategy == "spend_1")].iloc[0]
+    assert row["diff"] == pytest.approx(9.0)  # one contact a day for 9 days
+    assert res.verdict["winner"] == "none" and res.elapsed_s > 0
+    # same seed, same tables
+    again = _cmp(strategies="spend_1,none", replications=3, seed=11, customers=7, days=9)
+    pd.testing.assert_frame_equal(again.runs, res.runs)
+
+
+def test_compare_refuses_custom_code_without_trust():
+    with pytest.raises(Exception, match="trust"):
+        compare(_scenario(), strategies="spend_1", replications=2, seed=1)
+
+
+def test_compare_accepts_a_scenario_object():
+    scn = load_scenario(_scenario())
+    res = compare(
+        scn, strategies="none,spend_3", replications=2, seed=2, trust_code=True, baseline="spend_3"
+    )
+    assert res.scenario.name == "verdict" and res.baseline == "spend_3"
+    assert res.verdict["winner"] == "none" and res.verdict["diff"] == pytest.approx(30.0)
