@@ -141,3 +141,26 @@ def test_presets_keep_their_old_meaning():
 def test_fields_a_strategy_does_not_use_are_errors(spec, path):
     with pytest.raises(ConfigError, match=path.replace(".", r"\.")):
         _scn(x=spec)
+
+
+_CHURN_TARGETED = {"type": "churn_targeted", "params": {"warmup_days": 40, "horizon_days": 10}}
+
+
+def test_churn_targeted_honours_targeting_after_its_warm_up():
+    # after the warm-up its acquisition and advocacy contacts follow the execution too
+    rnd = _scn(x={**_CHURN_TARGETED, "execution": {"targeting": "random"}})
+    sco = _scn(x={**_CHURN_TARGETED, "execution": {"targeting": "score"}})
+    means = []
+    for scn in (rnd, sco):
+        days, res = _contacts(scn, "x")
+        who = np.concatenate(days[40:])
+        assert len(who) > 100
+        means.append(res.people["propensity"].to_numpy()[who].mean())
+    assert means[1] > means[0] * 1.05
+
+
+def test_churn_targeted_honours_per_tactic_caps_after_its_warm_up():
+    capped = _scn(x={**_CHURN_TARGETED, "execution": {"caps": {"paid_ads": 15}}})
+    loose = _scn(x=_CHURN_TARGETED)
+    assert _min_gap(_contacts(loose, "x", tactic="paid_ads")[0][40:]) < 15
+    assert _min_gap(_contacts(capped, "x", tactic="paid_ads")[0][40:]) >= 15

@@ -286,6 +286,14 @@ def _strategy_fields(scn: Scenario, sp: Any, base: str) -> list[tuple[str, str]]
             problems.append(
                 (f"{base}.{short}", f"given twice (also as execution.{short}); keep one")
             )
+    targeting = sp.resolved_execution().targeting
+    if ex.uplift_noise is not None and targeting != "uplift":
+        problems.append(
+            (
+                f"{base}.execution.uplift_noise",
+                f"used only with targeting: uplift (this strategy's targeting is {targeting!r})",
+            )
+        )
     for t in ex.caps:
         if t not in scn.tactics:
             problems.append(

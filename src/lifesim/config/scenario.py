@@ -490,9 +490,7 @@ class Tactic(_Strict):
     @model_validator(mode="after")
     def _sourced(self) -> Tactic:
         if not self.source.strip():
-            raise ValueError(
-                f"source == {self.source!r}, must name a study or say 'illustrative'"
-            )
+            raise ValueError(f"source == {self.source!r}, must name a study or say 'illustrative'")
         return self
 
 
@@ -525,9 +523,16 @@ class Execution(_Strict):
 
     Attributes
     ----------
-    targeting : {'score', 'random'}, optional
+    targeting : {'score', 'random', 'uplift'}, optional
         ``score``: the most promising people first (a CRM score, a noisy read of propensity);
-        ``random``: untargeted (a random start in a fixed random order, new every day).
+        ``random``: untargeted (a random start in a fixed random order, new every day);
+        ``uplift``: the people one more contact of the tactic changes most first, by the
+        scenario's own uplift model blurred with ``uplift_noise`` (see
+        :mod:`lifesim.engine.uplift`).
+    uplift_noise : float, optional
+        Error of the uplift model for ``targeting: uplift``: each person's expected lift is
+        multiplied by ``exp(uplift_noise x z)``, ``z`` standard normal per person (default 0.5,
+        the CRM score's error; 0 is a perfect model).
     min_gap_days : int, optional
         Frequency cap: days between two contacts of the same person (any tactic).
     caps : dict of str to int
@@ -542,7 +547,8 @@ class Execution(_Strict):
         left in the period, first come first served.
     """
 
-    targeting: Literal["score", "random"] | None = None
+    targeting: Literal["score", "random", "uplift"] | None = None
+    uplift_noise: NonNegative | None = None
     min_gap_days: NonNegativeInt | None = None
     caps: dict[str, NonNegativeInt] = Field(default_factory=dict)
     tactics: list[str] | None = None
@@ -593,7 +599,7 @@ class StrategySpec(_Strict):
         default ``naive`` for ``kpi_focused``, ``careful`` otherwise.
     min_gap_days : int, optional
         Shorthand for ``execution.min_gap_days``.
-    targeting : {'score', 'random'}, optional
+    targeting : {'score', 'random', 'uplift'}, optional
         Shorthand for ``execution.targeting``.
     target : str, optional
         ``custom``: ``"module:attribute"`` of a class following the Strategy protocol.
@@ -610,7 +616,7 @@ class StrategySpec(_Strict):
     split: dict[str, Probability] | None = None
     execution: Literal["naive", "careful"] | Execution | None = None
     min_gap_days: NonNegativeInt | None = None
-    targeting: Literal["score", "random"] | None = None
+    targeting: Literal["score", "random", "uplift"] | None = None
     target: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 

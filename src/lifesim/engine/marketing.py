@@ -20,6 +20,7 @@ from lifesim.engine.contacts import Contacts
 from lifesim.engine.kernel import Effect
 from lifesim.engine.offers import OfferBook
 from lifesim.engine.services import Services
+from lifesim.engine.uplift import expected_lift
 from lifesim.errors import ConfigError
 from lifesim.model import Strategy, compile_tactics
 
@@ -161,6 +162,36 @@ class Marketing:
         if self.active:
             self.strategy.decide(MarketView(self, day))
 
+    def expected_lift(self, tactic: str, people: np.ndarray, noise: float = 0.0) -> np.ndarray:
+        """Return the scenario's uplift model for ``people`` (see :mod:`lifesim.engine.uplift`).
+
+        With ``noise`` > 0 each person's lift is multiplied by ``exp(noise x z_i)``, with one
+        standard normal ``z_i`` per person for the whole run (a model's error, like the CRM
+        score's).
+        """
+        if tactic not in self.tactics:
+            raise ConfigError([("tactic", f"unknown tactic {tactic!r}")])
+        svc, pop = self.svc, self.svc.pop
+        people = np.asarray(people, dtype=np.intp)
+        fat = svc.scenario.fatigue
+        c = pop.churn_mult[people].astype(np.float64)
+        w = svc.scenario.satisfaction.churn_weight
+        if w > 0:
+            c = c * (1.0 + w * (1.0 - pop.satisfaction[people].astype(np.float64)))
+        if fat.churn_per_unit > 0:
+            over = np.maximum(pop.fatigue[people].astype(np.float64) - fat.churn_threshold, 0)
+            c = c * np.minimum(1.0 + fat.churn_per_unit * over, fat.max_churn_factor)
+        last = self.contacts.last_contact_with(tactic)
+        lift = expected_lift(
+            svc.graph, pop, self.tactics[tactic], people, self.day, last, fat.erosion, c
+        )
+        if noise > 0:
+            z = self._orders.get("uplift_z")
+            if z is None:
+                z = self._orders["uplift_z"] = svc.stream("uplift_model").standard_normal(svc.n)
+            lift = lift * np.exp(noise * z[people])
+        return lift
+
     def contact(self, tactic: str, people: np.ndarray, money: float | None = None) -> int:
         """Contact ``people`` (in order) with ``tactic`` while money and budget last.
 
@@ -259,6 +290,19 @@ class MarketView:
     def last_contact_with(self, tactic: str) -> np.ndarray:
         """Day of each person's last contact with ``tactic`` (-32768: never; read-only)."""
         return _ro(self._mk.contacts.last_contact_with(tactic))
+
+    def expected_lift(self, tactic: str, people: np.ndarray, noise: float = 0.0) -> np.ndarray:
+        """Return the extra moves and orders per day one contact of ``tactic`` gives ``people``.
+
+        The scenario's own (oracle) uplift model, blurred by ``exp(noise x z)`` with one
+        standard normal ``z`` per person for the run; see :mod:`lifesim.engine.uplift`.
+        """
+        return self._mk.expected_lift(tactic, people, noise)
+
+    def by_uplift(self, tactic: str, people: np.ndarray, noise: float = 0.0) -> np.ndarray:
+        """``people`` ordered by :meth:`expected_lift` of ``tactic``, largest first."""
+        lift = self.expected_lift(tactic, people, noise)
+        return np.asarray(people)[np.argsort(-lift, kind="stable")]
 
     def by_score(self, people: np.ndarray) -> np.ndarray:
         """``people`` ordered best CRM score first."""

@@ -131,7 +131,7 @@ class ChurnTargeted(StageFocused):
             return
         if (view.day - self.warmup) % self.every == 0:
             self._rescore(view)
-        budget = view.allowance()
+        budget = self.money(view)
         tot = sum(self.split.get(g, 0) for g in set(self.pairs) | {"retention"})
         for g, pairs in self.pairs.items():
             share = self.split.get(g, 0) / tot if tot else 0
@@ -139,11 +139,14 @@ class ChurnTargeted(StageFocused):
                 continue
             money = budget * share / len(pairs)
             for stage, t in pairs:
-                people = view.people_in([stage], min_gap_days=self.gap)
-                view.contact(t, people, money)
+                view.contact(t, self.reach(view, [stage], t), money)
         share = self.split.get("retention", 0) / tot if tot else 0
         if share > 0 and len(self.ranked):
             ok = view.last_contact[self.ranked].astype(np.int32) <= view.day - self.gap
+            cap = self.caps.get(self.offer, 0)
+            if cap > 0:
+                last = view.last_contact_with(self.offer)[self.ranked].astype(np.int32)
+                ok &= last <= view.day - cap
             view.contact(self.offer, self.ranked[ok], budget * share)
 
 

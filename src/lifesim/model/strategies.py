@@ -96,6 +96,7 @@ class Executed:
     def _set_execution(self, scn: Scenario, spec: StrategySpec) -> None:
         ex = spec.resolved_execution()
         self.targeting = ex.targeting or "score"
+        self.uplift_noise = 0.5 if ex.uplift_noise is None else float(ex.uplift_noise)
         self.gap = int(ex.min_gap_days or 0)
         self.caps = dict(ex.caps)
         self.pacing = ex.pacing
@@ -122,14 +123,16 @@ class Executed:
 
     def reach(self, view: Any, stages: list[str], tactic: str) -> np.ndarray:
         """People in ``stages`` in the order the execution reaches them, caps applied."""
-        if self.targeting == "score":
-            people = view.people_in(stages, min_gap_days=self.gap)
-        else:
+        if self.targeting == "random":
             people = view.people_in(stages, min_gap_days=self.gap, order="random", key=tactic)
+        else:
+            people = view.people_in(stages, min_gap_days=self.gap)
         cap = self.caps.get(tactic, 0)
         if cap > 0 and len(people):
             last = view.last_contact_with(tactic)
             people = people[last[people].astype(np.int32) <= view.day - cap]
+        if self.targeting == "uplift" and len(people) > 1:
+            people = view.by_uplift(tactic, people, self.uplift_noise)
         return people
 
 
