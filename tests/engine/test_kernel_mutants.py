@@ -1,0 +1,793 @@
+"""Fast, hand-computed checks of the engine's core (kernel, core, exact, recorder, result).
+
+Tiny inputs whose every number is worked out by hand: the daily step on a few people with
+chosen uniforms, timelines of a handful of people whose moves have probability 0 or 1,
+Markov chains whose expected shares have a closed form, and the tables and texts a user reads.
+They run in well under a second each, so that the ``engine/kernel`` mutation target of
+``benchmarks/mutation.py`` can judge each mutant in seconds.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lifesim
+from lifesim.config import load_scenario
+from lifesim.engine import Simulation
+from lifesim.engine.exact import expected_path
+from lifesim.engine.kernel import (
+    DayTables,
+    Effect,
+    Modifiers,
+    build_modifiers,
+    buy_step,
+    transition_step,
+    value_factor,
+)
+from lifesim.engine.recorder import Ledger, Recorder
+from lifesim.model import StageGraph
+
+A, B, C = 0, 1, 2  # stage codes of the kernel graph below
+
+
+def _segment(value=10.0, m=1.0, **extra):
+    return {
+        "propensity": {"dist": "constant", "value": m},
+        "order_value": {"dist": "constant", "value": value},
+        **extra,
+    }
+
+
+def kernel_graph() -> StageGraph:
+    """a -(0.2, scaled, boosted)-> b, a -(0.1, scaled)-> c, b -(0.05)-> c; a buys 0.5 m, b 0.3.
+
+    Edges: 0 = a->b, 1 = a->c (into churned), 2 = b->c (into churned, a purchase).
+    """
+    scn = load_scenario(
+        {
+            "name": "k",
+            "days": 1,
+            "market": {"size": 1, "initial": "a"},
+            "stages": {
+                "a": {
+                    "buy": {"p": 0.5, "propensity": True},
+                    "to": {
+                        "b": {"p": 0.2, "propensity": True, "boost": True},
+                        "c": {"p": 0.1, "propensity": True},
+                    },
+                },
+                "b": {
+                    "kind": "customer",
+                    "buy": {"p": 0.3},
+                    "to": {"c": {"p": 0.05, "purchase": True}},
+                },
+                "c": {"kind": "churned"},
+            },
+            "segments": {"all": _segment()},
+        }
+    )
+    return StageGraph.from_scenario(scn)
+
+
+def tables(g, factor=(1.0, 1.0, 1.0), cause=(0, 0, 0), buy=None) -> DayTables:
+    return DayTables.make(
+        g,
+        np.array(factor, dtype=np.float64),
+        np.array(cause, dtype=np.int16),
+        None if buy is None else np.array(buy, dtype=np.float64),
+    )
+
+
+def f32(*x):
+    return np.array(x, dtype=np.float32)
+
+
+# == kernel.py =================================================================================
+def test_day_tables_split_scaled_and_fixed_probabilities_per_stage():
+    g = kernel_graph()
+    t = tables(g, factor=(2.0, 1.0, 1.0), cause=(7, 0, 3))
+    # a->b boosted twice: 0.4 (scaled); a->c 0.1 (scaled); b->c 0.05 (fixed)
+    np.testing.assert_allclose(t.a_edge, [0.4, 0.1, 0.0])
+    np.testing.assert_allclose(t.b_edge, [0.0, 0.0, 0.05])
+    np.testing.assert_allclose(t.a_all, [0.5, 0.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(t.b_all, [0.0, 0.05, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(t.a_churn, [0.1, 0.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(t.b_churn, [0.0, 0.05, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(t.buy_a, [0.5, 0.0, 0.0])
+    np.testing.assert_allclose(t.buy_b, [0.0, 0.3, 0.0], rtol=1e-6)
+    assert t.edge_cause.tolist() == [7, 0, 3]
+    for arr in (t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b):
+        assert arr.dtype == np.float32 and arr.shape == (3,)
+    # per-stage buy factors multiply the purchase probabilities
+    t2 = tables(g, buy=(1.5, 2.0, 4.0))
+    np.testing.assert_allclose(t2.buy_a, [0.75, 0.0, 0.0])
+    np.testing.assert_allclose(t2.buy_b, [0.0, 0.6, 0.0], rtol=1e-6)
+
+
+def test_effect_live_drops_the_people_who_used_a_single_use_offer():
+    idx = np.array([1, 4, 6], dtype=np.int32)
+    s = f32(0.5, 0.25, 1.0)
+    e = Effect(idx, np.ones(3), 0, 5, strength=s)
+    got_idx, got_s = e.live()
+    assert got_idx.tolist() == [1, 4, 6] and got_s.tolist() == [0.5, 0.25, 1.0]
+    e.used = np.zeros(3, dtype=bool)
+    assert e.live()[0].tolist() == [1, 4, 6]
+    e.used = np.array([False, True, False])
+    got_idx, got_s = e.live()
+    assert got_idx.tolist() == [1, 6] and got_s.tolist() == [0.5, 1.0]
+    plain = Effect(idx, np.ones(3), 0, 5, used=np.array([True, False, False]))
+    got_idx, got_s = plain.live()
+    assert got_idx.tolist() == [4, 6] and got_s is None
+    assert (plain.cause, plain.buy_factor, plain.value_factor) == (0, 1.0, 1.0)
+
+
+def test_build_modifiers_without_effects_is_none():
+    g = kernel_graph()
+    stage = np.array([A, B], dtype=np.int8)
+    assert build_modifiers([], stage, g) is None
+    used_up = Effect(np.array([0], np.int32), np.full(3, 2.0), 0, 5, used=np.array([True]))
+    assert build_modifiers([used_up], stage, g) is None
+
+
+def test_build_modifiers_multiplies_causes_and_names_the_strongest():
+    g = kernel_graph()
+    stage = np.array([A, A, B, C, A], dtype=np.int8)
+    # cause 2 doubles a->b for people 0, 1 (person 1 at half strength); cause 1 triples a->c
+    # and b->c for people 1, 2; cause 3 only changes buying and order value (people 1, 4)
+    e2 = Effect(np.array([0, 1], np.int32), np.array([2.0, 1.0, 1.0]), 0, 5, cause=2)
+    e2.strength = f32(1.0, 0.5)
+    e1 = Effect(np.array([1, 2], np.int32), np.array([1.0, 3.0, 3.0]), 0, 5, cause=1)
+    e3 = Effect(
+        np.array([1, 4], np.int32),
+        np.ones(3),
+        0,
+        5,
+        cause=3,
+        buy_factor=3.0,
+        value_factor=0.5,
+        strength=f32(0.5, 1.0),
+    )
+    mods = build_modifiers([e2, e1, e3], stage, g)
+    assert mods.idx.tolist() == [0, 1, 2, 4]
+    # slots of a: (a->b, a->c); of b: (b->c, padding)
+    np.testing.assert_allclose(mods.slot_factor, [[2, 1], [1.5, 3], [3, 1], [1, 1]])
+    assert mods.slot_cause.tolist() == [[2, -1], [2, 1], [1, -1], [-1, -1]]
+    np.testing.assert_allclose(mods.buy_factor, [1, 2, 1, 3])  # 1 + (3 - 1) x strength
+    np.testing.assert_allclose(mods.value_factor, [1, 0.75, 1, 0.5])
+    assert mods.buy_cause.tolist() == [-1, 3, -1, 3]
+    assert mods.slot_cause.dtype == np.int16 and mods.buy_cause.dtype == np.int16
+
+
+def test_build_modifiers_strongest_cause_wins_a_shared_slot():
+    g = kernel_graph()
+    stage = np.array([A], dtype=np.int8)
+    weak = Effect(np.array([0], np.int32), np.array([2.0, 1.0, 1.0]), 0, 5, cause=4)
+    strong = Effect(np.array([0], np.int32), np.array([5.0, 1.0, 1.0]), 0, 5, cause=9)
+    for order in ([weak, strong], [strong, weak]):
+        mods = build_modifiers(order, stage, g)
+        np.testing.assert_allclose(mods.slot_factor, [[10.0, 1.0]])
+        assert mods.slot_cause.tolist() == [[9, -1]]
+    # buying: the larger buy factor names the cause, whichever cause code is smaller
+    b_hi = Effect(np.array([0], np.int32), np.ones(3), 0, 5, cause=1, buy_factor=4.0)
+    b_lo = Effect(np.array([0], np.int32), np.ones(3), 0, 5, cause=2, buy_factor=2.0)
+    mods = build_modifiers([b_lo, b_hi], stage, g)
+    assert mods.buy_factor.tolist() == [8.0] and mods.buy_cause.tolist() == [1]
+    b_hi.cause, b_lo.cause = 2, 1
+    mods = build_modifiers([b_lo, b_hi], stage, g)
+    assert mods.buy_factor.tolist() == [8.0] and mods.buy_cause.tolist() == [2]
+
+
+def test_repeated_effects_of_one_cause_do_not_stack():
+    g = kernel_graph()
+    stage = np.array([A, A, A], dtype=np.int8)
+    f = np.array([3.0, 1.0, 1.0])
+    old = Effect(np.array([0, 1], np.int32), f, 0, 9, cause=5, strength=f32(0.5, 1.0))
+    new = Effect(np.array([0, 2], np.int32), f, 2, 9, cause=5, strength=f32(1.0, 0.25))
+    mods = build_modifiers([old, new], stage, g)
+    # person 0: the stronger entry (1.0) counts, not 1 + 2 x 0.5 times 1 + 2 x 1.0
+    np.testing.assert_allclose(mods.slot_factor[:, 0], [3.0, 3.0, 1.5])
+    assert mods.slot_cause[:, 0].tolist() == [5, 5, 5]
+    mods = build_modifiers([new, old], stage, g)
+    np.testing.assert_allclose(mods.slot_factor[:, 0], [3.0, 3.0, 1.5])
+
+
+def test_value_factor_looks_people_up():
+    mods = Modifiers(
+        np.array([2, 5]), np.ones((2, 1)), np.zeros((2, 1), np.int16), np.ones(2), f32(0.5, 0.8)
+    )
+    np.testing.assert_allclose(value_factor(mods, np.array([0, 2, 3, 5, 9])), [1, 0.5, 1, 0.8, 1])
+    assert value_factor(None, np.array([1, 2])).tolist() == [1.0, 1.0]
+    assert value_factor(mods, np.array([], dtype=np.intp)).tolist() == []
+    empty = Modifiers(np.zeros(0, np.intp), np.ones((0, 1)), np.zeros((0, 1)), f32(), f32())
+    assert value_factor(empty, np.array([3])).tolist() == [1.0]
+
+
+def test_transition_step_picks_the_move_with_one_uniform():
+    g = kernel_graph()
+    t = tables(g, cause=(0, 6, 0))
+    stage = np.array([A, A, A, A, B, B, C], dtype=np.int8)
+    m = f32(1, 1, 2, 0, 1, 1, 1)
+    # a, m=1: a->b below 0.2, a->c in [0.2, 0.3); m=2: 0.4 and 0.2; m=0: never; b: 0.05
+    u = f32(0.1, 0.25, 0.5, 0.0, 0.04, 0.06, 0.0)
+    who, edge, cause, v = transition_step(g, t, stage, m, u)
+    assert who.tolist() == [0, 1, 2, 4]
+    assert edge.tolist() == [0, 1, 1, 2]
+    assert cause.tolist() == [0, 6, 6, 0]
+    # a fresh uniform: where u fell inside the chosen move's interval
+    np.testing.assert_allclose(v, [0.5, 0.5, 0.5, 0.8], rtol=1e-6)
+    assert cause.dtype == np.int16
+
+
+def test_transition_step_exact_threshold_and_edges_without_moves():
+    g = kernel_graph()
+    t = tables(g)
+    stage = np.array([A, A], dtype=np.int8)
+    # just below and just above 0.3 in float32: the first moves into c, the second stays
+    u = np.array([np.nextafter(np.float32(0.3), np.float32(0)), np.float32(0.3) * 1.00001])
+    who, edge, _, v = transition_step(g, t, stage, f32(1, 1), u.astype(np.float32))
+    assert who.tolist() == [0] and edge.tolist() == [1]
+    assert 0.999 < v[0] < 1.0
+    # nobody can move: empty answers of the right kinds
+    nobody = transition_step(g, t, stage, f32(0, 0), f32(0.5, 0.9))
+    assert [len(x) for x in nobody] == [0, 0, 0, 0]
+    assert nobody[2].dtype == np.int16
+    still = load_scenario(
+        {
+            "name": "s",
+            "market": {"initial": "x"},
+            "stages": {"x": {}},
+            "segments": {"all": _segment()},
+        }
+    )
+    gs = StageGraph.from_scenario(still)
+    ts = DayTables.make(gs, np.ones(0), np.zeros(0, np.int16))
+    out = transition_step(gs, ts, np.zeros(2, np.int8), f32(1, 1), f32(0.0, 0.0))
+    assert [len(x) for x in out] == [0, 0, 0, 0] and out[2].dtype == np.int16
+
+
+def test_transition_step_satisfaction_raises_only_churn_moves():
+    g = kernel_graph()
+    t = tables(g)
+    stage = np.array([A, A, A, B, B], dtype=np.int8)
+    m = f32(1, 1, 2, 1, 1)
+    # sat_g = 1 doubles the moves into churned stages: a: a->b 0.2, a->c 0.2; b: b->c 0.1
+    sat = f32(1, 1, 0.5, 1, 0)
+    u = f32(0.15, 0.35, 0.65, 0.09, 0.06)
+    who, edge, _, v = transition_step(g, t, stage, m, u, sat_g=sat)
+    # person 2 (m=2, g=0.5): a->b 0.4, a->c 0.3: 0.65 falls in a->c; person 4 has g=0
+    assert who.tolist() == [0, 1, 2, 3] and edge.tolist() == [0, 1, 1, 2]
+    np.testing.assert_allclose(v, [0.75, 0.75, 0.25 / 0.3, 0.9], rtol=1e-5)
+
+
+def test_transition_step_person_factors_rescale_and_name_the_cause():
+    g = kernel_graph()
+    t = tables(g, cause=(0, 0, 8))
+    stage = np.array([A, A, B, A, B], dtype=np.int8)
+    m = f32(1, 1, 1, 1, 1)
+    mods = Modifiers(
+        idx=np.array([0, 1, 2]),
+        slot_factor=np.array([[10.0, 1.0], [1.0, 2.0], [4.0, 1.0]]),
+        slot_cause=np.array([[3, -1], [-1, 5], [-1, -1]], dtype=np.int16),
+        buy_factor=np.ones(3),
+        value_factor=np.ones(3),
+    )
+    # person 0: 2.0 and 0.1 sum above 1 -> rescaled to 2/2.1 and 0.1/2.1
+    # person 1: a->b 0.2, a->c 0.2 (cause 5 on a->c); person 2: b->c 0.2, table cause 8
+    # person 3: nobody's factor: 0.2 and 0.1; person 4: 0.05
+    u = f32(0.96, 0.3, 0.15, 0.25, 0.04)
+    who, edge, cause, v = transition_step(g, t, stage, m, u, mods=mods)
+    assert who.tolist() == [0, 1, 2, 3, 4]
+    assert edge.tolist() == [1, 1, 2, 1, 2]
+    assert cause.tolist() == [0, 5, 8, 0, 8]
+    np.testing.assert_allclose(v, [(0.96 - 2 / 2.1) * 21, 0.5, 0.75, 0.5, 0.8], rtol=1e-5)
+    # the same person factors, a uniform that stays: 0.25 of person 1 (a->b is still 0.2)
+    u2 = f32(0.999, 0.45, 0.25, 0.35, 0.9)
+    who, edge, cause, _ = transition_step(g, t, stage, m, u2, mods=mods)
+    assert who.tolist() == [0] and edge.tolist() == [1] and cause.tolist() == [0]
+    u3 = f32(0.5, 0.1, 0.9, 0.9, 0.9)
+    who, edge, cause, _ = transition_step(g, t, stage, m, u3, mods=mods)
+    assert who.tolist() == [0, 1] and edge.tolist() == [0, 0] and cause.tolist() == [3, 0]
+
+
+def test_transition_step_with_factors_and_satisfaction_together():
+    g = kernel_graph()
+    t = tables(g)
+    stage = np.array([A, A], dtype=np.int8)
+    mods = Modifiers(
+        np.array([1]),
+        np.array([[1.0, 2.0]]),
+        np.array([[-1, 4]], np.int16),
+        np.ones(1),
+        np.ones(1),
+    )
+    sat = f32(1.0, 1.0)
+    # person 1: a->b 0.2, a->c 0.1 x 2 (satisfaction) x 2 (factor) = 0.4; person 0: 0.2, 0.2
+    who, edge, cause, _ = transition_step(g, t, stage, f32(1, 1), f32(0.45, 0.55), sat, mods)
+    assert who.tolist() == [1] and edge.tolist() == [1] and cause.tolist() == [4]
+
+
+def test_buy_step_probabilities_caps_and_offers():
+    g = kernel_graph()
+    t = tables(g)
+    stage = np.array([A, A, B, C, A, B], dtype=np.int8)
+    m = f32(1, 0.5, 1, 1, 3, 1)
+    # a: 0.5 m (person 4: 1.5, capped at 1); b: 0.3; c: never
+    u = f32(0.4, 0.3, 0.15, 0.0, 0.9, 0.31)
+    who, v, vf, cause = buy_step(t, stage, m, u)
+    assert who.tolist() == [0, 2, 4]
+    np.testing.assert_allclose(v, [0.8, 0.5, 0.9], rtol=1e-6)
+    assert vf.tolist() == [1.0, 1.0, 1.0] and cause.tolist() == [-1, -1, -1]
+    assert cause.dtype == np.int16
+    mods = Modifiers(
+        idx=np.array([1, 2, 5]),
+        slot_factor=np.ones((3, 2)),
+        slot_cause=np.full((3, 2), -1, np.int16),
+        buy_factor=np.array([2.0, 1.0, 4.0]),
+        value_factor=np.array([0.9, 0.5, 0.8]),
+        buy_cause=np.array([2, -1, 6], np.int16),
+    )
+    # person 1: 0.25 x 2 = 0.5 > 0.3; person 5: 0.3 x 4 = 1.2, capped at 1
+    who, v, vf, cause = buy_step(t, stage, m, u, mods)
+    assert who.tolist() == [0, 1, 2, 4, 5]
+    np.testing.assert_allclose(v, [0.8, 0.6, 0.5, 0.9, 0.31], rtol=1e-6)
+    np.testing.assert_allclose(vf, [1.0, 0.9, 0.5, 1.0, 0.8])
+    assert cause.tolist() == [-1, 2, -1, -1, 6] and cause.dtype == np.int16
+    # a uniform of exactly 0 buys with v clipped inside (0, 1)
+    who, v, _, _ = buy_step(t, np.array([A], np.int8), f32(1), f32(0.0))
+    assert who.tolist() == [0] and 0 < v[0] < 1e-9
+
+
+# == recorder.py ===============================================================================
+def test_recorder_keeps_moves_purchases_counts_and_snapshots():
+    rec = Recorder(n_stages=3, days=4)
+    rec.on_moves(0, np.array([2, 0]), np.array([0, 0]), np.array([1, 2]), np.array([-1, 3]))
+    rec.on_moves(1, np.array([], np.intp), np.array([]), np.array([]), np.array([]))
+    rec.on_moves(2, np.array([1]), np.array([1]), np.array([2]), np.array([1]))
+    rec.on_purchases(0, np.array([4]), np.array([9.5]), np.array([-1]))
+    rec.on_purchases(1, np.array([], np.intp), np.array([]), np.array([]))
+    rec.on_purchases(3, np.array([0, 1]), np.array([1.25, 2.0]), np.array([2, 0]))
+    rec.on_day_end(0, np.array([1, 2, 1, 1], dtype=np.int8))
+    rec.on_day_end(3, np.array([2, 2], dtype=np.int8))
+    rec.snapshot(1, np.array([True, False, True]))
+    assert rec.moves.tolist() == [2, 0, 1, 0]
+    assert rec.counts.tolist() == [[0, 3, 1], [0, 0, 0], [0, 0, 0], [0, 0, 2]]
+    assert rec.snapshots[0][0] == 1
+    assert np.unpackbits(rec.snapshots[0][1], count=3).tolist() == [1, 0, 1]
+    names, causes = ("a", "b", "c"), ("organic", "x", "y", "z")
+    peek = rec.peek(names, causes)
+    out = rec.frames(names, causes)
+    for frames in (peek, out):
+        ev = frames["events"]
+        assert ev.person.tolist() == [2, 0, 1] and ev.day.tolist() == [0, 0, 2]
+        assert ev.from_stage.tolist() == ["a", "a", "b"]
+        assert ev.to_stage.tolist() == ["b", "c", "c"]
+        assert ev.cause.tolist() == ["organic", "z", "x"]  # -1 (no cause) reads "organic"
+        assert list(ev.from_stage.cat.categories) == ["a", "b", "c"]
+        pu = frames["purchases"]
+        assert pu.person.tolist() == [4, 0, 1] and pu.day.tolist() == [0, 3, 3]
+        assert pu.amount.tolist() == [9.5, 1.25, 2.0]
+        assert pu.cause.tolist() == ["organic", "y", "organic"]
+        assert list(pu.cause.cat.categories) == list(causes)
+    assert str(out["events"].person.dtype) == "int32" and str(out["events"].day.dtype) == "int16"
+    assert str(out["purchases"].amount.dtype) == "float64"
+    sc = out["stage_counts"]
+    assert sc.index.name == "day" and list(sc.columns) == ["a", "b", "c"]
+    assert sc.to_numpy().tolist() == rec.counts.tolist()
+    # frames() consumes the buffers; an empty recorder gives empty, typed tables
+    empty = Recorder(2, 1, events=False)
+    empty.on_moves(0, np.array([0]), np.array([0]), np.array([1]), np.array([0]))
+    assert empty.moves.tolist() == [1]
+    fr = empty.frames(("a", "b"), ("organic",))
+    assert len(fr["events"]) == 0 and len(fr["purchases"]) == 0
+    assert str(fr["events"].person.dtype) == "int32"
+    assert str(fr["purchases"].amount.dtype) == "float64"
+    assert list(fr["events"].columns) == ["person", "day", "from_stage", "to_stage", "cause"]
+    assert list(fr["purchases"].columns) == ["person", "day", "amount", "cause"]
+
+
+def test_ledger_budget_periods_charges_and_reservations():
+    led = Ledger(10.0)
+    assert led.remaining == 10.0 and led.budget == 10.0 and led.period == 0
+    assert led.affordable(3.0, 5) == 3  # 10 // 3
+    assert led.affordable(2.5, 4) == 4  # exactly the budget
+    assert led.affordable(2.5, 9) == 4
+    assert led.affordable(0.0, 7) == 7 and led.affordable(-1.0, 7) == 7
+    led.charge(1, "mail", "contact", 3, 9.0)
+    assert led.remaining == pytest.approx(1.0)
+    led.charge(1, "mail", "contact", 0, 1.0 + 5e-7)  # rounding inside 1e-6 is fine
+    with pytest.raises(RuntimeError, match="budget overrun by 'sms' on day 2"):
+        led.charge(2, "sms", "contact", 1, 0.01)
+    led.new_period(1, fraction=0.5)
+    assert (led.period, led.budget, led.remaining) == (1, 5.0, 5.0)
+    led.reserve(4.0)
+    assert led.remaining == pytest.approx(1.0)
+    with pytest.raises(RuntimeError, match="reservation"):
+        led.reserve(1.01)
+    led.reserve(1.0 + 5e-7)
+    led.release(0, 2.0)  # an old period's money does not come back
+    assert led.remaining == pytest.approx(0.0, abs=1e-6)
+    led.release(1, 2.0)
+    assert led.remaining == pytest.approx(2.0, abs=1e-6)
+    led.spend_reserved(3, 0, "coupon", "redemption", 2, 4.0)
+    assert led.remaining == pytest.approx(2.0, abs=1e-6)  # paid from the reservation
+    df = led.to_pandas()
+    assert list(df.columns) == ["day", "period", "item", "kind", "units", "cost"]
+    assert df.values.tolist() == [
+        [1, 0, "mail", "contact", 3, 9.0],
+        [1, 0, "mail", "contact", 0, 1.0 + 5e-7],
+        [3, 0, "coupon", "redemption", 2, 4.0],
+    ]
+    assert [str(df[c].dtype) for c in ("day", "period", "units", "cost")] == [
+        "int32",
+        "int32",
+        "int64",
+        "float64",
+    ]
+    unlimited = Ledger(None)
+    assert unlimited.remaining == np.inf and unlimited.affordable(1e9, 12) == 12
+    unlimited.new_period(3, 0.25)
+    assert unlimited.budget == np.inf and unlimited.remaining == np.inf
+    unlimited.charge(0, "x", "contact", 1, 1e12)
+    unlimited.release(3, 5.0)
+    assert unlimited.remaining == np.inf
+    assert Ledger(None).to_pandas().shape == (0, 6)
+
+
+# == exact.py ==================================================================================
+def _chain_scenario(**extra):
+    scn = {
+        "name": "ex",
+        "days": 6,
+        "market": {"size": 10, "initial": "a"},
+        "stages": {
+            "a": {"to": {"b": {"p": 0.1, "boost": True}}},
+            "b": {"kind": "customer", "buy": {"p": 0.2}, "to": {"c": 0.5}},
+            "c": {"kind": "churned"},
+        },
+        "segments": {"all": _segment(value=10.0)},
+    }
+    scn.update(extra)
+    return scn
+
+
+def test_expected_path_of_a_chain_has_the_closed_form():
+    ex = expected_path(_chain_scenario())
+    days = np.arange(6)
+    a = 0.9 ** (days + 1)
+    # b: in b at the end of day d = sum_k 0.9^k 0.1 0.5^(d - k), k = 0..d
+    b = np.array([sum(0.9**k * 0.1 * 0.5 ** (d - k) for k in range(d + 1)) for d in days])
+    np.testing.assert_allclose(ex.shares["a"], a, rtol=1e-12)
+    np.testing.assert_allclose(ex.shares["b"], b, rtol=1e-12)
+    np.testing.assert_allclose(ex.shares["c"], 1 - a - b, atol=1e-15)
+    assert list(ex.shares.columns) == ["a", "b", "c"] and ex.shares.index.name == "day"
+    # orders on day d come from those in b at its start (the end of day d - 1)
+    orders = 0.2 * np.concatenate([[0.0], b[:-1]])
+    np.testing.assert_allclose(ex.orders, orders, rtol=1e-12)
+    assert ex.revenue_per_person == pytest.approx(10.0 * orders.sum(), rel=1e-12)
+
+
+def test_expected_path_integrates_propensity_segments_and_campaigns():
+    seg_a = {
+        "share": 0.25,
+        "propensity": {"dist": "uniform", "low": 0.0, "high": 2.0},
+        "order_value": {"dist": "uniform", "low": 10.0, "high": 30.0},
+        "non_target": 0.2,
+    }
+    seg_b = _segment(value=5.0, m=1.0) | {"share": 0.75}
+    scn = _chain_scenario(
+        days=4,
+        market={"size": 10, "initial": {"a": 0.5, "c": 0.5}},
+        segments={"sa": seg_a, "sb": seg_b},
+        campaigns={"push": {"every": 2, "start": 1, "duration": 1, "targets": ["a"], "boost": 3}},
+    )
+    scn["stages"]["a"]["to"]["b"]["propensity"] = True
+    scn["stages"]["b"]["buy"] = {"p": 0.2, "propensity": True}
+    ex = expected_path(scn)
+    # staying in a through day d: prod of (1 - 0.1 m f), f = 1, 3, 1, 3 (sends on days 1, 3);
+    # its mean over m ~ U(0, 2) is the exact integral of that polynomial over [0, 2] / 2
+    boost = [1, 3, 1, 3]
+    want = []
+    for d in range(4):
+        poly = np.polynomial.Polynomial([1.0])
+        for f in boost[: d + 1]:
+            poly *= np.polynomial.Polynomial([1.0, -0.1 * f])
+        in_sa = (poly.integ()(2.0) - poly.integ()(0.0)) / 2
+        in_sb = poly(1.0)
+        want.append(0.5 * (0.25 * (0.8 * in_sa + 0.2) + 0.75 * in_sb))
+    np.testing.assert_allclose(ex.shares["a"], want, rtol=1e-6)
+    assert ex.shares["c"].iloc[0] == pytest.approx(0.5)  # nobody reached b before day 1 ended
+    # orders on day 1: in b after day 0 (0.1 m of a's half) times 0.2 m; E[m^2] = 4/3 on U(0, 2)
+    o_sa = 0.5 * 0.25 * 0.8 * 0.02 * 4 / 3
+    o_sb = 0.5 * 0.75 * 0.02
+    assert ex.orders[0] == 0.0
+    assert ex.orders[1] == pytest.approx(o_sa + o_sb, rel=1e-6)
+    # two days: the orders of day 1 at each segment's mean order value (20 and 5)
+    two = expected_path(scn | {"days": 2})
+    assert two.revenue_per_person == pytest.approx(20 * o_sa + 5 * o_sb, rel=1e-6)
+    np.testing.assert_allclose(two.shares.to_numpy(), ex.shares.to_numpy()[:2], rtol=1e-12)
+
+
+def test_expected_path_campaign_rotation_stop_and_duration():
+    # every other day from day 1, duration 2, stop at 4: sends on days 1 and 3 alternate
+    # between a and b (b -> c is not boosted: the send to b changes nothing)
+    camp = {"every": 2, "start": 1, "stop": 4, "duration": 2, "targets": ["a", "b"], "boost": 2}
+    ex = expected_path(_chain_scenario(days=6, campaigns={"push": camp}))
+    stay = np.cumprod([1 - 0.1 * f for f in (1, 2, 2, 1, 1, 1)])
+    np.testing.assert_allclose(ex.shares["a"], stay, rtol=1e-12)
+    # a stop beyond the horizon, sends on days 0, 2, 4, 6 lasting 3 days: where two sends
+    # overlap (days 2, 4 and 6) their boosts multiply (0.1 x 4), as in the simulator
+    camp = {"every": 2, "start": 0, "stop": 99, "duration": 3, "targets": ["a"], "boost": 2}
+    ex = expected_path(_chain_scenario(days=7, campaigns={"push": camp}))
+    stay = np.cumprod([0.8, 0.8, 0.6, 0.8, 0.6, 0.8, 0.6])
+    np.testing.assert_allclose(ex.shares["a"], stay, rtol=1e-12)
+    camp = {"every": 3, "start": 0, "duration": 1, "targets": ["a"], "boost": 2}
+    ex = expected_path(_chain_scenario(days=4, campaigns={"push": camp}))
+    np.testing.assert_allclose(ex.shares["a"], np.cumprod([0.8, 0.9, 0.9, 0.8]), rtol=1e-12)
+
+
+def test_expected_path_refuses_dependent_people():
+    with pytest.raises(ValueError, match="independent people"):
+        expected_path(_chain_scenario(satisfaction={"churn_weight": 0.5}))
+    with pytest.raises(ValueError, match="independent people"):
+        expected_path(_chain_scenario(support={"agents": 1, "ticket_p": {"b": 0.1}}))
+    assert len(expected_path(_chain_scenario(satisfaction={"churn_weight": 0.0})).orders) == 6
+
+
+# == core.py: exact timelines of a handful of people ===========================================
+TINY, SURE = 1e-12, 1e13  # a person factor SURE makes a TINY move certain (rescaled to 1)
+CAMP = 1e12  # a campaign boost that makes a TINY move certain (validated: p x boost <= 1)
+
+
+def chain(**extra) -> dict:
+    """a -(1)-> b -(TINY, boosted)-> c: everyone is a customer in b from the end of day 0."""
+    scn = {
+        "name": "chain",
+        "days": 6,
+        "market": {"size": 3, "initial": "a"},
+        "stages": {
+            "a": {"to": {"b": {"p": 1.0}}},
+            "b": {"kind": "customer", "buy": {"p": 1.0}, "to": {"c": {"p": TINY, "boost": True}}},
+            "c": {"kind": "churned"},
+        },
+        "segments": {"all": _segment(value=10.0)},
+    }
+    scn.update(extra)
+    return scn
+
+
+def _moves(res):
+    ev = res.events.sort_values(["person", "day"], kind="stable")
+    return [
+        (r.person, r.day, r.from_stage, r.to_stage, r.cause) for r in ev.itertuples(index=False)
+    ]
+
+
+def _push(**kw):
+    return {
+        "push": {"every": 100, "start": 0, "duration": 1, "targets": ["b"], "boost": CAMP, **kw}
+    }
+
+
+@pytest.mark.parametrize(
+    ("camp", "churn_day"),
+    [
+        ({"start": 0, "duration": 1}, None),  # on day 0 nobody is in b yet
+        ({"start": 0, "duration": 2}, 1),  # the boost lasts days 0 and 1
+        ({"start": 3, "duration": 1}, 3),
+        ({"start": 1, "every": 1, "targets": ["a", "b"]}, 2),  # day 1 to a, day 2 to b
+        ({"start": 1, "every": 1, "targets": ["b", "a"]}, 1),
+        ({"start": 1, "every": 1, "stop": 2, "targets": ["a", "b"]}, None),  # no send on 2
+        ({"start": 4, "every": 1, "stop": 99, "targets": ["a", "a", "b"]}, None),  # day 6 is out
+        ({"start": 3, "every": 1, "stop": 99, "targets": ["a", "a", "b"]}, 5),
+    ],
+)
+def test_campaign_calendar_start_duration_rotation_and_stop(camp, churn_day):
+    res = lifesim.simulate(chain(campaigns=_push(**camp)), seed=0)
+    want = []
+    for p in range(3):
+        want.append((p, 0, "a", "b", "organic"))
+        if churn_day is not None:
+            want.append((p, churn_day, "b", "c", "push"))
+    assert _moves(res) == want
+    last = churn_day if churn_day is not None else 6
+    # in b from day 1, buying every day until (and including) the day they leave
+    assert (
+        res.purchases.groupby("person").day.apply(list).tolist()
+        == [list(range(1, min(last, 5) + 1))] * 3
+    )
+    assert res.people.first_customer_day.tolist() == [0, 0, 0]
+    assert res.people.entered_day.tolist() == [churn_day if churn_day is not None else 0] * 3
+
+
+def test_budget_periods_prorate_the_last_one_and_limit_a_campaign():
+    camp = {"every": 1, "start": 0, "duration": 1, "targets": ["a"], "boost": 1.0}
+    scn = {
+        "name": "bud",
+        "days": 25,
+        "market": {"size": 20, "initial": "a"},
+        "stages": {"a": {"kind": "customer", "to": {"b": {"p": 0.0, "boost": True}}}, "b": {}},
+        "segments": {"all": _segment()},
+        "campaigns": {"mail": camp | {"cost_per_contact": 1.0}},
+        "budget": {"per_period": 10.0, "period_days": 10},
+    }
+    res = lifesim.simulate(scn, seed=1)
+    led = res.ledger
+    assert led.day.tolist() == list(range(25))
+    assert led.period.tolist() == [d // 10 for d in range(25)]
+    # 10 of the 20 on the first day of each period; the stub period (5 of 10 days) gets 5
+    units = {0: 10, 10: 10, 20: 5}
+    assert led.units.tolist() == [units.get(d, 0) for d in range(25)]
+    assert led.cost.tolist() == [float(units.get(d, 0)) for d in range(25)]
+    assert (led.item == "mail").all() and (led.kind == "contact").all()
+    assert res.marketing_cost == 25.0
+    # a customer snapshot at the end of every budget period, the stub one included
+    snaps = res.customer_snapshots
+    assert list(snaps.columns) == [9, 19, 24] and snaps.index.name == "person"
+    assert snaps.shape == (20, 3) and snaps.to_numpy().all()
+
+
+def test_a_campaign_the_budget_cannot_pay_for_reaches_only_some():
+    camp = {"every": 10, "start": 1, "duration": 1, "targets": ["b"], "boost": CAMP}
+    scn = chain(
+        days=20,
+        campaigns={"push": camp | {"cost_per_contact": 2.0}},
+        budget={"per_period": 5.0, "period_days": 10},
+        market={"size": 5, "initial": "a"},
+    )
+    res = lifesim.simulate(scn, seed=2)
+    moved = res.events[res.events.to_stage == "c"]
+    # day 1: 5 // 2 = 2 reached; day 11 (a new period): again 2 of the 3 left
+    assert moved.groupby("day").size().to_dict() == {1: 2, 11: 2}
+    assert (moved.cause == "push").all()
+    led = res.ledger
+    assert led[led.units > 0][["day", "units", "cost"]].values.tolist() == [[1, 2, 4], [11, 2, 4]]
+    # the stub period (days 10-12) has 3/10 of the budget: 1.5 pays for no contact at 2.0
+    short = lifesim.simulate(scn | {"days": 13}, seed=2)
+    moved = short.events[short.events.to_stage == "c"]
+    assert moved.groupby("day").size().to_dict() == {1: 2}
+
+
+def test_new_customers_are_stamped_once_with_the_cause_that_won_them():
+    scn = {
+        "name": "acq",
+        "days": 6,
+        "market": {"size": 4, "initial": {"a": 0.5, "b": 0.5}},
+        "stages": {
+            "a": {"to": {"b": {"p": TINY, "boost": True}}},
+            # b and c swap every day: nobody becomes a *new* customer twice
+            "b": {"kind": "customer", "to": {"c": 1.0}},
+            "c": {"kind": "churned", "to": {"b": 1.0}},
+        },
+        "segments": {"all": _segment()},
+        "campaigns": {
+            "win": {"every": 100, "start": 2, "duration": 1, "targets": ["a"], "boost": CAMP}
+        },
+    }
+    res = lifesim.simulate(scn, seed=5)
+    ppl = res.people
+    init_a = (ppl.initial_stage == "a").to_numpy()
+    assert 0 < init_a.sum() < 4  # both kinds of start (seed 5)
+    fcd = ppl.first_customer_day.to_numpy()
+    acq = ppl.acquired_by.astype(object).to_numpy()
+    for p in range(4):
+        if init_a[p]:
+            assert fcd[p] == 2 and acq[p] == "win"
+        else:
+            assert fcd[p] == 0 and pd.isna(acq[p])  # a customer from the start
+    assert list(ppl.acquired_by.cat.categories) == ["organic", "win"]
+    # the event log is the same story: people from a move on day 2 with cause "win"
+    ev = res.events
+    assert sorted(ev[ev.from_stage == "a"].person) == list(np.flatnonzero(init_a))
+    assert (ev[ev.from_stage == "a"].day == 2).all()
+    # and the churn rate is the share of ever-customers in c at the end
+    assert res.churn_rate == pytest.approx((ppl.stage == "c").mean())
+
+
+def test_the_segments_order_values_and_the_day_hooks():
+    scn = chain(
+        days=3,
+        market={"size": 40, "initial": "b"},
+        segments={
+            "low": _segment(value=10.0) | {"share": 0.5},
+            "high": _segment(value=25.0) | {"share": 0.5},
+        },
+    )
+    calls, hooked = [], []
+    sim = Simulation(scn, seed=3, progress=lambda d, n: calls.append((d, n)))
+    sim.on_day(hooked.append)
+    res = sim.run()
+    assert calls == [(1, 3), (2, 3), (3, 3)] and hooked == [0, 1, 2]
+    seg = res.people.set_index("person").segment
+    value = {"low": 10.0, "high": 25.0}
+    assert set(seg) == {"low", "high"}
+    pu = res.purchases
+    assert len(pu) == 40 * 3
+    assert pu.amount.tolist() == [value[seg[p]] for p in pu.person]
+    assert res.people.revenue.tolist() == [3 * value[s] for s in seg]
+    assert res.people.purchases.tolist() == [3] * 40
+    assert res.revenue_total == pytest.approx(3 * sum(value[s] for s in seg))
+    assert sim.elapsed > 0 and res.elapsed_s == sim.elapsed
+
+
+def test_a_hook_can_boost_a_stage_and_register_a_cause():
+    sim = Simulation(chain(days=5), seed=0)
+    assert sim.cause_code("organic") == 0
+    code = sim.cause_code("nudge")
+    assert code == 1 and sim.cause_code("nudge") == 1 and sim.causes == ["organic", "nudge"]
+
+    def hook(day):
+        if day == 2:
+            sim.boost_stage(1, CAMP, 3, 4, code)  # b's boosted moves, on day 3 only
+
+    sim.on_day(hook)
+    res = sim.run()
+    assert _moves(res) == [
+        m for p in range(3) for m in [(p, 0, "a", "b", "organic"), (p, 3, "b", "c", "nudge")]
+    ]
+
+
+def test_effects_start_and_expire_on_their_days():
+    sim = Simulation(chain(days=6, market={"size": 3, "initial": "b"}), seed=0)
+    code = sim.cause_code("one")
+    sure = np.array([1.0, SURE])  # edges: a->b, b->c
+    sim.add_effect(Effect(np.array([0], np.int32), sure, 2, 3, code))  # day 2 only
+    sim.add_effect(Effect(np.array([1], np.int32), sure, 0, 1, code))  # day 0 only
+    sim.add_effect(Effect(np.array([], np.int32), sure, 0, 6, code))  # nobody: ignored
+    assert len(sim.effects) == 2
+    res = sim.run()
+    assert _moves(res) == [(0, 2, "b", "c", "one"), (1, 0, "b", "c", "one")]
+    # purchases come before moves: person 0 buys on days 0-2, person 1 on day 0, person 2 always
+    assert res.purchases.groupby("person").size().tolist() == [3, 1, 6]
+
+
+def test_satisfaction_weight_multiplies_moves_into_churn():
+    scn = chain(days=2, market={"size": 3, "initial": "b"})
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.5}
+    scn["segments"]["all"]["satisfaction"] = 0.0
+    # weight 1 and satisfaction 0 double 0.5: a sure move on day 0
+    res = lifesim.simulate(scn | {"satisfaction": {"churn_weight": 1.0}}, seed=0)
+    assert _moves(res) == [(p, 0, "b", "c", "organic") for p in range(3)]
+    scn["segments"]["all"]["satisfaction"] = 1.0  # fully satisfied: no extra churn
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.0}
+    res = lifesim.simulate(scn | {"satisfaction": {"churn_weight": 1.0}}, seed=0)
+    assert len(res.events) == 0
+
+
+def test_support_tickets_and_the_staffs_resolve_effect():
+    scn = {
+        "name": "sup",
+        "days": 5,
+        "market": {"size": 3, "initial": "a"},
+        "stages": {"a": {"to": {"b": {"p": TINY}}}, "b": {"kind": "customer"}},
+        "segments": {"all": _segment()},
+        "support": {
+            "agents": 1,
+            "tickets_per_agent_per_day": 2,
+            "ticket_p": {"a": 1.0},
+            "wait_penalty": 0.1,
+            "resolve_bonus": 0.0,
+            "resolve_effect": {"a->b": SURE},
+            "resolve_effect_days": 1,
+            "name": "sales",
+        },
+    }
+    res = lifesim.simulate(scn, seed=0)
+    # day 0: everyone in a opens a ticket; one agent takes a batch of 2 a day: people 0 and 1
+    # are resolved at 1.5 and moved on by the staff on day 1, person 2 a day later
+    assert _moves(res) == [
+        (0, 1, "a", "b", "sales"),
+        (1, 1, "a", "b", "sales"),
+        (2, 2, "a", "b", "sales"),
+    ]
+    assert list(res.support.columns) == ["day", "opened", "resolved", "backlog"]
+    assert res.support.values.tolist() == [
+        [0, 3, 0, 3],
+        [1, 4, 2, 2],
+        [2, 4, 3, 1],
+        [3, 4, 4, 0],
+        [4, 4, 4, 0],
+    ]
+    assert res.people.acquired_by.tolist() == ["sales"] * 3
+    # an effect that would outlast the horizon is cut at it
+    res = lifesim.simulate(scn | {"days": 2}, seed=0)
+    assert _moves(res) == [(0, 1, "a", "b", "sales"), (1, 1, "a", "b", "sales")]
