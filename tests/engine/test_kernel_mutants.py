@@ -7,6 +7,8 @@ They run in well under a second each, so that the ``engine/kernel`` mutation tar
 ``benchmarks/mutation.py`` can judge each mutant in seconds.
 """
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,6 +27,7 @@ from lifesim.engine.kernel import (
     value_factor,
 )
 from lifesim.engine.recorder import Ledger, Recorder
+from lifesim.engine.result import CHURN_CONVENTION
 from lifesim.model import StageGraph
 
 A, B, C = 0, 1, 2  # stage codes of the kernel graph below
@@ -791,3 +794,243 @@ def test_support_tickets_and_the_staffs_resolve_effect():
     # an effect that would outlast the horizon is cut at it
     res = lifesim.simulate(scn | {"days": 2}, seed=0)
     assert _moves(res) == [(0, 1, "a", "b", "sales"), (1, 1, "a", "b", "sales")]
+
+
+# == result.py: the tables, figures and texts a user reads =====================================
+class _Mail:
+    """Contact people 0 and 1 with ``nl`` on day 1 (they are in b from the end of day 0)."""
+
+    name = "mailer"
+
+    def tactics(self):
+        return {"nl"}
+
+    def decide(self, view):
+        if view.day == 1:
+            view.contact("nl", np.array([0, 1]))
+
+
+def _result_scenario():
+    """4 people start in a and become customers in b on day 0; b buys every day.
+
+    People 0 and 1 churn on day 1 (an ``nl`` contact makes b -> c certain).
+    """
+    return {
+        "name": "views",
+        "days": 3,
+        "seed": 17,
+        "market": {"size": 4, "initial": "a"},
+        "stages": {
+            "a": {"to": {"b": 1.0}},
+            "b": {"kind": "customer", "buy": {"p": 1.0}, "to": {"c": TINY}},
+            "c": {"kind": "churned"},
+        },
+        "segments": {"all": _segment(value=12.5) | {"satisfaction": 0.5}},
+        "tactics": {
+            "nl": {"stages": ["b"], "effect": {"b->c": SURE}, "cost": {"per_contact": 1.5}},
+            "ad": {"stages": ["a"], "channel": "email", "group": "acquisition"},
+        },
+    }
+
+
+def test_result_tables_and_headline_figures():
+    scn = _result_scenario()
+    res = lifesim.simulate(scn, strategy=_Mail())  # the scenario's seed 17
+    assert (res.seed, res.customers, res.days, res.strategy) == (17, 4, 3, "mailer")
+    assert res.stage_names == ("a", "b", "c")
+    assert res.stage_kinds == ("prospect", "customer", "churned")
+    assert res.scenario.name == "views" and res.scenario.days == 3
+    # day 0: everyone a -> b; day 1: 0 and 1 (contacted that day) b -> c
+    ev = res.events
+    moved_c = ev[ev.to_stage == "c"]
+    churned = sorted(moved_c.person)
+    assert churned == [0, 1] and (moved_c.cause == "nl").all()
+    counts = res.stage_counts
+    assert res.final_counts == {"a": 0, "b": 2, "c": 2}
+    assert counts.iloc[-1].tolist() == [0, 2, 2] and (counts.sum(axis=1) == 4).all()
+    n_orders = 6  # 0 and 1 buy on day 1 only (then churn), 2 and 3 on days 1 and 2
+    assert len(res.purchases) == n_orders == int(res.people.purchases.sum())
+    assert res.revenue_total == pytest.approx(12.5 * n_orders)
+    assert res.marketing_cost == pytest.approx(3.0)  # 2 contacts x 1.5
+    assert res.churn_rate == pytest.approx(0.5)  # 2 of the 4 customers ever are in c
+    tac = res.tactics.set_index("tactic")
+    assert list(res.tactics.columns) == [
+        "tactic",
+        "channel",
+        "group",
+        "mode",
+        "used",
+        "contacts",
+        "issued",
+        "redeemed",
+        "referrals",
+        "cost",
+    ]
+    assert tac.loc["nl", ["channel", "used", "contacts", "cost"]].tolist() == ["nl", True, 2, 3.0]
+    assert tac.loc["ad", ["channel", "group", "used", "contacts", "cost"]].tolist() == [
+        "email",
+        "acquisition",
+        False,
+        0,
+        0.0,
+    ]
+    assert res.support is None
+    # people: satisfaction 0.5 -> an NPS score of 5 give or take the survey noise, 0..10
+    nps = res.people.nps_score
+    assert nps.dtype == np.int8 and nps.between(0, 10).all()
+    assert pd.isna(res.people.acquired_by.astype(object)).sum() == 0
+    assert res.people.acquired_by.tolist() == ["organic"] * 4
+    # the started_at stamp is an ISO time to the second
+    assert len(res.started_at) == len("2026-01-01T00:00:00+00:00") and "T" in res.started_at
+    # to_pandas is a copy of the daily counts
+    df = res.to_pandas()
+    pd.testing.assert_frame_equal(df, res.stage_counts)
+    df.iloc[0, 0] = -1
+    assert res.stage_counts.iloc[0, 0] != -1
+
+
+def test_nps_scores_are_satisfaction_plus_survey_noise(global_seed):
+    scn = chain(days=1, market={"size": 4000, "initial": "b"})
+    scn["segments"]["all"]["satisfaction"] = 0.5
+    res = lifesim.simulate(scn, seed=global_seed)
+    x = res.people.nps_score.to_numpy().astype(float)
+    # rint(5 + N(0, 1.5^2)) clipped to [0, 10]: mean 5, sd sqrt(1.5^2 + 1/12) = 1.528 (the
+    # clipping at 3.3 sd changes neither visibly); five standard errors either way
+    n = len(x)
+    assert abs(x.mean() - 5.0) < 5 * 1.528 / np.sqrt(n)
+    assert abs(x.std(ddof=1) - 1.528) < 5 * 1.528 / np.sqrt(2 * n)
+    # everyone satisfied: scores pile up at 10, never above
+    scn["segments"]["all"]["satisfaction"] = 1.0
+    top = lifesim.simulate(scn, seed=global_seed).people.nps_score
+    assert top.max() == 10 and (top == 10).mean() > 0.45
+
+
+def test_to_dict_stage_table_and_summary_state_the_numbers():
+    res = lifesim.simulate(_result_scenario(), strategy=_Mail())
+    d = res.to_dict()
+    n_orders = 6  # as in the test above
+    assert d == {
+        "scenario": "views",
+        "strategy": "mailer",
+        "seed": 17,
+        "customers": 4,
+        "days": 3,
+        "stage_counts": {"a": 0, "b": 2, "c": 2},
+        "stage_shares": {"a": 0.0, "b": 0.5, "c": 0.5},
+        "revenue_total": 12.5 * n_orders,
+        "purchases": n_orders,
+        "moves": 6,
+        "marketing_cost": 3.0,
+        "churn_rate": 0.5,
+        "churn_rate_convention": CHURN_CONVENTION,
+        "ever_customers": 4,
+        "elapsed_s": round(res.elapsed_s, 3),
+        "lifesim_version": lifesim.__version__,
+    }
+    assert json.loads(json.dumps(d)) == d
+    table = res.stage_table()
+    assert table.index.name == "stage" and list(table.index) == ["a", "b", "c"]
+    assert table.to_dict("list") == {
+        "kind": ["prospect", "customer", "churned"],
+        "people": [0, 2, 2],
+        "share": [0.0, 0.5, 0.5],
+    }
+    assert res.summary().splitlines() == [
+        "lifesim run of 'views': 4 people x 3 days, seed 17, strategy 'mailer'",
+        "",
+        "stage           kind            people    share",
+        "a               prospect             0    0.00%",
+        "b               customer             2   50.00%",
+        "c               churned              2   50.00%",
+        "",
+        f"revenue          {12.5 * n_orders:,.2f} from {n_orders} orders",
+        "marketing cost   3.00",
+        f"churn rate       50.00% ({CHURN_CONVENTION})",
+        "customers ever   4",
+    ]
+    assert repr(res) == "SimulationResult(scenario='views', customers=4, days=3, seed=17)"
+    html = res._repr_html_()
+    assert html.startswith(
+        "<div><p><b>lifesim run of &#x27;views&#x27;: 4 people x 3 days, seed 17</b></p><table"
+    )
+    assert "<td>customer</td>" in html and "<td>0.5000</td>" in html
+    assert html.endswith(
+        f"<p>revenue {12.5 * n_orders:,.2f}; marketing cost 3.00; churn rate 50.00% "
+        "<small>(cohort churn: of the people who were customers at any time in the horizon "
+        "(reached a &#x27;customer&#x27; stage), the share in a &#x27;churned&#x27; stage at "
+        "the end)</small></p></div>"
+    )
+
+
+def test_big_numbers_and_no_customers_in_the_texts():
+    scn = chain(days=1, market={"size": 1234, "initial": "a"})
+    scn["stages"]["a"]["to"]["b"] = 0.0  # nobody ever becomes a customer
+    scn["stages"]["a"]["buy"] = {"p": 1.0}
+    scn["segments"]["all"]["order_value"]["value"] = 1000.0
+    res = lifesim.simulate(scn, seed=4)
+    assert np.isnan(res.churn_rate)
+    d = res.to_dict()
+    assert d["churn_rate"] is None and d["ever_customers"] == 0 and d["moves"] == 0
+    assert d["marketing_cost"] == 0.0 and d["revenue_total"] == 1_234_000.0
+    lines = res.summary().splitlines()
+    assert lines[0] == "lifesim run of 'chain': 1,234 people x 1 days, seed 4, strategy 'none'"
+    assert lines[3] == "a               prospect         1,234  100.00%"
+    assert lines[7] == "revenue          1,234,000.00 from 1,234 orders"
+    assert lines[9] == f"churn rate       n/a (nobody became a customer) ({CHURN_CONVENTION})"
+    assert lines[10] == "customers ever   0"
+    html = res._repr_html_()
+    assert "1,234 people" in html and "revenue 1,234,000.00;" in html
+    assert "churn rate n/a <small>" in html
+
+
+def test_churn_rate_counts_only_people_who_were_customers():
+    # 2 of 3 start as customers in b and churn to c on day 0; the prospect in a never buys
+    scn = chain(days=2, market={"size": 3, "initial": {"a": 0.4, "b": 0.6}})
+    scn["stages"]["a"]["to"]["b"] = 0.0
+    scn["stages"]["b"]["to"]["c"] = 1.0
+    scn["stages"]["c"]["to"] = {"a": 1.0}  # a churned person who goes back to a prospect
+    res = lifesim.simulate(scn, seed=8)
+    init = res.people.initial_stage.tolist()
+    ever = init.count("b")
+    assert 0 < ever < 3  # both kinds of start (seed 8)
+    # the churned went on to a: none of the ever-customers is in c at the end
+    assert res.churn_rate == 0.0
+    assert res.to_dict()["ever_customers"] == ever
+    one_day = lifesim.simulate(scn | {"days": 1}, seed=8)
+    assert one_day.churn_rate == 1.0
+
+
+def test_save_writes_the_run_folder(tmp_path):
+    res = lifesim.simulate(_result_scenario(), strategy=_Mail())
+    out = res.save(tmp_path / "run")
+    assert out == tmp_path / "run"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest.pop("files")  # written by the run-folder helper, not by the result
+    assert manifest == {
+        "lifesim_version": lifesim.__version__,
+        "seed": 17,
+        "started_at": res.started_at,
+        "elapsed_s": res.elapsed_s,
+        "customers": 4,
+        "days": 3,
+        "strategy": "mailer",
+        "tables": ["events", "purchases", "stage_counts", "people", "ledger", "tactics"],
+    }
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == res.to_dict()
+    assert lifesim.load_scenario(out / "scenario.yaml") == res.scenario
+    for name in ("events", "purchases", "people", "ledger", "tactics"):
+        back = pd.read_parquet(out / f"{name}.parquet")
+        want = getattr(res, name)
+        assert back.shape == want.shape and list(back.columns) == list(want.columns), name
+    sc = pd.read_parquet(out / "stage_counts.parquet")
+    assert list(sc.columns) == ["day", "a", "b", "c"] and sc.day.tolist() == [0, 1, 2]
+    assert not (out / "support.parquet").exists()
+    with pytest.raises(lifesim.LifesimError):
+        res.save(out)  # not overwritten without overwrite=True
+    res.save(out, overwrite=True)
+    # with support: its table is written and listed
+    sup = lifesim.simulate(
+        chain(days=2, support={"agents": 1, "ticket_p": {"b": 0.5}}), seed=1
+    ).save(tmp_path / "sup")
+    assert json.loads((sup / "manifest.json").read_text())["tables"][-1] == "support"
+    assert pd.read_parquet(sup / "support.parquet").day.tolist() == [0, 1]
