@@ -110,7 +110,13 @@ TARGETS: dict[str, Target] = {
             "src/lifesim/experiments/churn_targeted.py",
             "src/lifesim/experiments/result.py",
         ),
-        tests=("tests/experiments",),
+        # hand-built runs tables and markets of a few dozen people (whole simulations are
+        # minutes per mutant); test_assumptions and test_verdict run tiny markets too
+        tests=(
+            "tests/experiments/test_experiments_mutants.py",
+            "tests/experiments/test_assumptions.py",
+            "tests/experiments/test_verdict.py",
+        ),
     ),
     "experiments/insim": Target(
         mutate=("src/lifesim/experiments/insim/*",),
@@ -141,12 +147,13 @@ TARGETS: dict[str, Target] = {
             "src/lifesim/engine/contacts.py",
             "src/lifesim/engine/support.py",
         ),
-        # whole-simulation tests take ~20 s per mutant: a dedicated module of tiny markets and
-        # direct calls, plus the two fast engine modules (exact timelines, pacing)
+        # whole-simulation tests take ~20 s per mutant (test_pacing_and_side_effects ~3 s): a
+        # dedicated module of tiny markets and direct calls, the exact timelines, and the
+        # uplift model's hand-computed cases (marketing.py's expected_lift)
         tests=(
             "tests/engine/test_marketing_mutants.py",
             "tests/engine/test_timelines.py",
-            "tests/engine/test_pacing_and_side_effects.py",
+            "tests/engine/test_uplift.py",
         ),
     ),
 }

@@ -21,15 +21,18 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from lifesim.config import load_scenario
+from lifesim.config import load_scenario, scenario_to_dict
 from lifesim.errors import ConfigError
+from lifesim.experiments.churn_targeted import ChurnTargeted
 from lifesim.experiments.compare import RunSummary, _run_one, _summarise, compare
+from lifesim.experiments.decompose import CELLS, DecompositionResult, cell_specs, decompose
 from lifesim.experiments.incremental import (
     COUNTERFACTUAL,
     counterfactual_of,
     incremental_table,
     pairwise_table,
 )
+from lifesim.experiments.marginal import MarginalROIResult, _money, marginal_roi
 from lifesim.experiments.result import HEADLINE, ComparisonResult, _ci, _num, _p
 from lifesim.metrics import INCREMENTAL, METRICS
 from tests.experiments.test_verdict import _scenario
@@ -860,3 +863,573 @@ def test_compare_accepts_a_scenario_object():
     )
     assert res.scenario.name == "verdict" and res.baseline == "spend_3"
     assert res.verdict["winner"] == "none" and res.verdict["diff"] == pytest.approx(30.0)
+
+
+# --- marginal_roi: 150 people, 30 days, 3 replications ----------------------------------------
+
+
+def _mroi(**kw):
+    kw = {"budgets": [8000, 500, 2000], "replications": 3, "customers": 150, "days": 30, **kw}
+    return marginal_roi(None, "stage_focused", seed=3, **kw)
+
+
+def _by_budget(runs, b, m):
+    sub = runs[(runs.strategy == "stage_focused") & (runs.budget == b)]
+    return sub.sort_values("replication")[m].to_numpy(float)
+
+
+def test_marginal_levels_and_steps_by_hand_from_the_runs_table():
+    calls = []
+    r = _mroi(alpha=0.1, progress=lambda i, n: calls.append((i, n)))
+    assert calls == [(i, 12) for i in range(1, 13)]
+    assert r.budgets == (500.0, 2000.0, 8000.0) and r.strategy == "stage_focused"
+    assert (r.replications, r.seed, r.alpha) == (3, 3, 0.1)
+    assert r.scenario.market.size == 150 and r.scenario.days == 30
+    runs = r.runs
+    assert list(runs.columns) == [
+        "replication",
+        "budget",
+        "strategy",
+        "profit",
+        "revenue",
+        "marketing_cost",
+        "customers_acquired",
+    ]
+    assert list(runs.index) == list(range(12))
+    assert list(runs.replication) == [0] * 4 + [1] * 4 + [2] * 4
+    assert list(runs.strategy[:4]) == [COUNTERFACTUAL] + ["stage_focused"] * 3
+    assert math.isnan(runs.budget[0]) and list(runs.budget[1:4]) == [500.0, 2000.0, 8000.0]
+    cf = runs[runs.strategy == COUNTERFACTUAL].sort_values("replication")
+    assert (cf.marketing_cost == 0).all()
+    cfp = cf.profit.to_numpy(float)
+    for lv in r.levels.itertuples():
+        d = _by_budget(runs, lv.budget, "profit") - cfp
+        spend = _by_budget(runs, lv.budget, "marketing_cost")
+        assert lv.spend == pytest.approx(spend.mean())
+        assert lv.incremental_profit == pytest.approx(d.mean())
+        if d.std() > 0:
+            ref = stats.ttest_1samp(d, 0)
+            ci = ref.confidence_interval(0.9)
+            assert (lv.ci_low, lv.ci_high) == pytest.approx((ci.low, ci.high))
+            assert lv.p_value == pytest.approx(ref.pvalue)
+            assert lv.incremental_roi == pytest.approx(d.mean() / spend.mean())
+            for b in (lv.roi_ci_low, lv.roi_ci_high):
+                if math.isfinite(b):
+                    assert stats.ttest_1samp(d - b * spend, 0).pvalue == pytest.approx(
+                        0.1, rel=1e-6
+                    )
+    assert list(r.levels.columns) == [
+        "budget",
+        "spend",
+        "incremental_profit",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "incremental_roi",
+        "roi_ci_low",
+        "roi_ci_high",
+    ]
+    assert list(r.steps[["budget_from", "budget_to"]].itertuples(index=False, name=None)) == [
+        (500.0, 2000.0),
+        (2000.0, 8000.0),
+    ]
+    noisy = 0
+    for s in r.steps.itertuples():
+        dp = _by_budget(runs, s.budget_to, "profit") - _by_budget(runs, s.budget_from, "profit")
+        ds = _by_budget(runs, s.budget_to, "marketing_cost") - _by_budget(
+            runs, s.budget_from, "marketing_cost"
+        )
+        assert s.extra_spend == pytest.approx(ds.mean()) and s.extra_profit == pytest.approx(
+            dp.mean()
+        )
+        assert s.marginal_roi == pytest.approx(dp.mean() / ds.mean())
+        step = s.budget_to - s.budget_from
+        assert s.profit_per_budget_unit == pytest.approx(dp.mean() / step)
+        if dp.std() > 0:
+            noisy += 1
+            ref = stats.ttest_1samp(dp, 0)
+            ci = ref.confidence_interval(0.9)
+            assert (s.ci_low, s.ci_high) == pytest.approx((ci.low, ci.high))
+            assert (s.per_unit_ci_low, s.per_unit_ci_high) == pytest.approx(
+                (ci.low / step, ci.high / step)
+            )
+            assert s.p_value == pytest.approx(ref.pvalue)
+            for b in (s.roi_ci_low, s.roi_ci_high):
+                if math.isfinite(b):
+                    assert stats.ttest_1samp(dp - b * ds, 0).pvalue == pytest.approx(0.1, rel=1e-6)
+    assert noisy == 2
+    assert r.elapsed_s > 0
+    pd.testing.assert_frame_equal(r.to_pandas(), r.steps)
+
+
+def test_marginal_runs_share_the_seed_of_their_replication():
+    from lifesim._random import as_seed_sequence, spawn_seeds
+    from lifesim.engine import simulate
+    from lifesim.metrics import run_metrics
+
+    r = _mroi(budgets=[500, 2000], replications=2)
+    seeds = spawn_seeds(as_seed_sequence(3), 2)
+    scn = load_scenario(None)
+    for rep in range(2):
+        none = run_metrics(simulate(scn, seed=seeds[rep], customers=150, days=30))
+        row = r.runs[(r.runs.replication == rep) & (r.runs.strategy == COUNTERFACTUAL)].iloc[0]
+        assert row.profit == pytest.approx(none["profit"])
+        upd = {"budget": scn.budget.model_copy(update={"per_period": 2000.0})}
+        at = run_metrics(
+            simulate(
+                scn.model_copy(update=upd),
+                seed=seeds[rep],
+                strategy="stage_focused",
+                customers=150,
+                days=30,
+            )
+        )
+        row = r.runs[(r.runs.replication == rep) & (r.runs.budget == 2000.0)].iloc[0]
+        assert row.profit == pytest.approx(at["profit"]) and row.revenue == pytest.approx(
+            at["revenue"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("kw", "path", "words"),
+    [
+        ({"budgets": [1, "x"]}, "budgets", "must be numbers, got [1, 'x']"),
+        ({"budgets": None}, "budgets", "must be numbers, got None"),
+        ({"budgets": [100]}, "budgets", "must be >= 2 distinct finite numbers >= 0, got [100]"),
+        ({"budgets": [100, 100.0]}, "budgets", "distinct"),
+        ({"budgets": [-1, 100]}, "budgets", "got [-1, 100]"),
+        ({"budgets": [100, math.inf]}, "budgets", "finite"),
+        ({"budgets": [0, 100], "replications": 1}, "replications", "whole number >= 2, got 1"),
+        ({"budgets": [0, 100], "replications": True}, "replications", "got True"),
+        ({"budgets": [0, 100], "replications": 2.0}, "replications", "got 2.0"),
+        ({"budgets": [0, 100], "alpha": 0.0}, "alpha", "must be in (0, 1), got 0.0"),
+        ({"budgets": [0, 100], "alpha": 1.0}, "alpha", "must be in (0, 1), got 1.0"),
+    ],
+)
+def test_marginal_refuses_bad_options(kw, path, words):
+    with pytest.raises(ConfigError) as e:
+        marginal_roi(None, "stage_focused", **kw)
+    p, msg = _problem(e)
+    assert p == path and words in msg
+
+
+def test_marginal_refuses_an_unknown_strategy_and_untrusted_code():
+    with pytest.raises(ConfigError) as e:
+        marginal_roi(None, "nope", budgets=[0, 1])
+    known = ", ".join(load_scenario(None).strategies)
+    assert _problem(e) == ("strategy", f"unknown strategy 'nope'; known: {known}")
+    with pytest.raises(Exception, match="trust"):
+        marginal_roi(_scenario(), "spend_1", budgets=[0, 1], replications=2)
+
+
+def test_marginal_accepts_budgets_at_zero_and_the_scenarios_replications():
+    d = _scenario()
+    d["compare"] = {"replications": 2}
+    r = marginal_roi(d, "spend_3", budgets=[0, 6], seed=4, trust_code=True)
+    assert r.replications == 2 and r.budgets == (0.0, 6.0)
+    assert r.levels.spend.tolist()[0] == 0.0
+    assert r.steps.marginal_roi[0] == pytest.approx(-1.0)
+
+
+def test_money_format():
+    assert _money(1234.5) == "1,234" and _money(-1000.0) == "-1,000"
+    assert _money(999.994) == "999.99" and _money(-3.456) == "-3.46"
+    assert _money(math.inf) == "unbounded" and _money(-math.inf) == "unbounded"
+    assert _money(math.nan) == "n/a" and _money(None) == "n/a"
+
+
+def test_marginal_summary_json_and_html():
+    r = _mroi(budgets=[500, 2000])
+    text = r.summary()
+    lines = text.splitlines()
+    assert lines[0] == (
+        "lifesim marginal ROI: strategy 'stage_focused', scenario "
+        f"'{r.scenario.name}', 150 people x 30 days, 3 replications, seed 3"
+    )
+    assert lines[2] == f"{'budget/period':>14}{'spend':>12}  incremental profit [95% CI]"
+    lv = r.levels.iloc[1]
+    assert lines[4] == (
+        f"{'2,000':>14}{_money(lv.spend):>12}  {_money(lv.incremental_profit)} "
+        f"[{_money(lv.ci_low)}, {_money(lv.ci_high)}]"
+    )
+    st = r.steps.iloc[0]
+    assert lines[6] == f"budget step{'':>17}extra spend  extra profit  marginal ROI [95% CI]"
+    assert lines[7] == (
+        f"{'500.00':>12} -> {'2,000':<12}{_money(st.extra_spend):>12}  "
+        f"{_money(st.extra_profit):>12}  {st.marginal_roi:.2f} "
+        f"[{_money(st.roi_ci_low)}, {_money(st.roi_ci_high)}]"
+    )
+    assert lines[9] == "conventions:"
+    assert lines[10:] == [f"  - {c}" for c in r.conventions]
+    c = r.conventions
+    assert len(c) == 5 and "same seed for the no-marketing run" in c[0]
+    assert "paired t CI" in c[1] and "Fieller" in c[2] and "-1 that it returns nothing" in c[2]
+    assert "no multiplicity correction across steps" in c[3]
+    assert "at 150 people the cap is scaled" in c[4]
+    d = r.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert (d["scenario"], d["strategy"], d["budgets"]) == (
+        r.scenario.name,
+        "stage_focused",
+        [500.0, 2000.0],
+    )
+    assert (d["replications"], d["seed"], d["alpha"]) == (3, 3, 0.05)
+    assert d["levels"][1]["incremental_profit"] == pytest.approx(lv.incremental_profit)
+    assert d["steps"][0]["marginal_roi"] == pytest.approx(st.marginal_roi)
+    assert d["conventions"] == c
+    h = r._repr_html_()
+    assert h.startswith("<div>") and h.endswith("</small></p></div>")
+    assert "marginal_roi" in h and "incremental_profit" in h and "2,000" in h
+    assert "<br>".join(html.escape(x) for x in c) in h
+
+
+def test_marginal_json_turns_unbounded_and_nan_into_null():
+    r = _mroi(budgets=[500, 2000], replications=2)
+    steps = r.steps.copy()
+    steps.loc[0, ["roi_ci_low", "roi_ci_high", "p_value"]] = [-math.inf, math.inf, math.nan]
+    d = MarginalROIResult(**{**r.__dict__, "steps": steps}).to_dict()
+    assert d["steps"][0]["roi_ci_low"] is None and d["steps"][0]["roi_ci_high"] is None
+    assert d["steps"][0]["p_value"] is None and d["steps"][0]["budget_from"] == 500.0
+    json.dumps(d, allow_nan=False)
+
+
+# --- decompose: 40 people, 20 days, 3 replications --------------------------------------------
+
+
+def _planned():
+    d = scenario_to_dict(load_scenario(None))
+    d["strategies"]["kpi_focused"].update(
+        kpi="acquisition", split={"paid_ads": 0.5, "newsletter": 0.5}
+    )
+    d["strategies"]["stage_focused"].update(
+        plan={"awareness": ["paid_ads"], "retention": ["newsletter"]},
+        split={"acquisition": 0.2, "retention": 0.6, "advocacy": 0.2},
+    )
+    return d
+
+
+def test_cell_specs_without_plan_or_split_leave_them_out():
+    specs = cell_specs(load_scenario(None), "kpi_focused", "stage_focused")
+    assert specs["kpi_naive"] == {"type": "kpi_focused", "execution": "naive", "kpi": "conversion"}
+    assert specs["lifecycle_careful"] == {"type": "stage_focused", "execution": "careful"}
+
+
+def test_cell_specs_copy_the_objectives_onto_both_executions():
+    scn = load_scenario(_planned())
+    specs = cell_specs(scn, "kpi_focused", "stage_focused")
+    assert list(specs) == list(CELLS)
+    k, s = scn.strategies["kpi_focused"], scn.strategies["stage_focused"]
+    for name, (objective, execution) in CELLS.items():
+        d = specs[name]
+        assert d["execution"] == execution
+        if objective == "kpi":
+            assert d["type"] == "kpi_focused" and d["kpi"] == k.kpi and "plan" not in d
+            want_split = k.split
+        else:
+            assert d["type"] == "stage_focused" and "kpi" not in d
+            assert d["plan"] == {st: list(ts) for st, ts in s.plan.items()}
+            want_split = s.split
+        if want_split is None:
+            assert "split" not in d
+        else:
+            assert d["split"] == dict(want_split)
+    assert any("split" in d for d in specs.values())
+
+
+def test_cell_specs_refuse_unknown_or_wrong_type_strategies():
+    scn = load_scenario(None)
+    with pytest.raises(ConfigError) as e:
+        cell_specs(scn, "nope", "stage_focused")
+    p, msg = _problem(e)
+    assert p == "kpi" and msg.startswith("unknown strategy 'nope'; known: none, ")
+    with pytest.raises(ConfigError) as e:
+        cell_specs(scn, "kpi_focused", "kpi_focused")
+    assert _problem(e) == (
+        "lifecycle",
+        "'kpi_focused' is a kpi_focused strategy; a stage_focused one is needed",
+    )
+    with pytest.raises(ConfigError) as e:
+        cell_specs(scn, "stage_focused", "stage_focused")
+    assert _problem(e)[0] == "kpi" and "a kpi_focused one is needed" in _problem(e)[1]
+
+
+def test_decompose_refuses_unknown_metric_and_reserved_names():
+    with pytest.raises(ConfigError) as e:
+        decompose(None, metric="fun")
+    p, msg = _problem(e)
+    assert p == "metric" and msg.startswith("unknown metric 'fun'; allowed: profit, revenue")
+    d = scenario_to_dict(load_scenario(None))
+    d["strategies"]["lifecycle_naive"] = {"type": "none"}
+    with pytest.raises(ConfigError) as e:
+        decompose(d)
+    assert _problem(e) == (
+        "strategies.lifecycle_naive",
+        "reserved for --decompose cells; rename it",
+    )
+
+
+@pytest.fixture
+def dec():
+    calls = []
+    res = decompose(
+        None,
+        metric="revenue",
+        replications=3,
+        seed=5,
+        customers=60,
+        days=20,
+        alpha=0.1,
+        progress=lambda i, n: calls.append((i, n)),
+    )
+    return res, calls
+
+
+def test_decompose_effects_and_cells_by_hand(dec):
+    res, calls = dec
+    assert calls[-1] == (15, 15) and len(calls) == 15  # 4 cells + no marketing, 3 replications
+    assert res.metric == "revenue" and res.alpha == 0.1
+    cmp_ = res.comparison
+    assert cmp_.strategies == tuple(CELLS) and cmp_.baseline == "kpi_naive"
+    assert cmp_.objective == "revenue" and cmp_.alpha == 0.1 and cmp_.replications == 3
+    assert cmp_.seed == 5 and cmp_.scenario.market.size == 60 and cmp_.scenario.days == 20
+    runs = cmp_.runs
+    w = {
+        c: runs[runs.strategy == c].sort_values("replication")["revenue"].to_numpy(float)
+        for c in CELLS
+    }
+    assert list(res.cells.columns) == [
+        "strategy",
+        "objective",
+        "execution",
+        "mean",
+        "ci_low",
+        "ci_high",
+    ]
+    for row, (name, (o, e)) in zip(res.cells.itertuples(), CELLS.items(), strict=True):
+        assert (row.strategy, row.objective, row.execution) == (name, o, e)
+        assert row.mean == pytest.approx(w[name].mean())
+        ci = stats.ttest_1samp(w[name], 0).confidence_interval(0.9)
+        assert (row.ci_low, row.ci_high) == pytest.approx((ci.low, ci.high))
+    kn, kc, ln, lc = w["kpi_naive"], w["kpi_careful"], w["lifecycle_naive"], w["lifecycle_careful"]
+    by_hand = {
+        "objective (lifecycle - kpi)": (ln + lc) / 2 - (kn + kc) / 2,
+        "execution (careful - naive)": (kc + lc) / 2 - (kn + ln) / 2,
+        "interaction": (lc - ln) - (kc - kn),
+        "lifecycle - kpi, naive execution": ln - kn,
+        "lifecycle - kpi, careful execution": lc - kc,
+        "careful lifecycle - naive kpi (total)": lc - kn,
+    }
+    eff = res.effects
+    assert list(eff.columns) == ["effect", "estimate", "ci_low", "ci_high", "p_value", "se"]
+    assert list(eff.effect) == list(by_hand)
+    for row in eff.itertuples():
+        c = by_hand[row.effect]
+        assert row.estimate == pytest.approx(c.mean(), abs=1e-9), row.effect
+        if c.std() > 1e-9:
+            ref = stats.ttest_1samp(c, 0)
+            ci = ref.confidence_interval(0.9)
+            assert (row.ci_low, row.ci_high) == pytest.approx((ci.low, ci.high)), row.effect
+            assert row.p_value == pytest.approx(ref.pvalue), row.effect
+            assert row.se == pytest.approx(stats.sem(c)), row.effect
+    assert sum(np.std(c) > 1e-9 for c in by_hand.values()) >= 4
+    pd.testing.assert_frame_equal(res.to_pandas(), res.effects)
+
+
+def test_decompose_conventions_summary_json_html_and_files(dec, tmp_path):
+    res, _ = dec
+    c = res.conventions
+    assert len(c) == 3
+    assert "'kpi_focused' (KPI mix) and 'stage_focused' (stage plan and group split)" in c[0]
+    assert "interaction = (LC - LN) - (KC - KN)" in c[1]
+    assert c[2].startswith("CIs: two-sided 90% paired-t over replications")
+    assert "not adjusted for the six effects shown" in c[2]
+    text = res.summary()
+    lines = text.splitlines()
+    assert lines[0] == (
+        f"Objective x execution on revenue ({res.comparison.scenario.name}, 3 replications, "
+        "common random numbers)"
+    )
+    assert lines[2] == f"{'cell':<20}{'mean':>14}  90% CI"
+    r = res.cells.iloc[0]
+    assert lines[3] == f"{'kpi_naive':<20}{r['mean']:>14,.2f}  [{r.ci_low:,.2f}, {r.ci_high:,.2f}]"
+    assert lines[8] == f"{'effect':<40}{'estimate':>14}  90% CI{'':>22}p"
+    e = res.effects.iloc[0]
+    assert lines[9] == (
+        f"{e.effect:<40}{e.estimate:>14,.2f}  [{e.ci_low:,.2f}, {e.ci_high:,.2f}]"
+        f"{'':>4}{e.p_value:.3g}"
+    )
+    assert lines[16:19] == list(c) and lines[20] == "assumptions:"
+    assert lines[21:] == [f"  - {a}" for a in res.comparison.assumption_lines()]
+    d = res.to_dict()
+    assert (d["metric"], d["alpha"], d["replications"], d["seed"]) == ("revenue", 0.1, 3, 5)
+    assert d["cells"] == res.cells.to_dict(orient="records")
+    assert d["effects"][2]["effect"] == "interaction" and len(d["effects"]) == 6
+    assert d["conventions"] == list(c)
+    assert d["assumptions"] == res.comparison.assumption_lines()
+    h = res._repr_html_()
+    assert h.startswith("<div><p><b>Objective x execution on revenue</b></p>")
+    assert "lifecycle_careful" in h and "interaction" in h and f"{r['mean']:,.2f}" in h
+    assert "<br>".join(html.escape(x) for x in c) in h and h.endswith("</small></p></div>")
+    out = res.save(tmp_path / "dec")
+    assert out == tmp_path / "dec"
+    for f in ("cells.csv", "decomposition.csv", "decomposition.json", "decomposition.txt"):
+        assert (out / f).is_file()
+    assert (out / "runs.csv").is_file() and (out / "summary.txt").is_file()
+    assert (out / "decomposition.txt").read_text() == text + "\n"
+    pd.testing.assert_frame_equal(pd.read_csv(out / "decomposition.csv"), res.effects)
+    j = json.loads((out / "decomposition.json").read_text())
+    assert j["metric"] == "revenue" and j["effects"][0]["estimate"] == pytest.approx(e.estimate)
+
+
+def test_decomposition_json_turns_nan_into_null(dec, tmp_path):
+    from lifesim.experiments.decompose import _jsonable
+
+    assert _jsonable({"a": [np.float64(1.5), float("nan"), {"b": np.int64(2)}], "c": "x"}) == {
+        "a": [1.5, None, {"b": 2}],
+        "c": "x",
+    }
+    assert _jsonable(float("inf")) is None and type(_jsonable(np.int64(3))) is int
+    res, _ = dec
+    eff = res.effects.copy()
+    eff.loc[0, "p_value"] = np.nan
+    odd = DecompositionResult(**{**res.__dict__, "effects": eff})
+    odd.save(tmp_path / "odd")
+    j = json.loads((tmp_path / "odd" / "decomposition.json").read_text())
+    assert j["effects"][0]["p_value"] is None
+
+
+# --- churn_targeted: parameters, the expected-value ranking, the budget split -----------------
+
+
+def _ct_scenario(params=None, split=None):
+    d = scenario_to_dict(load_scenario(None))
+    spec = {"type": "churn_targeted"}
+    if params is not None:
+        spec["params"] = params
+    if split is not None:
+        spec["split"] = split
+    d["strategies"] = {"ct": spec}
+    return load_scenario(d)
+
+
+def _ct(params=None, split=None):
+    from lifesim.model import make_strategy
+
+    scn = _ct_scenario(params, split)
+    return scn, make_strategy(scn, "ct")
+
+
+def test_churn_targeted_defaults_and_what_it_reads_from_the_scenario():
+    scn, s = _ct()
+    assert isinstance(s, ChurnTargeted) and s.name == "ct"
+    assert (s.offer, s.horizon, s.warmup, s.max_iter) == ("proactive_support", 60, 90, 60)
+    assert s.every == scn.budget.period_days and s.margin == scn.economics.margin
+    # proactive_support multiplies the moves into 'churned' by 0.6: a 40% reduction
+    assert s.reduction == pytest.approx(0.4)
+    assert s.offer_stages == list(scn.tactics["proactive_support"].stages)
+    assert s.ranked.dtype == np.int64 and len(s.ranked) == 0 and s.model_info == []
+    assert "proactive_support" in s.tactics() and s.tactics() >= {"newsletter"}
+
+
+def test_churn_targeted_params_and_an_offer_without_churn_effect():
+    _, s = _ct({"offer": "newsletter", "horizon_days": "20", "warmup_days": 50, "max_iter": 7})
+    assert (s.offer, s.horizon, s.warmup, s.max_iter) == ("newsletter", 20, 50, 7)
+    assert s.reduction == 0.0  # newsletter does not act on churn: no offer is worth its cost
+    _, s = _ct({"horizon_days": 10, "warmup_days": 40})
+    assert (s.horizon, s.warmup) == (10, 40)
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "msg"),
+    [
+        (
+            {"horizon": 3, "aa": 1},
+            "strategies.ct.params",
+            "unknown parameter(s) ['aa', 'horizon']; allowed: offer, horizon_days, warmup_days, "
+            "max_iter",
+        ),
+        ({"offer": "nope"}, "strategies.ct.params.offer", "unknown tactic 'nope'"),
+        (
+            {"horizon_days": 10, "warmup_days": 39},
+            "strategies.ct.params.warmup_days",
+            "must be >= horizon_days + 30 = 40, got 39",
+        ),
+        ({"warmup_days": 89}, "strategies.ct.params.warmup_days", "= 90, got 89"),
+    ],
+)
+def test_churn_targeted_refuses_bad_params(params, path, msg):
+    from lifesim.model import make_strategy
+
+    scn = _ct_scenario(params)
+    with pytest.raises(ConfigError) as e:
+        make_strategy(scn, "ct")
+    p, m = _problem(e)
+    assert p == path and msg in m
+
+
+def test_churn_targeted_ranks_customers_by_expected_value_of_the_offer(monkeypatch):
+    """EV = P(churn) x margin x (rate x horizon + revenue) x reduction - unit cost, by hand."""
+    from lifesim import churn, simulate
+
+    seen = {}
+    orig_rescore = ChurnTargeted._rescore
+    orig_predict = churn.ChurnModel.predict_churn
+    orig_build = churn.build_dataset
+
+    def rescore(self, view):
+        seen["day"] = view.day
+        seen["revenue"] = np.array(view.revenue, dtype=float)
+        seen["stage"] = np.array(view.stage)
+        seen["names"] = list(view.stage_names)
+        seen["unit"] = view.tactics[self.offer].unit_cost
+        return orig_rescore(self, view)
+
+    def predict(self, X):
+        seen["p"] = orig_predict(self, X)
+        return seen["p"]
+
+    def build(*a, **k):
+        seen["data"] = orig_build(*a, **k)
+        return seen["data"]
+
+    monkeypatch.setattr(ChurnTargeted, "_rescore", rescore)
+    monkeypatch.setattr(churn.ChurnModel, "predict_churn", predict)
+    monkeypatch.setattr(churn, "build_dataset", build)
+    scn, s = _ct({"horizon_days": 10, "warmup_days": 40})
+    simulate(scn, seed=3, customers=600, days=75, strategy=s)
+    assert seen["day"] in (40, 70)  # rescored every period after the warm-up
+    assert len(s.model_info) == 1  # day 40: too little history; day 70: a model
+    info = s.model_info[0]
+    assert info["day"] == 70 == seen["day"]
+    p = seen["p"]
+    person = p.index.to_numpy().astype(np.int64)
+    ok = np.isin(seen["stage"][person], [seen["names"].index(x) for x in s.offer_stages])
+    assert 0 < ok.sum() < len(person)  # some scored people are no longer customers
+    person, prob = person[ok], p.to_numpy()[ok]
+    rev = seen["revenue"][person]
+    value = scn.economics.margin * (rev / 70 * 10 + rev)
+    ev = prob * value * 0.4 - seen["unit"]
+    assert (ev > 0).any() and (ev <= 0).any()
+    want = person[ev > 0][np.argsort(-ev[ev > 0], kind="stable")]
+    np.testing.assert_array_equal(s.ranked, want)
+    assert info["customers"] == len(person) and info["targeted"] == int((ev > 0).sum())
+    assert info["churn_rate"] == pytest.approx(seen["data"].y.mean())
+    assert 0 < info["churn_rate"] < 1
+
+
+@pytest.mark.parametrize("group", ["acquisition", "retention"])
+def test_churn_targeted_spends_the_retention_share_on_its_ranking(group):
+    from lifesim import simulate
+
+    split = {"acquisition": 0.0, "retention": 0.0, "advocacy": 0.0, group: 1.0}
+    scn, s = _ct({"horizon_days": 10, "warmup_days": 40}, split)
+    res = simulate(scn, seed=3, customers=600, days=100, strategy=s)
+    contacts = res.tactics.set_index("tactic").contacts
+    acquisition = {t for _, t in s.pairs["acquisition"]}
+    retention = {t for _, t in s.pairs["retention"]} - acquisition
+    spent, unspent = (
+        (acquisition, retention) if group == "acquisition" else (retention, acquisition)
+    )
+    assert contacts[sorted(spent)].sum() > 0
+    assert (contacts.reindex(sorted(unspent), fill_value=0) == 0).all()
+    assert (contacts.get(s.offer, 0) > 0) == (group == "retention")

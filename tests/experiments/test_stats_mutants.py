@@ -263,3 +263,35 @@ def test_fieller_with_a_zero_mean_denominator_has_no_estimate():
     r = ratio_ci(np.array([1.0, 2.0, 3.0]), np.array([1.0, -1.0, 0.0]))
     assert math.isnan(r["ratio"]) and r["bounded"] is False
     assert (r["ci_low"], r["ci_high"]) == (-np.inf, np.inf)
+
+
+def test_fieller_with_two_pairs():
+    # n = 2 is enough for an interval when the denominator is far from 0 (t(0.975, 1) = 12.7)
+    x, y = np.array([2.0, 2.1]), np.array([1.0, 1.01])
+    r = ratio_ci(x, y)
+    assert r["n"] == 2 and r["bounded"] is True
+    for b in (r["ci_low"], r["ci_high"]):
+        assert _t_p(x, y, b) == pytest.approx(0.05, rel=1e-8)
+
+
+def test_fieller_with_a_denominator_of_exact_zeros_is_unbounded():
+    # mean and variance of the denominator are both 0: no ratio, and every theta is compatible
+    r = ratio_ci(np.array([1.0, 2.0, 4.0]), np.zeros(3))
+    assert math.isnan(r["ratio"]) and r["bounded"] is False
+    assert (r["ci_low"], r["ci_high"]) == (-np.inf, np.inf)
+
+
+# --- missing values given as None (JSON null, object columns) count as NaN ----------------------
+
+
+def test_none_is_a_missing_value_everywhere():
+    assert mean_ci([1.0, None, 3.0]) == pytest.approx(mean_ci([1.0, 3.0]))
+    got, want = paired_diff([3, 5, None, 4, 8], [1, 2, 7, 2, 3]), paired_diff(A, B)
+    assert got["n"] == 4 and got["p_value"] == pytest.approx(want["p_value"])
+    got = paired_diff([3, 5, 4, 8, 1], [1, 2, 2, 3, None])
+    assert got["n"] == 4 and got["diff"] == 3.0
+    got = holm([0.01, None, 0.04])
+    assert math.isnan(got[1]) and got[[0, 2]] == pytest.approx([0.02, 0.04])
+    x, y = [2.1, None, 3.4, 2.8, 4.0], [1.0, 1.0, 1.6, 1.1, 2.1]
+    assert ratio_ci(x, y)["n"] == 4 and ratio_ci(y, x)["n"] == 4
+    assert ratio_ci(x, y)["ratio"] == pytest.approx((2.1 + 3.4 + 2.8 + 4.0) / 5.8)
