@@ -200,6 +200,14 @@ def _check_bounded_propensity(scn: Scenario) -> list[tuple[str, str]]:
         )
         for name, seg in scn.segments.items()
         if seg.non_target < 1 and math.isinf(dist_max(seg.propensity))
+    ] + [
+        (
+            f"segments.{name}.dropout.max",
+            f"required: a dropout multiplier needs a bounded distribution ({seg.dropout.dist} "
+            "is unbounded without max)",
+        )
+        for name, seg in scn.segments.items()
+        if math.isinf(dist_max(seg.dropout))
     ]
 
 
@@ -212,6 +220,7 @@ def _check_scaled_probabilities(scn: Scenario, boost: dict[str, float]) -> list[
         default=0.0,
     )
     sat = 1.0 + scn.satisfaction.churn_weight
+    sat *= max((dist_max(seg.dropout) for seg in scn.segments.values()), default=1.0)
     for s, st in stages.items():
         total = 0.0
         for t, tr in st.to.items():
@@ -228,8 +237,8 @@ def _check_scaled_probabilities(scn: Scenario, boost: dict[str, float]) -> list[
                 (
                     f"stages.{s}.to",
                     f"outgoing probabilities can sum to {total:.4g} after scaling "
-                    f"(largest propensity {m_max:g}, boost {boost[s]:g}, satisfaction factor "
-                    f"{sat:g}); must be <= 1",
+                    f"(largest propensity {m_max:g}, boost {boost[s]:g}, satisfaction x "
+                    f"dropout factor {sat:g}); must be <= 1",
                 )
             )
         if st.buy is not None and st.buy.propensity and st.buy.p > 0:

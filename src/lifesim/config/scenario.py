@@ -249,6 +249,12 @@ class Segment(_Strict):
         Share of people who never convert (propensity 0: DOMAIN.md's non-target refusal).
     satisfaction : float
         Initial satisfaction in [0, 1].
+    dropout : Distribution
+        Distribution of the individual dropout multiplier: a factor on the person's moves into
+        churned stages (heterogeneous dropout; default the constant 1, everyone alike).
+    dropout_correlation : float
+        Correlation in [-1, 1] between the normal scores of propensity and dropout (a
+        Gaussian copula; 0: independent).
     """
 
     share: Probability = 1.0
@@ -260,6 +266,8 @@ class Segment(_Strict):
     )
     non_target: Probability = 0.0
     satisfaction: Probability = 1.0
+    dropout: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=1.0))
+    dropout_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
 
 
 class Market(_Strict):

@@ -70,6 +70,7 @@ class Contacts:
             if self.promo_prop[codes[t]] != 1 or self.promo_churn[codes[t]] != 1
         ]
         self.promo_done: dict[int, np.ndarray] = {}  # code -> who already got its side effects
+        self.dropout = bool((svc.pop.churn_mult != 1).any())  # heterogeneous dropout
         self.last_by_tactic: dict[str, np.ndarray] = {}  # day of each person's last contact
 
     # -- contacts ------------------------------------------------------------------------
@@ -150,9 +151,9 @@ class Contacts:
 
     # -- fatigue and side effects ----------------------------------------------------------
     def churn_extra(self, sat_extra: np.ndarray | None) -> np.ndarray | None:
-        """Per-person ``factor - 1`` on moves into churned stages (promo, fatigue, satisfaction)."""
+        """Per-person ``factor - 1`` on moves into churned stages (dropout, promo, fatigue, ...)."""
         pop = self.svc.pop
-        if not self.active and sat_extra is None:
+        if not self.active and sat_extra is None and not self.dropout:
             return None
         f = pop.churn_mult.copy()
         if sat_extra is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from lifesim.config import ScenarioLike, load_scenario
 from lifesim.config.scenario import Scenario
@@ -71,16 +72,31 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
         raise ValueError("expected_path needs independent people: no support, no churn_weight")
     g = StageGraph.from_scenario(scn)
     s_n = g.n_stages
-    ms, ws, vals = [], [], []
+    ms, ds, ws, vals = [], [], [], []
     q = (np.arange(nodes) + 0.5) / nodes
     for seg in scn.segments.values():
-        m = dist_ppf(seg.propensity, q)
-        w = np.full(nodes, seg.share * (1 - seg.non_target) / nodes)
-        ms += [m, np.zeros(1)]
-        ws += [w, np.array([seg.share * seg.non_target])]
         mean_value = float(dist_ppf(seg.order_value, q).mean())
-        vals += [np.full(nodes, mean_value), np.array([mean_value])]
+        if seg.dropout.dist == "constant" and seg.dropout_correlation == 0:
+            m = dist_ppf(seg.propensity, q)
+            d = np.full(nodes, float(seg.dropout.value))
+            d_nt = np.full(1, float(seg.dropout.value))
+        else:  # a grid over the (propensity, dropout) copula: midpoints of both uniforms
+            k = max(int(round(np.sqrt(nodes))), 2)
+            u = (np.arange(k) + 0.5) / k
+            z1, x2 = (a.ravel() for a in np.meshgrid(special.ndtri(u), special.ndtri(u)))
+            rho = seg.dropout_correlation
+            m = dist_ppf(seg.propensity, special.ndtr(z1))
+            d = dist_ppf(seg.dropout, special.ndtr(rho * z1 + np.sqrt(1 - rho * rho) * x2))
+            d_nt = dist_ppf(seg.dropout, q)  # non-targets: propensity 0, dropout as drawn
+        ms += [m, np.zeros(len(d_nt))]
+        ds += [d, d_nt]
+        ws += [
+            np.full(len(m), seg.share * (1 - seg.non_target) / len(m)),
+            np.full(len(d_nt), seg.share * seg.non_target / len(d_nt)),
+        ]
+        vals += [np.full(len(m) + len(d_nt), mean_value)]
     m = np.concatenate(ms)
+    dropout = np.concatenate(ds)
     w = np.concatenate(ws)
     val = np.concatenate(vals)
     init = scn.market.initial
@@ -104,6 +120,7 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
         revenue += (w * val) @ day_orders
         pe = g.p * np.where(g.boosted, boosts[day], 1.0)
         pe = pe[None, :] * np.where(g.scaled[None, :], m[:, None], 1.0)  # (K, E)
+        pe = pe * np.where(g.to_churn[None, :], dropout[:, None], 1.0)
         flow = x[:, src] * pe  # mass moving along each edge
         new = x.copy()
         np.subtract.at(new.T, src, flow.T)

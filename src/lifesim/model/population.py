@@ -103,7 +103,8 @@ class Population:
     acquired_by : int16
         Cause code of the move that first made the person a customer (-1: not yet).
     churn_mult : float32
-        Personal multiplier on moves into churned stages (promotion side effects).
+        Factor on moves into churned stages: the segment's dropout multiplier, times any
+        promotion side effects.
     last_contact : int16
         Day of the last marketing contact (-32768: never).
     initial_stage : int8
@@ -156,6 +157,7 @@ class Population:
             prop[idx] = sample_dist(spec.propensity, len(idx), rng)
             nt[idx] = u_nt[idx] < spec.non_target
             sat[idx] = spec.satisfaction
+        churn = np.ones(n, dtype=np.float32)
         prop[nt] = 0.0
         init = scn.market.initial
         if isinstance(init, str):
@@ -164,6 +166,20 @@ class Population:
             codes = np.array([graph.index(s) for s in init], dtype=np.int8)
             pr = np.array(list(init.values()), dtype=np.float64)
             stage = codes[rng.choice(len(codes), size=n, p=pr / pr.sum())]
+        for k, name in enumerate(seg_names):  # drawn last: other draws stay as they were
+            spec = scn.segments[name]
+            heterogeneous = spec.dropout.dist != "constant" or spec.dropout_correlation != 0
+            if not heterogeneous:
+                churn[seg == k] = spec.dropout.value
+                continue
+            idx = np.flatnonzero(seg == k)
+            rho = spec.dropout_correlation
+            z1 = rng.standard_normal(len(idx))
+            z2 = rho * z1 + np.sqrt(1.0 - rho * rho) * rng.standard_normal(len(idx))
+            churn[idx] = dist_ppf(spec.dropout, special.ndtr(z2))
+            if rho != 0:  # propensity from the same copula (its own draw is replaced)
+                keep = ~nt[idx]
+                prop[idx[keep]] = dist_ppf(spec.propensity, special.ndtr(z1[keep]))
         is_cust = graph.kind[stage] == 1
         return cls(
             stage=stage,
@@ -178,7 +194,7 @@ class Population:
             revenue=np.zeros(n, dtype=np.float64),
             open_tickets=np.zeros(n, dtype=np.int16),
             acquired_by=np.full(n, -1, dtype=np.int16),
-            churn_mult=np.ones(n, dtype=np.float32),
+            churn_mult=churn,
             last_contact=np.full(n, -32768, dtype=np.int16),
             initial_stage=stage.copy(),
         )
