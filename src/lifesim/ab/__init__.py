@@ -13,6 +13,11 @@ ABResult, Comparison, SRMCheck
     Frozen results with ``to_pandas()``, ``summary()``, ``to_dict()`` and an HTML view.
 power, sample_size, mde, PowerResult
     Sample size, power or minimum detectable effect, for proportions and means.
+sequential, SequentialResult, Look, Decision
+    Daily looks at a running experiment: always-valid confidence sequences and p-values, or a
+    group-sequential design with Lan-DeMets alpha spending; the decision and its first day.
+gsd_boundaries, gsd_plan
+    Group-sequential boundaries, inflation factor and expected sample sizes.
 aggregate, Aggregates, analyze_aggregates, Moments
     Per-arm sufficient statistics: one pass over the rows, mergeable over chunks of a big
     file with ``+``, or built from sums a database computed (``Moments.from_sums``).
@@ -20,11 +25,15 @@ aggregate, Aggregates, analyze_aggregates, Moments
 
 from lifesim.ab.aggregate import Aggregates, aggregate
 from lifesim.ab.analyze import SRM_THRESHOLD, analyze, analyze_aggregates
+from lifesim.ab.gsd import boundaries as gsd_boundaries
+from lifesim.ab.gsd import gsd_plan
 from lifesim.ab.html import forest_plot, render_html
 from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio
 from lifesim.ab.moments import Moments
 from lifesim.ab.power import PowerResult, mde, power, sample_size
 from lifesim.ab.result import ABResult, Comparison, SRMCheck
+from lifesim.ab.seqresult import Decision, Look, SequentialResult
+from lifesim.ab.sequential import sequential
 from lifesim.ab.stats import P_FLOOR
 
 __all__ = [
@@ -46,6 +55,12 @@ __all__ = [
     "Moments",
     "forest_plot",
     "render_html",
+    "sequential",
+    "SequentialResult",
+    "Look",
+    "Decision",
+    "gsd_boundaries",
+    "gsd_plan",
     "P_FLOOR",
     "SRM_THRESHOLD",
 ]
