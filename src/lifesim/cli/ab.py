@@ -52,6 +52,20 @@ class ProportionTest(StrEnum):
     fisher = "fisher"
 
 
+class Design(StrEnum):
+    """Sequential design of `lifesim ab analyze`."""
+
+    always_valid = "always-valid"
+    group_sequential = "group-sequential"
+
+
+class Spending(StrEnum):
+    """Lan-DeMets alpha spending function."""
+
+    obf = "obf"
+    pocock = "pocock"
+
+
 class Kind(StrEnum):
     """Metric type of a power analysis."""
 
@@ -80,6 +94,17 @@ def _split(text: str | None, option: str) -> list[float] | dict[str, float] | No
             "sorted) or control=50,treatment=50"
         )
     return None
+
+
+def _looks(text: str | None) -> int | list[str] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) == 1 and parts[0].isdigit():
+        return int(parts[0])
+    if not parts:
+        fail(f"--looks {text!r}: give a number of looks (5) or look days (7,14,21,28)")
+    return parts
 
 
 def _covariates(items: list[str]) -> dict[str, str]:
@@ -138,6 +163,22 @@ def analyze(
     proportion_test: ProportionTest = typer.Option(
         ProportionTest.z_pooled, "--proportion-test", help="p-value test of proportion metrics."
     ),
+    sequential: bool = typer.Option(
+        False, "--sequential", help="A look every day of --time-col: always-valid CIs and p."
+    ),
+    time_col: str | None = typer.Option(
+        None, "--time-col", help="Day (number or date) of each row, for --sequential/--design."
+    ),
+    design: Design | None = typer.Option(
+        None, "--design", help="always-valid, or group-sequential (Lan-DeMets, at --looks)."
+    ),
+    looks: str | None = typer.Option(
+        None, "--looks", help="Sequential looks: a number (5) or days (7,14,21,28)."
+    ),
+    spending: Spending = typer.Option(Spending.obf, "--spending", help="obf or pocock."),
+    planned_n: int | None = typer.Option(
+        None, "--planned-n", help="Units planned in all arms: sequences tightest there."
+    ),
 ) -> None:
     """Analyse an experiment: every metric, every arm vs control, CIs, p-values and SRM."""
     from lifesim import ab
@@ -153,27 +194,46 @@ def analyze(
         from lifesim._io import check_out_file
 
         check_out_file(out, overwrite=overwrite, inputs=[data])
+    seq = sequential or design is not None
+    if (time_col is not None or looks is not None or planned_n is not None) and not seq:
+        fail("--time-col, --looks and --planned-n go with --sequential or --design")
+    if seq and time_col is None:
+        fail("--sequential/--design need --time-col: the column with the day of each row")
     try:
-        res = ab.analyze(
-            data,
-            arm=arm,
-            control=control,
-            metrics=metrics,
-            covariates=_covariates(covariate),
-            alpha=alpha,
-            alternative=alternative.value,
-            correction=correction.value,
-            expected_split=_split(expected_split, "--expected-split"),
-            unit=unit,
-            dropna=dropna,
-        )
+        if seq:
+            res = ab.sequential(
+                data, arm=arm, control=control, metrics=metrics,
+                covariates=_covariates(covariate), time_col=time_col,
+                design=(design or Design.always_valid).value, looks=_looks(looks),
+                spending=spending.value, planned_n=planned_n, alpha=alpha,
+                alternative=alternative.value, correction=correction.value, unit=unit,
+                dropna=dropna,
+            )  # fmt: skip
+        else:
+            res = ab.analyze(
+                data,
+                arm=arm,
+                control=control,
+                metrics=metrics,
+                covariates=_covariates(covariate),
+                alpha=alpha,
+                alternative=alternative.value,
+                correction=correction.value,
+                expected_split=_split(expected_split, "--expected-split"),
+                unit=unit,
+                dropna=dropna,
+            )
     except (LifesimError, ValueError, FileNotFoundError) as exc:
         fail(str(exc))
         return
     if fmt is ReportFormat.json:
         text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False) + "\n"
     elif fmt is ReportFormat.html:
-        text = ab.render_html(res, plot=True, full_page=True)
+        text = (
+            res.to_html(plot=True, full_page=True)
+            if seq
+            else ab.render_html(res, plot=True, full_page=True)
+        )
     else:
         text = res.summary() + "\n"
     if out is not None:
