@@ -28,7 +28,39 @@ from lifesim._limits import MAX_ARMS
 from lifesim.ab.stats import ALTERNATIVES, CORRECTIONS
 from lifesim.errors import LimitError
 
-__all__ = ["PowerResult", "power", "sample_size", "mde"]
+__all__ = ["PowerResult", "GroupSequentialSize", "power", "sample_size", "mde"]
+
+
+@dataclass(frozen=True)
+class GroupSequentialSize:
+    """Sizes of a group-sequential design with the same alpha, power and MDE.
+
+    Attributes
+    ----------
+    looks : int
+        Equally spaced analyses (by units).
+    spending : str
+        Lan-DeMets spending function, ``'obf'`` or ``'pocock'``.
+    boundaries : tuple of float
+        ``|z|`` boundary at each look (efficacy only).
+    inflation : float
+        Maximum over fixed sample size, ``R``.
+    n_max_per_arm : tuple of int
+        Maximum units per arm (the fixed design's times ``R``, rounded up).
+    n_max_total : int
+        Their sum.
+    expected_n_h1, expected_n_h0 : float
+        Expected total units when the effect is the MDE, and when there is none.
+    """
+
+    looks: int
+    spending: str
+    boundaries: tuple[float, ...]
+    inflation: float
+    n_max_per_arm: tuple[int, ...]
+    n_max_total: int
+    expected_n_h1: float
+    expected_n_h0: float
 
 
 @dataclass(frozen=True)
@@ -67,6 +99,8 @@ class PowerResult:
         Expected CUPED variance reduction ``r`` (variance multiplied by ``1 - r``).
     method : str
         The approximation, in words.
+    group_sequential : GroupSequentialSize or None
+        With ``looks``: maximum and expected sizes of the group-sequential design.
     """
 
     kind: str
@@ -85,12 +119,13 @@ class PowerResult:
     correction: str
     variance_reduction: float
     method: str
+    group_sequential: GroupSequentialSize | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return every field as a JSON-ready dict."""
         d = asdict(self)
         d["n_per_arm"], d["shares"] = list(self.n_per_arm), list(self.shares)
-        return d
+        return d  # group_sequential: a dict (asdict) or None
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per arm: share and units, with the shared figures repeated."""
@@ -121,7 +156,22 @@ class PowerResult:
                 f"reduction {100 * self.variance_reduction:.3g}%",
                 f"  method: {self.method}",
             ]
+            + self._gs_lines()
         )
+
+    def _gs_lines(self) -> list[str]:
+        g = self.group_sequential
+        if g is None:
+            return []
+        return [
+            f"Group-sequential ({g.looks} equally spaced looks, Lan-DeMets {g.spending} "
+            "spending, efficacy only):",
+            f"  boundaries |z|: {', '.join(f'{c:.4f}' for c in g.boundaries)}",
+            f"  maximum units per arm: {', '.join(f'{n:,}' for n in g.n_max_per_arm)}  (total "
+            f"{g.n_max_total:,}; {g.inflation:.4f} x the fixed design)",
+            f"  expected total units: {g.expected_n_h1:,.0f} if the effect is the MDE, "
+            f"{g.expected_n_h0:,.0f} if there is none",
+        ]
 
     def __str__(self) -> str:
         return self.summary()
@@ -274,6 +324,8 @@ def power(
     split: Sequence[float] | None = None,
     correction: str = "holm",
     variance_reduction: float = 0.0,
+    looks: int | None = None,
+    spending: str = "obf",
 ) -> PowerResult:
     """Solve a power analysis for the one of size, MDE or power that is not given.
 
@@ -309,6 +361,11 @@ def power(
         Adjustment planned for; all but ``none`` test at ``alpha / (arms - 1)``.
     variance_reduction : float, default 0
         Expected CUPED variance reduction in [0, 1).
+    looks : int, optional
+        Also size a group-sequential design with this many equally spaced looks (needs
+        ``mde`` and no ``n_total``): maximum and expected sample sizes.
+    spending : {'obf', 'pocock'}, default 'obf'
+        Lan-DeMets spending function of that design.
 
     Returns
     -------
@@ -361,6 +418,9 @@ def power(
         method = "z approximation of Welch's t-test, common per-unit sd (as NormalIndPower)"
     if variance_reduction:
         method += f"; variances times (1 - {variance_reduction:g}) for CUPED"
+    gs = None
+    if looks is not None:
+        gs = _group_sequential(looks, spending, solved, n_arm, a1, target, alternative)
     return PowerResult(
         kind=kind,
         solved_for=solved,
@@ -378,7 +438,34 @@ def power(
         correction=correction,
         variance_reduction=variance_reduction,
         method=method,
+        group_sequential=gs,
     )
+
+
+def _group_sequential(
+    looks: int, spending: str, solved: str, n_arm: Sequence[int], alpha: float, target: float,
+    alternative: str,
+) -> GroupSequentialSize:  # fmt: skip
+    """Scale the fixed design's sizes by the inflation factor of ``looks`` analyses."""
+    from lifesim.ab.gsd import SPENDING, gsd_plan
+
+    if solved != "n":
+        raise ValueError(
+            f"looks == {looks!r} sizes a group-sequential design for an MDE: give mde and "
+            "leave out n_total"
+        )
+    if isinstance(looks, bool) or int(looks) != looks or not 2 <= looks <= 100:
+        raise ValueError(f"looks == {looks!r}, must be an integer from 2 to 100")
+    if spending not in SPENDING:
+        raise ValueError(f"spending == {spending!r}, must be one of {', '.join(SPENDING)}")
+    plan = gsd_plan(int(looks), alpha, target, spending, alternative)
+    n_max = tuple(int(math.ceil(n * plan.inflation - 1e-9)) for n in n_arm)
+    fixed = float(sum(n_arm))
+    return GroupSequentialSize(
+        looks=int(looks), spending=spending, boundaries=plan.boundaries,
+        inflation=plan.inflation, n_max_per_arm=n_max, n_max_total=int(sum(n_max)),
+        expected_n_h1=fixed * plan.expected_h1, expected_n_h0=fixed * plan.expected_h0,
+    )  # fmt: skip
 
 
 def sample_size(kind: str = "proportion", **kwargs: Any) -> PowerResult:

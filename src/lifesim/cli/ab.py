@@ -276,6 +276,10 @@ def power(
         0.0, "--variance-reduction", help="Expected CUPED variance reduction, 0-1."
     ),
     fmt: PowerFormat = typer.Option(PowerFormat.table, "--format", help="table or json."),
+    looks: int | None = typer.Option(
+        None, "--looks", help="Also a group-sequential design: max and expected sizes."
+    ),
+    spending: Spending = typer.Option(Spending.obf, "--spending", help="obf or pocock."),
 ) -> None:
     """Sample size for an MDE (--mde), MDE for a size (--n-total), or power for both."""
     from lifesim import ab
@@ -298,6 +302,8 @@ def power(
             split=shares,
             correction=correction.value,
             variance_reduction=variance_reduction,
+            looks=looks,
+            spending=spending.value,
         )
     except (LifesimError, ValueError) as exc:
         fail(str(exc))
