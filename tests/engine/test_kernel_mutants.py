@@ -1034,3 +1034,59 @@ def test_save_writes_the_run_folder(tmp_path):
     ).save(tmp_path / "sup")
     assert json.loads((sup / "manifest.json").read_text())["tables"][-1] == "support"
     assert pd.read_parquet(sup / "support.parquet").day.tolist() == [0, 1]
+
+
+def _dropout_scenario(dropout, rho=0.0, scaled=True):
+    return {
+        "name": "drop",
+        "days": 2,
+        "market": {"size": 10, "initial": "b"},
+        "stages": {
+            "b": {
+                "kind": "customer",
+                "buy": {"p": 0.5},
+                "to": {"c": {"p": 0.2, "propensity": scaled}},
+            },
+            "c": {"kind": "churned"},
+        },
+        "segments": {
+            "all": {
+                "propensity": {"dist": "uniform", "low": 0.0, "high": 2.0},
+                "order_value": {"dist": "constant", "value": 10.0},
+                "non_target": 0.25,
+                "dropout": dropout,
+                "dropout_correlation": rho,
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("rho", "e_md"),
+    [(0.0, 1.0), (1.0, 4 / 3), (-1.0, 2 / 3)],  # E[m d], m, d ~ U(0, 2): 1, E[m^2], E[m (2 - m)]
+)
+def test_expected_path_integrates_dropout_and_its_correlation(rho, e_md):
+    uniform = {"dist": "uniform", "low": 0.0, "high": 2.0}
+    ex = expected_path(_dropout_scenario(uniform, rho))
+    # day 0: a target person leaves b with 0.2 m d; non-targets (m = 0) never do
+    assert ex.shares["b"].iloc[0] == pytest.approx(0.25 + 0.75 * (1 - 0.2 * e_md), abs=2e-4)
+    assert ex.orders[0] == pytest.approx(0.5) and ex.orders[1] == pytest.approx(
+        0.5 * ex.shares["b"].iloc[0]
+    )
+    assert ex.revenue_per_person == pytest.approx(10 * (ex.orders[0] + ex.orders[1]))
+
+
+def test_expected_path_dropout_of_non_targets_and_constant_dropout():
+    uniform = {"dist": "uniform", "low": 0.0, "high": 2.0}
+    # an unscaled move: everyone leaves with 0.2 d; two days: E[(1 - 0.2 d)^2] = 0.6 + 0.04 E[d^2]
+    ex = expected_path(_dropout_scenario(uniform, 0.0, scaled=False))
+    np.testing.assert_allclose(ex.shares["b"], [0.8, 0.6 + 0.04 * 4 / 3], atol=2e-4)
+    # a constant dropout halves the move for everyone alike
+    ex = expected_path(_dropout_scenario({"dist": "constant", "value": 0.5}, 0.0, scaled=False))
+    np.testing.assert_allclose(ex.shares["b"], [0.9, 0.81], rtol=1e-12)
+    # ... and with propensity: only targets move, 0.1 m, E[m] = 1
+    ex = expected_path(_dropout_scenario({"dist": "constant", "value": 0.5}, 0.0))
+    np.testing.assert_allclose(ex.shares["b"].iloc[0], 0.25 + 0.75 * 0.9, rtol=1e-9)
+    # a constant dropout with a correlation takes the grid, with the same answer
+    ex = expected_path(_dropout_scenario({"dist": "constant", "value": 0.5}, 0.5))
+    np.testing.assert_allclose(ex.shares["b"].iloc[0], 0.25 + 0.75 * 0.9, rtol=1e-6)
