@@ -7,10 +7,12 @@ They run in well under a second each, so that the ``engine/kernel`` mutation tar
 ``benchmarks/mutation.py`` can judge each mutant in seconds.
 """
 
+import io
 import json
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import lifesim
@@ -536,9 +538,10 @@ def test_expected_path_campaign_rotation_stop_and_duration():
 
 
 def test_expected_path_refuses_dependent_people():
-    with pytest.raises(ValueError, match="independent people"):
+    msg = "^expected_path needs independent people: no support, no churn_weight$"
+    with pytest.raises(ValueError, match=msg):
         expected_path(_chain_scenario(satisfaction={"churn_weight": 0.5}))
-    with pytest.raises(ValueError, match="independent people"):
+    with pytest.raises(ValueError, match=msg):
         expected_path(_chain_scenario(support={"agents": 1, "ticket_p": {"b": 0.1}}))
     assert len(expected_path(_chain_scenario(satisfaction={"churn_weight": 0.0})).orders) == 6
 
@@ -1034,7 +1037,17 @@ def test_save_writes_the_run_folder(tmp_path):
     assert not (out / "support.parquet").exists()
     with pytest.raises(lifesim.LifesimError):
         res.save(out)  # not overwritten without overwrite=True
+    with pytest.raises(lifesim.LifesimError, match="would replace the input"):
+        res.save(out, overwrite=True, inputs=[out / "scenario.yaml"])
     res.save(out, overwrite=True)
+    # the JSON files are indented for people who open them; no reader sees a pandas index
+    text = (out / "manifest.json").read_text(encoding="utf-8")
+    assert text.startswith('{\n  "lifesim_version": ')
+    text = (out / "summary.json").read_text(encoding="utf-8")
+    assert text.startswith('{\n  "scenario": "views",\n  "strategy": ')
+    for name in ("events", "purchases", "stage_counts", "people", "ledger", "tactics"):
+        cols = pq.read_schema(out / f"{name}.parquet").names
+        assert not [c for c in cols if c.startswith("__index")], name
     # with support: its table is written and listed
     sup = lifesim.simulate(
         chain(days=2, support={"agents": 1, "ticket_p": {"b": 0.5}}), seed=1
@@ -1128,3 +1141,17 @@ def test_contacts_with_a_support_load_open_tickets_for_the_staff():
     # waiting costs satisfaction only to the two callers (0.25 per day waited)
     sat = res.people.satisfaction.tolist()
     assert sat[1] == sat[3] == 1.0 and sat[0] < 1.0 and sat[2] < 1.0
+
+
+def test_the_run_folder_is_utf8_whatever_the_locale(tmp_path, monkeypatch):
+    """A text file written without an explicit encoding would follow the locale (Windows)."""
+    scn = chain(days=1) | {"description": "café ☕ für Kunden"}
+    res = lifesim.simulate(scn, seed=0)
+    real = io.text_encoding
+    monkeypatch.setattr(
+        io, "text_encoding", lambda enc, *a: "latin-1" if enc is None else real(enc)
+    )
+    out = res.save(tmp_path / "run")
+    monkeypatch.undo()
+    assert "café ☕ für Kunden" in (out / "scenario.yaml").read_bytes().decode("utf-8")
+    assert lifesim.load_scenario(out / "scenario.yaml").description == "café ☕ für Kunden"
