@@ -6,6 +6,8 @@ load_scenario, default_scenario
     Read and validate a scenario (YAML, dict or the embedded default).
 simulate, Simulation, SimulationResult
     Run the agent-based lifecycle simulator.
+calibrate, CalibrationResult
+    Fit the simulator to a business's transaction log and check its forecast.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -16,6 +18,7 @@ from lifesim.errors import ConfigError, DataError, LifesimError
 if TYPE_CHECKING:  # pragma: no cover
     from lifesim.config import Scenario, default_scenario, dump_scenario, load_scenario
     from lifesim.engine import Effect, Simulation, SimulationResult, simulate
+    from lifesim.experiments.calibrate import CalibrationResult, calibrate
 
 __all__ = [
     "__version__",
@@ -27,6 +30,8 @@ __all__ = [
     "Simulation",
     "SimulationResult",
     "Effect",
+    "calibrate",
+    "CalibrationResult",
     "LifesimError",
     "ConfigError",
     "DataError",
@@ -41,6 +46,8 @@ _LAZY = {
     "Simulation": "lifesim.engine",
     "SimulationResult": "lifesim.engine",
     "Effect": "lifesim.engine",
+    "calibrate": "lifesim.experiments.calibrate",
+    "CalibrationResult": "lifesim.experiments.calibrate",
 }
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import simpy
@@ -32,6 +33,7 @@ from lifesim.engine.recorder import Ledger, Recorder
 from lifesim.engine.result import SimulationResult
 from lifesim.engine.services import Services
 from lifesim.engine.support import SupportDesk
+from lifesim.errors import ConfigError
 from lifesim.model import (
     Population,
     StageGraph,
@@ -71,6 +73,10 @@ class Simulation:
     trust_code : bool
         Allow a ``custom`` strategy spec to import and run the code it names (never
         without this: scenario files are shared like documents).
+    initial : mapping, optional
+        Start from this market instead of a drawn one: ``stage`` per person (names or codes;
+        its length sets the market size), optionally ``propensity`` and ``dropout``
+        multipliers (see :meth:`lifesim.model.Population.set_state`).
 
     Notes
     -----
@@ -92,8 +98,11 @@ class Simulation:
         progress: Progress | None = None,
         strategy: str | StrategySpec | Strategy | None = None,
         trust_code: bool = False,
+        initial: Mapping[str, Any] | None = None,
     ):
         scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if initial is not None and "stage" in initial:
+            customers = len(initial["stage"])
         self.scenario = resolve(trusted(scn) if trust_code else scn, customers, days)
         if seed is None:
             seed = self.scenario.seed
@@ -103,6 +112,11 @@ class Simulation:
         self.n = self.scenario.market.size
         self.segments = list(self.scenario.segments)
         self.pop = Population.build(self.scenario, self.graph, self.n, self.stream("population"))
+        if initial is not None:
+            try:
+                self.pop.set_state(self.graph, initial)
+            except ValueError as exc:
+                raise ConfigError([("initial", str(exc).removeprefix("initial state: "))]) from None
         self.env = simpy.Environment()
         self.ledger = Ledger(self.scenario.budget.per_period)
         self.recorder = Recorder(self.graph.n_stages, self.days, events=record_events)
@@ -332,6 +346,7 @@ def simulate(
     progress: Progress | None = None,
     strategy: str | StrategySpec | Strategy | None = None,
     trust_code: bool = False,
+    initial: Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Run a scenario and return its result.
 
@@ -351,6 +366,9 @@ def simulate(
         Marketing strategy (a name from the scenario, a spec or an object); ``None``: none.
     trust_code : bool
         Allow a ``custom`` strategy spec to import and run the code it names.
+    initial : mapping, optional
+        Start from a given market (``stage``, optionally ``propensity`` and ``dropout`` per
+        person) instead of a drawn one; see :class:`Simulation`.
 
     Returns
     -------
@@ -372,5 +390,6 @@ def simulate(
         progress=progress,
         strategy=strategy,
         trust_code=trust_code,
+        initial=initial,
     )
     return sim.run()

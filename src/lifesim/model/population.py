@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,6 +200,63 @@ class Population:
             last_contact=np.full(n, -32768, dtype=np.int16),
             initial_stage=stage.copy(),
         )
+
+    def set_state(self, graph: StageGraph, state: Mapping[str, Any]) -> None:
+        """Start from a given market (e.g. real customers at a cutoff) instead of the drawn one.
+
+        Parameters
+        ----------
+        graph : StageGraph
+        state : mapping
+            ``stage`` (stage names or codes, one per person; required), and optionally
+            ``propensity`` and ``dropout`` (non-negative multipliers, as the segments would
+            draw them). Arrays not given keep the drawn values.
+
+        Raises
+        ------
+        ValueError
+            Naming the key, the bad value and what is allowed.
+        """
+        n = len(self)
+        unknown = set(state) - {"stage", "propensity", "dropout"}
+        if unknown:
+            raise ValueError(
+                f"initial state: unknown key(s) {sorted(unknown)}; allowed: stage, propensity, "
+                "dropout"
+            )
+        if "stage" not in state:
+            raise ValueError("initial state: 'stage' is required (one stage name per person)")
+        stage = np.asarray(state["stage"])
+        if stage.shape != (n,):
+            raise ValueError(f"initial state: stage has shape {stage.shape}; expected ({n},)")
+        if stage.dtype.kind in "iu":
+            bad = (stage < 0) | (stage >= graph.n_stages)
+            if bad.any():
+                top = graph.n_stages - 1
+                raise ValueError(f"initial state: stage code {stage[bad][0]} not in 0..{top}")
+            codes = stage.astype(np.int8)
+        else:
+            names = list(graph.names)
+            uniq, inv = np.unique(stage.astype(str), return_inverse=True)
+            for u in uniq:
+                if u not in names:
+                    raise ValueError(
+                        f"initial state: unknown stage {str(u)!r}; known stages: {', '.join(names)}"
+                    )
+            codes = np.array([names.index(u) for u in uniq], dtype=np.int8)[inv]
+        for key, attr in (("propensity", "propensity"), ("dropout", "churn_mult")):
+            if key not in state:
+                continue
+            v = np.asarray(state[key], dtype=np.float64)
+            if v.shape != (n,):
+                raise ValueError(f"initial state: {key} has shape {v.shape}; expected ({n},)")
+            if not np.isfinite(v).all() or (v < 0).any():
+                raise ValueError(f"initial state: {key} must be finite and >= 0")
+            getattr(self, attr)[:] = v
+        self.stage[:] = codes
+        self.initial_stage[:] = codes
+        self.non_target[:] = self.propensity == 0
+        self.first_customer_day[:] = np.where(graph.kind[codes] == 1, 0, -1)
 
     def to_pandas(self, graph: StageGraph, segments: list[str]) -> pd.DataFrame:
         """One row per person, with stage and segment names as categoricals."""

@@ -1,0 +1,280 @@
+"""``lifesim.calibrate``: fit the simulator's customer stages to a business's transaction log."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lifesim._random import SeedLike, as_seed_sequence
+from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.config.load import scenario_to_dict
+from lifesim.errors import ConfigError, DataError
+from lifesim.experiments.calibrate.forecast import bgnbd_check, holdout_check
+from lifesim.experiments.calibrate.models import fit_bg_nbd, fit_pareto_nbd
+from lifesim.experiments.calibrate.result import CalibrationResult
+from lifesim.experiments.calibrate.scenario import annotate_yaml, calibrated_scenario
+from lifesim.experiments.calibrate.summary import CustomerTable, customer_table
+
+if TYPE_CHECKING:  # lifesim.churn (and scikit-learn) load when calibrate runs
+    from lifesim.churn import TransactionLog, TransactionSchema
+
+__all__ = ["calibrate", "MIN_REPEAT_BUYERS"]
+
+#: Fewest repeat buyers with which purchase-rate and dropout heterogeneity are fitted.
+MIN_REPEAT_BUYERS = 30
+
+
+def _order_value(orders: pd.DataFrame) -> dict[str, float]:
+    amt = orders["amount"].to_numpy(np.float64)
+    pos = amt[amt > 0]
+    if len(pos) < 2:
+        raise DataError(
+            f"amount: {len(pos)} order(s) with a positive value by the cutoff; at least 2 are "
+            "needed to fit the order-value distribution"
+        )
+    logs = np.log(pos)
+    mu, sigma = float(logs.mean()), float(logs.std(ddof=0))
+    n = len(pos)
+    return {
+        "mu": mu,
+        "sigma": sigma,
+        "se_mu": sigma / np.sqrt(n),
+        "se_sigma": sigma / np.sqrt(2 * n),
+        "n": n,
+        "zero": int((amt <= 0).sum()),
+    }
+
+
+def _weekly_fit(table: CustomerTable, params: dict[str, float]) -> pd.DataFrame:
+    """Observed vs expected repeat purchase days per calendar week of the calibration period."""
+    r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
+    c = table.customers
+    first = c["first_day"].to_numpy()
+    start = int(first.min())
+    weeks = (table.cutoff - start) // 7 + 1
+    ends = np.minimum(start + 7 * np.arange(1, weeks + 1) - 1, table.cutoff)
+    t = np.clip(ends[:, None] - first[None, :], 0, None).astype(np.float64)
+    if abs(s - 1) < 1e-9:
+        ex = r / alpha * beta * np.log1p(t / beta)
+    else:
+        ex = r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
+    expected_cum = ex.sum(axis=1)
+    o = table.calibration_orders
+    firsts = o.groupby("cust")["day"].transform("min")
+    rep = o[o["day"] > firsts]
+    observed = np.bincount((rep["day"].to_numpy() - start) // 7, minlength=weeks)[:weeks]
+    return pd.DataFrame(
+        {
+            "week": np.arange(1, weeks + 1),
+            "observed": observed,
+            "fitted": np.diff(expected_cum, prepend=0.0),
+            "cum_observed": np.cumsum(observed),
+            "cum_fitted": expected_cum,
+        }
+    )
+
+
+def _histogram_fit(
+    table: CustomerTable, params: dict[str, float], rng: np.random.Generator, reps: int = 20
+) -> pd.DataFrame:
+    """Observed vs fitted customers by repeat purchase days (fitted: simulated histories)."""
+    r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
+    T = table.customers["T"].to_numpy(np.float64)
+    n = len(T)
+    top = 7
+    sim = np.zeros(top + 1)
+    for _ in range(reps):
+        lam = rng.gamma(r, 1 / alpha, n)
+        mu = rng.gamma(s, 1 / beta, n)
+        life = np.minimum(rng.exponential(1.0, n) / mu, T)
+        k = rng.poisson(lam * life)
+        sim += np.bincount(np.minimum(k, top), minlength=top + 1)[: top + 1]
+    obs = np.bincount(np.minimum(table.customers["x"].to_numpy(), top), minlength=top + 1)
+    return pd.DataFrame(
+        {
+            "repeat_days": [*map(str, range(top)), f"{top}+"],
+            "observed": obs[: top + 1],
+            "fitted": sim / reps,
+        }
+    )
+
+
+def _read(
+    transactions: Any, schema: TransactionSchema | None, sep: str | None, cutoff: Any
+) -> TransactionLog:
+    from lifesim.churn import prepare
+
+    date_hint = isinstance(cutoff, str) and not cutoff.strip().lstrip("-").isdigit()
+    return prepare(transactions, schema=schema, sep=sep, date_hint=date_hint)
+
+
+def calibrate(
+    transactions: pd.DataFrame | str | os.PathLike,
+    *,
+    cutoff: Any = None,
+    holdout_end: Any = None,
+    schema: TransactionSchema | None = None,
+    sep: str | None = None,
+    base: ScenarioLike = None,
+    draws: int = 200,
+    forecast_draws: int = 50,
+    seed: SeedLike = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> CalibrationResult:
+    """Fit the simulator's customer stages to a transaction log; check the forecast.
+
+    Parameters
+    ----------
+    transactions : DataFrame or path
+        One row per purchase (CSV/TSV/Parquet or a DataFrame), read as ``lifesim churn``
+        reads it: customer, time and amount columns (detected, or named in ``schema``).
+    cutoff : date or int, optional
+        End of the calibration period (default: the last day of the log).
+    holdout_end : date or int, optional
+        End of the holdout: forecast ``(cutoff, holdout_end]`` with the simulator and with
+        BG/NBD and compare with what happened.
+    schema : TransactionSchema, optional
+    sep : str, optional
+        Field separator of a text file.
+    base : Scenario, mapping, path or None
+        Where the values the data cannot identify come from (default: the embedded default).
+    draws : int
+        Parameter sets in ``draws`` (>= 10).
+    forecast_draws : int
+        Parameter draws simulated for the holdout check (>= 10; each its own cutoff state).
+    seed : int, SeedSequence or None
+        Seeds the draws and the holdout simulations.
+    progress : callable(done, total), optional
+        Called after each holdout simulation.
+
+    Returns
+    -------
+    CalibrationResult
+
+    Raises
+    ------
+    DataError
+        A log without the needed columns, a cutoff outside the data, a holdout end not after
+        the cutoff or beyond the data, too few repeat buyers.
+    """
+    t0 = time.perf_counter()
+    for name, v in (("draws", draws), ("forecast_draws", forecast_draws)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 10:
+            raise ConfigError([(name, f"must be a whole number >= 10, got {v!r}")])
+    if forecast_draws > draws:
+        raise ConfigError([("forecast_draws", f"must be <= draws ({draws}), got {forecast_draws}")])
+    log = _read(transactions, schema, sep, cutoff if cutoff is not None else holdout_end)
+    cut = log.last_day if cutoff is None else log.parse_time(cutoff, "cutoff")
+    if not log.first_day <= cut <= log.last_day:
+        raise DataError(
+            f"cutoff == {cutoff!r} is outside the data: the log runs from "
+            f"{log.format_day(log.first_day)} to {log.format_day(log.last_day)}; allowed: a day "
+            "in that range"
+        )
+    hold = None
+    if holdout_end is not None:
+        hold = log.parse_time(holdout_end, "holdout_end")
+        if hold <= cut:
+            raise DataError(
+                f"holdout_end == {holdout_end!r} is not after the cutoff "
+                f"({log.format_day(cut)}); allowed: a later day, up to "
+                f"{log.format_day(log.last_day)}"
+            )
+        if hold > log.last_day:
+            raise DataError(
+                f"holdout_end == {holdout_end!r} is beyond the data (last day "
+                f"{log.format_day(log.last_day)}); allowed: up to the last day"
+            )
+    table = customer_table(log, cut, hold)
+    c = table.customers
+    repeat = int((c["x"] > 0).sum())
+    if repeat < MIN_REPEAT_BUYERS:
+        raise DataError(
+            f"too few repeat buyers to identify purchase and dropout heterogeneity: {repeat} of "
+            f"{len(c):,} customers bought again by the cutoff ({log.format_day(cut)}); at least "
+            f"{MIN_REPEAT_BUYERS} are needed (use a later cutoff or a longer log)"
+        )
+    s = table.summary
+    fit = fit_pareto_nbd(s)
+    bg = fit_bg_nbd(s)
+    ov = _order_value(table.calibration_orders)
+    base_scn: Scenario = base if isinstance(base, Scenario) else load_scenario(base)
+    source = str(transactions) if not isinstance(transactions, pd.DataFrame) else "a DataFrame"
+    label = f"{len(c):,} customers of {os.path.basename(source)} to {log.format_day(cut)}"
+    scn, comments, missing = calibrated_scenario(
+        base_scn, fit.params, (ov["mu"], ov["sigma"]), label
+    )
+    header = (
+        f"lifesim calibrate: {source}, cutoff {log.format_day(cut)}\n"
+        "Fitted values carry a comment saying what they were fitted from.\n"
+        "Not identified by this data (taken from the base scenario):\n"
+        + "\n".join(f"  - {m}" for m in missing)
+        + "\n"
+    )
+    yaml_text = annotate_yaml(scenario_to_dict(scn), comments, header)
+    ss = as_seed_sequence(seed)
+    draw_ss, hist_ss, sim_ss = ss.spawn(3)
+    rng = np.random.default_rng(draw_ss)
+    pd_draws = fit.draws(draws, rng)
+    ov_draws = np.column_stack(
+        [
+            rng.normal(ov["mu"], ov["se_mu"], draws),
+            np.abs(rng.normal(ov["sigma"], ov["se_sigma"], draws)),
+        ]
+    )
+    draws_df = pd.DataFrame(
+        np.column_stack([pd_draws, ov_draws]),
+        columns=["r", "alpha", "s", "beta", "order_value_mu", "order_value_sigma"],
+    )
+    draws_df.insert(0, "draw", np.arange(draws))
+    check = base_check = actual = None
+    if hold is not None:
+        ho = table.holdout_orders
+        days = ho["day"].to_numpy() - cut
+        pos = c.index.get_indexer(log.customers[ho["cust"].to_numpy()])
+        horizon = hold - cut
+        k = forecast_draws
+        check = holdout_check(
+            scn,
+            fit,
+            pd_draws[:k],
+            s,
+            days,
+            pos,
+            ho["amount"].to_numpy(),
+            horizon,
+            sim_ss,
+            progress,
+        )
+        base_check = bgnbd_check(bg, bg.draws(k, rng), s, days, pos, horizon)
+        actual = np.bincount(pos, minlength=len(c)).astype(float)
+    return CalibrationResult(
+        source=source,
+        cutoff=log.format_day(cut) if log.time_kind == "date" else str(cut),
+        holdout_end=None
+        if hold is None
+        else (log.format_day(hold) if log.time_kind == "date" else str(hold)),
+        customers=len(c),
+        purchase_days=int(c["orders"].sum()),
+        repeat_buyers=repeat,
+        rows=log.n_transactions,
+        fit=fit,
+        bgnbd=bg,
+        order_value=ov,
+        scenario=scn,
+        scenario_yaml=yaml_text,
+        not_identified=missing,
+        draws=draws_df,
+        holdout=check,
+        baseline=base_check,
+        holdout_actual=actual,
+        calibration_weekly=_weekly_fit(table, fit.params),
+        repeat_histogram=_histogram_fit(table, fit.params, np.random.default_rng(hist_ss)),
+        order_values=table.calibration_orders["amount"].to_numpy(),
+        elapsed_s=time.perf_counter() - t0,
+    )

@@ -1,0 +1,270 @@
+"""The result of :func:`lifesim.calibrate`: fit, scenario, draws, holdout check."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lifesim._io import atomic_dir
+from lifesim.config import Scenario
+from lifesim.experiments.calibrate.forecast import HoldoutCheck
+from lifesim.experiments.calibrate.models import Fit
+
+__all__ = ["CalibrationResult", "MEANING", "CONVENTIONS"]
+
+MEANING = {
+    "r": "shape of the purchase-rate distribution (heterogeneity: small = very unequal)",
+    "alpha": "rate (days) of the purchase-rate distribution; mean purchase rate = r / alpha",
+    "s": "shape of the dropout-rate distribution (heterogeneity)",
+    "beta": "rate (days) of the dropout-rate distribution; mean dropout rate = s / beta",
+    "a": "BG/NBD: dropout-probability Beta(a, b) after each purchase",
+    "b": "BG/NBD: dropout-probability Beta(a, b) after each purchase",
+    "order_value_mu": "mean of log order value (an order = one customer's purchases in a day)",
+    "order_value_sigma": "sd of log order value",
+}
+
+CONVENTIONS = [
+    "time unit: days; an order is one customer's purchases on one day (the engine makes at "
+    "most one order per person and day); x = repeat purchase days up to the cutoff",
+    "fit: maximum likelihood; standard errors from the inverse Hessian of the log-likelihood "
+    "on the log-parameter scale; 95% intervals exp(log estimate +- 1.96 se)",
+    "draws: parametric, from the asymptotic normal of the log-parameters (an approximation of "
+    "the posterior with flat priors on the log scale)",
+    "holdout intervals (lifesim): 2.5%-97.5% quantiles over parameter draws, each with its own "
+    "cutoff state and simulation; BG/NBD intervals: parameter uncertainty only",
+    "weekly MAPE: mean over holdout weeks of |predicted - actual| / actual of cumulative "
+    "transactions, in %",
+]
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        return v if np.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _fit_dict(fit: Fit) -> dict[str, Any]:
+    lo, hi = fit.interval()
+    return {
+        "method": f"{fit.model}, maximum likelihood",
+        "loglik": fit.loglik,
+        "converged": fit.converged,
+        "parameters": {
+            name: {
+                "estimate": _num(fit.estimate[i]),
+                "se": _num(fit.se[i]),
+                "lower": _num(lo[i]),
+                "upper": _num(hi[i]),
+                "meaning": MEANING.get(name, ""),
+            }
+            for i, name in enumerate(fit.names)
+        },
+    }
+
+
+def _check_dict(check: HoldoutCheck, actual: np.ndarray) -> dict[str, Any]:
+    sc = check.scores(actual)
+    out = {
+        "method": check.method,
+        "draws": check.draws,
+        "total": {k: _num(v) for k, v in check.total.items()},
+        "weekly_mape_pct": _num(sc["weekly_mape_pct"]),
+        "weeks_in_interval": _num(sc["weeks_in_interval"]),
+        "per_customer": {"corr": _num(sc["corr"]), "mae": _num(sc["mae"])},
+    }
+    if check.revenue is not None:
+        out["revenue"] = {k: _num(v) for k, v in check.revenue.items()}
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationResult:
+    """A scenario fitted to a business's transaction log, with its uncertainty and checks.
+
+    Attributes
+    ----------
+    source : str
+        The log (path or description).
+    cutoff, holdout_end : str or None
+        As the user gave them (the log's own format).
+    customers, purchase_days, repeat_buyers, rows : int
+        Customers with a first purchase by the cutoff, their purchase days and how many
+        bought again, and the rows of the log.
+    fit : Fit
+        Pareto/NBD (days): the model the scenario's customer stages implement.
+    bgnbd : Fit
+        BG/NBD on the same data (the classic baseline).
+    order_value : dict
+        ``mu``, ``sigma`` (log-normal MLE), their standard errors and ``n`` orders.
+    scenario : Scenario
+        The calibrated scenario (``scenario.yaml`` in the run folder).
+    scenario_yaml : str
+        Its YAML text, a comment on each fitted value.
+    not_identified : list of str
+        What the data cannot identify (taken from the base scenario).
+    draws : DataFrame
+        Parameter sets representing the fit's uncertainty (``draws.parquet``).
+    holdout, baseline : HoldoutCheck or None
+        The forecast check of lifesim and of BG/NBD (with ``holdout_end``).
+    holdout_actual : ndarray or None
+        Actual holdout purchase days per customer.
+    calibration_weekly : DataFrame
+        Observed and fitted repeat purchase days per week of the calibration period.
+    repeat_histogram : DataFrame
+        Customers by repeat purchase days: observed and fitted (mean of simulated histories).
+    elapsed_s : float
+    """
+
+    source: str
+    cutoff: str
+    holdout_end: str | None
+    customers: int
+    purchase_days: int
+    repeat_buyers: int
+    rows: int
+    fit: Fit
+    bgnbd: Fit
+    order_value: dict[str, float]
+    scenario: Scenario
+    scenario_yaml: str
+    not_identified: list[str]
+    draws: pd.DataFrame
+    holdout: HoldoutCheck | None
+    baseline: HoldoutCheck | None
+    holdout_actual: np.ndarray | None
+    calibration_weekly: pd.DataFrame
+    repeat_histogram: pd.DataFrame
+    order_values: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    elapsed_s: float = 0.0
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Every fitted parameter: estimate, standard error, 95% interval, meaning."""
+        rows = []
+        for model, fit in (("Pareto/NBD", self.fit), ("BG/NBD (baseline)", self.bgnbd)):
+            lo, hi = fit.interval()
+            for i, name in enumerate(fit.names):
+                rows.append((model, name, fit.estimate[i], fit.se[i], lo[i], hi[i]))
+        ov = self.order_value
+        for name in ("mu", "sigma"):
+            est, se = ov[name], ov[f"se_{name}"]
+            rows.append(("order value", name, est, se, est - 1.96 * se, est + 1.96 * se))
+        return pd.DataFrame(
+            rows, columns=["model", "parameter", "estimate", "se", "lower", "upper"]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the content of ``fit.json``."""
+        ov = self.order_value
+        out: dict[str, Any] = {
+            "source": self.source,
+            "cutoff": self.cutoff,
+            "holdout_end": self.holdout_end,
+            "time_unit": "day",
+            "customers": self.customers,
+            "transactions": self.rows,
+            "purchase_days": self.purchase_days,
+            "repeat_buyers": self.repeat_buyers,
+            **_fit_dict(self.fit),
+            "order_value": {
+                "method": "log-normal, maximum likelihood on order values (per purchase day)",
+                "n": int(ov["n"]),
+                "parameters": {
+                    name: {
+                        "estimate": ov[name],
+                        "se": ov[f"se_{name}"],
+                        "lower": ov[name] - 1.96 * ov[f"se_{name}"],
+                        "upper": ov[name] + 1.96 * ov[f"se_{name}"],
+                        "meaning": MEANING[f"order_value_{name}"],
+                    }
+                    for name in ("mu", "sigma")
+                },
+            },
+            "not_identified": list(self.not_identified),
+            "draws": {"n": len(self.draws), "method": CONVENTIONS[2].split(": ", 1)[1]},
+            "conventions": CONVENTIONS,
+            "baseline_bgnbd": {"fit": _fit_dict(self.bgnbd)},
+        }
+        if self.holdout is not None and self.holdout_actual is not None:
+            out["holdout"] = _check_dict(self.holdout, self.holdout_actual)
+            out["baseline_bgnbd"].update(_check_dict(self.baseline, self.holdout_actual))
+        return out
+
+    def summary(self) -> str:
+        """Plain-text summary: the fit, what is not identified, the holdout check."""
+        p = self.fit.params
+        lines = [
+            f"lifesim calibrate: {self.source}, cutoff {self.cutoff}"
+            + (f", holdout to {self.holdout_end}" if self.holdout_end else ""),
+            f"{self.customers:,} customers, {self.purchase_days:,} purchase days "
+            f"({self.rows:,} rows), {self.repeat_buyers:,} repeat buyers",
+            "",
+            "fitted (Pareto/NBD, days; 95% interval):",
+        ]
+        tab = self.to_pandas()
+        for row in tab.itertuples():
+            lines.append(
+                f"  {row.model:<18} {row.parameter:<6} {row.estimate:>10.4g}  "
+                f"[{row.lower:.4g}, {row.upper:.4g}]  se {row.se:.3g}"
+            )
+        lines += [
+            f"  mean purchase rate {p['r'] / p['alpha'] * 7:.3g}/week while alive; mean "
+            f"lifetime {p['beta'] / p['s'] / 7:.3g} weeks (if s > 1, else heavy-tailed)",
+            f"  log-likelihood {self.fit.loglik:,.2f} (BG/NBD {self.bgnbd.loglik:,.2f})",
+            "",
+            "not identified by this data (from the base scenario):",
+            *[f"  - {t}" for t in self.not_identified],
+        ]
+        if self.holdout is not None:
+            lines += ["", f"holdout check (to {self.holdout_end}):"]
+            for name, chk in (("lifesim", self.holdout), ("BG/NBD", self.baseline)):
+                sc = chk.scores(self.holdout_actual)
+                t = chk.total
+                lines.append(
+                    f"  {name:<8} total {t['predicted']:,.0f} [{t['lower']:,.0f}, "
+                    f"{t['upper']:,.0f}] vs actual {t['actual']:,.0f} "
+                    f"({t['error_pct']:+.1f}%); cumulative weekly MAPE "
+                    f"{sc['weekly_mape_pct']:.2f}%; weeks in interval "
+                    f"{sc['weeks_in_interval']:.0%}; per customer corr {sc['corr']:.3f}, "
+                    f"MAE {sc['mae']:.3f}"
+                )
+        lines += ["", "conventions:", *[f"  - {c}" for c in CONVENTIONS]]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return (
+            "<h3>lifesim calibrate</h3><pre>"
+            + html.escape(self.summary())
+            + "</pre>"
+            + self.to_pandas().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        )
+
+    def save_tables(self, folder: Path) -> None:
+        """Write ``scenario.yaml``, ``fit.json``, ``draws.parquet`` and the check tables."""
+        (folder / "scenario.yaml").write_text(self.scenario_yaml, encoding="utf-8")
+        (folder / "fit.json").write_text(json.dumps(self.to_dict(), indent=2), "utf-8")
+        self.draws.to_parquet(folder / "draws.parquet", index=False)
+        self.to_pandas().to_csv(folder / "parameters.csv", index=False)
+        self.calibration_weekly.to_csv(folder / "calibration_weekly.csv", index=False)
+        self.repeat_histogram.to_csv(folder / "repeat_histogram.csv", index=False)
+        if self.holdout is not None:
+            self.holdout.weekly.to_csv(folder / "holdout_weekly.csv", index=False)
+            self.baseline.weekly.to_csv(folder / "holdout_weekly_bgnbd.csv", index=False)
+            self.holdout.histogram.to_csv(folder / "holdout_histogram.csv", index=False)
+        (folder / "summary.txt").write_text(self.summary() + "\n", encoding="utf-8")
+
+    def save(self, out: str | Path, *, overwrite: bool = False, inputs: Iterable = ()) -> Path:
+        """Write the run folder (tables only; :mod:`lifesim.report` adds plots and HTML)."""
+        out = Path(out)
+        with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
+            self.save_tables(tmp)
+        return out

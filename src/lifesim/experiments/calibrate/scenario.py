@@ -1,0 +1,141 @@
+"""A fitted Pareto/NBD and order-value model written into a lifesim scenario.
+
+The engine's customer stages are the Pareto/NBD: a person in a customer stage with a repeat
+purchase rule buys on a day with probability ``buy.p x propensity`` and leaves for a churned
+stage with probability ``p x dropout``. With daily rates (the fit's unit is days):
+
+* ``buy.p = r / alpha`` (the mean purchase rate) and propensity ``~ Gamma(r, 1/r)`` (mean 1),
+  so ``buy.p x propensity ~ Gamma(r, alpha)``;
+* each move into a churned stage from a customer stage gets ``p = s / beta`` and dropout
+  ``~ Gamma(s, 1/s)``, so ``p x dropout ~ Gamma(s, beta)``; purchase and dropout rates are
+  independent, as in the Pareto/NBD;
+* every customer stage buys and drops out alike (the data cannot tell them apart); moves out
+  of churned stages are set to 0 (dropout is permanent in the fitted model);
+* order values ``~ LogNormal(mu, sigma)`` fitted to the order values (per purchase day);
+* both gamma distributions are clipped at their 99.99% quantile (the engine needs bounded
+  multipliers): the clipped mass is 1e-4.
+
+Everything else (prospect stages and their rates, tactics, fatigue, budget) comes from the
+base scenario and is listed as not identified by this data. A move of the base scenario
+scaled by propensity whose probability could exceed 1 at the clipped maximum is made
+unscaled, and said so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from scipy import special
+
+from lifesim.config import Scenario, load_scenario
+from lifesim.config.load import scenario_to_dict
+
+__all__ = ["calibrated_scenario", "annotate_yaml", "CLIP_Q"]
+
+CLIP_Q = 0.9999
+
+
+def _gamma_max(shape: float) -> float:
+    return float(special.gammaincinv(shape, CLIP_Q) / shape)
+
+
+def calibrated_scenario(
+    base: Scenario,
+    params: dict[str, float],
+    order_value: tuple[float, float],
+    source: str,
+) -> tuple[Scenario, dict[tuple[str, ...], str], list[str]]:
+    """Return the calibrated scenario, a comment per fitted key path, and what is not identified.
+
+    Parameters
+    ----------
+    base : Scenario
+        Where the values the data cannot identify come from.
+    params : dict
+        Pareto/NBD ``r, alpha, s, beta`` in days.
+    order_value : (mu, sigma)
+        Log-normal order-value parameters.
+    source : str
+        What the values were fitted from (for the comments).
+    """
+    r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
+    d = scenario_to_dict(base)
+    comments: dict[tuple[str, ...], str] = {}
+    kinds = {name: st["kind"] for name, st in d["stages"].items()}
+    m_max, d_max = _gamma_max(r), _gamma_max(s)
+    buy_p, churn_p = r / alpha, s / beta
+    fit = f"fitted (Pareto/NBD) from {source}"
+    notes: list[str] = []
+    for name, st in d["stages"].items():
+        if kinds[name] == "customer" and st.get("buy") is not None:
+            st["buy"] = {"p": buy_p, "propensity": True}
+            comments[("stages", name, "buy", "p")] = f"{fit}: r / alpha per day"
+        for dst, tr in st["to"].items():
+            if kinds[name] == "customer" and kinds[dst] == "churned":
+                tr["p"] = churn_p
+                tr["propensity"] = False
+                comments[("stages", name, "to", dst, "p")] = f"{fit}: s / beta per day"
+            elif kinds[name] == "churned":
+                tr["p"] = 0.0
+                comments[("stages", name, "to", dst, "p")] = (
+                    "0: dropout is permanent in the fitted model"
+                )
+            elif tr["propensity"] and tr["p"] * m_max > 1:
+                tr["propensity"] = False
+                notes.append(
+                    f"stages.{name}.to.{dst}: no longer scaled by propensity (p x largest "
+                    f"fitted propensity {tr['p'] * m_max:.3g} > 1)"
+                )
+    mu, sigma = order_value
+    d["segments"] = {
+        "customers": {
+            "share": 1.0,
+            "propensity": {"dist": "gamma", "shape": r, "scale": 1 / r, "max": m_max},
+            "order_value": {"dist": "lognormal", "mu": mu, "sigma": sigma},
+            "non_target": 0.0,
+            "satisfaction": 1.0,
+            "dropout": {"dist": "gamma", "shape": s, "scale": 1 / s, "max": d_max},
+            "dropout_correlation": 0.0,
+        }
+    }
+    seg = ("segments", "customers")
+    comments[(*seg, "propensity", "shape")] = f"{fit}: r (purchase-rate heterogeneity)"
+    comments[(*seg, "propensity", "max")] = "99.99% quantile (the engine needs a bound)"
+    comments[(*seg, "dropout", "shape")] = f"{fit}: s (dropout heterogeneity)"
+    comments[(*seg, "dropout", "max")] = "99.99% quantile (the engine needs a bound)"
+    comments[(*seg, "order_value", "mu")] = f"fitted (log-normal MLE) from {source}"
+    comments[(*seg, "order_value", "sigma")] = f"fitted (log-normal MLE) from {source}"
+    d["name"] = f"{base.name} calibrated"
+    scn = load_scenario(d)
+    not_identified = [
+        "prospect stages (awareness, consideration, ...) and their moves: from the base scenario",
+        "moves between customer stages (e.g. retention <-> advocacy): from the base scenario",
+        "tactic effects, costs, fatigue, budget, campaigns and support: from the base scenario",
+        "inflow of new customers: not fitted (the market's prospects follow the base scenario)",
+        *notes,
+    ]
+    return scn, comments, not_identified
+
+
+def annotate_yaml(data: dict[str, Any], comments: dict[tuple[str, ...], str], header: str) -> str:
+    """Dump ``data`` as YAML with ``# comment`` after each key path in ``comments``."""
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    out, path = [], []
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        indent = (len(line) - len(stripped)) // 2
+        if stripped.startswith("- ") or ":" not in stripped:
+            out.append(line)
+            continue
+        key = stripped.split(":", 1)[0].strip("'\"")
+        path = path[:indent] + [key]
+        note = comments.get(tuple(path))
+        out.append(f"{line}  # {note}" if note else line)
+    lines = [f"# {h}" if h else "#" for h in header.splitlines()]
+    return "\n".join(lines + out) + "\n"
+
+
+def loads_back(text: str) -> Scenario:
+    """Load annotated YAML text back (a check that the file is valid)."""
+    return load_scenario(yaml.safe_load(text))

@@ -1,0 +1,172 @@
+"""lifesim.calibrate: published fits reproduced, parameters recovered from the simulator's own
+logs at the nominal rate, the simulated holdout forecast against the closed form, bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats
+
+import lifesim
+from lifesim.config import load_scenario
+from lifesim.errors import ConfigError, DataError
+from lifesim.experiments.calibrate import Summary, calibrate, fit_bg_nbd, fit_pareto_nbd
+from lifesim.experiments.calibrate.models import pareto_nbd_expected, pareto_nbd_p_alive
+
+TRUE = {"r": 0.8, "alpha": 60.0, "s": 0.7, "beta": 120.0}  # days: ~0.013 orders/day alive
+
+
+def _lifetimes_file(name: str) -> Path:
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("the `lifetimes` package (which ships CDNOW) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / name
+
+
+def _cdnow_summary() -> Summary:
+    d = pd.read_csv(_lifetimes_file("cdnow_customers_summary.csv"))
+    return Summary(d.frequency.to_numpy(float), d.recency.to_numpy(float), d["T"].to_numpy(float))
+
+
+def test_pareto_nbd_reproduces_the_published_cdnow_fit():
+    # Fader & Hardie (2005), "A note on deriving the Pareto/NBD model", CDNOW sample of 2,357
+    # customers, weeks: r = 0.553, alpha = 10.578, s = 0.606, beta = 11.669, LL = -9594.98
+    fit = fit_pareto_nbd(_cdnow_summary())
+    published = [0.553, 10.578, 0.606, 11.669]
+    np.testing.assert_allclose(fit.estimate, published, rtol=2e-3)
+    assert fit.loglik == pytest.approx(-9594.98, abs=0.02)
+    assert fit.converged
+
+
+def test_bg_nbd_reproduces_the_published_cdnow_fit():
+    # Fader, Hardie & Lee (2005), "Counting your customers the easy way", same data:
+    # r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4
+    fit = fit_bg_nbd(_cdnow_summary())
+    np.testing.assert_allclose(fit.estimate, [0.243, 4.414, 0.793, 2.426], rtol=3e-3)
+    assert fit.loglik == pytest.approx(-9582.4, abs=0.1)
+
+
+def _market_log(n: int, days: int, seed: np.random.SeedSequence) -> pd.DataFrame:
+    """The simulator's purchases of n customers with TRUE parameters, as a transaction log.
+
+    Everyone is a new customer whose first order was on day -1 (the models' clock starts at
+    the first purchase); the engine then buys and drops out for ``days`` days.
+    """
+    r, alpha, s, beta = TRUE.values()
+    d = lifesim.default_scenario().model_dump(mode="json")
+    d["stages"]["retention"]["buy"] = {"p": r / alpha, "propensity": True}
+    d["stages"]["retention"]["to"]["churned"]["p"] = s / beta
+    d["stages"]["retention"]["to"]["advocacy"]["p"] = 0.0
+    d["stages"]["churned"]["to"]["awareness"]["p"] = 0.0
+    d["satisfaction"]["churn_weight"] = 0.0
+    d["stages"]["purchase"]["to"]["retention"]["propensity"] = False
+    top_m, top_d = (stats.gamma(a, scale=1 / a).ppf(0.9999) for a in (r, s))  # P(clip) 1e-4
+    d["segments"] = {
+        "all": {
+            "propensity": {"dist": "gamma", "shape": r, "scale": 1 / r, "max": top_m},
+            "dropout": {"dist": "gamma", "shape": s, "scale": 1 / s, "max": top_d},
+        }
+    }
+    d["market"]["initial"] = "retention"
+    res = lifesim.simulate(load_scenario(d), seed=seed, customers=n, days=days, record_events=False)
+    pur = res.purchases
+    first = pd.DataFrame({"customer": np.arange(n), "day": -1, "amount": 20.0})
+    rest = pd.DataFrame(
+        {
+            "customer": pur["person"].to_numpy(),
+            "day": pur["day"].to_numpy(),
+            "amount": pur["amount"].to_numpy(),
+        }
+    )
+    return pd.concat([first, rest], ignore_index=True)
+
+
+def test_parameters_are_recovered_inside_their_intervals_at_the_nominal_rate(global_seed):
+    # K datasets of the engine's own logs; each 95% interval should cover the truth in ~95%
+    # of them: the one-sided 3-sigma binomial floor at K = 30 is 0.95 - 3 x 0.040 = 0.83
+    k, n = 30, 2000
+    seeds = np.random.SeedSequence(global_seed).spawn(k)
+    est, hits, ses = [], [], []
+    for ss in seeds:
+        log = _market_log(n, 365, ss)
+        res = calibrate(log, cutoff=364, draws=10, forecast_draws=10, seed=1)
+        lo, hi = res.fit.interval()
+        truth = np.array(list(TRUE.values()))
+        hits.append((lo <= truth) & (truth <= hi))
+        est.append(np.log(res.fit.estimate))
+        ses.append(np.sqrt(np.diag(res.fit.log_cov)))
+    cover = np.mean(hits, axis=0)
+    assert (cover >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / k)).all(), dict(zip(TRUE, cover, strict=True))
+    # and the intervals are not wide for nothing: the stated standard errors match the spread
+    # of the estimates across datasets (sd of a sd from k = 30 draws: ~13%; 3 sigma)
+    ratio = np.mean(ses, axis=0) / np.std(est, axis=0, ddof=1)
+    assert ((ratio > 0.6) & (ratio < 1.65)).all(), dict(zip(TRUE, ratio.round(2), strict=True))
+
+
+def test_the_simulated_holdout_matches_the_pareto_nbd_closed_form(global_seed):
+    # the simulator, started from each customer's conditional state at the cutoff, forecasts
+    # what the Pareto/NBD's conditional expectation says, draw by draw; the engine's days are
+    # discrete (at most one order a day, a daily dropout probability), which the 2% allows
+    log = _market_log(4000, 540, np.random.SeedSequence(global_seed))
+    res = calibrate(log, cutoff=299, holdout_end=539, draws=30, forecast_draws=30, seed=2)
+    arrays = _summary_arrays(log, 299)
+    s = Summary(*(np.asarray(a, float) for a in arrays))
+    draws = res.draws[["r", "alpha", "s", "beta"]].to_numpy()[:30]
+    expected = np.array([pareto_nbd_expected(th, 240.0, s.x, s.t_x, s.T).sum() for th in draws])
+    totals = res.holdout.total
+    mean_expected = expected.mean()
+    assert totals["predicted"] == pytest.approx(mean_expected, rel=0.02)
+    assert abs(totals["actual"] - mean_expected) < 0.1 * mean_expected  # same model made it
+    assert len(arrays[0]) == res.customers
+
+
+def _summary_arrays(log: pd.DataFrame, cutoff: int):
+    o = log[log["day"] <= cutoff].drop_duplicates(["customer", "day"])
+    g = o.groupby("customer")["day"]
+    first, last, n = g.min(), g.max(), g.size()
+    return (n - 1).to_numpy(), (last - first).to_numpy(), (cutoff - first).to_numpy()
+
+
+def test_p_alive_is_one_for_a_customer_who_just_bought():
+    p = pareto_nbd_p_alive(
+        [0.5, 10.0, 0.5, 10.0], np.array([3.0]), np.array([20.0]), np.array([20.0])
+    )
+    assert p[0] == pytest.approx(1.0)
+
+
+def test_the_scenario_file_is_valid_and_says_what_was_fitted(tmp_path, global_seed):
+    log = _market_log(1500, 365, np.random.SeedSequence(global_seed))
+    res = calibrate(log, cutoff=364, draws=20, forecast_draws=10)
+    res.save(tmp_path / "cal")
+    text = (tmp_path / "cal" / "scenario.yaml").read_text()
+    scn = load_scenario(yaml.safe_load(text))
+    assert scn.stages["retention"].buy.p == pytest.approx(
+        res.fit.params["r"] / res.fit.params["alpha"]
+    )
+    assert "# fitted (Pareto/NBD)" in text and "not identified" in text.lower()
+    out = lifesim.simulate(scn, customers=500, days=30, seed=1)
+    assert out.stage_counts.iloc[-1].sum() == 500
+    draws = pd.read_parquet(tmp_path / "cal" / "draws.parquet")
+    assert len(draws) == 20 and {"r", "alpha", "s", "beta"} <= set(draws.columns)
+    fit = (tmp_path / "cal" / "fit.json").read_text()
+    assert '"loglik"' in fit and '"not_identified"' in fit
+
+
+def test_bad_input_is_refused_with_the_allowed_range(global_seed):
+    log = _market_log(800, 200, np.random.SeedSequence(global_seed))
+    with pytest.raises(DataError, match=r"cutoff == 500 is outside the data"):
+        calibrate(log, cutoff=500)
+    with pytest.raises(DataError, match=r"holdout_end == 50 is not after the cutoff"):
+        calibrate(log, cutoff=100, holdout_end=50)
+    with pytest.raises(DataError, match=r"holdout_end == 900 is beyond the data"):
+        calibrate(log, cutoff=100, holdout_end=900)
+    with pytest.raises(DataError, match=r"too few repeat buyers.*at least 30"):
+        few = log[(log["day"] == -1) | log["customer"].isin(log["customer"].unique()[:20])]
+        calibrate(few, cutoff=150)
+    with pytest.raises(ConfigError, match=r"draws"):
+        calibrate(log, cutoff=150, draws=3)
