@@ -919,7 +919,7 @@ def test_to_dict_stage_table_and_summary_state_the_numbers():
     res = lifesim.simulate(_result_scenario(), strategy=_Mail())
     d = res.to_dict()
     n_orders = 6  # as in the test above
-    assert d == {
+    want = {
         "scenario": "views",
         "strategy": "mailer",
         "seed": 17,
@@ -937,6 +937,10 @@ def test_to_dict_stage_table_and_summary_state_the_numbers():
         "elapsed_s": round(res.elapsed_s, 3),
         "lifesim_version": lifesim.__version__,
     }
+    # key by key: a failing whole-dict assert makes pytest diff long strings for minutes
+    assert sorted(d) == sorted(want)
+    for key, value in want.items():
+        assert d[key] == value, key
     assert json.loads(json.dumps(d)) == d
     table = res.stage_table()
     assert table.index.name == "stage" and list(table.index) == ["a", "b", "c"]
@@ -945,7 +949,8 @@ def test_to_dict_stage_table_and_summary_state_the_numbers():
         "people": [0, 2, 2],
         "share": [0.0, 0.5, 0.5],
     }
-    assert res.summary().splitlines() == [
+    lines = res.summary().splitlines()
+    want = [
         "lifesim run of 'views': 4 people x 3 days, seed 17, strategy 'mailer'",
         "",
         "stage           kind            people    share",
@@ -958,6 +963,9 @@ def test_to_dict_stage_table_and_summary_state_the_numbers():
         f"churn rate       50.00% ({CHURN_CONVENTION})",
         "customers ever   4",
     ]
+    assert len(lines) == len(want)
+    for got, line in zip(lines, want, strict=True):
+        assert got == line
     assert repr(res) == "SimulationResult(scenario='views', customers=4, days=3, seed=17)"
     html = res._repr_html_()
     assert html.startswith(
