@@ -158,6 +158,31 @@ def test_snapshots_per_unit_use_each_units_latest_row():
     assert (by_day[3].n_control, by_day[3].n_arm) == (2, 3)
 
 
+def test_per_day_aggregates_give_the_unit_level_answer(tmp_path):
+    df = experiment(np.random.default_rng(6), n=3000, effect=0.04)
+    agg = df.groupby(["day", "arm"], as_index=False).agg(
+        units=("converted", "size"), converted=("converted", "sum")
+    )
+    res = ab.sequential(agg, arm="arm", metrics="converted", time_col="day", count="units")
+    ref = ab.sequential(df, arm="arm", metrics="converted", time_col="day")
+    for a, b in zip(res.looks, ref.looks, strict=True):
+        assert (a.n_control, a.n_arm) == (b.n_control, b.n_arm)
+        assert a.abs_effect == pytest.approx(b.abs_effect, rel=1e-12, abs=1e-15)
+        assert a.interval == pytest.approx(b.interval, rel=1e-9)
+    with pytest.raises(DataError, match=r"metric 'revenue' \(mean\) with count column 'units'"):
+        ab.sequential(agg.assign(revenue=1.0), arm="arm", metrics="mean:revenue",
+                      time_col="day", count="units")  # fmt: skip
+    bad = agg.assign(converted=agg.converted + agg.units)
+    with pytest.raises(DataError, match="'converted' \\(successes among 'units' units\\)"):
+        ab.sequential(bad, arm="arm", metrics="converted", time_col="day", count="units")
+    path = tmp_path / "agg.csv"
+    agg.to_csv(path, index=False)
+    r = cli("analyze", path, "--arm", "arm", "--proportion", "converted", "--sequential",
+            "--time-col", "day", "--count-col", "units", "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["looks"][-1]["n_arm"] == ref.looks[-1].n_arm
+
+
 def test_the_sequence_by_hand_on_a_tiny_experiment():
     """Waudby-Smith et al. (2023), Thm 2.2: mean +- sigma sqrt(2 (t r^2 + 1) / (t^2 r^2) log(
     sqrt(t r^2 + 1) / alpha)), with sigma = se sqrt(t) for the difference of two means."""

@@ -18,7 +18,7 @@ import pandas as pd
 from lifesim.ab._prepare import _Columns, _missing_mask, _validate, resolve
 from lifesim.ab.aggregate import _resolve_metrics
 from lifesim.ab.io import Frame, _examples, as_frame
-from lifesim.ab.metrics import Metric
+from lifesim.ab.metrics import Metric, Proportion
 from lifesim.ab.moments import SHIFT_ROWS, Moments, shift_of
 from lifesim.errors import DataError
 
@@ -152,11 +152,18 @@ def read_looks(
     covariates: Any = None,
     unit: str | None = None,
     dropna: bool = False,
+    count: str | None = None,
 ) -> Looks:
-    """Read a table once into cumulative per-(day, arm) moments of every metric."""
+    """Read a table once into cumulative per-(day, arm) moments of every metric.
+
+    With ``count``, each row aggregates ``count`` units of one arm and day, and each metric
+    column holds their number of successes (proportions only: sums carry no variances).
+    """
     specs = _resolve_metrics(metrics, covariates)
+    if count is not None:
+        specs = [_count_metric(m, count, unit) for m in specs]
     text = [arm] + ([unit] if unit else [])
-    wanted = [*text, time_col]
+    wanted = [*text, time_col] + ([count] if count else [])
     for m in specs:
         wanted += [m] if isinstance(m, str) else list(m.columns)
     frame = as_frame(data, wanted, text=text)
@@ -176,17 +183,24 @@ def read_looks(
     cols = _Columns(frame)
     group = dcodes * g + arm_codes
     size = days.size * g
+    units = None if count is None else _counts(cols, count)
     for metric in resolved:
-        arrays = _validate(metric, cols)
-        miss = _missing_mask(metric, arrays, dropna and order is None, cols)
-        grp, n_rows = group, None
+        if units is not None:
+            arrays, miss = [_successes(cols, metric.columns[0], units, count)], None
+        else:
+            arrays = _validate(metric, cols)
+            miss = _missing_mask(metric, arrays, dropna and order is None, cols)
+        grp, n_rows = group, units
         if miss is not None:
             keep = ~miss
             arrays, grp = [x[keep] for x in arrays], group[keep]
         shift = np.array([0.0 if metric.binary else shift_of(x[:SHIFT_ROWS]) for x in arrays])
         z = [x - s if s else x for x, s in zip(arrays, shift, strict=True)]
         k = len(z)
-        prods = {(i, j): z[i] * z[j] for i in range(k) for j in range(i, k)}
+        pairs = [(i, j) for i in range(k) for j in range(i, k)]
+        # 0/1 columns: y * y == y, so the square's sums are the column's
+        square_free = metric.binary and k == 1
+        prods = {} if square_free else {(i, j): z[i] * z[j] for i, j in pairs}
         if order is not None:  # snapshots: add each row's change since the unit's last row
             grp = grp[order]
             n_rows = first.astype(np.float64)
@@ -199,6 +213,8 @@ def read_looks(
             s1[:, j] = np.bincount(grp, weights=z[j], minlength=size)
         for (i, j), p in prods.items():
             s2[:, i, j] = s2[:, j, i] = np.bincount(grp, weights=p, minlength=size)
+        if square_free:
+            s2[:, 0, 0] = s1[:, 0]
         out.metrics.append(metric)
         out.n.append(np.rint(np.cumsum(cnt.reshape(days.size, g), axis=0)).astype(np.int64))
         out.s1.append(np.cumsum(s1.reshape(days.size, g, k), axis=0))
@@ -206,6 +222,48 @@ def read_looks(
         out.shift.append(shift)
         out.dropped.append(0 if miss is None else int(miss.sum()))
     return out
+
+
+def _count_metric(m: Metric | str, count: str, unit: str | None) -> Metric:
+    if unit is not None:
+        raise DataError(
+            f"count column {count!r} and unit column {unit!r}: rows are either aggregates "
+            "(count) or units (unit), not both"
+        )
+    if isinstance(m, str):
+        return Proportion(m)
+    if not isinstance(m, Proportion):
+        raise DataError(
+            f"metric {m.label!r} ({m.kind}) with count column {count!r}: per-day aggregates "
+            "carry sums only, which give proportions (successes per count); means, ratios "
+            "and CUPED need sums of squares: give one row per unit instead"
+        )
+    return m
+
+
+def _counts(cols: _Columns, count: str) -> np.ndarray:
+    x = cols.get(count, "count of units")
+    bad = ~(np.isfinite(x) & (x >= 0) & (x == np.floor(x)))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"count column {count!r} has {rows.size} values that are not whole numbers >= 0 "
+            f"({_examples(rows, x[rows[:5]].tolist())})"
+        )
+    return x
+
+
+def _successes(cols: _Columns, name: str, units: np.ndarray, count: str) -> np.ndarray:
+    x = cols.get(name, "successes")
+    bad = ~(np.isfinite(x) & (x >= 0) & (x == np.floor(x)) & (x <= units))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"column {name!r} (successes among {count!r} units) has {rows.size} values that "
+            f"are not whole numbers from 0 to the row's count "
+            f"({_examples(rows, x[rows[:5]].tolist())})"
+        )
+    return x
 
 
 def _change(x: np.ndarray, first: np.ndarray) -> np.ndarray:

@@ -129,6 +129,7 @@ def sequential(
     correction: str = "holm",
     unit: str | None = None,
     dropna: bool = False,
+    count: str | None = None,
 ) -> SequentialResult:
     """Analyse an experiment at every look (day): always-valid or group-sequential tests.
 
@@ -159,6 +160,9 @@ def sequential(
         comparison then has level ``alpha / (arms - 1)`` (Bonferroni). ``'bh'`` is refused.
     unit : str, optional
         Unit id column: repeated ids are snapshots of the unit (rows in time order).
+    count : str, optional
+        Per-day aggregates: each row is one arm and day, ``count`` names the column with its
+        number of units and each metric column holds their successes (proportions only).
 
     Returns
     -------
@@ -197,7 +201,7 @@ def sequential(
     if planned_n is not None and (int(planned_n) != planned_n or planned_n < 2):
         raise ValueError(f"planned_n == {planned_n!r}, must be an integer >= 2")
     lk = read_looks(data, arm=arm, time_col=time_col, metrics=metrics, covariates=covariates,
-                    unit=unit, dropna=dropna)  # fmt: skip
+                    unit=unit, dropna=dropna, count=count)  # fmt: skip
     if design == "group-sequential" and looks is None:
         looks = min(5, lk.days.size)
     look_days = choose_looks(looks, lk, time_col)

@@ -179,6 +179,9 @@ def analyze(
     planned_n: int | None = typer.Option(
         None, "--planned-n", help="Units planned in all arms: sequences tightest there."
     ),
+    count_col: str | None = typer.Option(
+        None, "--count-col", help="Per-day aggregates: units per row (metrics: successes)."
+    ),
 ) -> None:
     """Analyse an experiment: every metric, every arm vs control, CIs, p-values and SRM."""
     from lifesim import ab
@@ -195,8 +198,8 @@ def analyze(
 
         check_out_file(out, overwrite=overwrite, inputs=[data])
     seq = sequential or design is not None
-    if (time_col is not None or looks is not None or planned_n is not None) and not seq:
-        fail("--time-col, --looks and --planned-n go with --sequential or --design")
+    if any(x is not None for x in (time_col, looks, planned_n, count_col)) and not seq:
+        fail("--time-col, --looks, --planned-n and --count-col go with --sequential or --design")
     if seq and time_col is None:
         fail("--sequential/--design need --time-col: the column with the day of each row")
     try:
@@ -207,7 +210,7 @@ def analyze(
                 design=(design or Design.always_valid).value, looks=_looks(looks),
                 spending=spending.value, planned_n=planned_n, alpha=alpha,
                 alternative=alternative.value, correction=correction.value, unit=unit,
-                dropna=dropna,
+                dropna=dropna, count=count_col,
             )  # fmt: skip
         else:
             res = ab.analyze(
