@@ -6,6 +6,11 @@ runs. Also checks that both libraries report the same effects.
 
     python benchmarks/bench_ab.py            # 10M units
     python benchmarks/bench_ab.py --n 1e6    # quicker
+    python benchmarks/bench_ab.py --sequential-only   # only the sequential path (no tea-tasting)
+
+The sequential path (issue 12): the same data with a day column (30 days), analysed at every
+day with always-valid confidence sequences (and with a 5-look group-sequential design), timed
+beside one fixed-horizon analysis of the same data; the floor is under 3x.
 
 tea-tasting and polars are in the ``bench`` extra.
 """
@@ -38,6 +43,7 @@ def make_data(n: int, seed: int = 2024) -> pd.DataFrame:
             "pre_revenue": pre,
             "sessions": sessions,
             "clicks": rng.binomial(sessions, np.where(treat, 0.31, 0.30)),
+            "day": rng.integers(1, 31, n),
         }
     )
 
@@ -80,12 +86,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=float, default=10_000_000, help="units (default 10M)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best kept)")
+    parser.add_argument(
+        "--sequential-only", action="store_true", help="only time the sequential path"
+    )
     args = parser.parse_args()
     n = int(args.n)
 
     t = time.perf_counter()
     pdf = make_data(n)
     print(f"generated {n:,} units in {time.perf_counter() - t:.1f} s")
+    if args.sequential_only:
+        bench_sequential(pdf, args.repeat)
+        return
     frames: dict[str, object] = {"pandas": pdf}
     try:
         import polars as pl
@@ -127,6 +139,41 @@ def main() -> None:
     table["speedup"] = table.tea_tasting_s / table.lifesim_s
     print()
     print(f"{n:,} units, best of {args.repeat}; speedup = tea-tasting time / lifesim time")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print()
+    bench_sequential(pdf, args.repeat)
+
+
+def bench_sequential(pdf: pd.DataFrame, repeat: int) -> None:
+    """Time 30 daily looks (and 5 group-sequential looks) beside one fixed-horizon analysis."""
+    rows = []
+    for name, metrics in LIFESIM.items():
+        t_fixed, fixed = best_of(
+            lambda m=metrics: ab.analyze(pdf, arm="variant", metrics=m), repeat
+        )
+        t_seq, seq = best_of(
+            lambda m=metrics: ab.sequential(pdf, arm="variant", metrics=m, time_col="day"), repeat
+        )
+        t_gsd, _ = best_of(
+            lambda m=metrics: ab.sequential(
+                pdf, arm="variant", metrics=m, time_col="day", design="group-sequential"
+            ),
+            repeat,
+        )
+        last = seq.looks[len(seq.look_days) - 1]
+        ref = fixed.comparisons[0]
+        assert len(seq.look_days) == 30
+        assert abs(last.abs_effect - ref.abs_effect) <= 1e-9 * max(1.0, abs(ref.abs_effect))
+        rows.append((name, t_fixed, t_seq, t_gsd))
+        print(
+            f"sequential {name:13s} fixed {t_fixed:6.3f} s   30 looks {t_seq:6.3f} s "
+            f"({t_seq / t_fixed:4.2f}x)   group-sequential 5 looks {t_gsd:6.3f} s "
+            f"({t_gsd / t_fixed:4.2f}x)",
+            flush=True,
+        )
+    table = pd.DataFrame(rows, columns=["analysis", "fixed_s", "sequential_30_s", "gsd_5_s"])
+    table["ratio"] = table.sequential_30_s / table.fixed_s
+    print(f"{len(pdf):,} units, best of {repeat}; floor: ratio under 3")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 
 
