@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import lifesim
+from lifesim._random import stream
 from lifesim.config import load_scenario
 from lifesim.engine import Simulation
 from lifesim.engine.exact import expected_path
@@ -1163,3 +1164,59 @@ def test_the_run_folder_is_utf8_whatever_the_locale(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert "café ☕ für Kunden" in (out / "scenario.yaml").read_bytes().decode("utf-8")
     assert lifesim.load_scenario(out / "scenario.yaml").description == "café ☕ für Kunden"
+
+
+# == core.py: the documented random streams (common random numbers) ===========================
+def test_moves_and_orders_follow_the_named_streams_one_draw_per_person_and_day():
+    """Person i moves on day d iff the d-th draw of the ``transition`` stream is below p.
+
+    The Simulation docstring promises one uniform per person per day from the named streams
+    ``transition`` (float32) and ``purchase`` (float64), whoever is in which stage; an order's
+    amount is the order-value quantile at ``u / p`` (the buy_step contract).
+    """
+    n, days, seed = 30, 4, 99
+    scn = {
+        "name": "streams",
+        "days": days,
+        "market": {"size": n, "initial": "a"},
+        "stages": {
+            "a": {"kind": "customer", "buy": {"p": 0.4}, "to": {"b": 0.3}},
+            "b": {"kind": "churned"},
+        },
+        "segments": {
+            "all": {
+                "propensity": {"dist": "constant", "value": 1.0},
+                "order_value": {"dist": "uniform", "low": 10.0, "high": 30.0},
+            }
+        },
+    }
+    res = lifesim.simulate(scn, seed=seed)
+    rt = stream(seed, "transition")
+    rp = stream(seed, "purchase")
+    in_a = np.ones(n, dtype=bool)
+    moves, orders = [], []
+    for d in range(days):
+        ub = rp.random(n)
+        u = rt.random(n, dtype=np.float32)
+        for i in range(n):
+            if in_a[i] and ub[i] < 0.4:
+                orders.append((i, d, 10.0 + 20.0 * (ub[i] / 0.4)))
+        for i in range(n):
+            if in_a[i] and u[i] < np.float32(0.3):
+                moves.append((i, d))
+                in_a[i] = False
+    ev = res.events.sort_values(["day", "person"])
+    assert list(zip(ev.person, ev.day, strict=True)) == sorted(moves, key=lambda x: (x[1], x[0]))
+    assert len(moves) > 5  # the check has teeth (30 people, 4 days, 0.3 a day)
+    pu = res.purchases.sort_values(["day", "person"])
+    want = sorted(orders, key=lambda x: (x[1], x[0]))
+    assert list(zip(pu.person, pu.day, strict=True)) == [(i, d) for i, d, _ in want]
+    np.testing.assert_allclose(pu.amount, [a for _, _, a in want], rtol=1e-6)  # p in float32
+
+
+def test_events_can_be_left_out_of_a_run():
+    res = lifesim.simulate(chain(days=3), seed=0, record_events=False)
+    assert len(res.events) == 0 and list(res.events.columns)[:2] == ["person", "day"]
+    assert len(res.purchases) == 3 * 2  # purchases are always kept
+    assert res.final_counts == {"a": 0, "b": 3, "c": 0}
+    assert res.to_dict()["moves"] == 0
