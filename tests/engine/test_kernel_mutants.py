@@ -659,6 +659,10 @@ def test_a_campaign_the_budget_cannot_pay_for_reaches_only_some():
     short = lifesim.simulate(scn | {"days": 13}, seed=2)
     moved = short.events[short.events.to_stage == "c"]
     assert moved.groupby("day").size().to_dict() == {1: 2}
+    # money for exactly one contact: one person reached
+    one = lifesim.simulate(scn | {"budget": {"per_period": 3.0, "period_days": 10}}, seed=2)
+    moved = one.events[one.events.to_stage == "c"]
+    assert moved.groupby("day").size().to_dict() == {1: 1, 11: 1}
 
 
 def test_new_customers_are_stamped_once_with_the_cause_that_won_them():
