@@ -312,6 +312,24 @@ def test_single_day_bad_time_values_and_bh_are_refused():
         ab.sequential(df, arm="arm", metrics="converted", time_col="day", correction="bh")
 
 
+def test_early_looks_without_two_units_per_arm_are_flagged_not_decided():
+    df = experiment(np.random.default_rng(2), n=1000)
+    first = pd.DataFrame({"arm": ["b"], "day": [0], "converted": [1], "revenue": [1.0],
+                          "pre": [1.0], "clicks": [0], "sessions": [1]})  # fmt: skip
+    res = ab.sequential(pd.concat([first, df], ignore_index=True), arm="arm",
+                        metrics="converted", time_col="day")  # fmt: skip
+    assert math.isnan(res.looks[0].interval[0]) and math.isnan(res.looks[0].p_value)
+    assert res.decisions[0].look != 1
+    assert any("no interval at 1 look(s) (day 0)" in w for w in res.warnings)
+
+
+def test_ratio_with_a_zero_denominator_arm_is_refused():
+    df = experiment(np.random.default_rng(2), n=400)
+    df.loc[df.arm == "control", ["clicks", "sessions"]] = 0
+    with pytest.raises(DataError, match="'sessions' .* sums to 0 in arm 'control'"):
+        ab.sequential(df, arm="arm", metrics="clicks/sessions", time_col="day")
+
+
 @pytest.fixture(scope="module")
 def daily_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("seq") / "daily.csv"

@@ -218,7 +218,9 @@ def sequential(
     u_star = tightest_u(a_comp, two)
     for index, metric in enumerate(lk.metrics):
         per_look = [lk.moments(index, d).select(inv) for d in look_days]
-        est = [_rows(metric, mom, arms, alpha, alternative) for mom in per_look]
+        metric.check(per_look[-1], arms)  # e.g. a ratio's denominator summing to 0 in an arm
+        with np.errstate(divide="ignore", invalid="ignore"):  # looks with an empty arm: NaN
+            est = [_rows(metric, mom, arms, alpha, alternative) for mom in per_look]
         total_last = int(per_look[-1].n.sum())
         method = est[-1][0].method if est[-1] else ""
         for a in range(1, len(arms)):
@@ -236,6 +238,13 @@ def sequential(
                 cols = _group_sequential(t, d, se, z, t_star, a_comp, spending, alternative,
                                          sign, lk, time_col, look_days)  # fmt: skip
             warns.extend(e[-1].warnings)
+            early = [lk.label(x) for x, v in zip(look_days, se, strict=True) if not v > 0]
+            if early:
+                warns.append(
+                    f"{metric.label} ({arms[a]}): no interval at {len(early)} look(s) "
+                    f"({time_col} {', '.join(map(repr, early[:3]))}"
+                    f"{', ...' if len(early) > 3 else ''}): an arm had < 2 units or no variance"
+                )
             rows += _look_rows(metric, arms[a], arms[0], per_look, a, look_days, lk, e, z, cols)
             decisions.append(_decide(metric, arms[a], arms[0], look_days, lk, d, cols, sign,
                                      design, t_star, method))  # fmt: skip
