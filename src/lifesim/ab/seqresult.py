@@ -309,6 +309,14 @@ def sequence_plot(
     hi = [r.interval[1] if math.isfinite(r.interval[1]) else math.nan for r in rows]
     ax.fill_between(xs, lo, hi, color="#90caf9", alpha=0.6, label="interval", step=None)
     ax.plot(xs, [r.abs_effect for r in rows], "o-", color="#1565c0", ms=3, label="estimate")
+    if result.alternative == "two-sided":
+        from scipy.stats import norm
+
+        q = float(norm.isf(result.alpha / 2))
+        for s in (-1, 1):
+            label = "fixed-horizon CI (not valid for peeking)" if s < 0 else None
+            band = [r.abs_effect + s * q * r.se for r in rows]
+            ax.plot(xs, band, ":", color="#616161", lw=1, label=label)
     ax.axhline(0, color="#b00020", lw=1, ls="--")
     if dec.look:
         ax.axvline(dec.look, color="#2e7d32", lw=1, label=f"decision: {dec.decision}")
