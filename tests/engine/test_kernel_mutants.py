@@ -710,6 +710,21 @@ def test_the_segments_order_values_and_the_day_hooks():
             "high": _segment(value=25.0) | {"share": 0.5},
         },
     )
+    ranged = scn | {
+        "segments": {
+            "low": _segment()
+            | {"share": 0.5, "order_value": {"dist": "uniform", "low": 1, "high": 2}},
+            "high": _segment()
+            | {"share": 0.5, "order_value": {"dist": "uniform", "low": 5, "high": 9}},
+        }
+    }
+    res = lifesim.simulate(ranged, seed=3)
+    seg = res.people.set_index("person").segment
+    low = seg[res.purchases.person].to_numpy() == "low"
+    amount = res.purchases.amount.to_numpy()
+    assert low.any() and (~low).any() and len(np.unique(amount)) == len(amount)
+    assert ((amount[low] > 1) & (amount[low] < 2)).all()
+    assert ((amount[~low] > 5) & (amount[~low] < 9)).all()
     calls, hooked = [], []
     sim = Simulation(scn, seed=3, progress=lambda d, n: calls.append((d, n)))
     sim.on_day(hooked.append)
@@ -1224,3 +1239,90 @@ def test_events_can_be_left_out_of_a_run():
     assert len(res.purchases) == 3 * 2  # purchases are always kept
     assert res.final_counts == {"a": 0, "b": 3, "c": 0}
     assert res.to_dict()["moves"] == 0
+
+
+def test_a_partial_send_boosts_only_the_boosted_moves_out_of_its_stage_for_the_chosen():
+    scn = chain(
+        days=2,
+        market={"size": 6, "initial": "a"},
+        campaigns={
+            "push": {
+                "every": 10,
+                "start": 1,
+                "duration": 5,
+                "targets": ["b"],
+                "boost": 7.0,
+                "cost_per_contact": 1.0,
+            }
+        },
+        budget={"per_period": 4.0, "period_days": 2},
+    )
+    scn["stages"]["b"]["to"]["a"] = {"p": 0.0}  # a move out of b that is not boosted
+    scn["stages"]["a"]["to"]["b"]["boost"] = True  # boosted, but out of another stage
+    sim = Simulation(scn, seed=6)
+    res = sim.run()
+    # the send on day 1 pays for 4 of the 6 in b; its effect lasts to the horizon, so it is
+    # still there to read: the boosted move out of b (b->c) is x7 for the chosen 4, nothing else
+    (eff,) = sim.effects
+    assert eff.idx.dtype == np.int32 and len(eff.idx) == 4
+    assert eff.idx.tolist() == sorted(set(eff.idx.tolist()))
+    names = sim.graph.edge_names()
+    assert dict(zip(names, eff.edge_factor.tolist(), strict=True)) == {
+        "a->b": 1.0,
+        "b->c": 7.0,
+        "b->a": 1.0,
+    }
+    assert (eff.start, eff.until, eff.cause) == (1, 2, sim.causes.index("push"))
+    assert res.ledger.units.tolist() == [0, 4][: len(res.ledger)] or res.ledger.units.tolist() == [
+        4
+    ]
+
+
+class _Once:
+    """A custom strategy (imported by name): one ``nl`` contact of person 0 on day 0."""
+
+    name = "once"
+
+    def __init__(self, tactic="nl"):
+        self.tactic = tactic
+
+    def tactics(self):
+        return {self.tactic}
+
+    def decide(self, view):
+        if view.day == 0:
+            view.contact(self.tactic, np.array([0]))
+
+
+def test_simulate_passes_every_option_to_the_simulation():
+    scn = chain(days=3)
+    scn["tactics"] = {"nl": {"stages": ["a"], "cost": {"per_contact": 2.0}}}
+    scn["strategies"] = {
+        "mine": {"type": "custom", "target": "tests.engine.test_kernel_mutants:_Once"}
+    }
+    calls = []
+    res = lifesim.simulate(
+        scn,
+        seed=1,
+        customers=2,
+        days=2,
+        progress=lambda d, n: calls.append((d, n)),
+        strategy="mine",
+        trust_code=True,
+    )
+    assert calls == [(1, 2), (2, 2)]
+    assert (res.customers, res.days, res.strategy, res.marketing_cost) == (2, 2, "once", 2.0)
+    with pytest.raises(lifesim.ConfigError, match="would import and run"):
+        lifesim.simulate(scn, seed=1, strategy="mine")
+
+
+def test_column_buffers_broadcast_scalars():
+    from lifesim.engine.recorder import _Columns
+
+    cols = _Columns({"a": np.int32, "b": np.float64})
+    cols.append(a=7, b=0.5)  # a single row of scalars
+    cols.append(a=np.array([1, 2]), b=1.5)  # a scalar repeated along an array
+    out = cols.arrays()
+    assert out["a"].tolist() == [7, 1, 2] and out["b"].tolist() == [0.5, 1.5, 1.5]
+    assert out["a"].dtype == np.int32 and out["b"].dtype == np.float64
+    assert cols.arrays()["a"].tolist() == []  # consumed
