@@ -967,3 +967,255 @@ def test_support_desk_without_penalty_or_hook():
     assert desk.resolved == 2 and tickets.tolist() == [0, 0, 1]
     env.run(until=3)
     assert desk.resolved == 3 and desk.wait_days_total == pytest.approx(0.5 + 0.5 + 1.5)
+
+
+# -- edge cases: small fees and prices, repeated calls, stores in any order ---------------------
+def test_a_budget_without_an_offer_book_paces_the_money_left():
+    from lifesim.engine.budget import MarketingBudget
+
+    sim = make({"free": FEES["free"]}, budget=80.0, days=20)
+    mk = sim.marketing
+    b = MarketingBudget(sim.services, mk.tactics, mk.used, mk.code)
+    sim.ledger.new_period(0)
+    b.start_period(0)
+    assert b.pending is None and b.allowance(6) == pytest.approx(12.0)  # 80 / 4, capped
+
+
+def test_a_fee_below_one_is_paid_too():
+    sim = make({"seo": {**FEES["seo"], "cost": {"per_month": 0.5}}}, budget=10.0)
+    sim.ledger.new_period(0)
+    sim.marketing.start_period(0)
+    assert rows(sim) == [(0, 0, "seo", "monthly fee", 1, 0.5)]
+    assert sim.ledger.remaining == 9.5
+
+
+def test_a_catalogue_without_tactics():
+    sim = make({}, used=[])
+    c = sim.marketing.contacts
+    assert not c.has_promo and c.promo_codes == [] and not sim.marketing.active
+    assert sim.causes == ["organic"]
+    assert c.churn_extra(None) is None
+
+
+def test_counters_add_up_over_calls():
+    sim = make({"coupon": coupon(), **referral(reward=0.5)}, budget=100.0, size=8)
+    sim.pop.stage[[6, 7]] = sim.graph.index("b")
+    mk, led = sim.marketing, sim.ledger
+    led.new_period(0)
+    mk.decide(0)
+    assert mk.contact("coupon", [0, 1]) == 2
+    assert mk.contact("coupon", [2]) == 1
+    assert mk.contact("coupon", []) == 0  # an empty list is no one
+    assert mk.stats["coupon"]["contacts"] == 3 and mk.stats["coupon"]["issued"] == 3
+    mk.redeem(1, np.array([0]))
+    mk.redeem(2, np.array([1, 2]))
+    assert mk.stats["coupon"]["redeemed"] == 3
+    # a reward below 1 is reserved and paid like any other: one sure referral per contact
+    before = led.remaining
+    mk.contact("ref", [3])
+    mk.contact("ref", [4])
+    assert mk.stats["ref"]["referrals"] == 2
+    assert rows(sim, "referral") == [(0, 0, "ref", "referral", 1, 0.5)] * 2
+    assert led.remaining == pytest.approx(before - 2 * 1.5)
+    with pytest.raises(ValueError, match="must be distinct"):
+        mk.contact("coupon", [5, 5])
+
+
+def test_stores_without_offers_are_skipped_wherever_they_come():
+    # the newsletter (no offer) has the lower cause code: pending money, redemptions and
+    # releases of the offers behind it still count
+    tactics = {
+        "nl": {"stages": ["a"], "duration": 2, "cost": {"per_contact": 1.0}},
+        "offer": coupon(per_contact=0.0, per_redemption=1.0),
+    }
+    sim = make(tactics, budget=20.0)
+    mk, led = sim.marketing, sim.ledger
+    assert mk.code["nl"] < mk.code["offer"]
+    led.new_period(0)
+    mk.decide(0)
+    assert mk.contact("nl", [0, 1, 2]) == 3
+    assert led.remaining == 17.0
+    assert mk.contact("offer", [1, 2]) == 2
+    assert led.remaining == 15.0
+    assert mk.offers.pending_release(0, 3) == 2.0  # the offers (1 each) lapse on day 3
+    assert mk.redeem(1, np.array([1])).tolist() == [mk.code["offer"]]
+    mk.expire(2)  # the newsletter lapses first ...
+    assert len(_store(sim, "nl").idx) == 0
+    assert mk.offers.pending_release(0, 3) == 1.0  # ... and its empty store is skipped
+    assert mk.redeem(2, np.array([2])).tolist() == [mk.code["offer"]]
+    mk.decide(2)
+    mk.contact("offer", [3])  # until 5
+    mk.expire(5)
+    assert led.remaining == 15.0 - 1.0 + 1.0  # 3's unused offer (1.0) came back
+
+
+def test_a_redemption_price_below_one_is_reserved():
+    sim = make({"coupon": coupon(per_contact=0.0, per_redemption=0.5)}, budget=10.0)
+    sim.ledger.new_period(0)
+    sim.marketing.decide(0)
+    sim.marketing.contact("coupon", [0, 1])
+    assert sim.ledger.remaining == 9.0
+    assert sim.marketing.offers.pending_release(0, 3) == 1.0
+
+
+def test_a_contact_for_the_newest_person_held_replaces_the_old_one():
+    sim = make({"coupon": coupon()}, budget=100.0)
+    mk = sim.marketing
+    sim.ledger.new_period(0)
+    mk.decide(0)
+    mk.contact("coupon", [1, 2])
+    mk.decide(1)
+    mk.contact("coupon", [0, 2])
+    e = _store(sim, "coupon")
+    assert e.idx.tolist() == [0, 1, 2] and e.until_each.tolist() == [4, 3, 4]
+    assert sim.ledger.remaining == 100.0 - 20.0 + 4.0
+
+
+def test_an_empty_store_does_not_hide_the_next_ones():
+    tactics = {"nl": {"stages": ["a"], "duration": 1}, "offer": coupon()}
+    sim = make(tactics, budget=100.0)
+    mk, led = sim.marketing, sim.ledger
+    assert mk.code["nl"] < mk.code["offer"]
+    led.new_period(0)
+    mk.decide(0)
+    mk.contact("nl", [0])
+    mk.expire(1)  # the newsletter's store is empty from now on
+    mk.decide(1)
+    mk.contact("offer", [1, 2])  # until 4
+    assert mk.offers.pending_release(0, 4) == 8.0
+    assert mk.redeem(2, np.array([1])).tolist() == [mk.code["offer"]]
+    mk.expire(4)
+    assert led.remaining == 100.0 - 10.0 + 4.0 and len(_store(sim, "offer").idx) == 0
+
+
+def test_promotions_multiply_whatever_propensity_people_have_in_float32():
+    sim = make(PROMOS)
+    mk, pop = sim.marketing, sim.pop
+    c = mk.code
+    pop.propensity[:] = 0.6369617
+    pop.churn_mult[:] = [1.0, 1.5, 0.6369617, 1.0, 1.0, 1.0]
+    mk.contacts.promo_prop[c["disc"]] = 0.7
+    mk.contacts.promo_churn[c["disc"]] = 1.1
+    # only the second promotion moves anyone in this call: the first one is skipped, not all
+    mk.on_moves(np.array([1, 3]), np.array([c["gift"], c["lure"]], dtype=np.int16))
+    p = np.float32(0.6369617)
+    assert pop.churn_mult[1] == np.float32(6.0)
+    assert pop.propensity.tolist() == [p, p, p, p * np.float32(0.25), p, p]
+    mk.on_moves(np.array([0, 2]), np.array([c["disc"], c["disc"]], dtype=np.int16))
+    # float32 arithmetic, as for every per-person array (bit-identical runs)
+    assert pop.propensity[0] == p * np.float32(0.7) != np.float32(float(p) * 0.7)
+    assert pop.churn_mult[2] == p * np.float32(1.1) != np.float32(float(p) * 1.1)
+
+
+def test_support_tickets_add_up_per_person():
+    env = simpy.Environment()
+    desk = SupportDesk(env, Support(agents=1, tickets_per_agent_per_day=10), {"a": 0}, 1)
+    sat = np.ones(3, dtype=np.float32)
+    tickets = np.zeros(3, dtype=np.int16)
+    desk.open_tickets(0, np.array([0, 1]), sat, tickets)
+    desk.open_tickets(0, np.array([1]), sat, tickets)
+    assert tickets.tolist() == [1, 2, 0] and desk.opened == 3
+
+
+# -- the view: orders without ties broken at random, default keys ---------------------------------
+def test_the_first_contact_before_any_decision_is_on_day_zero():
+    sim = make({"nl": NL}, budget=100.0)
+    mk = sim.marketing
+    sim.ledger.new_period(0)
+    assert mk.people_in_stage(0).tolist() == [p for p in mk.score_order if sim.pop.stage[p] == 0]
+    assert mk.contact("nl", [1]) == 1
+    assert rows(sim) == [(0, 0, "nl", "contact", 1, 2.5)]
+    with pytest.raises(ConfigError, match=r"\btactic: strategy 'probe' did not declare"):
+        mk.contact("zzz", [1])
+
+
+def test_score_order_is_not_rolled():
+    sim = make({"nl": NL}, size=30, seed=2)
+    pop = sim.pop
+    pop.stage[::3] = sim.graph.index("b")
+    for day in range(5):
+        v = _view(sim, day)
+        order = sim.marketing.score_order
+        assert v.people_in(["a", "b"]).tolist() == [p for p in order if pop.stage[p] != 2]
+        assert v.people_in(["a"]).tolist() == [p for p in order if pop.stage[p] == 0]
+
+
+def test_the_default_key_of_random_orders_is_empty():
+    sim = make({"nl": NL}, size=30, seed=2)
+    for day in range(3):
+        v = _view(sim, day)
+        ring = sim.marketing.rand_order.tolist()
+        start = int(sim.stream(f"policy::{day}").integers(30))
+        assert v.people_in(["a"], order="random").tolist() == ring[start:] + ring[:start]
+        pri = sim.stream(f"policy::{day}").random(30)
+        assert v.shuffled(np.arange(30)).tolist() == np.argsort(pri).tolist()
+
+
+def test_by_score_sorts_any_order_and_keeps_ties_in_place():
+    sim = make({"nl": NL}, size=60, seed=4)
+    sim.pop.propensity[10:] = 0.0  # fifty people share the score 0
+    v = _view(sim, 0)
+    sc = sim.marketing.score
+    top = sorted(range(10), key=lambda p: -sc[p])
+    people = np.array([top[0], top[2], top[1]])  # best first, then not in order
+    assert v.by_score(people).tolist() == top[:3]
+    mixed = np.array(list(range(59, 9, -1)) + top[::-1])
+    assert v.by_score(mixed).tolist() == top + list(range(59, 9, -1))
+
+
+UPLIFT = {
+    "save": {"stages": ["a"], "effect": {"a->c": 0.5}, "duration": 4},
+}
+
+
+def _uplift_sim():
+    scn = _uplift_scenario(size=40, satisfaction={"churn_weight": 1.0})
+    return Simulation(scn, seed=0, strategy=Probe(["save"]))
+
+
+def _uplift_scenario(size, satisfaction):
+    scn = scenario(UPLIFT, size=size, satisfaction=satisfaction).model_dump(mode="json")
+    scn["stages"]["a"]["to"] = {"b": 0.0, "c": 0.01}  # churn 1% a day, halved by "save"
+    scn["stages"]["b"] = {"kind": "prospect"}
+    return load_scenario(scn)
+
+
+def test_expected_lift_follows_the_churn_factor_by_hand():
+    sim = _uplift_sim()
+    pop, mk = sim.pop, sim.marketing
+    pop.fatigue[:4] = [0.0, 4.0, 10.0, 3.0]
+    pop.satisfaction[:4] = [1.0, 0.5, 1.0, 0.0]
+    pop.churn_mult[:4] = [1.0, 1.0, 2.0, 1.0]
+    lift = mk.expected_lift("save", np.arange(4))
+    # s x 0.01 x c x |0.5 - 1|, s = exp(-0.5 F),
+    # c = churn_mult x (1 + 1 x (1 - sat)) x min(1 + 0.5 x max(F - 2, 0), 3)
+    s = np.exp(-0.5 * np.array([0.0, 4.0, 10.0, 3.0]))
+    c = np.array([1.0, 1.5 * 2.0, 2.0 * 3.0, 2.0 * 1.5])
+    np.testing.assert_allclose(lift, s * 0.01 * c * 0.5, rtol=1e-6)
+    assert mk.expected_lift("save", []).tolist() == []
+    with pytest.raises(ConfigError, match=r"\btactic: unknown tactic 'zzz'"):
+        mk.expected_lift("zzz", [0])
+
+
+def test_expected_lift_noise_is_one_normal_per_person_from_its_stream():
+    sim = _uplift_sim()
+    mk = sim.marketing
+    people = np.arange(40)
+    base = mk.expected_lift("save", people)
+    assert mk.expected_lift("save", people, 0.0).tolist() == base.tolist()
+    z = sim.stream("uplift_model").standard_normal(40)
+    noisy = mk.expected_lift("save", people[::-1], 0.5)
+    np.testing.assert_allclose(noisy, (base * np.exp(0.5 * z))[::-1], rtol=1e-12)
+    assert mk.expected_lift("save", people[::-1], 0.5).tolist() == noisy.tolist()
+    v = _view(sim, 0)
+    np.testing.assert_allclose(v.expected_lift("save", people), base, rtol=0)
+
+
+def test_by_uplift_sorts_largest_first_and_keeps_ties_in_place():
+    sim = _uplift_sim()
+    pop = sim.pop
+    pop.fatigue[:10] = np.arange(10, dtype=np.float32) / 4  # lifts fall with fatigue
+    pop.stage[10:] = sim.graph.index("b")  # not served: thirty people with lift 0
+    v = _view(sim, 0)
+    people = np.array(list(range(39, 9, -1)) + [3, 0, 9, 5, 1, 2, 8, 4, 6, 7])
+    assert v.by_uplift("save", people).tolist() == list(range(10)) + list(range(39, 9, -1))
