@@ -21,6 +21,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from lifesim._io import OutputPathError
 from lifesim.config import load_scenario, scenario_to_dict
 from lifesim.errors import ConfigError
 from lifesim.experiments.churn_targeted import ChurnTargeted
@@ -717,7 +718,9 @@ def test_save_writes_every_table_scenario_json_summary_and_manifest(tmp_path):
     assert list(pd.read_csv(out / "funnel.csv").columns) == ["strategy", "a", "b"]
     assert len(pd.read_csv(out / "summary.csv")) == len(res.summary_table)
     assert load_scenario(out / "scenario.yaml").name == "verdict"
-    assert json.loads((out / "result.json").read_text()) == json.loads(json.dumps(res.to_dict()))
+    assert (out / "result.json").read_text() == json.dumps(
+        json.loads(json.dumps(res.to_dict())), indent=2
+    )
     assert (out / "summary.txt").read_text() == res.summary() + "\n"
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 99 and man["replications"] == 3 and man["strategies"] == NAMES
@@ -1060,6 +1063,7 @@ def test_marginal_summary_json_and_html():
         f"[{_money(st.roi_ci_low)}, {_money(st.roi_ci_high)}]"
     )
     assert lines[9] == "conventions:"
+    assert [i for i, ln in enumerate(lines) if ln == ""] == [1, 5, 8]
     assert lines[10:] == [f"  - {c}" for c in r.conventions]
     c = r.conventions
     assert len(c) == 5 and "same seed for the no-marketing run" in c[0]
@@ -1079,7 +1083,16 @@ def test_marginal_summary_json_and_html():
     assert d["conventions"] == c
     h = r._repr_html_()
     assert h.startswith("<div>") and h.endswith("</small></p></div>")
-    assert "marginal_roi" in h and "incremental_profit" in h and "2,000" in h
+    assert "<th>marginal_roi</th>" in h and "<th>incremental_profit</th>" in h
+    # money format in both tables, no index column
+    assert "<td>2,000</td>" in h and f"<td>{_money(lv.incremental_profit)}</td>" in h
+    assert f"<td>{_money(st.marginal_roi)}</td>" in h and "<td>500.00</td>" in h
+    assert "<th>0</th>" not in h and "<th></th>" not in h
+    assert h.count("<table") == 2
+    steps = r.steps.copy()
+    steps.loc[0, "extra_spend"] = 123456.0
+    odd = MarginalROIResult(**{**r.__dict__, "steps": steps})._repr_html_()
+    assert "<td>123,456</td>" in odd
     assert "<br>".join(html.escape(x) for x in c) in h
 
 
@@ -1168,10 +1181,10 @@ def test_decompose_refuses_unknown_metric_and_reserved_names():
     )
 
 
-@pytest.fixture
-def dec():
-    calls = []
-    res = decompose(
+def _dec(progress=None):
+    # called in each test's body, not a fixture: mutmut's time estimate (and so its timeout)
+    # counts only the test's body
+    return decompose(
         None,
         metric="revenue",
         replications=3,
@@ -1179,13 +1192,13 @@ def dec():
         customers=60,
         days=20,
         alpha=0.1,
-        progress=lambda i, n: calls.append((i, n)),
+        progress=progress,
     )
-    return res, calls
 
 
-def test_decompose_effects_and_cells_by_hand(dec):
-    res, calls = dec
+def test_decompose_effects_and_cells_by_hand():
+    calls = []
+    res = _dec(lambda i, n: calls.append((i, n)))
     assert calls[-1] == (15, 15) and len(calls) == 15  # 4 cells + no marketing, 3 replications
     assert res.metric == "revenue" and res.alpha == 0.1
     cmp_ = res.comparison
@@ -1235,14 +1248,19 @@ def test_decompose_effects_and_cells_by_hand(dec):
     pd.testing.assert_frame_equal(res.to_pandas(), res.effects)
 
 
-def test_decompose_conventions_summary_json_html_and_files(dec, tmp_path):
-    res, _ = dec
+def test_decompose_conventions_summary_json_html_and_files(tmp_path):
+    res = _dec()
     c = res.conventions
-    assert len(c) == 3
-    assert "'kpi_focused' (KPI mix) and 'stage_focused' (stage plan and group split)" in c[0]
-    assert "interaction = (LC - LN) - (KC - KN)" in c[1]
-    assert c[2].startswith("CIs: two-sided 90% paired-t over replications")
-    assert "not adjusted for the six effects shown" in c[2]
+    assert c == (
+        "naive execution: random reach, no frequency cap, no broadcasts; careful: best CRM "
+        "score first, a 7-day cap, broadcasts paid for. Objectives are the scenario's "
+        "'kpi_focused' (KPI mix) and 'stage_focused' (stage plan and group split).",
+        "objective = mean over executions of lifecycle - kpi; execution = mean over objectives "
+        "of careful - naive; interaction = (LC - LN) - (KC - KN); objective + execution = "
+        "careful lifecycle - naive KPI exactly.",
+        "CIs: two-sided 90% paired-t over replications (common random numbers); "
+        "p-values: H0 effect = 0, not adjusted for the six effects shown.",
+    )
     text = res.summary()
     lines = text.splitlines()
     assert lines[0] == (
@@ -1259,6 +1277,8 @@ def test_decompose_conventions_summary_json_html_and_files(dec, tmp_path):
         f"{'':>4}{e.p_value:.3g}"
     )
     assert lines[16:19] == list(c) and lines[20] == "assumptions:"
+    assert [i for i, ln in enumerate(lines) if ln == ""] == [1, 7, 15, 19]
+    assert len(lines) == 21 + len(res.comparison.assumption_lines())
     assert lines[21:] == [f"  - {a}" for a in res.comparison.assumption_lines()]
     d = res.to_dict()
     assert (d["metric"], d["alpha"], d["replications"], d["seed"]) == ("revenue", 0.1, 3, 5)
@@ -1268,7 +1288,18 @@ def test_decompose_conventions_summary_json_html_and_files(dec, tmp_path):
     assert d["assumptions"] == res.comparison.assumption_lines()
     h = res._repr_html_()
     assert h.startswith("<div><p><b>Objective x execution on revenue</b></p>")
-    assert "lifecycle_careful" in h and "interaction" in h and f"{r['mean']:,.2f}" in h
+    assert "<td>lifecycle_careful</td>" in h and "<td>interaction</td>" in h
+    # cells with 2 decimals, effects with 4 significant digits, no index column
+    assert f"<td>{r['mean']:,.2f}</td>" in h and f"<td>{r['ci_high']:,.2f}</td>" in h
+    assert f"<td>{e.estimate:,.4g}</td>" in h and f"<td>{e.p_value:,.4g}</td>" in h
+    assert "<th>0</th>" not in h and "<th></th>" not in h
+    eff = res.effects.copy()
+    eff.loc[0, ["estimate", "p_value"]] = [12345.678, 1.234e-05]
+    cells = res.cells.copy()
+    cells.loc[0, "mean"] = 12345.678
+    odd = DecompositionResult(**{**res.__dict__, "effects": eff, "cells": cells})._repr_html_()
+    assert "<td>1.235e+04</td>" in odd and "<td>1.234e-05</td>" in odd
+    assert "<td>12,345.68</td>" in odd
     assert "<br>".join(html.escape(x) for x in c) in h and h.endswith("</small></p></div>")
     out = res.save(tmp_path / "dec")
     assert out == tmp_path / "dec"
@@ -1279,9 +1310,16 @@ def test_decompose_conventions_summary_json_html_and_files(dec, tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(out / "decomposition.csv"), res.effects)
     j = json.loads((out / "decomposition.json").read_text())
     assert j["metric"] == "revenue" and j["effects"][0]["estimate"] == pytest.approx(e.estimate)
+    assert (out / "decomposition.json").read_text() == json.dumps(j, indent=2)
+    assert list(pd.read_csv(out / "cells.csv").columns) == list(res.cells.columns)
+    with pytest.raises(OutputPathError):
+        res.save(out)  # a run folder is not replaced unless asked
+    assert res.save(out, overwrite=True) == out
+    with pytest.raises(OutputPathError, match="would replace the input"):
+        res.save(tmp_path / "dec2", inputs=[tmp_path / "dec2" / "scenario.yaml"])
 
 
-def test_decomposition_json_turns_nan_into_null(dec, tmp_path):
+def test_decomposition_json_turns_nan_into_null(tmp_path):
     from lifesim.experiments.decompose import _jsonable
 
     assert _jsonable({"a": [np.float64(1.5), float("nan"), {"b": np.int64(2)}], "c": "x"}) == {
@@ -1289,7 +1327,7 @@ def test_decomposition_json_turns_nan_into_null(dec, tmp_path):
         "c": "x",
     }
     assert _jsonable(float("inf")) is None and type(_jsonable(np.int64(3))) is int
-    res, _ = dec
+    res = _dec()
     eff = res.effects.copy()
     eff.loc[0, "p_value"] = np.nan
     odd = DecompositionResult(**{**res.__dict__, "effects": eff})
@@ -1433,3 +1471,35 @@ def test_churn_targeted_spends_the_retention_share_on_its_ranking(group):
     assert contacts[sorted(spent)].sum() > 0
     assert (contacts.reindex(sorted(unspent), fill_value=0) == 0).all()
     assert (contacts.get(s.offer, 0) > 0) == (group == "retention")
+
+
+# --- jobs: by default every run happens in the calling process ---------------------------------
+
+
+def _count_runs(monkeypatch, module_name):
+    import importlib
+
+    mod = importlib.import_module(module_name)
+    calls = []
+    orig = mod.simulate
+
+    def counting(*a, **k):
+        calls.append(1)
+        return orig(*a, **k)
+
+    monkeypatch.setattr(mod, "simulate", counting)
+    return calls
+
+
+def test_compare_and_decompose_run_in_this_process_by_default(monkeypatch):
+    calls = _count_runs(monkeypatch, "lifesim.experiments.compare")
+    compare(_scenario(), strategies="none,spend_1", replications=2, seed=1, trust_code=True)
+    assert len(calls) == 4
+    decompose(None, replications=2, seed=1, customers=20, days=5)
+    assert len(calls) == 4 + 10  # four cells and the no-marketing run, twice
+
+
+def test_marginal_roi_runs_in_this_process_by_default(monkeypatch):
+    calls = _count_runs(monkeypatch, "lifesim.experiments.marginal")
+    marginal_roi(None, "stage_focused", budgets=[0, 100], replications=2, customers=20, days=5)
+    assert len(calls) == 6
