@@ -35,7 +35,7 @@ from lifesim.experiments.incremental import (
 )
 from lifesim.experiments.marginal import MarginalROIResult, _money, marginal_roi
 from lifesim.experiments.result import HEADLINE, ComparisonResult, _ci, _num, _p
-from lifesim.metrics import INCREMENTAL, METRICS
+from lifesim.metrics import CLV_CONVENTION, INCREMENTAL, METRICS
 from tests.experiments.test_verdict import _scenario
 
 NAMES = ["spend_3", "spend_1", "none"]  # listed worst first
@@ -464,22 +464,36 @@ def test_conventions_state_level_pairing_and_multiplicity():
     c = res.conventions
     assert c[0] == "90% confidence intervals: two-sided t intervals over 3 replications"
     assert c[1] == "common random numbers: replication r uses the same seed for every strategy"
-    assert "strategy minus 'spend_3', paired by replication" in c[2] and "unadjusted" in c[2]
-    assert "every pair of the 3 strategies (3 pairs)" in c[3]
-    assert "a ranked higher on profit" in c[3] and "over the 3 pairs, one family per metric" in c[3]
+    assert c[2] == (
+        "differences table: strategy minus 'spend_3', paired by replication; p-values from the "
+        "paired t-test (H0: mean difference 0, two-sided), unadjusted"
+    )
+    assert c[3] == (
+        "pairwise table: every pair of the 3 strategies (3 pairs), a - b with a ranked higher "
+        "on profit; paired t CIs per pair (not simultaneous); p-values adjusted by Holm's "
+        "step-down method over the 3 pairs, one family per metric"
+    )
     assert c[4] == (
         "winner: best mean profit; its lead over the runner-up is significant when the "
         "Holm-adjusted p-value (over 3 pairs) is < 0.1"
     )
     assert c[5] == res.counterfactual_note and "'none'" in c[5]
-    assert "ROI and CAC in the incremental table are incremental" in c[6]
-    assert len(c) == 8 and "horizon-truncated" in c[7]
+    assert c[6] == (
+        "ROI and CAC in the incremental table are incremental (against no marketing); the "
+        "ROI (blended) and CAC (blended) rows count organic revenue and customers too"
+    )
+    assert c[7] == CLV_CONVENTION
+    assert len(c) == 8
 
 
 def test_counterfactual_note_names_the_extra_run():
     res = _result(names=["spend_1", "spend_3"], baseline="spend_1", cf=COUNTERFACTUAL)
     note = res.counterfactual_note
-    assert "compare ran one extra (labelled '(no marketing)' in the runs table)" in note
+    assert note == (
+        "incremental figures: strategy minus a no-marketing run with the same seed in each "
+        "replication; no compared strategy does no marketing, so compare ran one extra "
+        "(labelled '(no marketing)' in the runs table)"
+    )
     assert _result().counterfactual_note == (
         "incremental figures: strategy minus the no-marketing strategy 'none' with the same "
         "seed in each replication"
@@ -728,6 +742,8 @@ def test_save_writes_every_table_scenario_json_summary_and_manifest(tmp_path):
     with pytest.raises(Exception, match="exist|empty|overwrite"):
         res.save(out)
     assert res.save(out, overwrite=True) == out
+    with pytest.raises(OutputPathError, match="would replace the input"):
+        res.save(tmp_path / "r2", inputs=[tmp_path / "r2" / "scenario.yaml"])
 
 
 # --- compare(): the driver, on a 5-person market over 10 days ----------------------------------
@@ -1066,10 +1082,18 @@ def test_marginal_summary_json_and_html():
     assert [i for i, ln in enumerate(lines) if ln == ""] == [1, 5, 8]
     assert lines[10:] == [f"  - {c}" for c in r.conventions]
     c = r.conventions
-    assert len(c) == 5 and "same seed for the no-marketing run" in c[0]
-    assert "paired t CI" in c[1] and "Fieller" in c[2] and "-1 that it returns nothing" in c[2]
-    assert "no multiplicity correction across steps" in c[3]
-    assert "at 150 people the cap is scaled" in c[4]
+    assert c == [
+        "common random numbers: replication r uses the same seed for the no-marketing run "
+        "and for the strategy at every budget",
+        "incremental profit: profit - profit of the no-marketing run, paired t CI",
+        "marginal ROI of a step: (profit at the higher budget - at the lower) / (spend at "
+        "the higher - at the lower), ratio of means over replications with Fieller's CI; "
+        "profit is net of spend, so 0 means the extra spend just pays for itself and -1 "
+        "that it returns nothing",
+        "CIs per step, not simultaneous; no multiplicity correction across steps",
+        "budgets are budget.per_period at the scenario's own market size; at 150 people the "
+        "cap is scaled like the scenario's budget (spend is actual money at the simulated size)",
+    ]
     d = r.to_dict()
     json.dumps(d, allow_nan=False)
     assert (d["scenario"], d["strategy"], d["budgets"]) == (
