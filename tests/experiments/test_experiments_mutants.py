@@ -1437,8 +1437,10 @@ def test_churn_targeted_ranks_customers_by_expected_value_of_the_offer(monkeypat
     orig_rescore = ChurnTargeted._rescore
     orig_predict = churn.ChurnModel.predict_churn
     orig_build = churn.build_dataset
+    orig_features = churn.build_features
 
     def rescore(self, view):
+        seen.setdefault("days", []).append(view.day)
         seen["day"] = view.day
         seen["revenue"] = np.array(view.revenue, dtype=float)
         seen["stage"] = np.array(view.stage)
@@ -1447,19 +1449,30 @@ def test_churn_targeted_ranks_customers_by_expected_value_of_the_offer(monkeypat
         return orig_rescore(self, view)
 
     def predict(self, X):
+        seen["model"] = (self.max_iter, self.random_state)
         seen["p"] = orig_predict(self, X)
         return seen["p"]
 
-    def build(*a, **k):
-        seen["data"] = orig_build(*a, **k)
+    def build(log, cutoff, horizon, **k):
+        seen["data"] = orig_build(log, cutoff, horizon, **k)
+        seen["cutoff"] = (log.last_day, cutoff, horizon)
         return seen["data"]
+
+    def features(log, cutoff, **k):
+        seen["features_at"] = cutoff
+        return orig_features(log, cutoff, **k)
 
     monkeypatch.setattr(ChurnTargeted, "_rescore", rescore)
     monkeypatch.setattr(churn.ChurnModel, "predict_churn", predict)
     monkeypatch.setattr(churn, "build_dataset", build)
-    scn, s = _ct({"horizon_days": 10, "warmup_days": 40})
+    monkeypatch.setattr(churn, "build_features", features)
+    scn, s = _ct({"horizon_days": 10, "warmup_days": 40, "max_iter": 40})
     simulate(scn, seed=3, customers=600, days=75, strategy=s)
-    assert seen["day"] in (40, 70)  # rescored every period after the warm-up
+    assert seen["days"] == [40, 70]  # rescored every period from the end of the warm-up
+    # trained on what was known the day before: features at day 69, labels over 10 days
+    assert seen["model"] == (40, 70)
+    assert seen["features_at"] == 69
+    assert seen["cutoff"] == (69, 59, 10)  # observed until day 69
     assert len(s.model_info) == 1  # day 40: too little history; day 70: a model
     info = s.model_info[0]
     assert info["day"] == 70 == seen["day"]
@@ -1527,3 +1540,109 @@ def test_marginal_roi_runs_in_this_process_by_default(monkeypatch):
     calls = _count_runs(monkeypatch, "lifesim.experiments.marginal")
     marginal_roi(None, "stage_focused", budgets=[0, 100], replications=2, customers=20, days=5)
     assert len(calls) == 6
+
+
+# --- result.py: assumptions, column widths, JSON details ---------------------------------------
+
+
+def test_assumptions_list_each_tactic_by_name_with_its_source_and_users():
+    d = scenario_to_dict(load_scenario(None))
+    d["tactics"]["paid_ads"]["source"] = "Example (2021)"
+    d["strategies"]["mine"] = {"type": "custom", "target": "tests.experiments.test_verdict:Spender"}
+    scn = load_scenario(d)
+    res = _result()
+    res = ComparisonResult(
+        **{**res.__dict__, "scenario": scn, "strategies": ("none", "kpi_focused", "mine")}
+    )
+    src = res.tactic_sources()
+    # kpi_focused uses first_purchase_discount, newsletter and paid_ads; 'mine' is custom code
+    assert list(src) == ["first_purchase_discount", "newsletter", "paid_ads", None]
+    assert src["paid_ads"] == {"source": "Example (2021)", "used_by": ["kpi_focused"]}
+    assert src[None] == {"source": None, "used_by": ["mine"]}
+    fpd = scn.tactics["first_purchase_discount"].source
+    assert res.assumption_lines() == [
+        "rests on illustrative effects of: first_purchase_discount, newsletter (made-up "
+        "numbers, not measurements: check them before acting on the verdict)",
+        f"first_purchase_discount [kpi_focused]: {fpd}",
+        f"newsletter [kpi_focused]: {scn.tactics['newsletter'].source}",
+        "paid_ads [kpi_focused]: Example (2021)",
+        "mine: custom code; the tactics it uses are not listed",
+    ]
+    two = ComparisonResult(**{**res.__dict__, "strategies": ("kpi_focused", "stage_focused")})
+    assert two.tactic_sources()["newsletter"]["used_by"] == ["kpi_focused", "stage_focused"]
+    assert None not in two.tactic_sources()
+    assert not any("custom code" in a for a in two.assumption_lines())
+    cited = scenario_to_dict(scn)
+    for t in ("first_purchase_discount", "newsletter"):
+        cited["tactics"][t]["source"] = "measured"
+    three = ComparisonResult(
+        **{**res.__dict__, "scenario": load_scenario(cited), "strategies": ("kpi_focused",)}
+    )
+    assert three.assumption_lines()[0] == "first_purchase_discount [kpi_focused]: measured"
+
+
+def test_summary_columns_are_cut_to_their_width():
+    res = _result()
+    t = res.summary_table.copy()
+    big = t.metric == "revenue"
+    t.loc[big, ["mean", "ci_low", "ci_high"]] = [1.234e12, 1.2e12, 1.3e12]
+    wide = ComparisonResult(**{**res.__dict__, "summary_table": t})
+    cell = "1,234,000,000,000 [1,200,000,000,000, 1,300,000,000,000]"
+    row = _line(wide.summary(), "revenue".ljust(24))
+    assert row == "revenue".ljust(24) + "".join(cell[:33].ljust(34) for _ in NAMES)
+    long = "a_strategy_with_a_name_longer_than_34_characters"
+    d = res.differences.copy()
+    sd = _scenario()
+    sd["strategies"][long] = sd["strategies"]["spend_3"]
+    renamed = ComparisonResult(
+        **{
+            **res.__dict__,
+            "scenario": load_scenario(sd),
+            "strategies": (long, "spend_1", "none"),
+            "summary_table": res.summary_table.replace("spend_3", long),
+            "incremental": res.incremental.replace("spend_3", long),
+            "differences": d,
+        }
+    )
+    lines = renamed.summary().splitlines()
+    assert lines[2] == "mean [95% CI]".ljust(24) + long[:34] + "spend_1".ljust(34) + "none".ljust(
+        34
+    )
+    inc = renamed.incremental_lines(width=20)
+    assert inc[1] == "".ljust(24) + long[:20] + "spend_1".ljust(20)
+    r = renamed._inc(long, "incremental_profit")
+    assert inc[2] == "incremental profit".ljust(24) + r[:19].ljust(20) + (
+        renamed._inc("spend_1", "incremental_profit")[:19].ljust(20)
+    )
+    assert len(r) > 19
+
+
+def test_pairwise_lines_cut_names_and_labels():
+    res = _result()
+    pw = res.pairwise.copy()
+    long_a, long_b = "x" * 20, "y" * 20
+    pw.loc[0, ["a", "b"]] = [long_a, long_b]
+    lines = ComparisonResult(**{**res.__dict__, "pairwise": pw}).pairwise_lines()
+    r = pw.iloc[0]
+    assert lines[1] == (
+        f"  {'profit':<23}{'x' * 16} - {'y' * 16}{_num(r['diff'], 'profit'):>12} "
+        f"{_ci(r['ci_low'], r['ci_high'], 'profit'):<26}"
+        f"p={_p(r['p_value']):<9} p_holm={_p(r['p_adjusted'])}"
+    )
+    lines = res.pairwise_lines()
+    cac = [ln for ln in lines if "customers acquired" in ln]
+    assert len(cac) == 3 and cac[0].startswith("  customers acquired".ljust(25))
+
+
+def test_to_dict_rounds_the_elapsed_time_and_flags_half_open_intervals():
+    res = _result()
+    inc = res.incremental.copy()
+    inc.loc[inc.measure == "incremental_roi", ["ci_low", "ci_high"]] = [0.5, np.inf]
+    odd = ComparisonResult(**{**res.__dict__, "incremental": inc, "elapsed_s": 1.23456})
+    d = odd.to_dict()
+    assert d["elapsed_s"] == 1.235
+    roi = d["incremental"]["spend_1"]["incremental_roi"]
+    assert roi["ci_bounded"] is False and roi["ci"] == [0.5, None]
+    inc.loc[inc.measure == "incremental_roi", ["ci_low", "ci_high"]] = [-np.inf, 0.5]
+    d = ComparisonResult(**{**res.__dict__, "incremental": inc}).to_dict()
+    assert d["incremental"]["spend_1"]["incremental_roi"]["ci_bounded"] is False
