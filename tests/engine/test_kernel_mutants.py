@@ -1326,3 +1326,77 @@ def test_column_buffers_broadcast_scalars():
     assert out["a"].tolist() == [7, 1, 2] and out["b"].tolist() == [0.5, 1.5, 1.5]
     assert out["a"].dtype == np.int32 and out["b"].dtype == np.float64
     assert cols.arrays()["a"].tolist() == []  # consumed
+
+
+def test_a_referral_gives_the_referred_person_its_effect():
+    scn = chain(days=3, market={"size": 2, "initial": "a"})
+    scn["stages"]["a"]["to"]["b"] = {"p": TINY}  # nobody moves on their own
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.0}
+    scn["tactics"] = {
+        "nl": {
+            "stages": ["a"],
+            "referral": {"p": 1.0, "from_stages": ["a"], "effect": {"a->b": SURE}, "duration": 5},
+        }
+    }
+    # person 0 is contacted on day 0 and surely refers someone in a: 0 or 1 (drawn)
+    res = lifesim.simulate(scn, seed=4, strategy=_Once())
+    ev = res.events
+    assert len(ev) == 1 and ev.day.tolist() == [0] and ev.cause.tolist() == ["nl (referred)"]
+    assert res.tactics.set_index("tactic").loc["nl", "referrals"] == 1
+
+
+def test_simulation_starts_from_a_given_market():
+    scn = chain(days=1)
+    scn["stages"]["a"]["to"]["b"] = {"p": 0.0}
+    res = lifesim.simulate(
+        scn, seed=1, initial={"stage": ["b", "a", "b", "a"], "propensity": [0.5, 1, 2, 3]}
+    )
+    assert res.customers == 4  # the market size is the length of the given stages
+    assert res.people.initial_stage.tolist() == ["b", "a", "b", "a"]
+    assert res.people.propensity.tolist() == [0.5, 1.0, 2.0, 3.0]
+    assert res.people.first_customer_day.tolist() == [0, -1, 0, -1]
+    with pytest.raises(lifesim.ConfigError) as err:
+        Simulation(scn, initial={"propensity": [2.0] * 3})
+    assert str(err.value) == "initial: 'stage' is required (one stage name per person)"
+    with pytest.raises(lifesim.ConfigError) as err:
+        Simulation(scn, initial={"stage": ["a", "zz", "b"]})
+    assert str(err.value) == "initial: unknown stage 'zz'; known stages: a, b, c"
+
+
+def test_people_support_and_survey_come_from_their_named_streams():
+    """The Simulation docstring names the streams; each concern draws from its own."""
+    from lifesim.model import Population
+
+    seed = 21
+    scn = chain(days=3, market={"size": 50, "initial": "b"})
+    scn["segments"]["all"]["propensity"] = {"dist": "uniform", "low": 0.0, "high": 2.0}
+    scn["segments"]["all"]["satisfaction"] = 0.6
+    scn["support"] = {
+        "agents": 5,
+        "ticket_p": {"b": 0.3},
+        "wait_penalty": 0.0,
+        "resolve_bonus": 0.0,
+    }
+    sim = Simulation(scn, seed=seed)
+    drawn = Population.build(sim.scenario, sim.graph, 50, stream(seed, "population"))
+    np.testing.assert_array_equal(sim.pop.propensity, drawn.propensity)
+    res = sim.run()
+    # tickets: person i opens one on day d iff the d-th support draw is below 0.3 (all in b)
+    rs = stream(seed, "support")
+    opened = np.cumsum([(rs.random(50) < np.float32(0.3)).sum() for _ in range(3)])
+    assert res.support.opened.tolist() == opened.tolist()
+    # NPS: 10 x satisfaction plus the survey stream's N(0, 1.5) noise, rounded and clipped
+    noise = stream(seed, "survey").normal(0.0, 1.5, 50)
+    want = np.clip(np.rint(10 * res.people.satisfaction.to_numpy() + noise), 0, 10)
+    assert res.people.nps_score.tolist() == want.astype(int).tolist()
+
+
+def test_custom_code_needs_trust_on_the_simulation_too():
+    scn = chain(days=2)
+    scn["tactics"] = {"nl": {"stages": ["a"]}}
+    scn["strategies"] = {
+        "mine": {"type": "custom", "target": "tests.engine.test_kernel_mutants:_Once"}
+    }
+    with pytest.raises(lifesim.ConfigError, match="would import and run"):
+        Simulation(scn, seed=1, strategy="mine")
+    assert Simulation(scn, seed=1, strategy="mine", trust_code=True).run().strategy == "once"
