@@ -1400,3 +1400,16 @@ def test_custom_code_needs_trust_on_the_simulation_too():
     with pytest.raises(lifesim.ConfigError, match="would import and run"):
         Simulation(scn, seed=1, strategy="mine")
     assert Simulation(scn, seed=1, strategy="mine", trust_code=True).run().strategy == "once"
+
+
+def test_a_support_load_without_support_staff_is_ignored():
+    scn = {
+        "name": "load",
+        "days": 2,
+        "market": {"size": 4, "initial": "a"},
+        "stages": {"a": {"kind": "customer"}},
+        "segments": {"all": _segment()},
+        "tactics": {"call": {"stages": ["a"], "support_load": 1.0}},
+    }
+    res = lifesim.simulate(scn, seed=0, strategy=_Call())
+    assert res.support is None and res.tactics.set_index("tactic").loc["call", "contacts"] == 2
