@@ -1646,3 +1646,21 @@ def test_to_dict_rounds_the_elapsed_time_and_flags_half_open_intervals():
     inc.loc[inc.measure == "incremental_roi", ["ci_low", "ci_high"]] = [-np.inf, 0.5]
     d = ComparisonResult(**{**res.__dict__, "incremental": inc}).to_dict()
     assert d["incremental"]["spend_1"]["incremental_roi"]["ci_bounded"] is False
+
+
+def test_save_tables_makes_missing_parents_and_writes_no_index_column(tmp_path):
+    import pyarrow.parquet as pq
+
+    res = _result()
+    folder = tmp_path / "a" / "b"
+    res.save_tables(folder)
+    res.save_tables(folder)  # again into the same folder
+    want = {
+        "runs": res.runs,
+        "summary": res.summary_table,
+        "pairwise": res.pairwise,
+        "funnel": res.funnel.reset_index(),
+    }
+    for name, df in want.items():
+        assert pq.read_schema(folder / f"{name}.parquet").names == list(df.columns), name
+        assert list(pd.read_csv(folder / f"{name}.csv").columns) == list(df.columns), name
