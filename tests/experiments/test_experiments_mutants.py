@@ -1664,3 +1664,11 @@ def test_save_tables_makes_missing_parents_and_writes_no_index_column(tmp_path):
     for name, df in want.items():
         assert pq.read_schema(folder / f"{name}.parquet").names == list(df.columns), name
         assert list(pd.read_csv(folder / f"{name}.csv").columns) == list(df.columns), name
+
+
+def test_decompose_baseline_is_the_naive_kpi_cell_whatever_the_scenario_says():
+    d = scenario_to_dict(load_scenario(None))
+    d["compare"]["baseline"] = "kpi_careful"
+    res = decompose(d, replications=2, seed=1, customers=20, days=5)
+    assert res.comparison.baseline == "kpi_naive"
+    assert set(res.comparison.differences.strategy) == set(CELLS) - {"kpi_naive"}
