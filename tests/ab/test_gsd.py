@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 from lifesim import ab
 from lifesim.ab.gsd import boundaries, crossing_probabilities, gsd_plan, spend
 from lifesim.cli import app
+from lifesim.errors import DataError
 
 POCOCK_CP = {2: 2.178, 3: 2.289, 4: 2.361, 5: 2.413}  # JT Table 2.1
 OBF_CB = {2: 1.977, 3: 2.004, 4: 2.024, 5: 2.040}  # JT Table 2.3
@@ -166,6 +167,18 @@ def test_group_sequential_result_fractions_boundaries_and_decision():
     assert first.interval[0] == pytest.approx(first.abs_effect - first.boundary * first.se)
     assert "Lan-DeMets" in res.method and res.tuning["spending"] == "obf"
     assert math.isnan(looks[0].p_value)
+
+
+def test_interim_analysis_with_planned_n_keeps_the_full_designs_boundaries():
+    df = experiment(np.random.default_rng(5), n=5000)
+    kw = dict(arm="arm", metrics="converted", time_col="day", design="group-sequential")
+    full = ab.sequential(df, looks=[2, 4, 7, 10], **kw)
+    interim = ab.sequential(df[df.day <= 4], looks=[2, 4], planned_n=len(df), **kw)
+    for a, b in zip(interim.looks, full.looks[:2], strict=False):
+        assert a.information_fraction == pytest.approx(b.information_fraction)
+        assert a.boundary == pytest.approx(b.boundary, abs=1e-9)
+    with pytest.raises(DataError, match="planned_n must be at least"):
+        ab.sequential(df, looks=[2, 4], planned_n=100, **kw)
 
 
 runner = CliRunner()
