@@ -18,7 +18,7 @@ from lifesim.errors import ConfigError, DataError, LifesimError
 if TYPE_CHECKING:  # pragma: no cover
     from lifesim.config import Scenario, default_scenario, dump_scenario, load_scenario
     from lifesim.engine import Effect, Simulation, SimulationResult, simulate
-    from lifesim.experiments.calibrate import CalibrationResult, calibrate
+    from lifesim.experiments.calibration import CalibrationResult, calibrate
 
 __all__ = [
     "__version__",
@@ -46,8 +46,8 @@ _LAZY = {
     "Simulation": "lifesim.engine",
     "SimulationResult": "lifesim.engine",
     "Effect": "lifesim.engine",
-    "calibrate": "lifesim.experiments.calibrate",
-    "CalibrationResult": "lifesim.experiments.calibrate",
+    "calibrate": "lifesim.experiments.calibration",
+    "CalibrationResult": "lifesim.experiments.calibration",
 }
 
 

@@ -4,6 +4,8 @@ logs at the nominal rate, the simulated holdout forecast against the closed form
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +17,8 @@ from scipy import stats
 import lifesim
 from lifesim.config import load_scenario
 from lifesim.errors import ConfigError, DataError
-from lifesim.experiments.calibrate import Summary, calibrate, fit_bg_nbd, fit_pareto_nbd
-from lifesim.experiments.calibrate.models import pareto_nbd_expected, pareto_nbd_p_alive
+from lifesim.experiments.calibration import Summary, calibrate, fit_bg_nbd, fit_pareto_nbd
+from lifesim.experiments.calibration.models import pareto_nbd_expected, pareto_nbd_p_alive
 
 TRUE = {"r": 0.8, "alpha": 60.0, "s": 0.7, "beta": 120.0}  # days: ~0.013 orders/day alive
 
@@ -170,3 +172,89 @@ def test_bad_input_is_refused_with_the_allowed_range(global_seed):
         calibrate(few, cutoff=150)
     with pytest.raises(ConfigError, match=r"draws"):
         calibrate(log, cutoff=150, draws=3)
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_cli_writes_the_run_folder_and_prints_fit_json(tmp_path, global_seed):
+    log = _market_log(2000, 420, np.random.SeedSequence(global_seed))
+    data = tmp_path / "tx.csv"
+    log.rename(columns={"customer": "cid", "day": "t", "amount": "value"}).to_csv(data, index=False)
+    out = tmp_path / "cal"
+    args = [
+        "calibrate",
+        str(data),
+        "--customer-col",
+        "cid",
+        "--time-col",
+        "t",
+        "--amount-col",
+        "value",
+        "--cutoff",
+        "299",
+        "--holdout-end",
+        "419",
+        "--draws",
+        "30",
+        "--forecast-draws",
+        "10",
+        "--no-progress",
+        "--format",
+        "json",
+        "--out",
+        str(out),
+    ]
+    r = _cli(*args)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    for key in ("predicted", "actual", "lower", "upper", "error_pct"):
+        assert isinstance(d["holdout"]["total"][key], float)
+        assert isinstance(d["baseline_bgnbd"]["total"][key], float)
+    assert {"corr", "mae"} <= set(d["holdout"]["per_customer"])
+    assert d["holdout"]["weekly_mape_pct"] >= 0 and d["baseline_bgnbd"]["weekly_mape_pct"] >= 0
+    assert set(d["parameters"]) == {"r", "alpha", "s", "beta"}
+    assert d["customers"] == 2000
+    assert json.loads((out / "fit.json").read_text())["parameters"] == d["parameters"]
+    files = {p.name for p in out.iterdir()}
+    assert {
+        "scenario.yaml",
+        "fit.json",
+        "draws.parquet",
+        "report.html",
+        "holdout.png",
+        "calibration.png",
+    } <= files
+    html = re.sub(r"base64,[^\"]+", "", (out / "report.html").read_text())
+    assert "Not identified by this data" in html
+    assert not re.search(r"\bnan\b", html, re.I) and not re.search(r"\de[+-]\d", html)
+    # the scenario it wrote is valid for lifesim validate, as is
+    v = _cli("validate", str(out / "scenario.yaml"))
+    assert v.returncode == 0, v.stderr
+    # a second run into the same folder is refused without --overwrite (exit 2, no traceback)
+    again = _cli(*args)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "--overwrite" in again.stderr
+
+
+def test_the_cli_refuses_bad_input_with_exit_2(tmp_path, global_seed):
+    log = _market_log(600, 200, np.random.SeedSequence(global_seed))
+    data = tmp_path / "tx.csv"
+    log.to_csv(data, index=False)
+    for extra, message in (
+        (["--cutoff", "900"], "cutoff == '900' is outside the data"),
+        (["--cutoff", "100", "--holdout-end", "50"], "is not after the cutoff"),
+        (["--customer-col", "nope"], "nope"),
+    ):
+        r = _cli("calibrate", str(data), "--no-progress", *extra)
+        assert r.returncode == 2, (extra, r.stderr)
+        assert message in r.stderr and "Traceback" not in r.stderr

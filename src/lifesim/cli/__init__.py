@@ -12,6 +12,7 @@ from typer.exceptions import TyperException
 
 from lifesim._io import WriteError
 from lifesim.cli import ab as _ab
+from lifesim.cli import calibrate as _calibrate
 from lifesim.cli import churn as _churn
 from lifesim.cli import compare as _compare
 from lifesim.cli import experiment as _experiment
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("simulate")(_sim.simulate)
 app.command("validate")(_sim.validate)
 app.command("compare")(_compare.compare)
+app.command("calibrate")(_calibrate.calibrate)
 app.add_typer(_ab.app, name="ab")
 app.add_typer(_churn.app, name="churn")
 app.add_typer(_experiment.app, name="experiment")

@@ -4,7 +4,7 @@ compare, ComparisonResult
     Strategies side by side over replications (``lifesim compare``).
 marginal_roi, MarginalROIResult
     One strategy at several budgets: incremental profit and the marginal ROI of each step.
-calibrate, CalibrationResult (also in :mod:`lifesim.experiments.calibrate`)
+calibrate, CalibrationResult (also in :mod:`lifesim.experiments.calibration`)
     Fit the simulator's customer stages to a transaction log; check its forecast
     (``lifesim calibrate``).
 run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
@@ -14,7 +14,7 @@ run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
 
 from lifesim.experiments import churn_targeted as _churn_targeted  # noqa: F401  (registers the type)
 from lifesim.experiments import insim
-from lifesim.experiments.calibrate import CalibrationResult, calibrate
+from lifesim.experiments.calibration import CalibrationResult, calibrate
 from lifesim.experiments.compare import RunSummary, compare
 from lifesim.experiments.decompose import DecompositionResult, decompose
 from lifesim.experiments.insim import audit, run_experiment

@@ -7,10 +7,10 @@ holdout period, forecasts it with the simulator from the real customers' state a
 beside the classic BG/NBD.
 """
 
-from lifesim.experiments.calibrate.core import MIN_REPEAT_BUYERS, calibrate
-from lifesim.experiments.calibrate.forecast import HoldoutCheck
-from lifesim.experiments.calibrate.models import Fit, Summary, fit_bg_nbd, fit_pareto_nbd
-from lifesim.experiments.calibrate.result import CalibrationResult
+from lifesim.experiments.calibration.core import MIN_REPEAT_BUYERS, calibrate
+from lifesim.experiments.calibration.forecast import HoldoutCheck
+from lifesim.experiments.calibration.models import Fit, Summary, fit_bg_nbd, fit_pareto_nbd
+from lifesim.experiments.calibration.result import CalibrationResult
 
 __all__ = [
     "calibrate",

@@ -14,11 +14,11 @@ from lifesim._random import SeedLike, as_seed_sequence
 from lifesim.config import Scenario, ScenarioLike, load_scenario
 from lifesim.config.load import scenario_to_dict
 from lifesim.errors import ConfigError, DataError
-from lifesim.experiments.calibrate.forecast import bgnbd_check, holdout_check
-from lifesim.experiments.calibrate.models import fit_bg_nbd, fit_pareto_nbd
-from lifesim.experiments.calibrate.result import CalibrationResult
-from lifesim.experiments.calibrate.scenario import annotate_yaml, calibrated_scenario
-from lifesim.experiments.calibrate.summary import CustomerTable, customer_table
+from lifesim.experiments.calibration.forecast import bgnbd_check, holdout_check
+from lifesim.experiments.calibration.models import fit_bg_nbd, fit_pareto_nbd
+from lifesim.experiments.calibration.result import CalibrationResult
+from lifesim.experiments.calibration.scenario import annotate_yaml, calibrated_scenario
+from lifesim.experiments.calibration.summary import CustomerTable, customer_table
 
 if TYPE_CHECKING:  # lifesim.churn (and scikit-learn) load when calibrate runs
     from lifesim.churn import TransactionLog, TransactionSchema
@@ -54,7 +54,7 @@ def _weekly_fit(table: CustomerTable, params: dict[str, float]) -> pd.DataFrame:
     """Observed vs expected repeat purchase days per calendar week of the calibration period."""
     r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
     c = table.customers
-    first = c["first_day"].to_numpy()
+    first, count = np.unique(c["first_day"].to_numpy(), return_counts=True)
     start = int(first.min())
     weeks = (table.cutoff - start) // 7 + 1
     ends = np.minimum(start + 7 * np.arange(1, weeks + 1) - 1, table.cutoff)
@@ -63,7 +63,7 @@ def _weekly_fit(table: CustomerTable, params: dict[str, float]) -> pd.DataFrame:
         ex = r / alpha * beta * np.log1p(t / beta)
     else:
         ex = r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
-    expected_cum = ex.sum(axis=1)
+    expected_cum = ex @ count  # customers who started on the same day alike
     o = table.calibration_orders
     firsts = o.groupby("cust")["day"].transform("min")
     rep = o[o["day"] > firsts]
@@ -80,12 +80,13 @@ def _weekly_fit(table: CustomerTable, params: dict[str, float]) -> pd.DataFrame:
 
 
 def _histogram_fit(
-    table: CustomerTable, params: dict[str, float], rng: np.random.Generator, reps: int = 20
+    table: CustomerTable, params: dict[str, float], rng: np.random.Generator
 ) -> pd.DataFrame:
     """Observed vs fitted customers by repeat purchase days (fitted: simulated histories)."""
     r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
     T = table.customers["T"].to_numpy(np.float64)
     n = len(T)
+    reps = int(np.clip(2_000_000 // max(n, 1), 1, 20))  # ~2M simulated histories in all
     top = 7
     sim = np.zeros(top + 1)
     for _ in range(reps):

@@ -23,7 +23,7 @@ import pandas as pd
 
 from lifesim.config import Scenario
 from lifesim.engine import simulate
-from lifesim.experiments.calibrate.models import (
+from lifesim.experiments.calibration.models import (
     Fit,
     Summary,
     bg_nbd_expected,

@@ -86,43 +86,65 @@ def _log_f_pfaff(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     return -b * np.log1p(-z) + np.log(special.hyp2f1(1.0, b, a + 1.0, w))
 
 
-def _pareto_terms(params, x, t_x, T):
+@dataclass(frozen=True)
+class _Pairs:
+    """Rows ``(x, t_x, T)`` with their distinct ``(x, t_x)`` and ``(x, T)`` pairs.
+
+    The costly terms of both likelihoods depend on one pair only, so they are computed once
+    per distinct pair and spread back to the rows (``ia``, ``ib``).
+    """
+
+    t_x: np.ndarray
+    T: np.ndarray
+    xa: np.ndarray
+    ya: np.ndarray
+    ia: np.ndarray
+    xb: np.ndarray
+    yb: np.ndarray
+    ib: np.ndarray
+
+    @classmethod
+    def of(cls, x, t_x, T) -> _Pairs:
+        x, t_x, T = (np.asarray(v, np.float64) for v in (x, t_x, T))
+        a, ia = np.unique(np.column_stack([x, t_x]), axis=0, return_inverse=True)
+        b, ib = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+        return cls(t_x, T, a[:, 0], a[:, 1], ia.ravel(), b[:, 0], b[:, 1], ib.ravel())
+
+
+def _pareto_terms(params, x, t_x, T, pairs: _Pairs | None = None):
+    pairs = pairs if pairs is not None else _Pairs.of(x, t_x, T)
     r, alpha, s, beta = params
-    a1 = r + s + x
-    if alpha >= beta:
-        b, base = s + 1.0, alpha
 
-        def zf(y):
-            return (alpha - beta) / (alpha + y)
-    else:
-        b, base = r + x, beta
+    def term(xx, y):  # log 2F1(...) / (base + y)^(r + s + x) at pairs (xx, y)
+        a1 = r + s + xx
+        if alpha >= beta:
+            return _log_f_pfaff(a1, s + 1.0, (alpha - beta) / (alpha + y)) - a1 * np.log(alpha + y)
+        return _log_f_pfaff(a1, r + xx, (beta - alpha) / (beta + y)) - a1 * np.log(beta + y)
 
-        def zf(y):
-            return (beta - alpha) / (beta + y)
-
-    t1 = _log_f_pfaff(a1, b, zf(t_x)) - a1 * np.log(base + t_x)
-    t2 = _log_f_pfaff(a1, b, zf(T)) - a1 * np.log(base + T)
+    t1 = term(pairs.xa, pairs.ya)[pairs.ia]
+    t2 = term(pairs.xb, pairs.yb)[pairs.ib]
     with np.errstate(divide="ignore"):  # A0 = e^t1 - e^t2 >= 0 (0 when t_x = T)
         log_a0 = t1 + np.log(-np.expm1(np.minimum(t2 - t1, 0.0)))
-    log_alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    log_k = np.log(s) - np.log(a1)
-    return log_alive, log_k + log_a0
+    xb, yb = pairs.xb, pairs.yb
+    log_alive = (-(r + xb) * np.log(alpha + yb) - s * np.log(beta + yb))[pairs.ib]
+    log_k = (np.log(s) - np.log(r + s + xb))[pairs.ib]
+    rest = np.where(pairs.t_x < pairs.T, log_k + log_a0, -np.inf)  # A0 = 0 when t_x = T
+    return log_alive, rest
 
 
-def pareto_nbd_loglik(params, x, t_x, T) -> np.ndarray:
+def pareto_nbd_loglik(params, x, t_x, T, pairs: _Pairs | None = None) -> np.ndarray:
     """Per-customer Pareto/NBD log-likelihood (Fader & Hardie 2005, eq. 22)."""
+    pairs = pairs if pairs is not None else _Pairs.of(x, t_x, T)
     r, alpha, s, beta = params
-    log_alive, log_rest = _pareto_terms(params, x, t_x, T)
-    head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    with np.errstate(invalid="ignore"):
-        rest = np.where(t_x < T, log_rest, -np.inf)  # A0 = 0 when the last purchase is at T
-    return head + np.logaddexp(log_alive, rest)
+    log_alive, rest = _pareto_terms(params, x, t_x, T, pairs)
+    xb = pairs.xb
+    head = special.gammaln(r + xb) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    return head[pairs.ib] + np.logaddexp(log_alive, rest)
 
 
 def pareto_nbd_p_alive(params, x, t_x, T) -> np.ndarray:
     """P(alive at T | x, t_x, T) under the Pareto/NBD."""
-    log_alive, log_rest = _pareto_terms(params, x, t_x, T)
-    rest = np.where(t_x < T, log_rest, -np.inf)
+    log_alive, rest = _pareto_terms(params, x, t_x, T)
     return np.exp(log_alive - np.logaddexp(log_alive, rest))
 
 
@@ -142,19 +164,21 @@ def pareto_nbd_expected(params, t, x, t_x, T) -> np.ndarray:
     return p * core
 
 
-def bg_nbd_loglik(params, x, t_x, T) -> np.ndarray:
+def bg_nbd_loglik(params, x, t_x, T, pairs: _Pairs | None = None) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
+    pairs = pairs if pairs is not None else _Pairs.of(x, t_x, T)
     r, alpha, a, b = params
-    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    first = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    xb, yb, xa, ya = pairs.xb, pairs.yb, pairs.xa, pairs.ya
+    common = special.gammaln(r + xb) - special.gammaln(r) + r * np.log(alpha)
+    first = special.betaln(a, b + xb) - special.betaln(a, b) - (r + xb) * np.log(alpha + yb)
     with np.errstate(invalid="ignore", divide="ignore"):
         second = (
-            special.betaln(a + 1.0, b + x - 1.0)
+            special.betaln(a + 1.0, b + xa - 1.0)
             - special.betaln(a, b)
-            - (r + x) * np.log(alpha + t_x)
+            - (r + xa) * np.log(alpha + ya)
         )
-    second = np.where(x > 0, second, -np.inf)
-    return common + np.logaddexp(first, second)
+    second = np.where(xa > 0, second, -np.inf)
+    return (common + first)[pairs.ib] + np.logaddexp(0.0, (second[pairs.ia] - first[pairs.ib]))
 
 
 def bg_nbd_expected(params, t, x, t_x, T) -> np.ndarray:
@@ -170,26 +194,53 @@ def bg_nbd_expected(params, t, x, t_x, T) -> np.ndarray:
     return num / (1.0 + ratio)
 
 
-def _fit(model, names, loglik, start, summary: Summary) -> Fit:
-    x, t_x, T, w = summary.grouped()
+#: The search starts with Nelder-Mead (robust where the likelihood is flat or undefined) on at
+#: most this many distinct ``(x, t_x, T)`` rows, a random subsample of customers for larger
+#: logs; L-BFGS-B then polishes on all the data from there.
+SUBSAMPLE = 5_000
+
+
+def _nll(loglik, x, t_x, T, w):
+    pairs = _Pairs.of(x, t_x, T)
 
     def nll(theta):
         p = np.exp(theta)
         with np.errstate(all="ignore"):
-            v = loglik(p, x, t_x, T)
+            v = loglik(p, x, t_x, T, pairs)
         if not np.all(np.isfinite(v)):
             return 1e300
         return -float(w @ v)
 
-    best = None
-    for s0 in start:
-        res = optimize.minimize(nll, np.log(s0), method="L-BFGS-B", bounds=[(-12, 12)] * 4)
-        if best is None or res.fun < best.fun:
-            best = res
-    res = optimize.minimize(
-        nll, best.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000}
+    return nll
+
+
+def _fit(model, names, loglik, start, summary: Summary) -> Fit:
+    x, t_x, T, w = summary.grouped()
+    if len(x) > SUBSAMPLE:  # a subsample of customers (fixed seed) for the rough search
+        pick = np.random.default_rng(0).choice(len(x), size=SUBSAMPLE, p=w / w.sum())
+        rough = _nll(loglik, x[pick], t_x[pick], T[pick], np.ones(SUBSAMPLE))
+    else:
+        rough = _nll(loglik, x, t_x, T, w)
+    found = [
+        optimize.minimize(
+            rough,
+            np.log(s0),
+            method="Nelder-Mead",
+            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000},
+        )
+        for s0 in start
+    ]
+    theta0 = min(found, key=lambda r: r.fun).x
+    nll = _nll(loglik, x, t_x, T, w)
+    best = optimize.minimize(
+        nll,
+        theta0,
+        method="L-BFGS-B",
+        options={"ftol": 1e-13, "gtol": 1e-6, "eps": 1e-7, "maxiter": 500},
     )
-    theta = res.x if res.fun <= best.fun else best.x
+    if best.fun > nll(theta0):  # the polish may not move off an optimum already found
+        best = optimize.OptimizeResult(x=theta0, fun=nll(theta0))
+    theta = best.x
     hess = approx_hess3(theta, nll)
     try:
         cov = np.linalg.inv(hess)
@@ -201,7 +252,7 @@ def _fit(model, names, loglik, start, summary: Summary) -> Fit:
         names=names,
         estimate=np.exp(theta),
         log_cov=cov,
-        loglik=-float(min(res.fun, best.fun)),
+        loglik=-float(best.fun),
         n=int(w.sum()),
         converged=ok,
     )

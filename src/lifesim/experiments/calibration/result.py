@@ -14,8 +14,8 @@ import pandas as pd
 
 from lifesim._io import atomic_dir
 from lifesim.config import Scenario
-from lifesim.experiments.calibrate.forecast import HoldoutCheck
-from lifesim.experiments.calibrate.models import Fit
+from lifesim.experiments.calibration.forecast import HoldoutCheck
+from lifesim.experiments.calibration.models import Fit
 
 __all__ = ["CalibrationResult", "MEANING", "CONVENTIONS"]
 

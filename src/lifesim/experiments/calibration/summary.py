@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lifesim.experiments.calibrate.models import Summary
+from lifesim.experiments.calibration.models import Summary
 
 if TYPE_CHECKING:
     from lifesim.churn import TransactionLog
@@ -78,33 +78,38 @@ def customer_table(log: TransactionLog, cutoff: int, holdout_end: int | None) ->
     holdout_end : int, optional
         Last day of the holdout period.
     """
-    df = pd.DataFrame({"cust": log.cust, "day": log.day, "amount": log.amount})
-    orders = df.groupby(["cust", "day"], as_index=False, sort=True)["amount"].sum()
-    first = orders.groupby("cust")["day"].min()
-    keep = first.index[first.to_numpy() <= cutoff]
-    orders = orders[orders["cust"].isin(keep)].reset_index(drop=True)
-    first = first.loc[keep]
-    cal = orders[orders["day"] <= cutoff]
-    g = cal.groupby("cust")["day"]
-    n_cal = g.size()
-    last = g.max()
-    x = (n_cal - 1).astype(np.int64)
-    t_x = (last - first).astype(np.int64)
-    T = (cutoff - first).astype(np.int64)
+    cust = np.asarray(log.cust, np.int64)
+    day = np.asarray(log.day, np.int64)
+    lo = int(day.min())
+    span = int(day.max()) - lo + 1
+    key, inv = np.unique(cust * span + (day - lo), return_inverse=True)  # one per order
+    o_cust, o_day = key // span, key % span + lo
+    amount = np.bincount(inv.ravel(), weights=log.amount, minlength=len(key))
+    n_cust = len(log.customers)
+    starts = np.flatnonzero(np.r_[True, o_cust[1:] != o_cust[:-1]])  # orders sorted by day
+    first = np.full(n_cust, np.iinfo(np.int64).max)
+    first[o_cust[starts]] = o_day[starts]
+    keep = np.flatnonzero(first <= cutoff)
+    kept = first[o_cust] <= cutoff
+    orders = pd.DataFrame({"cust": o_cust[kept], "day": o_day[kept], "amount": amount[kept]})
+    oc, od = o_cust[kept], o_day[kept]
+    cal = od <= cutoff
+    n_cal = np.bincount(oc[cal], minlength=n_cust)
+    last = np.full(n_cust, np.iinfo(np.int64).min)
+    np.maximum.at(last, oc[cal], od[cal])
+    hold = np.zeros(n_cust, np.int64)
     if holdout_end is not None:
-        hold = orders[(orders["day"] > cutoff) & (orders["day"] <= holdout_end)]
-        h = hold.groupby("cust").size().reindex(keep, fill_value=0)
-    else:
-        h = pd.Series(0, index=keep)
+        h = (od > cutoff) & (od <= holdout_end)
+        hold = np.bincount(oc[h], minlength=n_cust)
     customers = pd.DataFrame(
         {
-            "first_day": first.to_numpy(),
-            "x": x.to_numpy(),
-            "t_x": t_x.to_numpy(),
-            "T": T.to_numpy(),
-            "orders": n_cal.to_numpy(),
-            "holdout": h.to_numpy(),
+            "first_day": first[keep],
+            "x": n_cal[keep] - 1,
+            "t_x": last[keep] - first[keep],
+            "T": cutoff - first[keep],
+            "orders": n_cal[keep],
+            "holdout": hold[keep],
         },
-        index=pd.Index(log.customers[keep.to_numpy()], name="customer"),
+        index=pd.Index(log.customers[keep], name="customer"),
     )
     return CustomerTable(customers, orders, int(cutoff), holdout_end)

@@ -1,0 +1,78 @@
+"""`lifesim calibrate`: fit the simulator to a transaction log and check its forecast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lifesim.cli._common import OVERWRITE, Format, emit, progress_bar
+from lifesim.cli.churn import _AMOUNT, _CUST, _SEP, _TFMT, _TIME
+
+__all__ = ["calibrate"]
+
+
+def calibrate(
+    data: Path = typer.Argument(..., help="Transactions: CSV, TSV, .txt (whitespace), Parquet."),
+    customer_col: str | None = _CUST,
+    time_col: str | None = _TIME,
+    amount_col: str | None = _AMOUNT,
+    time_format: str | None = _TFMT,
+    sep: str | None = _SEP,
+    cutoff: str | None = typer.Option(
+        None,
+        "--cutoff",
+        help="End of the calibration period: a date, or a day number "
+        "(default: the last day of the log).",
+    ),
+    holdout_end: str | None = typer.Option(
+        None,
+        "--holdout-end",
+        help="Forecast (cutoff, holdout end] with the simulator and "
+        "BG/NBD and compare with what happened.",
+    ),
+    base: Path | None = typer.Option(
+        None, "--base", help="Scenario for what the data cannot identify (default: embedded)."
+    ),
+    draws: int = typer.Option(200, "--draws", help="Parameter sets in draws.parquet (>= 10)."),
+    forecast_draws: int = typer.Option(
+        50, "--forecast-draws", help="Parameter draws simulated for the holdout (>= 10)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws and holdout simulations."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run folder: scenario.yaml, fit.json, draws.parquet, report.html."
+    ),
+    overwrite: bool = OVERWRITE,
+    fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json (fit.json)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Fit the simulator's customer stages to a transaction log; forecast a holdout."""
+    from lifesim._io import check_out_dir
+    from lifesim.churn import TransactionSchema
+    from lifesim.experiments.calibration import calibrate as run
+
+    inputs = [data, base]
+    if out is not None:
+        check_out_dir(out, overwrite=overwrite, inputs=inputs)
+    schema = TransactionSchema(
+        customer=customer_col, time=time_col, amount=amount_col, time_format=time_format
+    )
+    total = forecast_draws if holdout_end is not None else 1
+    with progress_bar("holdout forecast (draws)", total, enabled=progress) as cb:
+        res = run(
+            data,
+            cutoff=cutoff,
+            holdout_end=holdout_end,
+            schema=schema,
+            sep=sep,
+            base=base,
+            draws=draws,
+            forecast_draws=forecast_draws,
+            seed=seed,
+            progress=cb,
+        )
+    if out is not None:
+        from lifesim.report.calibrate import save_calibrate_run
+
+        save_calibrate_run(res, out, overwrite=overwrite, inputs=inputs)
+    emit(res, fmt, out, f"run folder: {out}  (report: {out / 'report.html'})" if out else "")
