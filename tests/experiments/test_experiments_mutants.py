@@ -1672,3 +1672,124 @@ def test_decompose_baseline_is_the_naive_kpi_cell_whatever_the_scenario_says():
     res = decompose(d, replications=2, seed=1, customers=20, days=5)
     assert res.comparison.baseline == "kpi_naive"
     assert set(res.comparison.differences.strategy) == set(CELLS) - {"kpi_naive"}
+
+
+class _FakeView:
+    """Just what a strategy's ``decide`` reads; records every contact."""
+
+    def __init__(self, day, n=60):
+        self.day = day
+        self.last_contact = np.full(n, -(10**6), dtype=np.int64)
+        self.last_offer = np.full(n, -(10**6), dtype=np.int64)
+        self.contacts = []
+        self.gaps = set()
+
+    def allowance(self):
+        return 100.0
+
+    def remaining(self):
+        return 1000.0
+
+    def people_in(self, stages, min_gap_days=0, order=None, key=None):
+        self.gaps.add(min_gap_days)
+        names = ["awareness", "consideration", "purchase", "retention", "advocacy", "churned"]
+        return np.array([10 * names.index(stages[0]), 10 * names.index(stages[0]) + 1])
+
+    def last_contact_with(self, tactic):
+        return self.last_offer
+
+    def contact(self, tactic, people, money):
+        self.contacts.append((tactic, [int(p) for p in people], money))
+
+
+def _ct_with_caps():
+    import lifesim.experiments  # noqa: F401  (registers churn_targeted)
+    from lifesim.model import make_strategy
+
+    d = scenario_to_dict(load_scenario(None))
+    d["strategies"] = {
+        "ct": {
+            "type": "churn_targeted",
+            "params": {"horizon_days": 10, "warmup_days": 40},
+            "split": {"acquisition": 0.2, "retention": 0.5, "advocacy": 0.3},
+            "execution": {"min_gap_days": 7, "caps": {"proactive_support": 14}},
+        }
+    }
+    return make_strategy(load_scenario(d), "ct")
+
+
+def test_churn_targeted_decide_after_the_warm_up_by_hand():
+    s = _ct_with_caps()
+    assert s.gap == 7 and s.caps == {"proactive_support": 14}
+    s.ranked = np.array([5, 3, 8, 12])
+    v = _FakeView(day=41)  # not a rescoring day: (41 - 40) % 30 != 0
+    v.last_contact[3] = 38  # contacted 3 days ago: within the 7-day gap
+    v.last_contact[5] = 34  # exactly 7 days ago: reachable again
+    v.last_offer[12] = 30  # had the offer 11 days ago: within its 14-day cap
+    v.last_offer[8] = 27  # exactly 14 days ago: may have it again
+    s.decide(v)
+    assert len(v.contacts) == 6 + 1 + 1  # 6 acquisition pairs, 1 advocacy pair, the offer
+    want = [(t, 100 * 0.2 / 6) for _, t in s.pairs["acquisition"]]
+    want += [("referral_programme", 100 * 0.3)]
+    got = [(t, m) for t, _, m in v.contacts[:-1]]
+    assert [t for t, _ in got] == [t for t, _ in want]
+    assert [m for _, m in got] == pytest.approx([m for _, m in want])
+    assert v.contacts[0][1] == [0, 1]  # the awareness stage's people
+    assert v.contacts[-1] == ("proactive_support", [5, 8], pytest.approx(50.0))
+    assert v.gaps == {7}
+
+
+def test_churn_targeted_decide_before_the_warm_up_is_stage_focused():
+    s = _ct_with_caps()
+    s.ranked = np.array([5])
+    v = _FakeView(day=39)
+    s.decide(v)
+    tactics = [c[0] for c in v.contacts]
+    # the retention share goes to the plan's retention tactics, not to the ranking
+    assert "abandoned_cart" in tactics and "win_back" in tactics
+    ret = [c for c in v.contacts if c[0] == "abandoned_cart"]
+    assert ret[0][2] == pytest.approx(100 * 0.5 / len(s.pairs["retention"]))
+    assert all(5 not in c[1] for c in v.contacts)
+
+
+def test_churn_targeted_without_a_ranking_spends_only_the_other_groups():
+    s = _ct_with_caps()
+    v = _FakeView(day=41)
+    s.decide(v)
+    assert len(v.contacts) == 7 and "proactive_support" not in [c[0] for c in v.contacts]
+    s.split = {"acquisition": 0.0, "retention": 0.0, "advocacy": 0.0}
+    v = _FakeView(day=41)
+    s.ranked = np.array([5])
+    s.decide(v)
+    assert v.contacts == []
+
+
+def test_compare_without_seed_uses_the_scenarios():
+    d = _scenario()
+    d["seed"] = 77
+    a = compare(d, strategies="none,spend_1", replications=2, trust_code=True)
+    b = compare(d, strategies="none,spend_1", replications=2, seed=77, trust_code=True)
+    assert a.seed == 77
+    pd.testing.assert_frame_equal(a.runs, b.runs)
+
+
+def test_compare_refuses_too_many_replications():
+    from lifesim._limits import MAX_REPLICATIONS
+
+    with pytest.raises(ConfigError, match="replications"):
+        _cmp(strategies="none", replications=MAX_REPLICATIONS + 1)
+
+
+def test_alpha_reaches_the_incremental_and_pairwise_tables():
+    res = _result(alpha=0.1)
+    inc = res.incremental.set_index(["strategy", "measure"]).loc[("spend_3", "incremental_revenue")]
+    d = _col(REVENUE, "spend_3") - _col(REVENUE, "none")
+    ci = stats.ttest_1samp(d, 0).confidence_interval(0.9)
+    assert (inc.ci_low, inc.ci_high) == pytest.approx((ci.low, ci.high))
+    pw = res.pairwise[(res.pairwise.metric == "revenue")].iloc[0]
+    x = _col(REVENUE, pw.a) - _col(REVENUE, pw.b)
+    ci = stats.ttest_1samp(x, 0).confidence_interval(0.9)
+    assert (pw.ci_low, pw.ci_high) == pytest.approx((ci.low, ci.high))
+    v = res.verdict
+    ci = stats.ttest_rel(_col(PROFIT, "none"), _col(PROFIT, "spend_1")).confidence_interval(0.9)
+    assert v["ci"] == pytest.approx([ci.low, ci.high])
