@@ -1793,3 +1793,32 @@ def test_alpha_reaches_the_incremental_and_pairwise_tables():
     v = res.verdict
     ci = stats.ttest_rel(_col(PROFIT, "none"), _col(PROFIT, "spend_1")).confidence_interval(0.9)
     assert v["ci"] == pytest.approx([ci.low, ci.high])
+
+
+def test_save_tables_writes_a_manifest_naming_version_seed_and_tables(tmp_path):
+    from lifesim._version import __version__
+
+    res = _result()
+    res.save_tables(tmp_path)
+    text = (tmp_path / "manifest.json").read_text()
+    man = json.loads(text)
+    assert man == {
+        "lifesim_version": __version__,
+        "seed": 99,
+        "replications": 3,
+        "strategies": NAMES,
+        "elapsed_s": 1.5,
+        "tables": [
+            "differences",
+            "funnel",
+            "incremental",
+            "pairwise",
+            "runs",
+            "stage_shares",
+            "summary",
+        ],
+    }
+    assert text == json.dumps(man, indent=2)
+    assert (tmp_path / "result.json").read_text() == json.dumps(
+        json.loads(json.dumps(res.to_dict())), indent=2
+    )
