@@ -43,7 +43,9 @@ def test_public_api_is_pinned():
         "analyze", "aggregate", "analyze_aggregates", "Aggregates", "Proportion", "Mean",
         "Ratio", "Metric", "ABResult", "Comparison", "SRMCheck",
         "power", "sample_size", "mde", "PowerResult", "Moments", "forest_plot", "render_html",
-        "P_FLOOR", "SRM_THRESHOLD",
+        "P_FLOOR", "SRM_THRESHOLD", "sequential", "SequentialResult", "Look", "Decision",
+        "gsd_boundaries", "gsd_plan", "bayes", "BayesResult", "Posterior", "segments",
+        "SegmentResult", "SegmentEffect", "Heterogeneity",
     }  # fmt: skip
     assert set(ab.__all__) == expected
     for name in ab.__all__:

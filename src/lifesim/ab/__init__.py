@@ -18,6 +18,12 @@ sequential, SequentialResult, Look, Decision
     group-sequential design with Lan-DeMets alpha spending; the decision and its first day.
 gsd_boundaries, gsd_plan
     Group-sequential boundaries, inflation factor and expected sample sizes.
+bayes, BayesResult, Posterior
+    Bayesian read-out: posterior of each effect (Beta-Binomial for proportions, normal
+    approximation with a normal prior for means, ratios and CUPED), credible interval,
+    probability to beat control, expected loss.
+segments, SegmentResult, SegmentEffect, Heterogeneity
+    Effects per segment level, corrected across levels (Holm), Cochran's Q and I^2.
 aggregate, Aggregates, analyze_aggregates, Moments
     Per-arm sufficient statistics: one pass over the rows, mergeable over chunks of a big
     file with ``+``, or built from sums a database computed (``Moments.from_sums``).
@@ -25,6 +31,8 @@ aggregate, Aggregates, analyze_aggregates, Moments
 
 from lifesim.ab.aggregate import Aggregates, aggregate
 from lifesim.ab.analyze import SRM_THRESHOLD, analyze, analyze_aggregates
+from lifesim.ab.bayes import bayes
+from lifesim.ab.bayesresult import BayesResult, Posterior
 from lifesim.ab.gsd import boundaries as gsd_boundaries
 from lifesim.ab.gsd import gsd_plan
 from lifesim.ab.html import forest_plot, render_html
@@ -32,6 +40,7 @@ from lifesim.ab.metrics import Mean, Metric, Proportion, Ratio
 from lifesim.ab.moments import Moments
 from lifesim.ab.power import PowerResult, mde, power, sample_size
 from lifesim.ab.result import ABResult, Comparison, SRMCheck
+from lifesim.ab.segments import Heterogeneity, SegmentEffect, SegmentResult, segments
 from lifesim.ab.seqresult import Decision, Look, SequentialResult
 from lifesim.ab.sequential import sequential
 from lifesim.ab.stats import P_FLOOR
@@ -59,6 +68,13 @@ __all__ = [
     "SequentialResult",
     "Look",
     "Decision",
+    "bayes",
+    "BayesResult",
+    "Posterior",
+    "segments",
+    "SegmentResult",
+    "SegmentEffect",
+    "Heterogeneity",
     "gsd_boundaries",
     "gsd_plan",
     "P_FLOOR",

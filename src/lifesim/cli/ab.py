@@ -117,6 +117,16 @@ def _covariates(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _prior_sd(items: list[str]) -> float | dict[str, float] | None:
+    try:
+        if len(items) == 1 and "=" not in items[0]:
+            return float(items[0])
+        return {m.strip(): float(v) for m, _, v in (i.rpartition("=") for i in items)} or None
+    except ValueError:
+        fail(f"--prior-sd {' '.join(items)!r}: give an SD (2.5) or METRIC=SD (revenue=2.5)")
+    return None
+
+
 def analyze(
     data: Path = typer.Argument(..., help="CSV/TSV/Parquet file, one row per randomisation unit."),
     arm: str = typer.Option(..., "--arm", help="Column with the arm of each unit."),
@@ -182,6 +192,23 @@ def analyze(
     count_col: str | None = typer.Option(
         None, "--count-col", help="Per-day aggregates: units per row (metrics: successes)."
     ),
+    bayes: bool = typer.Option(
+        False, "--bayes", help="Bayesian read-out: posterior, credible interval, P(beat), loss."
+    ),
+    prior: str | None = typer.Option(
+        None, "--prior", help="beta:A,B (proportions; default beta:1,1) or normal:MEAN,SD."
+    ),
+    prior_sd: list[str] = typer.Option(
+        [], "--prior-sd", help="Normal prior SD of the effect (means/ratios/CUPED): SD or M=SD."
+    ),
+    draws: int = typer.Option(200_000, "--draws", help="--bayes: Monte Carlo draws per arm."),
+    seed: int = typer.Option(0, "--seed", help="--bayes: seed of the Monte Carlo draws."),
+    segment: list[str] = typer.Option(
+        [], "--segment", help="Segment column: effects per level, Holm, Cochran's Q (repeatable)."
+    ),
+    min_segment_units: int = typer.Option(
+        30, "--min-segment-units", help="Fewest units per arm in a level for a claim."
+    ),
 ) -> None:
     """Analyse an experiment: every metric, every arm vs control, CIs, p-values and SRM."""
     from lifesim import ab
@@ -202,8 +229,25 @@ def analyze(
         fail("--time-col, --looks, --planned-n and --count-col go with --sequential or --design")
     if seq and time_col is None:
         fail("--sequential/--design need --time-col: the column with the day of each row")
+    if sum(map(bool, (seq, bayes, segment))) > 1:
+        fail("--sequential/--design, --bayes and --segment are separate read-outs: give one")
+    if (prior is not None or prior_sd) and not bayes:
+        fail("--prior and --prior-sd go with --bayes")
     try:
-        if seq:
+        if bayes:
+            res = ab.bayes(
+                data, arm=arm, control=control, metrics=metrics,
+                covariates=_covariates(covariate), prior=prior, prior_sd=_prior_sd(prior_sd),
+                alpha=alpha, draws=draws, rng=seed, unit=unit, dropna=dropna,
+            )  # fmt: skip
+        elif segment:
+            res = ab.segments(
+                data, arm=arm, control=control, metrics=metrics, segment=segment,
+                covariates=_covariates(covariate), alpha=alpha, alternative=alternative.value,
+                correction=correction.value, min_units=min_segment_units, unit=unit,
+                dropna=dropna,
+            )  # fmt: skip
+        elif seq:
             res = ab.sequential(
                 data, arm=arm, control=control, metrics=metrics,
                 covariates=_covariates(covariate), time_col=time_col,
@@ -233,9 +277,9 @@ def analyze(
         text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False) + "\n"
     elif fmt is ReportFormat.html:
         text = (
-            res.to_html(plot=True, full_page=True)
-            if seq
-            else ab.render_html(res, plot=True, full_page=True)
+            ab.render_html(res, plot=True, full_page=True)
+            if isinstance(res, ab.ABResult)
+            else res.to_html(plot=True, full_page=True)
         )
     else:
         text = res.summary() + "\n"
