@@ -7,8 +7,16 @@ from typing import Any
 
 import typer
 
-from lifesim._io import check_out_dir, default_run_dir
-from lifesim.cli._common import OVERWRITE, TRUST_CODE, Format, emit, progress_bar, stderr
+from lifesim._io import atomic_dir, check_out_dir, default_run_dir
+from lifesim.cli._common import (
+    OVERWRITE,
+    TRUST_CODE,
+    Format,
+    emit,
+    print_json,
+    progress_bar,
+    stderr,
+)
 from lifesim.errors import ConfigError
 
 __all__ = ["compare"]
@@ -83,6 +91,19 @@ def compare(
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
+    parameter_draws: int | None = typer.Option(
+        None,
+        "--parameter-draws",
+        help="Also run every strategy under this many parameter sets (rows of the draws table: "
+        "a calibration's draws.parquet beside the scenario, or --draws-file) and report each "
+        "strategy's probability of being best and expected regret over them.",
+    ),
+    draws_file: Path | None = typer.Option(
+        None,
+        "--draws-file",
+        help="Draws table (Parquet or CSV) whose columns are scenario key paths "
+        "(default: draws.parquet beside the scenario).",
+    ),
     decompose: bool = typer.Option(
         False,
         "--decompose",
@@ -111,7 +132,11 @@ def compare(
     names = strategies.split(",") if strategies else list(scn.compare.strategies)
     check_trust(scn, names, trust_code)
     out = default_run_dir("compare", scn.name) if out is None else out
-    check_out_dir(out, overwrite=overwrite, inputs=[config])
+    draws = None
+    if parameter_draws is not None or draws_file is not None:
+        draws_file, draws = _draws_table(config, draws_file, parameter_draws)
+    inputs = [config, draws_file]
+    check_out_dir(out, overwrite=overwrite, inputs=inputs)
     n_strat = len(names)
     reps = replications if replications is not None else scn.compare.replications
     with progress_bar("comparing strategies", n_strat * max(reps, 0), enabled=progress) as cb:
@@ -126,13 +151,89 @@ def compare(
             progress=cb,
             trust_code=trust_code,
         )
+    unc = None
+    if draws is not None:
+        from lifesim.experiments.uncertainty import parameter_uncertainty
+
+        k = parameter_draws if parameter_draws is not None else len(draws)
+        with progress_bar("parameter draws", k * len(names), enabled=progress) as cb:
+            unc = parameter_uncertainty(
+                scn,
+                draws,
+                strategies=names,
+                n_draws=k,
+                objective=res.objective,
+                seed=seed,
+                jobs=jobs,
+                progress=cb,
+                trust_code=trust_code,
+            )
+
+    def extra(folder: Path) -> None:
+        if unc is not None:
+            unc.table.to_csv(folder / "parameter_uncertainty.csv", index=False)
+            unc.per_draw.to_parquet(folder / "parameter_draws_results.parquet", index=False)
+            (folder / "parameter_uncertainty.txt").write_text(unc.summary() + "\n", "utf-8")
+
     if report:
-        save_compare_run(res, out, overwrite=overwrite, inputs=[config])
+        save_compare_run(res, out, overwrite=overwrite, inputs=inputs, extra=extra)
     else:
-        res.save(out, overwrite=overwrite, inputs=[config])
+        with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
+            res.save_tables(tmp)
+            extra(tmp)
     where = f"run folder: {out}" + (f"  (report: {out / 'report.html'})" if report else "")
-    emit(res, fmt, out, where)
-    stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")
+    if unc is not None and fmt is Format.json:
+        d = res.to_dict()
+        d["parameter_uncertainty"] = unc.to_dict()
+        d["out"] = str(out)
+        print_json(d)
+    else:
+        emit(res, fmt, out, "" if unc is not None else where)
+        if unc is not None:
+            typer.echo("\n" + unc.summary() + f"\n\n{where}")
+    stderr.print(f"[dim]{res.elapsed_s + (unc.elapsed_s if unc else 0):.1f} s[/]")
+
+
+def _draws_table(config: Path | None, draws_file: Path | None, n: int | None) -> tuple:
+    """Find and read the draws table of ``--parameter-draws`` (Parquet or CSV)."""
+    import pandas as pd
+
+    if draws_file is None:
+        if config is None:
+            raise ConfigError(
+                [("--draws-file", "required with --parameter-draws for the embedded scenario")]
+            )
+        draws_file = Path(config).parent / "draws.parquet"
+        if not draws_file.exists():
+            raise ConfigError(
+                [
+                    (
+                        "--parameter-draws",
+                        f"no draws table beside the scenario ({draws_file}); run lifesim "
+                        "calibrate (it writes one) or give --draws-file",
+                    )
+                ]
+            )
+    suffix = Path(draws_file).suffix.lower()
+    if suffix == ".parquet":
+        draws = pd.read_parquet(draws_file)
+    elif suffix in (".csv", ".txt"):
+        draws = pd.read_csv(draws_file)
+    else:
+        raise ConfigError(
+            [("--draws-file", f"{draws_file}: a .parquet or .csv file is needed, got {suffix!r}")]
+        )
+    if not [c for c in draws.columns if isinstance(c, str) and "." in c]:
+        raise ConfigError(
+            [
+                (
+                    "--draws-file",
+                    f"{draws_file}: no column is a scenario key path (e.g. "
+                    f"'stages.retention.buy.p'); columns: {', '.join(map(str, draws.columns))}",
+                )
+            ]
+        )
+    return Path(draws_file), draws
 
 
 def _decompose(

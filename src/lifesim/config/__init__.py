@@ -9,7 +9,7 @@ from lifesim.config.load import (
     load_scenario,
     scenario_to_dict,
 )
-from lifesim.config.overrides import resolve
+from lifesim.config.overrides import override, resolve
 from lifesim.config.scenario import Scenario
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "dump_scenario",
     "load_scenario",
     "resolve",
+    "override",
     "scenario_to_dict",
 ]

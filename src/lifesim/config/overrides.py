@@ -1,13 +1,16 @@
-"""Command-line style overrides of a scenario: another market size, another horizon."""
+"""Overrides of a scenario: another market size, another horizon, values by key path."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from lifesim._checks import check_int
 from lifesim._limits import MAX_DAYS, people_problem
 from lifesim.config.scenario import Scenario
 from lifesim.errors import ConfigError
 
-__all__ = ["resolve"]
+__all__ = ["resolve", "override"]
 
 
 def resolve(scenario: Scenario, customers: int | None = None, days: int | None = None) -> Scenario:
@@ -72,3 +75,49 @@ def resolve(scenario: Scenario, customers: int | None = None, days: int | None =
     if days is not None:
         upd["days"] = check_int("days", days, min=1, max=MAX_DAYS)
     return scn.model_copy(update=upd) if upd else scn
+
+
+def override(scenario: Scenario, values: Mapping[str, Any], where: str = "") -> Scenario:
+    """Return a copy of ``scenario`` with values set by key path, validated like a file.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    values : mapping of str to value
+        ``{"stages.retention.buy.p": 0.012, "budget.per_period": 16000}``: each key path
+        must exist in the scenario (as :func:`lifesim.config.dump_scenario` writes it).
+    where : str
+        Where the values come from, for error messages (e.g. ``"draw 7"``).
+
+    Raises
+    ------
+    ConfigError
+        A key path that does not exist (naming the first missing key), or a value the
+        scenario's rules refuse (naming the path, the value and what is allowed).
+    """
+    from lifesim.config.load import load_scenario, scenario_to_dict
+
+    d = scenario_to_dict(scenario)
+    problems: list[tuple[str, str]] = []
+    for path, value in values.items():
+        keys = path.split(".")
+        cur: Any = d
+        for i, k in enumerate(keys):
+            if not isinstance(cur, dict) or k not in cur:
+                known = ", ".join(map(str, cur)) if isinstance(cur, dict) else "none (a value)"
+                problems.append(
+                    (path, f"no key {'.'.join(keys[: i + 1])!r} in the scenario; known: {known}")
+                )
+                break
+            if i == len(keys) - 1:
+                cur[k] = value.item() if hasattr(value, "item") else value
+            else:
+                cur = cur[k]
+    if problems:
+        raise ConfigError(problems, source=where or None)
+    try:
+        out = load_scenario(d)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source=where or None) from None
+    out._trust_code = scenario._trust_code
+    return out

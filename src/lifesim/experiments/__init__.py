@@ -7,6 +7,9 @@ marginal_roi, MarginalROIResult
 calibrate, CalibrationResult (also in :mod:`lifesim.experiments.calibration`)
     Fit the simulator's customer stages to a transaction log; check its forecast
     (``lifesim calibrate``).
+parameter_uncertainty, UncertaintyResult
+    Strategies under each of many parameter sets: P(best) and expected regret
+    (``lifesim compare --parameter-draws``).
 run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
     An A/B test inside the simulator with its true effect, and an audit of the design
     (``lifesim experiment run`` / ``audit``).
@@ -21,12 +24,15 @@ from lifesim.experiments.insim import audit, run_experiment
 from lifesim.experiments.marginal import MarginalROIResult, marginal_roi
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
+from lifesim.experiments.uncertainty import UncertaintyResult, parameter_uncertainty
 
 __all__ = [
     "compare",
     "ComparisonResult",
     "calibrate",
     "CalibrationResult",
+    "parameter_uncertainty",
+    "UncertaintyResult",
     "RunSummary",
     "decompose",
     "DecompositionResult",

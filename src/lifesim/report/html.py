@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import matplotlib
@@ -168,14 +168,22 @@ def write_compare_report(res: ComparisonResult, folder: str | Path) -> Path:
 
 
 def save_compare_run(
-    res: ComparisonResult, out: str | Path, *, overwrite: bool = False, inputs: Iterable = ()
+    res: ComparisonResult,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable = (),
+    extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write the complete run folder atomically: tables, JSON, plots and the HTML report.
 
     ``out`` must be new, empty, or (with ``overwrite=True``) an earlier lifesim run folder.
+    ``extra(folder)`` may write more files into it before it is sealed.
     """
     out = Path(out)
     with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         res.save_tables(tmp)
         write_compare_report(res, tmp)
+        if extra is not None:
+            extra(tmp)
     return out

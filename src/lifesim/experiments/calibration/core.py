@@ -17,7 +17,11 @@ from lifesim.errors import ConfigError, DataError
 from lifesim.experiments.calibration.forecast import bgnbd_check, holdout_check
 from lifesim.experiments.calibration.models import fit_bg_nbd, fit_pareto_nbd
 from lifesim.experiments.calibration.result import CalibrationResult
-from lifesim.experiments.calibration.scenario import annotate_yaml, calibrated_scenario
+from lifesim.experiments.calibration.scenario import (
+    annotate_yaml,
+    calibrated_scenario,
+    draw_paths,
+)
 from lifesim.experiments.calibration.summary import CustomerTable, customer_table
 
 if TYPE_CHECKING:  # lifesim.churn (and scikit-learn) load when calibrate runs
@@ -232,6 +236,8 @@ def calibrate(
         np.column_stack([pd_draws, ov_draws]),
         columns=["r", "alpha", "s", "beta", "order_value_mu", "order_value_sigma"],
     )
+    paths = draw_paths(scn, draws_df.to_numpy())
+    draws_df = pd.concat([draws_df, pd.DataFrame(paths)], axis=1)
     draws_df.insert(0, "draw", np.arange(draws))
     check = base_check = actual = None
     if hold is not None:

@@ -113,7 +113,9 @@ class CalibrationResult:
     not_identified : list of str
         What the data cannot identify (taken from the base scenario).
     draws : DataFrame
-        Parameter sets representing the fit's uncertainty (``draws.parquet``).
+        Parameter sets representing the fit's uncertainty (``draws.parquet``): the model
+        parameters, and the scenario key paths they set (``stages.retention.buy.p``, ...),
+        which ``lifesim compare --parameter-draws`` applies draw by draw.
     holdout, baseline : HoldoutCheck or None
         The forecast check of lifesim and of BG/NBD (with ``holdout_end``).
     holdout_actual : ndarray or None

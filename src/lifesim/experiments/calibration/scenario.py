@@ -25,13 +25,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import yaml
 from scipy import special
 
 from lifesim.config import Scenario, load_scenario
 from lifesim.config.load import scenario_to_dict
 
-__all__ = ["calibrated_scenario", "annotate_yaml", "CLIP_Q"]
+__all__ = ["calibrated_scenario", "annotate_yaml", "draw_paths", "CLIP_Q"]
 
 CLIP_Q = 0.9999
 
@@ -139,3 +140,28 @@ def annotate_yaml(data: dict[str, Any], comments: dict[tuple[str, ...], str], he
 def loads_back(text: str) -> Scenario:
     """Load annotated YAML text back (a check that the file is valid)."""
     return load_scenario(yaml.safe_load(text))
+
+
+def draw_paths(scn: Scenario, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """Scenario key paths of the fitted values, per parameter draw.
+
+    ``draws`` has columns ``r, alpha, s, beta, mu, sigma``; the clipping maxima stay those of
+    the calibrated scenario ``scn`` (so every draw passes its checks).
+    """
+    r, alpha, s, beta, mu, sigma = (draws[:, i] for i in range(6))
+    out: dict[str, np.ndarray] = {}
+    for name, st in scn.stages.items():
+        if st.kind == "customer" and st.buy is not None:
+            out[f"stages.{name}.buy.p"] = r / alpha
+        if st.kind == "customer":
+            for dst in st.to:
+                if scn.stages[dst].kind == "churned":
+                    out[f"stages.{name}.to.{dst}.p"] = s / beta
+    seg = "segments.customers"
+    out[f"{seg}.propensity.shape"] = r
+    out[f"{seg}.propensity.scale"] = 1 / r
+    out[f"{seg}.dropout.shape"] = s
+    out[f"{seg}.dropout.scale"] = 1 / s
+    out[f"{seg}.order_value.mu"] = mu
+    out[f"{seg}.order_value.sigma"] = sigma
+    return out

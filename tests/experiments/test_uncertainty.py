@@ -1,0 +1,125 @@
+"""Strategies under parameter uncertainty: draws applied by key path, P(best), expected regret."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lifesim
+from lifesim.config import override
+from lifesim.errors import ConfigError
+from lifesim.experiments.uncertainty import parameter_uncertainty
+
+N, DAYS = 1500, 90
+
+
+def _margins(*m):
+    return pd.DataFrame({"draw": range(len(m)), "economics.margin": m})
+
+
+def test_draws_set_the_values_and_p_best_and_regret_follow_from_the_per_draw_table():
+    draws = _margins(0.01, 0.9, 0.01, 0.9)
+    res = parameter_uncertainty(
+        None, draws, strategies="none,stage_focused", customers=N, days=DAYS, seed=3
+    )
+    per = res.per_draw.pivot(index="draw", columns="strategy", values="profit")
+    # the margin changes no dynamics (same seeds): none's profit is margin x the same revenue
+    assert per.loc[1, "none"] / per.loc[0, "none"] == pytest.approx(90, rel=1e-9)
+    assert per.loc[0, "none"] == pytest.approx(per.loc[2, "none"], rel=1e-12)
+    # by hand from the per-draw table
+    mat = per[["none", "stage_focused"]].to_numpy()
+    best = mat.max(axis=1, keepdims=True)
+    tab = res.table.set_index("strategy")
+    np.testing.assert_allclose(tab["expected_regret"], (best - mat).mean(axis=0))
+    np.testing.assert_allclose(tab["p_best"], (mat == best).mean(axis=0))
+    np.testing.assert_allclose(tab["mean"], mat.mean(axis=0))
+    # at a 1% margin marketing cannot pay for itself: 'none' wins those draws
+    assert (per.loc[[0, 2], "none"] > per.loc[[0, 2], "stage_focused"]).all()
+    assert 0 < tab.loc["none", "p_best"] < 1
+    assert "P(best)" in res.summary() and res.to_dict()["draws"] == 4
+
+
+def test_a_bad_draws_table_names_the_draw_and_the_path():
+    with pytest.raises(ConfigError, match=r"draw 1.*economics.margin.*\[0, 1\]|margin"):
+        parameter_uncertainty(None, _margins(0.3, 1.7), strategies="none", customers=N, days=10)
+    bad = pd.DataFrame({"stages.retention.buy.q": [0.1, 0.2]})
+    with pytest.raises(ConfigError, match=r"no key 'stages.retention.buy.q'"):
+        parameter_uncertainty(None, bad, strategies="none", customers=N, days=10)
+    with pytest.raises(ConfigError, match=r"no column is a scenario key path"):
+        parameter_uncertainty(None, pd.DataFrame({"r": [1, 2]}), strategies="none")
+    with pytest.raises(ConfigError, match=r"parameter_draws: must be a whole number in 2..2"):
+        parameter_uncertainty(None, _margins(0.3, 0.4), n_draws=5, strategies="none")
+
+
+def test_override_keeps_the_scenario_otherwise_equal():
+    scn = lifesim.default_scenario()
+    out = override(scn, {"budget.per_period": 1234.0, "stages.retention.buy.p": 0.02})
+    assert out.budget.per_period == 1234.0 and out.stages["retention"].buy.p == 0.02
+    back = override(
+        out,
+        {
+            "budget.per_period": scn.budget.per_period,
+            "stages.retention.buy.p": scn.stages["retention"].buy.p,
+        },
+    )
+    assert back == scn
+
+
+def test_compare_cli_reports_parameter_uncertainty(tmp_path):
+    draws = tmp_path / "draws.csv"
+    _margins(0.2, 0.35, 0.5).to_csv(draws, index=False)
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-c",
+        "from lifesim.cli import main; main()",
+        "compare",
+        "--strategies",
+        "none,stage_focused",
+        "-r",
+        "2",
+        "--customers",
+        str(N),
+        "--days",
+        "60",
+        "--parameter-draws",
+        "3",
+        "--draws-file",
+        str(draws),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--no-report",
+        "--jobs",
+        "1",
+        "--format",
+        "json",
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    pu = d["parameter_uncertainty"]
+    assert pu["draws"] == 3 and set(pu["strategies"]) == {"none", "stage_focused"}
+    assert sum(v["p_best"] for v in pu["strategies"].values()) == pytest.approx(1.0)
+    assert (out / "parameter_uncertainty.csv").exists()
+    # without a draws table beside the scenario: exit 2, naming what to do
+    cmd2 = [
+        sys.executable,
+        "-c",
+        "from lifesim.cli import main; main()",
+        "compare",
+        "configs/default.yaml",
+        "--parameter-draws",
+        "3",
+        "--out",
+        str(tmp_path / "x"),
+        "--no-progress",
+    ]
+    r2 = subprocess.run(cmd2, capture_output=True, text=True, timeout=300)
+    assert r2.returncode == 2 and "no draws table beside the scenario" in r2.stderr
+    assert "Traceback" not in r2.stderr and not (tmp_path / "x").exists()
