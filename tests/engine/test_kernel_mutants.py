@@ -1413,3 +1413,143 @@ def test_a_support_load_without_support_staff_is_ignored():
     }
     res = lifesim.simulate(scn, seed=0, strategy=_Call())
     assert res.support is None and res.tactics.set_index("tactic").loc["call", "contacts"] == 2
+
+
+class _Plan:
+    """A custom strategy: ``plan(view)`` each day with ``tactics`` declared."""
+
+    def __init__(self, tactics, plan, name="plan"):
+        self._tactics, self.plan, self.name = set(tactics), plan, name
+
+    def tactics(self):
+        return self._tactics
+
+    def decide(self, view):
+        self.plan(view)
+
+
+def test_a_broadcast_runs_while_its_fee_is_paid_and_names_its_moves():
+    scn = {
+        "name": "bc",
+        "days": 25,
+        "market": {"size": 20, "initial": "a"},
+        "stages": {
+            "a": {"buy": {"p": 0.5}, "to": {"b": TINY}},
+            "b": {"kind": "customer"},
+        },
+        "segments": {"all": _segment()},
+        "budget": {"per_period": 100.0, "period_days": 10},
+        "tactics": {
+            "seo": {
+                "mode": "broadcast",
+                "stages": ["a"],
+                "effect": {"a->b": SURE},
+                "buy": 2.0,
+                "cost": {"per_month": 5.0},
+            }
+        },
+    }
+    res = lifesim.simulate(scn, seed=2, strategy=_Plan({"seo"}, lambda view: None))
+    # the fee is charged on the first day of every period (the stub one too)
+    fees = res.ledger[res.ledger.kind == "monthly fee"]
+    assert fees[["day", "period", "units", "cost"]].values.tolist() == [
+        [0, 0, 1, 5.0],
+        [10, 1, 1, 5.0],
+        [20, 2, 1, 5.0],
+    ]
+    # day 0: everyone in a buys (0.5 x 2) and then moves to b (sure), caused by the broadcast
+    assert res.purchases.day.tolist() == [0] * 20
+    assert _moves(res) == [(p, 0, "a", "b", "seo") for p in range(20)]
+    assert res.people.acquired_by.tolist() == ["seo"] * 20
+
+
+def test_strategies_decide_after_a_new_budget_period_starts():
+    scn = chain(days=6, market={"size": 2, "initial": "b"})
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.0}
+    scn["tactics"] = {"nl": {"stages": ["b"], "cost": {"per_contact": 1.0}}}
+    scn["budget"] = {"per_period": 2.0, "period_days": 2, "max_catch_up": None}
+    seen = {}
+
+    def plan(view):
+        view.contact("nl", np.array([0, 1]))
+        if view.day == 3:
+            seen.update(view.history())
+
+    res = lifesim.simulate(scn, seed=0, strategy=_Plan({"nl"}, plan))
+    led = res.ledger
+    # both people are contacted on the first day of every period (2 of budget, 1 each), never
+    # on the second (nothing left): the calendar runs after the budget period has started
+    assert dict(zip(led.day, led.units, strict=True)) == {0: 2, 2: 2, 4: 2}
+    assert led.period.tolist() == [0, 1, 2]
+    # the strategy's view of the history: purchases of days 0-2 (b buys daily), named
+    pu = seen["purchases"]
+    assert pu.day.tolist() == [0, 0, 1, 1, 2, 2] and pu.cause.tolist() == ["organic"] * 6
+    assert list(seen["events"].columns) == ["person", "day", "from_stage", "to_stage", "cause"]
+    assert len(seen["events"]) == 0 and list(seen["events"].to_stage.cat.categories) == [
+        "a",
+        "b",
+        "c",
+    ]
+
+
+def test_overlapping_sends_of_a_campaign_multiply():
+    # each send boosts b -> c by 1e6 for 2 days: alone 1e-6 a day (never, in practice); on the
+    # days two sends overlap 1e12 x 1e-12 = 1 (sure)
+    camp = {"every": 3, "start": 1, "duration": 2, "targets": ["b"], "boost": 1e6}
+    res = lifesim.simulate(chain(days=6, campaigns={"push": camp}), seed=0)
+    assert [m for m in _moves(res) if m[3] == "c"] == []
+    camp = {"every": 1, "start": 2, "duration": 2, "targets": ["b"], "boost": 1e6}
+    res = lifesim.simulate(chain(days=6, campaigns={"push": camp}), seed=0)
+    assert [m for m in _moves(res) if m[3] == "c"] == [(p, 3, "b", "c", "push") for p in range(3)]
+
+
+def test_an_effect_lasts_exactly_its_days():
+    scn = chain(days=4, market={"size": 2, "initial": "b"})
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.0}
+    sim = Simulation(scn, seed=0)
+    assert sim.elapsed == 0.0
+    half = Effect(np.array([0], np.int32), np.ones(2), 1, 2, value_factor=0.5)
+    sim.add_effect(half)
+    res = sim.run()
+    mine = res.purchases[res.purchases.person == 0].sort_values("day")
+    assert mine.amount.tolist() == [10.0, 5.0, 10.0, 10.0]
+    assert (res.purchases[res.purchases.person == 1].amount == 10.0).all()
+
+
+def test_a_coupon_used_on_a_repeat_order_is_that_orders_cause_and_cost():
+    scn = chain(days=4, market={"size": 2, "initial": "b"})
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.0}
+    scn["tactics"] = {
+        "coupon": {
+            "stages": ["b"],
+            "order_value": 0.8,
+            "single_use": True,
+            "duration": 5,
+            "cost": {"per_redemption": 1.5},
+        }
+    }
+
+    def plan(view):
+        if view.day == 2:
+            view.contact("coupon", np.array([1]))
+
+    res = lifesim.simulate(scn, seed=0, strategy=_Plan({"coupon"}, plan))
+    pu = res.purchases.sort_values(["person", "day"])
+    got = list(zip(pu.person, pu.day, pu.amount, pu.cause, strict=True))
+    assert got == [(0, d, 10.0, "organic") for d in range(4)] + [
+        (1, 0, 10.0, "organic"),
+        (1, 1, 10.0, "organic"),
+        (1, 2, 8.0, "coupon"),  # the single use, on the contact day
+        (1, 3, 10.0, "organic"),
+    ]
+    red = res.ledger[res.ledger.kind == "redemption"]
+    assert red[["day", "item", "units", "cost"]].values.tolist() == [[2, "coupon", 1, 1.5]]
+
+
+def test_satisfied_people_churn_at_the_base_rate():
+    # weight 1, satisfaction 1: the factor is 1 + 1 x (1 - 1) = 1, so 0.5 stays 0.5 (not all
+    # 20 leave on day 0: probability 2^-20)
+    scn = chain(days=1, market={"size": 20, "initial": "b"})
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.5}
+    res = lifesim.simulate(scn | {"satisfaction": {"churn_weight": 1.0}}, seed=0)
+    assert 0 < len(res.events) < 20
