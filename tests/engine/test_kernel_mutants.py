@@ -1553,3 +1553,39 @@ def test_satisfied_people_churn_at_the_base_rate():
     scn["stages"]["b"]["to"]["c"] = {"p": 0.5}
     res = lifesim.simulate(scn | {"satisfaction": {"churn_weight": 1.0}}, seed=0)
     assert 0 < len(res.events) < 20
+
+
+def test_a_promotion_marks_the_people_it_moved():
+    scn = chain(days=2, market={"size": 4, "initial": "a"})
+    scn["stages"]["a"]["to"]["b"] = {"p": TINY}
+    scn["stages"]["b"]["to"]["c"] = {"p": 0.0}
+    scn["tactics"] = {
+        "promo": {
+            "stages": ["a"],
+            "effect": {"a->b": SURE},
+            "promo": {"propensity": 0.5, "churn": 3.0},
+        }
+    }
+
+    def plan(view):
+        if view.day == 0:
+            view.contact("promo", np.array([1, 3]))
+
+    res = lifesim.simulate(scn, seed=0, strategy=_Plan({"promo"}, plan))
+    assert _moves(res) == [(1, 0, "a", "b", "promo"), (3, 0, "a", "b", "promo")]
+    assert res.people.propensity.tolist() == [1.0, 0.5, 1.0, 0.5]
+    assert res.people.churn_mult.tolist() == [1.0, 3.0, 1.0, 3.0]
+
+
+def test_a_broadcast_support_load_opens_tickets_every_day():
+    scn = {
+        "name": "chat",
+        "days": 2,
+        "market": {"size": 3, "initial": "a"},
+        "stages": {"a": {"kind": "customer"}},
+        "segments": {"all": _segment()},
+        "support": {"agents": 10, "ticket_p": {"a": 0.0}, "wait_penalty": 0.0},
+        "tactics": {"chat": {"mode": "broadcast", "stages": ["a"], "support_load": 1.0}},
+    }
+    res = lifesim.simulate(scn, seed=0, strategy=_Plan({"chat"}, lambda view: None))
+    assert res.support.opened.tolist() == [3, 6]  # everyone, every day (cumulative)
