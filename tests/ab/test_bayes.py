@@ -267,6 +267,23 @@ def test_an_arm_without_variance_gets_no_posterior():
     assert any("no posterior" in w for w in res.warnings)
 
 
+def test_sample_ratio_is_checked_and_expected_split_honoured():
+    df = binary(100, 10, 300, 30)
+    res = ab.bayes(df, arm="variant", metrics="converted")
+    assert res.srm.mismatch and res.srm.observed == {"control": 100, "b": 300}
+    assert any(w.startswith("sample ratio mismatch") for w in res.warnings)
+    assert "SRM check" in res.summary() and "MISMATCH" in res.summary()
+    ok = ab.bayes(df, arm="variant", metrics="converted", expected_split=[1, 3])
+    assert not ok.srm.mismatch and not ok.warnings
+
+
+def test_to_pandas_columns_in_order():
+    res = ab.bayes(binary(50, 5, 50, 9), arm="variant", metrics="converted")
+    cols = list(res.to_pandas().columns)
+    assert cols[cols.index("effect_sd") + 1 : cols.index("effect_sd") + 3] == ["ci_low", "ci_high"]
+    assert len(cols) == len(KEYS) + 2
+
+
 KEYS = {
     "metric", "kind", "covariate", "arm", "control", "control_value", "arm_value", "effect",
     "effect_sd", "ci", "rel_effect", "rel_ci", "prob_beat_control", "expected_loss",
@@ -285,7 +302,7 @@ def test_cli_bayes_json_text_and_html(tmp_path, means_df):
     assert out.exit_code == 0, out.output
     d = json.loads(out.stdout)
     assert set(d) == {"n", "control", "alpha", "credible_level", "draws", "posteriors",
-                      "warnings", "conventions"}  # fmt: skip
+                      "srm", "warnings", "conventions"}  # fmt: skip
     assert [set(p) for p in d["posteriors"]] == [KEYS] * 3
     assert [p["kind"] for p in d["posteriors"]] == ["proportion", "mean", "ratio"]
     assert d["posteriors"][1]["prior"].startswith("Normal(0, 2^2)")

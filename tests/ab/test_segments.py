@@ -148,6 +148,18 @@ def test_small_level_is_named_and_never_significant():
     assert "too small" in res.summary()
 
 
+def test_sample_ratio_checked_overall_and_per_level():
+    rng = np.random.default_rng(6)
+    df = frame(rng, 4000, [0.0, 0.0, 0.0])
+    drop = (df.device == "mobile") & (df.variant == "b") & (rng.random(len(df)) < 0.5)
+    res = ab.segments(df[~drop], arm="variant", metrics="converted", segment="device")
+    assert any(w.startswith("sample ratio mismatch") for w in res.warnings)  # overall
+    assert any("device='mobile': sample ratio mismatch" in w for w in res.warnings)
+    assert not any("device='desktop': sample ratio" in w for w in res.warnings)
+    mob = next(e for e in res.effects if e.level == "mobile")
+    assert mob.srm_p_value < 1e-3
+
+
 def het_rate(seed, sims, effects, n=1200, metric="mean:revenue"):
     rng = np.random.default_rng(seed)
     rejected = 0

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import special
 
 from lifesim.ab.aggregate import Aggregates, aggregate
-from lifesim.ab.analyze import _order_arms, _rows
+from lifesim.ab.analyze import _order_arms, _rows, analyze_aggregates
 from lifesim.ab.bayesresult import BayesResult, Posterior
 from lifesim.ab.metrics import Metric
 from lifesim.ab.moments import Moments
@@ -161,6 +161,7 @@ def _normal_rows(
     out, warns = [], []
     for a, (e, method, _) in enumerate(rows, start=1):
         d, se = e.abs_effect, e.se
+        warns += [w for w in e.warnings if "no CI and no p-value" not in w]
         n0, n1 = int(mom.n[0]), int(mom.n[a])
         if prior is None:
             mu0, tau = 0.0, se * math.sqrt(n0 * n1 / (n0 + n1)) if n0 + n1 else math.nan
@@ -259,6 +260,7 @@ def bayes(
     alpha: float = 0.05,
     draws: int = DRAWS,
     rng: int | np.random.Generator | np.random.SeedSequence = 0,
+    expected_split: Sequence[float] | Mapping[str, float] | None = None,
     unit: str | None = None,
     dropna: bool = False,
 ) -> BayesResult:
@@ -266,8 +268,8 @@ def bayes(
 
     Parameters
     ----------
-    data, arm, metrics, control, covariates, unit, dropna
-        As in :func:`lifesim.ab.analyze`.
+    data, arm, metrics, control, covariates, expected_split, unit, dropna
+        As in :func:`lifesim.ab.analyze` (the sample-ratio check is the same).
     prior : str, optional
         ``'beta:A,B'``: the prior of every arm's share for proportions (default
         ``'beta:1,1'``); ``'normal:MEAN,SD'``: the prior of the effect of means, ratios and
@@ -306,7 +308,7 @@ def bayes(
     """
     agg = aggregate(data, arm=arm, metrics=metrics, covariates=covariates, unit=unit, dropna=dropna)
     return bayes_aggregates(agg, control=control, prior=prior, prior_sd=prior_sd, alpha=alpha,
-                            draws=draws, rng=rng)  # fmt: skip
+                            draws=draws, rng=rng, expected_split=expected_split)  # fmt: skip
 
 
 def bayes_aggregates(
@@ -318,6 +320,7 @@ def bayes_aggregates(
     alpha: float = 0.05,
     draws: int = DRAWS,
     rng: int | np.random.Generator | np.random.SeedSequence = 0,
+    expected_split: Sequence[float] | Mapping[str, float] | None = None,
 ) -> BayesResult:
     """Bayesian read-out of per-arm sufficient statistics (parameters as in :func:`bayes`)."""
     if not 0 < alpha < 1:
@@ -329,9 +332,10 @@ def bayes_aggregates(
     _check_priors(agg.metrics, prior, prior_sd)
     arms, perm = _order_arms(list(agg.arms), control, agg.arm)
     inv = np.argsort(perm)
+    freq = analyze_aggregates(agg, control=control, expected_split=expected_split)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     posts: list[Posterior] = []
-    warns: list[str] = []
+    warns = [w for w in freq.warnings if w.startswith("sample ratio") or ": dropped " in w]
     for spec, raw in zip(agg.metrics, agg.moments, strict=True):
         mom = raw.select(inv)
         pri = _prior_for(spec, prior, prior_sd)
@@ -343,4 +347,5 @@ def bayes_aggregates(
             warns += w
     n = {a: int(agg.n[list(agg.arms).index(a)]) for a in arms}
     return BayesResult(n=n, control=arms[0], alpha=alpha, posteriors=tuple(posts),
-                       draws=int(draws), warnings=tuple(dict.fromkeys(warns)))  # fmt: skip
+                       draws=int(draws), warnings=tuple(dict.fromkeys(warns)),
+                       srm=freq.srm)  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from lifesim.ab.result import _encode, _fmt
+from lifesim.ab.result import SRMCheck, _encode, _fmt, _fmt_p
 
 __all__ = ["Posterior", "BayesResult", "CONVENTIONS"]
 
@@ -110,7 +110,9 @@ class BayesResult:
     draws : int
         Monte Carlo draws per arm for proportions.
     warnings : tuple of str
-        Caveats.
+        Caveats: sample ratio mismatch, small samples, dropped rows, missing posteriors.
+    srm : SRMCheck, optional
+        Sample-ratio check (as in :func:`lifesim.ab.analyze`).
     """
 
     n: dict[str, int]
@@ -119,14 +121,18 @@ class BayesResult:
     posteriors: tuple[Posterior, ...]
     draws: int
     warnings: tuple[str, ...] = field(default=())
+    srm: SRMCheck | None = None
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per metric and arm; intervals split into ``*_low`` / ``*_high``."""
         rows = []
         for p in self.posteriors:
-            d = asdict(p)
-            d["ci_low"], d["ci_high"] = d.pop("ci")
-            d["rel_ci_low"], d["rel_ci_high"] = d.pop("rel_ci")
+            d: dict[str, Any] = {}
+            for k, v in asdict(p).items():
+                if k in ("ci", "rel_ci"):
+                    d[k + "_low"], d[k + "_high"] = v
+                else:
+                    d[k] = v
             rows.append(d)
         return pd.DataFrame(rows)
 
@@ -140,7 +146,8 @@ class BayesResult:
         return _encode({
             "n": dict(self.n), "control": self.control, "alpha": self.alpha,
             "credible_level": 1 - self.alpha, "draws": self.draws, "posteriors": posts,
-            "warnings": list(self.warnings), "conventions": CONVENTIONS,
+            "srm": asdict(self.srm) if self.srm else None, "warnings": list(self.warnings),
+            "conventions": CONVENTIONS,
         })  # fmt: skip
 
     def _table(self) -> tuple[list[str], list[list[str]]]:
@@ -170,6 +177,11 @@ class BayesResult:
             line,
             "-" * len(line),
         ]
+        if self.srm is not None:
+            s = self.srm
+            verdict = "MISMATCH: do not trust the results" if s.mismatch else "ok"
+            out.insert(1, f"SRM check: p={_fmt_p(s.p_value, s.log10_p_value)} (flag if p < "
+                       f"{s.threshold:g}) -> {verdict}")  # fmt: skip
         out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
         out += ["", "Priors and posteriors:"]
         for p in self.posteriors:

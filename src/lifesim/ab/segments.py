@@ -172,6 +172,7 @@ def segments(
     alternative: str = "two-sided",
     correction: str = "holm",
     min_units: int = MIN_UNITS,
+    expected_split: Sequence[float] | Mapping[str, float] | None = None,
     unit: str | None = None,
     dropna: bool = False,
 ) -> SegmentResult:
@@ -187,6 +188,9 @@ def segments(
         Adjustment over the levels (and non-control arms) of one segment column and metric.
     min_units : int, default 30
         Fewest units per arm in a level for any claim about it.
+    expected_split : sequence of float or mapping, optional
+        Expected shares of the arms (as in :func:`lifesim.ab.analyze`), for the sample-ratio
+        check of all units and of every level.
 
     Returns
     -------
@@ -228,10 +232,10 @@ def segments(
         raise
     df = frame.data.to_pandas() if frame.is_polars else frame.data
     overall = analyze_aggregates(agg, control=control, alpha=alpha, alternative=alternative,
-                                 correction=correction)  # fmt: skip
+                                 correction=correction, expected_split=expected_split)  # fmt: skip
     effects: list[SegmentEffect] = []
     het: list[Heterogeneity] = []
-    warns: list[str] = []
+    warns = [w for w in overall.warnings if w.startswith("sample ratio") or ": dropped " in w]
     for seg in segs:
         lv = _levels(df, seg)
         levels = sorted(lv.unique())
@@ -247,7 +251,8 @@ def segments(
                              unit=unit, dropna=dropna)  # fmt: skip
             with np.errstate(divide="ignore", invalid="ignore"):
                 res = analyze_aggregates(sagg, control=overall.control, alpha=alpha,
-                                         alternative=alternative, correction="none")  # fmt: skip
+                                         alternative=alternative, correction="none",
+                                         expected_split=expected_split)  # fmt: skip
             for c in res.comparisons:
                 small = min(c.n_control, c.n_arm) < min_units or not c.se > 0
                 rows.append(SegmentEffect(

@@ -233,19 +233,20 @@ def analyze(
         fail("--sequential/--design, --bayes and --segment are separate read-outs: give one")
     if (prior is not None or prior_sd) and not bayes:
         fail("--prior and --prior-sd go with --bayes")
+    split = _split(expected_split, "--expected-split")
     try:
         if bayes:
             res = ab.bayes(
                 data, arm=arm, control=control, metrics=metrics,
                 covariates=_covariates(covariate), prior=prior, prior_sd=_prior_sd(prior_sd),
-                alpha=alpha, draws=draws, rng=seed, unit=unit, dropna=dropna,
+                alpha=alpha, draws=draws, rng=seed, unit=unit, dropna=dropna, expected_split=split,
             )  # fmt: skip
         elif segment:
             res = ab.segments(
                 data, arm=arm, control=control, metrics=metrics, segment=segment,
                 covariates=_covariates(covariate), alpha=alpha, alternative=alternative.value,
                 correction=correction.value, min_units=min_segment_units, unit=unit,
-                dropna=dropna,
+                dropna=dropna, expected_split=split,
             )  # fmt: skip
         elif seq:
             res = ab.sequential(
@@ -266,7 +267,7 @@ def analyze(
                 alpha=alpha,
                 alternative=alternative.value,
                 correction=correction.value,
-                expected_split=_split(expected_split, "--expected-split"),
+                expected_split=split,
                 unit=unit,
                 dropna=dropna,
             )
