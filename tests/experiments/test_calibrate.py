@@ -258,3 +258,45 @@ def test_the_cli_refuses_bad_input_with_exit_2(tmp_path, global_seed):
         r = _cli("calibrate", str(data), "--no-progress", *extra)
         assert r.returncode == 2, (extra, r.stderr)
         assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_from_log_starts_from_the_customers_drawn_from_their_histories(tmp_path, global_seed):
+    from lifesim.experiments.calibration.models import pareto_nbd_p_alive
+    from lifesim.experiments.calibration.state import pareto_params, state_from_log
+
+    log = _market_log(3000, 365, np.random.SeedSequence(global_seed))
+    res = calibrate(log, cutoff=364, draws=10, forecast_draws=10)
+    st = state_from_log(res.scenario, log, 200)
+    assert st.customers == 3000  # everyone bought first on day -1
+    params, alive_stage, *_ = pareto_params(res.scenario)
+    np.testing.assert_allclose(params, res.fit.estimate, rtol=1e-9)  # read back from the file
+    p = pareto_nbd_p_alive(params, st.summary.x, st.summary.t_x, st.summary.T)
+    alive = np.mean([(st(s)["stage"] == alive_stage).mean() for s in range(5)])
+    assert abs(alive - p.mean()) < 5 * np.sqrt(p.mean() * (1 - p.mean()) / (5 * 3000))
+    just = st.summary.t_x == st.summary.T  # bought on the day itself: alive for sure
+    assert (st(1)["stage"][just] == alive_stage).all()
+    with pytest.raises(ConfigError, match=r"lifesim calibrate"):
+        state_from_log(lifesim.default_scenario(), log, 200)
+    with pytest.raises(DataError, match=r"as_of == 900 is outside the data"):
+        state_from_log(res.scenario, log, 900)
+    # the CLI: the market is the log's customers
+    res.save(tmp_path / "cal")
+    data = tmp_path / "tx.csv"
+    log.to_csv(data, index=False)
+    r = _cli(
+        "simulate",
+        str(tmp_path / "cal" / "scenario.yaml"),
+        "--from-log",
+        str(data),
+        "--as-of",
+        "200",
+        "--days",
+        "30",
+        "--no-progress",
+        "--format",
+        "json",
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["customers"] == 3000
+    bad = _cli("simulate", "--as-of", "200", "--no-progress")
+    assert bad.returncode == 2 and "--as-of: only with --from-log" in bad.stderr

@@ -76,3 +76,30 @@ def calibrate(
 
         save_calibrate_run(res, out, overwrite=overwrite, inputs=inputs)
     emit(res, fmt, out, f"run folder: {out}  (report: {out / 'report.html'})" if out else "")
+
+
+#: ``--from-log`` / ``--as-of`` of the commands that can start from a log's customers.
+FROM_LOG = typer.Option(
+    None,
+    "--from-log",
+    help="Start from the real customers of this transaction log at --as-of (each drawn from "
+    "their own history; needs a calibrated scenario). Columns as for lifesim calibrate.",
+)
+AS_OF = typer.Option(None, "--as-of", help="With --from-log: the date (or day) to start from.")
+
+
+def log_state(scn, from_log, as_of, customer_col=None, time_col=None, amount_col=None):  # noqa: ANN001, ANN201
+    """Return the ``LogState`` of ``--from-log`` (``None`` without it); checks the options."""
+    from lifesim.errors import ConfigError
+
+    if from_log is None:
+        if as_of is not None:
+            raise ConfigError([("--as-of", "only with --from-log")])
+        return None
+    if as_of is None:
+        raise ConfigError([("--as-of", "required with --from-log (e.g. 1997-09-30)")])
+    from lifesim.churn import TransactionSchema
+    from lifesim.experiments.calibration.state import state_from_log
+
+    schema = TransactionSchema(customer=customer_col, time=time_col, amount=amount_col)
+    return state_from_log(scn, from_log, as_of, schema=schema)

@@ -17,6 +17,8 @@ from lifesim.cli._common import (
     progress_bar,
     stderr,
 )
+from lifesim.cli.calibrate import AS_OF, FROM_LOG, log_state
+from lifesim.cli.churn import _AMOUNT, _CUST, _TIME
 from lifesim.errors import ConfigError
 
 __all__ = ["compare"]
@@ -104,6 +106,11 @@ def compare(
         help="Draws table (Parquet or CSV) whose columns are scenario key paths "
         "(default: draws.parquet beside the scenario).",
     ),
+    from_log: Path | None = FROM_LOG,
+    as_of: str | None = AS_OF,
+    customer_col: str | None = _CUST,
+    time_col: str | None = _TIME,
+    amount_col: str | None = _AMOUNT,
     decompose: bool = typer.Option(
         False,
         "--decompose",
@@ -135,7 +142,10 @@ def compare(
     draws = None
     if parameter_draws is not None or draws_file is not None:
         draws_file, draws = _draws_table(config, draws_file, parameter_draws)
-    inputs = [config, draws_file]
+    state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col)
+    if state is not None:  # the market is the log's customers (budget scales with it)
+        scn = resolve(scn, customers=state.customers)
+    inputs = [config, draws_file, from_log]
     check_out_dir(out, overwrite=overwrite, inputs=inputs)
     n_strat = len(names)
     reps = replications if replications is not None else scn.compare.replications
@@ -150,6 +160,7 @@ def compare(
             objective=objective,
             progress=cb,
             trust_code=trust_code,
+            initial=state,
         )
     unc = None
     if draws is not None:

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from lifesim._io import check_out_dir
-from lifesim.cli._common import OVERWRITE, Format, emit, progress_bar
+from lifesim.cli._common import OVERWRITE, TRUST_CODE, Format, emit, progress_bar
+from lifesim.cli.calibrate import AS_OF, FROM_LOG, log_state
+from lifesim.cli.churn import _AMOUNT, _CUST, _TIME
 
 __all__ = ["simulate", "validate"]
 
@@ -26,18 +28,50 @@ def simulate(
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     no_events: bool = typer.Option(False, "--no-events", help="Do not keep the event log."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    strategy: str | None = typer.Option(
+        None, "--strategy", help="A strategy of the scenario (default: no marketing)."
+    ),
+    trust_code: bool = TRUST_CODE,
+    from_log: Path | None = FROM_LOG,
+    as_of: str | None = AS_OF,
+    customer_col: str | None = _CUST,
+    time_col: str | None = _TIME,
+    amount_col: str | None = _AMOUNT,
 ) -> None:
     """Run one scenario and print a summary (final stage shares, revenue, churn rate)."""
+    from lifesim._random import as_seed_sequence
     from lifesim.config import load_scenario, resolve
     from lifesim.engine import simulate as run_simulation
+    from lifesim.model import check_trust
 
     scn = resolve(load_scenario(config), customers, days)  # bad overrides fail before the bar
+    if strategy is not None:
+        check_trust(scn, [strategy], trust_code)
+        if strategy not in scn.strategies:
+            from lifesim.errors import ConfigError
+
+            known = ", ".join(scn.strategies)
+            raise ConfigError([("--strategy", f"unknown strategy {strategy!r}; known: {known}")])
+    state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col)
+    if state is not None:  # the market is the log's customers (budget scales with it)
+        scn = resolve(scn, customers=state.customers)
+    inputs = [config, from_log]
     if out is not None:
-        check_out_dir(out, overwrite=overwrite, inputs=[config])
+        check_out_dir(out, overwrite=overwrite, inputs=inputs)
+    root = as_seed_sequence(scn.seed if seed is None else seed)
+    initial = state(root) if state is not None else None
     with progress_bar(f"simulating {scn.name}", scn.days, enabled=progress) as cb:
-        res = run_simulation(scn, seed=seed, record_events=not no_events, progress=cb)
+        res = run_simulation(
+            scn,
+            seed=root,
+            record_events=not no_events,
+            progress=cb,
+            strategy=strategy,
+            trust_code=trust_code,
+            initial=initial,
+        )
     if out is not None:
-        res.save(out, overwrite=overwrite, inputs=[config])
+        res.save(out, overwrite=overwrite, inputs=inputs)
     emit(res, fmt, out, f"run folder: {out}")
 
 

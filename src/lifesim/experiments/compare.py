@@ -53,8 +53,16 @@ class RunSummary:
     elapsed_s: float
 
 
-def _run_one(scn: Scenario, seed: np.random.SeedSequence, rep: int, strategy: str) -> RunSummary:
-    res = simulate(scn, seed=seed, strategy=None if strategy == COUNTERFACTUAL else strategy)
+def _run_one(
+    scn: Scenario, seed: np.random.SeedSequence, rep: int, strategy: str, initial: Any = None
+) -> RunSummary:
+    start = initial(seed) if callable(initial) else initial
+    res = simulate(
+        scn,
+        seed=seed,
+        strategy=None if strategy == COUNTERFACTUAL else strategy,
+        initial=start,
+    )
     counts = res.stage_counts.to_numpy()
     return RunSummary(
         replication=rep,
@@ -105,6 +113,7 @@ def compare(
     progress: Callable[[int, int], None] | None = None,
     backend: str | None = None,
     trust_code: bool = False,
+    initial: Any = None,
 ) -> ComparisonResult:
     """Run every strategy ``replications`` times with common random numbers and compare.
 
@@ -137,6 +146,10 @@ def compare(
     trust_code : bool
         Allow ``custom`` strategies to import and run the code the scenario names; without
         it they are refused before any run starts.
+    initial : mapping or callable(seed) -> mapping, optional
+        Start every run from this market (see :func:`lifesim.simulate`); a callable is called
+        with each replication's seed, so each replication draws its own start (common to all
+        strategies), e.g. the customers of a log (``lifesim compare --from-log``).
 
     Returns
     -------
@@ -171,7 +184,7 @@ def compare(
     t0 = time.perf_counter()
     runs: list[RunSummary] = []
     par = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
-    gen = par(joblib.delayed(_run_one)(scn, seeds[r], r, s) for r, s in tasks)
+    gen = par(joblib.delayed(_run_one)(scn, seeds[r], r, s, initial) for r, s in tasks)
     for i, run in enumerate(gen):
         runs.append(run)
         if progress is not None:
