@@ -327,6 +327,7 @@ def test_cli_bayes_json_text_and_html(tmp_path, means_df):
         (["--prior", "normal:0,-1"], ["--prior", "normal:0,-1", "> 0"]),
         (["--prior", "beta:1,1"], ["--prior", "Beta prior applies to proportions"]),
         (["--draws", "10"], ["draws == 10", ">= 1000"]),
+        (["--draws", "0"], ["draws == 0", ">= 1000"]),
     ],
 )
 def test_cli_bad_priors_exit_2_without_traceback(tmp_path, means_df, extra, words):
@@ -345,7 +346,10 @@ def test_cli_prior_without_bayes_and_two_read_outs_are_refused(tmp_path, means_d
     path = tmp_path / "d.csv"
     means_df.to_csv(path, index=False)
     base = ["ab", "analyze", str(path), "--arm", "variant", "--mean", "revenue"]
-    out = runner.invoke(app, [*base, "--prior-sd", "1"])
-    assert out.exit_code == 2 and "--bayes" in out.output
+    for extra in (["--prior-sd", "1"], ["--draws", "5000"], ["--seed", "3"]):
+        out = runner.invoke(app, [*base, *extra])
+        assert out.exit_code == 2 and "go with --bayes" in out.output
+    out = runner.invoke(app, [*base, "--min-segment-units", "50"])
+    assert out.exit_code == 2 and "goes with --segment" in out.output
     out = runner.invoke(app, [*base, "--bayes", "--segment", "variant"])
     assert out.exit_code == 2 and "give one" in out.output

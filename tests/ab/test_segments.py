@@ -260,3 +260,15 @@ def test_cli_bad_segment_exit_2_without_traceback(csv, seg, words):
     msg = " ".join(out.output.split())
     for w in words:
         assert w in msg
+
+
+def test_cli_min_segment_units(csv):
+    args = ["ab", "analyze", csv, "--arm", "variant", "--mean", "revenue", "--segment",
+            "country", "--format", "json"]  # fmt: skip
+    base = json.loads(runner.invoke(app, args).stdout)
+    assert not any(e["too_small"] for e in base["effects"])  # ~750 units per arm and level
+    out = json.loads(runner.invoke(app, [*args, "--min-segment-units", "5000"]).stdout)
+    assert out["min_units"] == 5000
+    assert all(e["too_small"] and e["p_adjusted"] is None for e in out["effects"])
+    assert any("fewer than 2 levels large enough" in w for w in out["warnings"])
+    assert out["heterogeneity"][0]["q"] is None

@@ -201,13 +201,13 @@ def analyze(
     prior_sd: list[str] = typer.Option(
         [], "--prior-sd", help="Normal prior SD of the effect (means/ratios/CUPED): SD or M=SD."
     ),
-    draws: int = typer.Option(200_000, "--draws", help="--bayes: Monte Carlo draws per arm."),
-    seed: int = typer.Option(0, "--seed", help="--bayes: seed of the Monte Carlo draws."),
+    draws: int | None = typer.Option(None, "--draws", help="--bayes: draws per arm (200000)."),
+    seed: int | None = typer.Option(None, "--seed", help="--bayes: seed of the draws (0)."),
     segment: list[str] = typer.Option(
         [], "--segment", help="Segment column: effects per level, Holm, Cochran's Q (repeatable)."
     ),
-    min_segment_units: int = typer.Option(
-        30, "--min-segment-units", help="Fewest units per arm in a level for a claim."
+    min_segment_units: int | None = typer.Option(
+        None, "--min-segment-units", help="Fewest units per arm in a level for a claim (30)."
     ),
 ) -> None:
     """Analyse an experiment: every metric, every arm vs control, CIs, p-values and SRM."""
@@ -231,22 +231,25 @@ def analyze(
         fail("--sequential/--design need --time-col: the column with the day of each row")
     if sum(map(bool, (seq, bayes, segment))) > 1:
         fail("--sequential/--design, --bayes and --segment are separate read-outs: give one")
-    if (prior is not None or prior_sd) and not bayes:
-        fail("--prior and --prior-sd go with --bayes")
+    if (prior is not None or prior_sd or draws is not None or seed is not None) and not bayes:
+        fail("--prior, --prior-sd, --draws and --seed go with --bayes")
+    if min_segment_units is not None and not segment:
+        fail("--min-segment-units goes with --segment")
     split = _split(expected_split, "--expected-split")
     try:
         if bayes:
             res = ab.bayes(
                 data, arm=arm, control=control, metrics=metrics,
                 covariates=_covariates(covariate), prior=prior, prior_sd=_prior_sd(prior_sd),
-                alpha=alpha, draws=draws, rng=seed, unit=unit, dropna=dropna, expected_split=split,
+                alpha=alpha, draws=200_000 if draws is None else draws,
+                rng=0 if seed is None else seed, unit=unit, dropna=dropna, expected_split=split,
             )  # fmt: skip
         elif segment:
             res = ab.segments(
                 data, arm=arm, control=control, metrics=metrics, segment=segment,
                 covariates=_covariates(covariate), alpha=alpha, alternative=alternative.value,
-                correction=correction.value, min_units=min_segment_units, unit=unit,
-                dropna=dropna, expected_split=split,
+                correction=correction.value, unit=unit, dropna=dropna, expected_split=split,
+                min_units=30 if min_segment_units is None else min_segment_units,
             )  # fmt: skip
         elif seq:
             res = ab.sequential(
