@@ -536,6 +536,11 @@ def test_summary_shows_the_numbers_a_reader_needs():
     prof = _line(text, "profit".ljust(24))
     assert prof.startswith("profit".ljust(24) + "20.00 [")
     inc = text.splitlines().index("incremental vs no marketing ('none', same seeds) [95% CI]")
+    assert lines[inc - 1] == "" and lines[inc - 2].startswith("ROI (blended)")
+    pw = lines.index(
+        "pairwise differences a - b (paired) [95% CI], p, p Holm-adjusted over 3 pairs"
+    )
+    assert lines[pw - 1] == "" and lines[pw - 2].startswith("CAC (incremental)")
     assert lines[inc + 1] == "".ljust(24) + "spend_3".ljust(34) + "spend_1".ljust(34)
     assert lines[inc + 2].startswith("incremental profit".ljust(24) + "-10.00 [-10.00, -10.00]")
     assert len([ln for ln in lines[inc + 2 :] if ln.startswith("  ")]) > 0
@@ -586,6 +591,8 @@ def test_summary_without_pairwise_table_lists_differences_vs_baseline():
     assert old.pairwise_lines() == []
     lines = old.summary().splitlines()
     i = lines.index("difference vs 'spend_3' (paired) [95% CI], p")
+    assert lines[0].startswith("lifesim compare: scenario 'verdict'") and lines[1] == ""
+    assert lines[i - 1] == "" and lines[i - 2].startswith("CAC (incremental)")
     d = res.differences.set_index(["strategy", "metric"])
     r = d.loc[("spend_1", "profit")]
     assert lines[i + 1] == (
@@ -1198,7 +1205,7 @@ def test_decompose_refuses_unknown_metric_and_reserved_names():
     d = scenario_to_dict(load_scenario(None))
     d["strategies"]["lifecycle_naive"] = {"type": "none"}
     with pytest.raises(ConfigError) as e:
-        decompose(d)
+        decompose(d, replications=2, customers=20, days=5)  # small, should it run
     assert _problem(e) == (
         "strategies.lifecycle_naive",
         "reserved for --decompose cells; rename it",
