@@ -1219,3 +1219,28 @@ def test_by_uplift_sorts_largest_first_and_keeps_ties_in_place():
     v = _view(sim, 0)
     people = np.array(list(range(39, 9, -1)) + [3, 0, 9, 5, 1, 2, 8, 4, 6, 7])
     assert v.by_uplift("save", people).tolist() == list(range(10)) + list(range(39, 9, -1))
+
+
+def test_dropout_alone_makes_a_churn_factor_without_marketing():
+    def with_dropout(value):
+        scn = scenario({"nl": NL}).model_dump(mode="json")
+        scn["segments"]["all"]["dropout"] = {"dist": "constant", "value": value}
+        return Simulation(load_scenario(scn), seed=0, strategy=Probe([]))
+
+    sim = with_dropout(2.0)
+    assert sim.pop.churn_mult.tolist() == [2.0] * 6
+    assert sim.marketing.contacts.churn_extra(None).tolist() == [1.0] * 6
+    sim = with_dropout(0.5)
+    assert sim.marketing.contacts.churn_extra(None).tolist() == [-0.5] * 6
+    assert with_dropout(1.0).marketing.contacts.churn_extra(None) is None
+
+
+def test_a_free_offer_ahead_does_not_hide_the_priced_ones():
+    sim = make({"free": coupon(per_redemption=0.0), "offer": coupon()}, budget=100.0)
+    mk = sim.marketing
+    assert mk.code["free"] < mk.code["offer"]
+    sim.ledger.new_period(0)
+    mk.decide(0)
+    mk.contact("free", [0, 1])
+    mk.contact("offer", [2])
+    assert mk.offers.pending_release(0, 3) == 4.0
