@@ -1589,3 +1589,33 @@ def test_a_broadcast_support_load_opens_tickets_every_day():
     }
     res = lifesim.simulate(scn, seed=0, strategy=_Plan({"chat"}, lambda view: None))
     assert res.support.opened.tolist() == [3, 6]  # everyone, every day (cumulative)
+
+
+def test_the_run_stops_at_the_horizon():
+    # three tickets on day 0, one agent resolving one a day from 1.5 on: none is resolved
+    # inside a one-day horizon, so nobody gets the resolve bonus
+    scn = chain(days=1, market={"size": 3, "initial": "b"})
+    scn["segments"]["all"]["satisfaction"] = 0.5
+    scn["support"] = {
+        "agents": 1,
+        "tickets_per_agent_per_day": 1,
+        "ticket_p": {"b": 1.0},
+        "wait_penalty": 0.0,
+        "resolve_bonus": 0.5,
+    }
+    sim = Simulation(scn, seed=0)
+    res = sim.run()
+    assert res.people.satisfaction.tolist() == [0.5] * 3
+    assert res.support.values.tolist() == [[0, 3, 0, 3]]
+    assert sim.env.now == 1
+    assert 0 < res.elapsed_s < 60  # wall time of the run, in seconds
+    snaps = res.customer_snapshots
+    assert list(snaps.columns) == [0] and snaps.dtypes.tolist() == [np.dtype(bool)]
+
+
+def test_nps_scores_are_clipped_to_the_scale():
+    scn = chain(days=1, market={"size": 2000, "initial": "b"})
+    scn["segments"]["all"]["satisfaction"] = 0.0
+    nps = lifesim.simulate(scn, seed=5).people.nps_score
+    # 0 + N(0, 1.5): half the scores would be negative; they are 0 (and 10 is the top)
+    assert nps.min() == 0 and (nps == 0).mean() > 0.45
