@@ -75,7 +75,9 @@ def test_each_level_is_the_analysis_of_its_rows_and_q_is_by_hand():
         sub = df[df.device == e.level]
         ref = ab.analyze(sub, arm="variant", metrics=METRICS, covariates=COVS)
         c = next(c for c in ref.comparisons if c.metric == e.metric)
-        assert (e.abs_effect, e.se, e.p_value) == (c.abs_effect, c.se, c.p_value)
+        assert (e.abs_effect, e.se, e.p_value) == pytest.approx(
+            (c.abs_effect, c.se, c.p_value), rel=1e-9, abs=1e-15
+        )
         assert e.covariate == c.covariate
         assert (e.n_control, e.n_arm) == (int((sub.variant == "control").sum()),
                                           int((sub.variant == "b").sum()))  # fmt: skip

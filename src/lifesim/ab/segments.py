@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lifesim.ab.aggregate import aggregate
+from lifesim.ab.aggregate import Aggregates, aggregate
 from lifesim.ab.analyze import _check_args, analyze_aggregates
 from lifesim.ab.io import as_frame
 from lifesim.ab.metrics import Metric
@@ -155,9 +155,35 @@ class Heterogeneity:
     levels_used: tuple[str, ...]
 
 
-def _levels(df: pd.DataFrame, seg: str) -> pd.Series:
-    col = df[seg]
-    return col.astype(object).where(col.notna(), MISSING).astype(str).str.strip()
+def _levels(df: pd.DataFrame, seg: str) -> tuple[np.ndarray, list[str]]:
+    """Integer level of every row and the sorted level labels (missing values: ``MISSING``)."""
+    codes, uniques = pd.factorize(df[seg], use_na_sentinel=True)
+    names = [str(u).strip() for u in uniques] + [MISSING]
+    labels = sorted(set(names[:-1]) | ({MISSING} if (codes < 0).any() else set()))
+    remap = np.array([labels.index(x) if x in labels else -1 for x in names])
+    return remap[codes], labels
+
+
+def _cells(
+    df: pd.DataFrame, arm: str, level: np.ndarray, n_levels: int, agg: Aggregates, dropna: bool
+) -> Aggregates:
+    """Aggregate every (arm, level) cell in one pass; cell label ``arm_index * L + level``."""
+    key = f"__{arm}_x_level__"
+    while key in df.columns:
+        key += "_"
+    codes, uniques = pd.factorize(df[arm].astype(str).to_numpy())
+    pos = np.array([list(agg.arms).index(str(u)) for u in uniques])
+    cell = pos[codes] * n_levels + level
+    return aggregate(df.assign(**{key: cell}), arm=key, metrics=list(agg.metrics), dropna=dropna)
+
+
+def _level(cells: Aggregates, agg: Aggregates, n_levels: int, level: int) -> Aggregates:
+    """Take the per-arm statistics of one level out of the cells (absent arm: no units)."""
+    want = [str(a * n_levels + level) for a in range(len(agg.arms))]
+    idx = [cells.arms.index(c) if c in cells.arms else -1 for c in want]
+    n = tuple(cells.n[i] if i >= 0 else 0 for i in idx)
+    moments = tuple(m.select(idx) for m in cells.moments)
+    return Aggregates(agg.arm, agg.arms, n, agg.metrics, moments, (0,) * len(agg.metrics))
 
 
 def segments(
@@ -237,18 +263,16 @@ def segments(
     het: list[Heterogeneity] = []
     warns = [w for w in overall.warnings if w.startswith("sample ratio") or ": dropped " in w]
     for seg in segs:
-        lv = _levels(df, seg)
-        levels = sorted(lv.unique())
+        lv, levels = _levels(df, seg)
         if len(levels) < 2:
             raise DataError(
                 f"segment column {seg!r} (--segment) has a single level ({levels[0]!r}); a "
                 "segment breakdown needs at least 2 levels"
             )
         rows: list[SegmentEffect] = []
-        for level in levels:
-            sub = df[(lv == level).to_numpy()]
-            sagg = aggregate(sub, arm=arm, metrics=list(agg.metrics), arms=list(agg.arms),
-                             unit=unit, dropna=dropna)  # fmt: skip
+        cells = _cells(df, arm, lv, len(levels), agg, dropna)
+        for index, level in enumerate(levels):
+            sagg = _level(cells, agg, len(levels), index)
             with np.errstate(divide="ignore", invalid="ignore"):
                 res = analyze_aggregates(sagg, control=overall.control, alpha=alpha,
                                          alternative=alternative, correction="none",
