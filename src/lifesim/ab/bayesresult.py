@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from lifesim.ab.html import _CSS
 from lifesim.ab.result import SRMCheck, _encode, _fmt, _fmt_p
 
 __all__ = ["Posterior", "BayesResult", "CONVENTIONS"]
@@ -218,7 +219,7 @@ class BayesResult:
             return f'<div class="lifesim-ab-bayes">{body}</div>'
         return (
             '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Bayesian A/B read-out'
-            f"</title></head><body>{body}</body></html>\n"
+            f"</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
         )
 
     def _repr_html_(self) -> str:

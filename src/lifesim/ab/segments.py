@@ -31,9 +31,10 @@ from scipy import stats
 
 from lifesim.ab.aggregate import Aggregates, aggregate
 from lifesim.ab.analyze import _check_args, analyze_aggregates
+from lifesim.ab.html import _CSS
 from lifesim.ab.io import as_frame
 from lifesim.ab.metrics import Metric
-from lifesim.ab.result import _encode, _fmt, _fmt_p
+from lifesim.ab.result import Comparison, _encode, _fmt, _fmt_p
 from lifesim.ab.stats import adjust_log10
 from lifesim.errors import DataError
 
@@ -359,7 +360,8 @@ class SegmentResult:
     heterogeneity : tuple of Heterogeneity
         One per segment column, metric and arm.
     overall : tuple of Comparison
-        The analysis of all units (as :func:`lifesim.ab.analyze`).
+        The analysis of all units (as :func:`lifesim.ab.analyze`; in ``to_dict()`` its
+        effect, interval and p-value).
     warnings : tuple of str
         Small levels (named, with their sizes), SRM in a level, missing tests.
     """
@@ -372,7 +374,7 @@ class SegmentResult:
     min_units: int
     effects: tuple[SegmentEffect, ...]
     heterogeneity: tuple[Heterogeneity, ...]
-    overall: tuple[Any, ...]
+    overall: tuple[Comparison, ...]
     warnings: tuple[str, ...] = field(default=())
 
     def to_pandas(self) -> pd.DataFrame:
@@ -468,7 +470,7 @@ class SegmentResult:
             return f'<div class="lifesim-ab-segments">{body}</div>'
         return (
             '<!DOCTYPE html><html><head><meta charset="utf-8"><title>A/B segments</title>'
-            f"</head><body>{body}</body></html>\n"
+            f"<style>{_CSS}</style></head><body>{body}</body></html>\n"
         )
 
     def _repr_html_(self) -> str:
