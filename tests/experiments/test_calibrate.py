@@ -300,3 +300,57 @@ def test_from_log_starts_from_the_customers_drawn_from_their_histories(tmp_path,
     assert json.loads(r.stdout)["customers"] == 3000
     bad = _cli("simulate", "--as-of", "200", "--no-progress")
     assert bad.returncode == 2 and "--as-of: only with --from-log" in bad.stderr
+
+
+def _ab_result(tmp_path, control=0.10, treated=0.12, n=6000, seed=0):
+    from lifesim import ab
+
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "variant": np.repeat(["control", "treatment"], n),
+            "converted": np.r_[rng.random(n) < control, rng.random(n) < treated].astype(int),
+        }
+    )
+    res = ab.analyze(df, arm="variant", control="control", metrics=[ab.Proportion("converted")])
+    path = tmp_path / "ab.json"
+    path.write_text(json.dumps(res.to_dict(), default=str))
+    return path, res.to_dict()["results"][0]
+
+
+def test_a_measured_effect_replaces_the_catalogue_guess_with_its_uncertainty(tmp_path, global_seed):
+    path, r = _ab_result(tmp_path)
+    log = _market_log(1500, 365, np.random.SeedSequence(global_seed))
+    res = calibrate(
+        log,
+        cutoff=364,
+        draws=400,
+        forecast_draws=10,
+        effects=[f"paid_ads={path}", f"first_purchase_discount.consideration->purchase={path}"],
+    )
+    t = res.scenario.tactics["paid_ads"]
+    assert t.effect == {"awareness->consideration": pytest.approx(1 + r["rel_effect"])}
+    assert t.source.startswith("measured: ab.json")
+    fpd = res.scenario.tactics["first_purchase_discount"].effect
+    assert fpd["consideration->purchase"] == pytest.approx(1 + r["rel_effect"])
+    assert (
+        fpd["purchase->retention"]
+        == lifesim.default_scenario()
+        .tactics["first_purchase_discount"]
+        .effect["purchase->retention"]
+    )  # the other move: as it was
+    col = res.draws["tactics.paid_ads.effect.awareness->consideration"]
+    lo, hi = np.log1p(r["rel_ci"])
+    se = (hi - lo) / (2 * 1.959964)
+    assert np.log(col).mean() == pytest.approx(np.log1p(r["rel_effect"]), abs=4 * se / 20)
+    assert np.log(col).std() == pytest.approx(se, rel=0.15)  # sd of 400 draws: +-3.5%
+    assert "# measured: ab.json" in res.scenario_yaml
+    assert any("except the measured" in m for m in res.not_identified)
+    with pytest.raises(ConfigError, match=r"unknown tactic 'nope'"):
+        calibrate(log, cutoff=364, effects=[f"nope={path}"])
+    with pytest.raises(ConfigError, match=r"discount has 2 move effects.*name the move"):
+        calibrate(log, cutoff=364, effects=[f"first_purchase_discount={path}"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": 1}')
+    with pytest.raises(DataError, match=r"not a result of 'lifesim ab analyze"):
+        calibrate(log, cutoff=364, effects=[f"paid_ads={bad}"])

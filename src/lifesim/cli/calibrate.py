@@ -39,6 +39,13 @@ def calibrate(
         50, "--forecast-draws", help="Parameter draws simulated for the holdout (>= 10)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the draws and holdout simulations."),
+    effect: list[str] = typer.Option(
+        [],
+        "--effect",
+        help="TACTIC=RESULT.json (or TACTIC.SRC->DST=RESULT.json[:METRIC]): the tactic's "
+        "factor from a 'lifesim ab analyze --format json' result, with its uncertainty "
+        "(repeatable).",
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Run folder: scenario.yaml, fit.json, draws.parquet, report.html."
     ),
@@ -51,7 +58,7 @@ def calibrate(
     from lifesim.churn import TransactionSchema
     from lifesim.experiments.calibration import calibrate as run
 
-    inputs = [data, base]
+    inputs = [data, base, *(e.partition("=")[2].partition(":")[0] for e in effect)]
     if out is not None:
         check_out_dir(out, overwrite=overwrite, inputs=inputs)
     schema = TransactionSchema(
@@ -69,6 +76,7 @@ def calibrate(
             draws=draws,
             forecast_draws=forecast_draws,
             seed=seed,
+            effects=effect,
             progress=cb,
         )
     if out is not None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from lifesim._random import SeedLike, as_seed_sequence
-from lifesim.config import Scenario, ScenarioLike, load_scenario
+from lifesim.config import Scenario, ScenarioLike, load_scenario, override
 from lifesim.config.load import scenario_to_dict
 from lifesim.errors import ConfigError, DataError
+from lifesim.experiments.calibration.effects import read_effect
 from lifesim.experiments.calibration.forecast import bgnbd_check, holdout_check
 from lifesim.experiments.calibration.models import fit_bg_nbd, fit_pareto_nbd
 from lifesim.experiments.calibration.result import CalibrationResult
@@ -129,6 +130,7 @@ def calibrate(
     draws: int = 200,
     forecast_draws: int = 50,
     seed: SeedLike = 0,
+    effects: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> CalibrationResult:
     """Fit the simulator's customer stages to a transaction log; check the forecast.
@@ -154,6 +156,10 @@ def calibrate(
         Parameter draws simulated for the holdout check (>= 10; each its own cutoff state).
     seed : int, SeedSequence or None
         Seeds the draws and the holdout simulations.
+    effects : sequence of str
+        ``"TACTIC=RESULT.json"`` (or ``"TACTIC.SRC->DST=RESULT.json[:METRIC]"``): set the
+        tactic's factor from an ``ab analyze`` JSON result, with its uncertainty in the draws
+        (see :mod:`lifesim.experiments.calibration.effects`).
     progress : callable(done, total), optional
         Called after each holdout simulation.
 
@@ -214,6 +220,25 @@ def calibrate(
     scn, comments, missing = calibrated_scenario(
         base_scn, fit.params, (ov["mu"], ov["sigma"]), label
     )
+    measured = [read_effect(spec, scn) for spec in effects]
+    if measured:
+        scn = override(
+            scn,
+            {
+                k: v
+                for m in measured
+                for k, v in ((m.path, m.factor), (f"tactics.{m.tactic}.source", m.source))
+            },
+            where="(--effect)",
+        )
+        for m in measured:
+            comments[tuple(m.path.split("."))] = m.source
+        missing = [
+            f"{ln} (except the measured: {', '.join(m.path for m in measured)})"
+            if ln.startswith("tactic effects")
+            else ln
+            for ln in missing
+        ]
     header = (
         f"lifesim calibrate: {source}, cutoff {log.format_day(cut)}\n"
         "Fitted values carry a comment saying what they were fitted from.\n"
@@ -237,6 +262,8 @@ def calibrate(
         columns=["r", "alpha", "s", "beta", "order_value_mu", "order_value_sigma"],
     )
     paths = draw_paths(scn, draws_df.to_numpy())
+    for m in measured:
+        paths[m.path] = m.draws(draws, rng)
     draws_df = pd.concat([draws_df, pd.DataFrame(paths)], axis=1)
     draws_df.insert(0, "draw", np.arange(draws))
     check = base_check = actual = None

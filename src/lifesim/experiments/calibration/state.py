@@ -43,15 +43,24 @@ def pareto_params(scn: Scenario) -> tuple[np.ndarray, str, str, float, float]:
     for field in ("propensity", "dropout"):
         if getattr(seg, field).dist != "gamma":
             raise ConfigError(
-                [(f"segments.{segs[0]}.{field}", f"{why}: a gamma distribution, got "
-                  f"{getattr(seg, field).dist}")]
+                [
+                    (
+                        f"segments.{segs[0]}.{field}",
+                        f"{why}: a gamma distribution, got {getattr(seg, field).dist}",
+                    )
+                ]
             )
     alive = next((n for n, st in scn.stages.items() if st.kind == "customer" and st.buy), None)
     dead = next((n for n, st in scn.stages.items() if st.kind == "churned"), None)
     if alive is None or dead is None or scn.stages[alive].buy.propensity is False:
         raise ConfigError(
-            [("stages", f"{why}: a customer stage with repeat purchases scaled by propensity "
-              "and a churned stage")]
+            [
+                (
+                    "stages",
+                    f"{why}: a customer stage with repeat purchases scaled by propensity "
+                    "and a churned stage",
+                )
+            ]
         )
     churn_p = next(
         (tr.p for d, tr in scn.stages[alive].to.items() if scn.stages[d].kind == "churned"), 0.0
@@ -80,10 +89,15 @@ class LogState:
     customers: int
 
     def __call__(self, seed: SeedLike) -> dict[str, np.ndarray]:
-        """Draw each customer's state (its own stream of ``seed``: simulations stay as they were)."""
+        """Draw each customer's state (from its own stream of ``seed``)."""
         rng = stream(seed, "from_log_state")
         return cutoff_state(
-            self.params, self.summary, self.buy_p, self.churn_p, rng, self.alive_stage,
+            self.params,
+            self.summary,
+            self.buy_p,
+            self.churn_p,
+            rng,
+            self.alive_stage,
             self.dead_stage,
         )
 
@@ -121,6 +135,12 @@ def state_from_log(
         raise DataError(f"as_of == {as_of!r}: no customer has bought by then")
     name = os.path.basename(str(transactions)) if not hasattr(transactions, "columns") else "log"
     return LogState(
-        params, table.summary, alive, dead, buy_p, churn_p, f"{name} at {as_of}",
+        params,
+        table.summary,
+        alive,
+        dead,
+        buy_p,
+        churn_p,
+        f"{name} at {as_of}",
         len(table.customers),
     )
