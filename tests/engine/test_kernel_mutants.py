@@ -904,7 +904,11 @@ def test_result_tables_and_headline_figures():
         0,
         0.0,
     ]
+    assert tac["mode"].tolist() == ["contact", "contact"]
     assert res.support is None
+    # a run without tactics still has the table's columns (an empty table)
+    bare = lifesim.simulate(chain(days=1), seed=0).tactics
+    assert len(bare) == 0 and list(bare.columns) == list(res.tactics.columns)
     # people: satisfaction 0.5 -> an NPS score of 5 give or take the survey noise, 0..10
     nps = res.people.nps_score
     assert nps.dtype == np.int8 and nps.between(0, 10).all()
