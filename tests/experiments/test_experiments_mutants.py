@@ -554,6 +554,10 @@ def test_summary_shows_the_numbers_a_reader_needs():
     for k, i in INCREMENTAL.items():
         assert f"  - {k}: {i.convention}" in lines
     assert "  ! only 3 replications: intervals are wide" in lines
+    v = lines.index(res.verdict_text())
+    assert lines[v - 1] == "" and lines[v + 2] == "" and lines[v + 3] == "conventions:"
+    a = lines.index("assumptions (tactics the compared strategies use [by whom]: source):")
+    assert lines[a - 1] == ""
     assert lines[-2] == "assumptions (tactics the compared strategies use [by whom]: source):"
     assert lines[-1] == f"  - {res.assumption_lines()[-1]}"
 
@@ -600,6 +604,12 @@ def test_summary_without_pairwise_table_lists_differences_vs_baseline():
         f"{_ci(r['ci_low'], r['ci_high'], 'profit')}  p={_p(r['p_value'])}"
     )
     assert len([ln for ln in lines[i + 1 : i + 11] if ln.startswith("  spend_1")]) == 5
+    for k, m in enumerate(("profit", "revenue", "clv", "churn_rate", "conversion_rate")):
+        r = d.loc[("spend_1", m)]
+        assert lines[i + 1 + k] == (
+            f"  {'spend_1':<18}{METRICS[m].label:<26}{_num(r['diff'], m):>14} "
+            f"{_ci(r['ci_low'], r['ci_high'], m)}  p={_p(r['p_value'])}"
+        )
     assert lines[i + 6].startswith("  none") and not any("spend_3  " in ln for ln in lines[i:])
 
 
@@ -1829,3 +1839,18 @@ def test_save_tables_writes_a_manifest_naming_version_seed_and_tables(tmp_path):
     assert (tmp_path / "result.json").read_text() == json.dumps(
         json.loads(json.dumps(res.to_dict())), indent=2
     )
+
+
+def test_pairwise_lines_with_one_pair_and_percent_metrics():
+    res = _result(names=["spend_1", "none"], baseline="spend_1", objective="churn_rate_period")
+    lines = res.pairwise_lines()
+    assert lines[0] == (
+        "pairwise differences a - b (paired) [95% CI], p, p Holm-adjusted over 1 pair"
+    )
+    assert len(lines) == 1 + 6 + 1  # the objective and the five headline metrics
+    # a label of 23 characters is cut to 22; rates are shown in percent
+    assert lines[1][:25] == "  churn rate (per period "  # no ")"
+    r = res.pairwise[res.pairwise.metric == "churn_rate_period"].iloc[0]
+    assert f"{_num(r['diff'], 'churn_rate_period'):>12} " in lines[1]
+    assert _ci(r["ci_low"], r["ci_high"], "churn_rate_period") in lines[1]
+    assert lines[1].count("%") == 3
