@@ -355,7 +355,8 @@ def test_recorder_keeps_moves_purchases_counts_and_snapshots():
     rec.on_day_end(0, np.array([1, 2, 1, 1], dtype=np.int8))
     rec.on_day_end(3, np.array([2, 2], dtype=np.int8))
     rec.snapshot(1, np.array([True, False, True]))
-    assert rec.moves.tolist() == [2, 0, 1, 0]
+    assert rec.moves.tolist() == [2, 0, 1, 0] and rec.moves.dtype == np.int64
+    assert rec.counts.dtype == np.int64
     assert rec.counts.tolist() == [[0, 3, 1], [0, 0, 0], [0, 0, 0], [0, 0, 2]]
     assert rec.snapshots[0][0] == 1
     assert np.unpackbits(rec.snapshots[0][1], count=3).tolist() == [1, 0, 1]
@@ -377,6 +378,7 @@ def test_recorder_keeps_moves_purchases_counts_and_snapshots():
     assert str(out["events"].person.dtype) == "int32" and str(out["events"].day.dtype) == "int16"
     assert str(out["purchases"].amount.dtype) == "float64"
     sc = out["stage_counts"]
+    assert sc.dtypes.tolist() == [np.dtype(np.int64)] * 3  # whole people
     assert sc.index.name == "day" and list(sc.columns) == ["a", "b", "c"]
     assert sc.to_numpy().tolist() == rec.counts.tolist()
     # frames() consumes the buffers; an empty recorder gives empty, typed tables
@@ -422,6 +424,9 @@ def test_ledger_budget_periods_charges_and_reservations():
     assert led.remaining == pytest.approx(-1e-6)
     led.release(1, 2.0)
     led.spend_reserved(3, 0, "coupon", "redemption", 2, 4.0)
+    again = Ledger(10.0)
+    again.new_period(4)  # a full period by default
+    assert (again.period, again.budget, again.remaining) == (4, 10.0, 10.0)
     assert led.remaining == pytest.approx(2.0 - 1e-6)  # paid from the reservation
     df = led.to_pandas()
     assert list(df.columns) == ["day", "period", "item", "kind", "units", "cost"]
