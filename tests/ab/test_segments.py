@@ -274,3 +274,16 @@ def test_cli_min_segment_units(csv):
     assert all(e["too_small"] and e["p_adjusted"] is None for e in out["effects"])
     assert any("fewer than 2 levels large enough" in w for w in out["warnings"])
     assert out["heterogeneity"][0]["q"] is None
+
+
+def test_min_units_boundary():
+    rng = np.random.default_rng(9)
+    arm = ["control"] * 30 + ["b"] * 31 + ["control"] * 100 + ["b"] * 100
+    seg = ["small"] * 61 + ["big"] * 200
+    df = pd.DataFrame({"variant": arm, "seg": seg, "y": rng.normal(0, 1, len(arm))})
+    for min_units, small in ((30, False), (31, True)):
+        res = ab.segments(df, arm="variant", metrics="mean:y", segment="seg", min_units=min_units)
+        e = next(e for e in res.effects if e.level == "small")
+        assert (e.n_control, e.n_arm) == (30, 31)
+        assert e.too_small is small
+        assert math.isnan(e.p_adjusted) is small
