@@ -123,3 +123,44 @@ def test_compare_cli_reports_parameter_uncertainty(tmp_path):
     r2 = subprocess.run(cmd2, capture_output=True, text=True, timeout=300)
     assert r2.returncode == 2 and "no draws table beside the scenario" in r2.stderr
     assert "Traceback" not in r2.stderr and not (tmp_path / "x").exists()
+
+
+def test_customers_of_a_log_are_redrawn_under_each_parameter_draw(global_seed):
+    from lifesim.experiments.calibration import calibrate
+    from lifesim.experiments.calibration.state import state_from_log
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from test_calibrate import _market_log
+
+    log = _market_log(1200, 300, np.random.SeedSequence(global_seed))
+    cal = calibrate(log, cutoff=299, draws=10, forecast_draws=10)
+    start = state_from_log(cal.scenario, log, 299)
+    draws = cal.draws.copy()
+    draws.loc[1] = draws.loc[0]
+    draws.loc[1, "stages.retention.buy.p"] *= 3  # the same draw, but a prior rate 3x as high
+    res = parameter_uncertainty(
+        cal.scenario,
+        draws,
+        strategies="none",
+        n_draws=2,
+        days=60,
+        initial=start,
+        objective="revenue",
+        seed=1,
+    )
+    per = res.per_draw.set_index("draw")["revenue"]
+    # the customers' histories dominate their posterior rates, so a prior 3x as high moves
+    # revenue up, but far less than 3x; the state was re-drawn under the draw's parameters
+    assert per.loc[1] > per.loc[0]
+    from lifesim.config import override
+
+    scn1 = override(
+        cal.scenario, {"stages.retention.buy.p": draws.loc[1, "stages.retention.buy.p"]}
+    )
+    assert start.for_scenario(scn1).params[1] == pytest.approx(
+        1
+        / (
+            draws.loc[1, "stages.retention.buy.p"]
+            * cal.scenario.segments["customers"].propensity.scale
+        )
+    )

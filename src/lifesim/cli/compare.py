@@ -178,6 +178,7 @@ def compare(
                 jobs=jobs,
                 progress=cb,
                 trust_code=trust_code,
+                initial=state,
             )
 
     def extra(folder: Path) -> None:

@@ -140,9 +140,14 @@ class UncertaintyResult:
         return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
-def _one(scn: Scenario, seed: np.random.SeedSequence, strategy: str, objective: str) -> float:
+def _one(
+    scn: Scenario, seed: np.random.SeedSequence, strategy: str, objective: str, initial: Any
+) -> float:
     plain = strategy == "none" and "none" not in scn.strategies  # no marketing
-    res = simulate(scn, seed=seed, strategy=None if plain else strategy, record_events=False)
+    start = initial(seed) if callable(initial) else initial
+    res = simulate(
+        scn, seed=seed, strategy=None if plain else strategy, record_events=False, initial=start
+    )
     return float(run_metrics(res)[objective])
 
 
@@ -160,6 +165,7 @@ def parameter_uncertainty(
     days: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     trust_code: bool = False,
+    initial: Any = None,
 ) -> UncertaintyResult:
     """Run every strategy under each parameter set of ``draws``; P(best) and regret.
 
@@ -177,8 +183,10 @@ def parameter_uncertainty(
         Replications per (draw, strategy), >= 1.
     objective : str
         Metric to maximise (a key of :data:`lifesim.metrics.METRICS`).
-    seed, jobs, customers, days, progress, trust_code
-        As for :func:`lifesim.experiments.compare`.
+    seed, jobs, customers, days, progress, trust_code, initial
+        As for :func:`lifesim.experiments.compare`. An ``initial`` with a ``for_scenario``
+        method (the customers of a log, ``--from-log``) is re-drawn under each draw's
+        parameters.
 
     Raises
     ------
@@ -243,13 +251,16 @@ def parameter_uncertainty(
         )
         for i in range(k)
     ]
+    starts = [
+        initial.for_scenario(sc) if hasattr(initial, "for_scenario") else initial for sc in scns
+    ]
     root = as_seed_sequence(base.seed if seed is None else seed)
     seeds = spawn_seeds(root, replications)
     tasks = [(d, r, s) for d in range(k) for r in range(replications) for s in names]
     par = joblib.Parallel(n_jobs=jobs, return_as="generator")
     values = np.empty(len(tasks))
     for i, v in enumerate(
-        par(joblib.delayed(_one)(scns[d], seeds[r], s, objective) for d, r, s in tasks)
+        par(joblib.delayed(_one)(scns[d], seeds[r], s, objective, starts[d]) for d, r, s in tasks)
     ):
         values[i] = v
         if progress is not None:

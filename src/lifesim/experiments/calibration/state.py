@@ -11,7 +11,7 @@ alive a purchase rate ``Gamma(r + x, alpha + T)`` and a dropout rate ``Gamma(s, 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -87,6 +87,13 @@ class LogState:
     churn_p: float
     as_of: str
     customers: int
+
+    def for_scenario(self, scn: Scenario) -> LogState:
+        """Return the same customers under another parameter set (e.g. a draw of the fit)."""
+        params, alive, dead, buy_p, churn_p = pareto_params(scn)
+        return replace(
+            self, params=params, alive_stage=alive, dead_stage=dead, buy_p=buy_p, churn_p=churn_p
+        )
 
     def __call__(self, seed: SeedLike) -> dict[str, np.ndarray]:
         """Draw each customer's state (from its own stream of ``seed``)."""
