@@ -354,3 +354,15 @@ def test_a_measured_effect_replaces_the_catalogue_guess_with_its_uncertainty(tmp
     bad.write_text('{"a": 1}')
     with pytest.raises(DataError, match=r"not a result of 'lifesim ab analyze"):
         calibrate(log, cutoff=364, effects=[f"paid_ads={bad}"])
+
+
+def test_forecast_matches_the_holdout_check_of_the_same_draws(global_seed):
+    log = _market_log(1500, 400, np.random.SeedSequence(global_seed))
+    res = calibrate(log, cutoff=299, holdout_end=399, draws=20, forecast_draws=10, seed=4)
+    fc = res.forecast(100, draws=10, seed=9)
+    assert len(fc) == 15 and {"predicted", "lower", "upper", "cum_predicted"} <= set(fc.columns)
+    # the same draws, other random numbers: the totals agree within their spread
+    tot, chk = fc["cum_predicted"].iloc[-1], res.holdout.total
+    assert chk["lower"] - 0.05 * tot <= tot <= chk["upper"] + 0.05 * tot
+    with pytest.raises(ConfigError, match=r"days: must be a whole number >= 1"):
+        res.forecast(0)

@@ -311,4 +311,5 @@ def calibrate(
         repeat_histogram=_histogram_fit(table, fit.params, np.random.default_rng(hist_ss)),
         order_values=table.calibration_orders["amount"].to_numpy(),
         elapsed_s=time.perf_counter() - t0,
+        customer_summary=s,
     )

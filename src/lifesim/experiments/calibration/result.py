@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,9 @@ import pandas as pd
 
 from lifesim._io import atomic_dir
 from lifesim.config import Scenario
+from lifesim.errors import ConfigError
 from lifesim.experiments.calibration.forecast import HoldoutCheck
-from lifesim.experiments.calibration.models import Fit
+from lifesim.experiments.calibration.models import Fit, Summary
 
 __all__ = ["CalibrationResult", "MEANING", "CONVENTIONS"]
 
@@ -148,6 +149,45 @@ class CalibrationResult:
     repeat_histogram: pd.DataFrame
     order_values: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     elapsed_s: float = 0.0
+    customer_summary: Summary | None = field(repr=False, default=None)
+
+    def forecast(
+        self,
+        days: int,
+        *,
+        draws: int = 50,
+        seed: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> pd.DataFrame:
+        """Forecast the customers' purchase days for ``days`` days after the cutoff.
+
+        Each of the first ``draws`` parameter draws gets its own cutoff state and simulation
+        (as the holdout check does). Returns one row per week: ``predicted``, ``lower``,
+        ``upper`` (2.5%-97.5% over draws) and the same cumulated (``cum_*``).
+        """
+        from lifesim.experiments.calibration.forecast import holdout_check
+
+        if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
+            raise ConfigError([("days", f"must be a whole number >= 1, got {days!r}")])
+        if not 2 <= draws <= len(self.draws):
+            raise ConfigError(
+                [("draws", f"must be a whole number in 2..{len(self.draws)}, got {draws!r}")]
+            )
+        theta = self.draws[["r", "alpha", "s", "beta"]].to_numpy()[:draws]
+        empty = np.zeros(0, np.int64)
+        chk = holdout_check(
+            self.scenario,
+            self.fit,
+            theta,
+            self.customer_summary,
+            empty + 1,
+            empty,
+            np.zeros(0),
+            int(days),
+            np.random.SeedSequence(seed),
+            progress,
+        )
+        return chk.weekly.drop(columns=["actual", "cum_actual"])
 
     def to_pandas(self) -> pd.DataFrame:
         """Every fitted parameter: estimate, standard error, 95% interval, meaning."""
