@@ -87,6 +87,21 @@ def test_credible_interval_has_its_level_by_numerical_integration():
     assert res.posteriors[0].mc_se_ci > 0
 
 
+def test_reported_monte_carlo_errors_match_the_spread_over_seeds():
+    """Each mc_se_* equals the SD of its quantity over 300 seeds (SD of an SD: ~4%, so 20%)."""
+    df = binary(400, 60, 400, 75)
+    runs = [ab.bayes(df, arm="variant", metrics="converted", draws=2000, rng=s).posteriors[0]
+            for s in range(300)]  # fmt: skip
+    p = runs[0]
+    for got, reported in (
+        ([r.prob_beat_control for r in runs], p.mc_se_prob),
+        ([r.expected_loss_control for r in runs], p.mc_se_loss),
+        ([r.ci[0] for r in runs], p.mc_se_ci),
+        ([r.ci[1] for r in runs], p.mc_se_ci),
+    ):
+        assert np.std(got, ddof=1) == pytest.approx(reported, rel=0.2)
+
+
 def test_user_beta_prior_and_seed():
     df = binary(100, 10, 100, 14)
     res = ab.bayes(df, arm="variant", metrics="converted", prior="beta:2,18", rng=1)
