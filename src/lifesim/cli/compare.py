@@ -141,7 +141,7 @@ def compare(
     out = default_run_dir("compare", scn.name) if out is None else out
     draws = None
     if parameter_draws is not None or draws_file is not None:
-        draws_file, draws = _draws_table(config, draws_file, parameter_draws)
+        draws_file, draws = _draws_table(config, scn, draws_file, parameter_draws, seed)
     state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col)
     if state is not None:  # the market is the log's customers (budget scales with it)
         scn = resolve(scn, customers=state.customers)
@@ -206,46 +206,79 @@ def compare(
     stderr.print(f"[dim]{res.elapsed_s + (unc.elapsed_s if unc else 0):.1f} s[/]")
 
 
-def _draws_table(config: Path | None, draws_file: Path | None, n: int | None) -> tuple:
-    """Find and read the draws table of ``--parameter-draws`` (Parquet or CSV)."""
+def _draws_table(config, scn, draws_file, n, seed) -> tuple:  # noqa: ANN001
+    """Return the draws of ``--parameter-draws``: a file's rows and/or the scenario's ``uncertain``.
+
+    The file is ``--draws-file`` or a calibration's ``draws.parquet`` beside the scenario; the
+    scenario's ``uncertain`` ranges add columns drawn here. Either may be missing, not both.
+    """
     import pandas as pd
 
-    if draws_file is None:
-        if config is None:
-            raise ConfigError(
-                [("--draws-file", "required with --parameter-draws for the embedded scenario")]
-            )
-        draws_file = Path(config).parent / "draws.parquet"
-        if not draws_file.exists():
+    from lifesim.experiments.uncertainty import sample_uncertain
+
+    beside = Path(config).parent / "draws.parquet" if config is not None else None
+    if draws_file is None and beside is not None and beside.exists():
+        draws_file = beside
+    parts = []
+    if draws_file is not None:
+        suffix = Path(draws_file).suffix.lower()
+        if suffix == ".parquet":
+            table = pd.read_parquet(draws_file)
+        elif suffix in (".csv", ".txt"):
+            table = pd.read_csv(draws_file)
+        else:
             raise ConfigError(
                 [
                     (
-                        "--parameter-draws",
-                        f"no draws table beside the scenario ({draws_file}); run lifesim "
-                        "calibrate (it writes one) or give --draws-file",
+                        "--draws-file",
+                        f"{draws_file}: a .parquet or .csv file is needed, got {suffix!r}",
                     )
                 ]
             )
-    suffix = Path(draws_file).suffix.lower()
-    if suffix == ".parquet":
-        draws = pd.read_parquet(draws_file)
-    elif suffix in (".csv", ".txt"):
-        draws = pd.read_csv(draws_file)
-    else:
-        raise ConfigError(
-            [("--draws-file", f"{draws_file}: a .parquet or .csv file is needed, got {suffix!r}")]
-        )
-    if not [c for c in draws.columns if isinstance(c, str) and "." in c]:
+        if not [c for c in table.columns if isinstance(c, str) and "." in c]:
+            raise ConfigError(
+                [
+                    (
+                        "--draws-file",
+                        f"{draws_file}: no column is a scenario key path (e.g. "
+                        f"'stages.retention.buy.p'); columns: {', '.join(map(str, table.columns))}",
+                    )
+                ]
+            )
+        parts.append(table.reset_index(drop=True))
+    if scn.uncertain:
+        if n is None:
+            raise ConfigError(
+                [("--parameter-draws", "give the number of draws to take from 'uncertain'")]
+            )
+        rows = n if not parts else min(n, len(parts[0]))
+        sampled = sample_uncertain(scn, rows, seed)
+        if parts:
+            both = sorted(set(sampled.columns) & set(parts[0].columns))
+            if both:
+                raise ConfigError(
+                    [
+                        (
+                            "uncertain",
+                            f"{', '.join(both)}: in the draws table and in 'uncertain'; keep one",
+                        )
+                    ]
+                )
+            sampled = pd.concat([parts[0].iloc[:rows].reset_index(drop=True), sampled], axis=1)
+        parts = [sampled]
+    if not parts:
+        where = f" ({beside})" if beside is not None else ""
         raise ConfigError(
             [
                 (
-                    "--draws-file",
-                    f"{draws_file}: no column is a scenario key path (e.g. "
-                    f"'stages.retention.buy.p'); columns: {', '.join(map(str, draws.columns))}",
+                    "--parameter-draws",
+                    f"no draws table beside the scenario{where} and no 'uncertain' ranges in it; "
+                    "run lifesim calibrate (it writes draws.parquet), give --draws-file, or state "
+                    "ranges in the scenario's 'uncertain:' block",
                 )
             ]
         )
-    return Path(draws_file), draws
+    return (Path(draws_file) if draws_file is not None else None), parts[0]
 
 
 def _decompose(

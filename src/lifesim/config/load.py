@@ -120,6 +120,7 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
     problems, boost = _check_structure(scn)
     problems += _check_marketing(scn)
     problems += check_experiment(scn)
+    problems += _check_uncertain(scn)
     for s, b in (extra_boost or {}).items():
         if s in boost:
             boost[s] *= max(1.0, b)
@@ -129,6 +130,33 @@ def check_scenario(scn: Scenario, *, extra_boost: Mapping[str, float] | None = N
         raise ConfigError(problems)
     if problems := _check_scaled_probabilities(scn, boost):
         raise ConfigError(problems)
+
+
+def _check_uncertain(scn: Scenario) -> list[tuple[str, str]]:
+    """Each ``uncertain`` key path names a number in the scenario; intervals are ordered."""
+    if not scn.uncertain:
+        return []
+    d = scn.model_dump(mode="json")
+    problems: list[tuple[str, str]] = []
+    for path, spec in scn.uncertain.items():
+        where = f"uncertain.{path}"
+        cur: Any = d
+        for k in path.split("."):
+            if not isinstance(cur, dict) or k not in cur:
+                cur = None
+                break
+            cur = cur[k]
+        if isinstance(cur, bool) or not isinstance(cur, int | float):
+            problems.append(
+                (
+                    where,
+                    "must name a number in the scenario (a key path such as "
+                    "stages.retention.buy.p)",
+                )
+            )
+        elif isinstance(spec, list) and not spec[0] < spec[1]:
+            problems.append((where, f"an interval [low, high] needs low < high, got {spec}"))
+    return problems
 
 
 def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, float]]:

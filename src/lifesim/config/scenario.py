@@ -669,6 +669,10 @@ class CompareSpec(_Strict):
     objective: str = "profit"
 
 
+#: ``[low, high]``: a value known only to lie in an interval (drawn uniformly).
+Interval = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
 class Scenario(_Strict):
     """A complete scenario: everything a simulation needs.
 
@@ -697,6 +701,13 @@ class Scenario(_Strict):
     fatigue : Fatigue
     economics : Economics
     compare : CompareSpec
+    experiment : Experiment, optional
+    uncertain : dict of str to Distribution or [low, high]
+        Values that are guesses, stated as ranges: a key path (``stages.retention.buy.p``,
+        ``tactics.coupon.effect.retention->churned``) to a distribution or an interval
+        ``[low, high]`` (uniform). The scenario itself runs with its stated values;
+        ``lifesim compare --parameter-draws N`` draws N sets from these ranges and reports the
+        verdict over them.
     """
 
     name: str = "scenario"
@@ -716,5 +727,8 @@ class Scenario(_Strict):
     economics: Economics = Field(default_factory=Economics)
     compare: CompareSpec = Field(default_factory=CompareSpec)
     experiment: Experiment | None = None
+    uncertain: dict[
+        str, Distribution | Annotated[list[float], Field(min_length=2, max_length=2)]
+    ] = Field(default_factory=dict)
     # set only by lifesim.model.trusted() (never from a file): custom strategies may run code
     _trust_code: bool = PrivateAttr(default=False)

@@ -26,19 +26,50 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
+from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, override
 from lifesim.engine import simulate
 from lifesim.errors import ConfigError
 from lifesim.metrics import METRICS, run_metrics
 from lifesim.model import check_trust, trusted
 
-__all__ = ["parameter_uncertainty", "UncertaintyResult", "draw_columns"]
+__all__ = [
+    "parameter_uncertainty",
+    "UncertaintyResult",
+    "draw_columns",
+    "sample_uncertain",
+]
 
 
 def draw_columns(draws: pd.DataFrame) -> list[str]:
     """Columns of a draws table that are scenario key paths (they contain a dot)."""
     return [c for c in draws.columns if isinstance(c, str) and "." in c]
+
+
+def sample_uncertain(scn: Scenario, n: int, seed: SeedLike = None) -> pd.DataFrame:
+    """Draw ``n`` parameter sets from the scenario's ``uncertain`` block.
+
+    Each key path has its own random stream of ``seed`` (adding a range never changes the
+    draws of the others); an interval ``[low, high]`` is drawn uniformly.
+
+    Raises
+    ------
+    ConfigError
+        When the scenario states no ``uncertain`` values.
+    """
+    from lifesim.model import sample_dist
+
+    if not scn.uncertain:
+        raise ConfigError([("uncertain", "the scenario states no uncertain values")])
+    root = as_seed_sequence(scn.seed if seed is None else seed)
+    cols = {}
+    for path, spec in scn.uncertain.items():
+        rng = stream(root, f"uncertain:{path}")
+        if isinstance(spec, list):
+            cols[path] = rng.uniform(spec[0], spec[1], n)
+        else:
+            cols[path] = sample_dist(spec, n, rng)
+    return pd.DataFrame(cols)
 
 
 @dataclass(frozen=True, eq=False)
