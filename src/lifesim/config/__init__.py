@@ -9,7 +9,7 @@ from lifesim.config.load import (
     load_scenario,
     scenario_to_dict,
 )
-from lifesim.config.overrides import override, resolve
+from lifesim.config.overrides import Range, override, parse_assignment, parse_range, resolve
 from lifesim.config.scenario import Scenario
 
 __all__ = [
@@ -22,5 +22,8 @@ __all__ = [
     "load_scenario",
     "resolve",
     "override",
+    "parse_assignment",
+    "parse_range",
+    "Range",
     "scenario_to_dict",
 ]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from lifesim._checks import check_int
 from lifesim._limits import MAX_DAYS, people_problem
 from lifesim.config.scenario import Scenario
 from lifesim.errors import ConfigError
 
-__all__ = ["resolve", "override"]
+__all__ = ["resolve", "override", "parse_assignment", "parse_range", "Range"]
 
 
 def resolve(scenario: Scenario, customers: int | None = None, days: int | None = None) -> Scenario:
@@ -121,3 +124,99 @@ def override(scenario: Scenario, values: Mapping[str, Any], where: str = "") -> 
         raise ConfigError(exc.problems, source=where or None) from None
     out._trust_code = scenario._trust_code
     return out
+
+
+def parse_assignment(text: str, flag: str = "--set") -> tuple[str, Any]:
+    """Parse ``path=value`` (the value read as YAML: ``16000``, ``0.5``, ``true``, ``[a, b]``).
+
+    Raises
+    ------
+    ConfigError
+        Without ``=`` or a path, naming the flag and the text.
+    """
+    import yaml
+
+    path, sep, raw = text.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        raise ConfigError([(flag, f"{text!r}: write PATH=VALUE, e.g. budget.per_period=16000")])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+@dataclass(frozen=True)
+class Range:
+    """Values a parameter may take: a list, or ``low:high`` (``n`` grid points; log-spaced).
+
+    ``values`` is a list; otherwise ``low``/``high`` bound the range, ``n`` is its grid size
+    and ``log`` spaces the grid (and samples) on the log scale.
+    """
+
+    path: str
+    values: tuple[float, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+    log: bool = False
+
+    def grid(self) -> list[Any]:
+        """Grid values: the list, or ``n`` points from ``low`` to ``high`` (ends included)."""
+        if self.values is not None:
+            return list(self.values)
+        if self.n is None:
+            raise ConfigError(
+                [(self.path, "a range low:high needs a count for a grid: low:high:n")]
+            )
+        if self.log:
+            return [float(v) for v in np.geomspace(self.low, self.high, self.n)]
+        return [float(v) for v in np.linspace(self.low, self.high, self.n)]
+
+    def scale(self, u: np.ndarray) -> np.ndarray:
+        """Map uniforms in [0, 1] onto the range (log-uniform when ``log``; lists by index)."""
+        u = np.asarray(u, dtype=np.float64)
+        if self.values is not None:
+            idx = np.minimum((u * len(self.values)).astype(int), len(self.values) - 1)
+            return np.asarray(self.values, dtype=object)[idx]
+        if self.log:
+            return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        return self.low + u * (self.high - self.low)
+
+
+def parse_range(text: str, flag: str = "--vary") -> Range:
+    """Parse ``path=a,b,c``, ``path=low:high``, ``path=low:high:n`` or ``path=low:high:n:log``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the flag, the text and the forms allowed.
+    """
+    path, sep, raw = text.partition("=")
+    path = path.strip()
+    forms = "PATH=a,b,c | PATH=low:high | PATH=low:high:n | PATH=low:high:n:log"
+    if not sep or not path or not raw.strip():
+        raise ConfigError([(flag, f"{text!r}: write {forms}")])
+    raw = raw.strip()
+    try:
+        if ":" in raw:
+            parts = raw.split(":")
+            log = parts[-1] == "log"
+            if log:
+                parts = parts[:-1]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            low, high = float(parts[0]), float(parts[1])
+            n = int(parts[2]) if len(parts) == 3 else None
+            if not low < high or (n is not None and n < 2) or (log and low <= 0):
+                raise ValueError
+            return Range(path, low=low, high=high, n=n, log=log)
+        import yaml
+
+        values = tuple(yaml.safe_load(v.strip()) for v in raw.split(","))
+        return Range(path, values=values)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            [(flag, f"{text!r}: write {forms} (low < high, n >= 2, low > 0 for log)")]
+        ) from None
