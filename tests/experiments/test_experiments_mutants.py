@@ -499,6 +499,7 @@ def test_counterfactual_note_names_the_extra_run():
         "seed in each replication"
     )
     lines = res.incremental_lines()
+    assert lines[1] == "".ljust(24) + "spend_1".ljust(34) + "spend_3".ljust(34)  # default width
     assert lines[0] == (
         "incremental vs no marketing (an extra no-marketing run, same seeds; 'none' was not "
         "compared) [95% CI]"
@@ -1043,8 +1044,8 @@ def test_marginal_runs_share_the_seed_of_their_replication():
     ],
 )
 def test_marginal_refuses_bad_options(kw, path, words):
-    with pytest.raises(ConfigError) as e:
-        marginal_roi(None, "stage_focused", **kw)
+    with pytest.raises(ConfigError) as e:  # a small market, should a check be missing
+        marginal_roi(None, "stage_focused", customers=20, days=5, **kw)
     p, msg = _problem(e)
     assert p == path and words in msg
 
@@ -1555,8 +1556,9 @@ def test_compare_and_decompose_run_in_this_process_by_default(monkeypatch):
 
 def test_marginal_roi_runs_in_this_process_by_default(monkeypatch):
     calls = _count_runs(monkeypatch, "lifesim.experiments.marginal")
-    marginal_roi(None, "stage_focused", budgets=[0, 100], replications=2, customers=20, days=5)
+    r = marginal_roi(None, budgets=[0, 100], replications=2, customers=20, days=5)
     assert len(calls) == 6
+    assert r.strategy == "stage_focused"  # the default strategy
 
 
 # --- result.py: assumptions, column widths, JSON details ---------------------------------------
