@@ -113,3 +113,23 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
             prog.update(task, completed=done, total=tot)
 
         yield update
+
+
+#: ``--set`` of every command that takes a scenario.
+SET = typer.Option(
+    [],
+    "--set",
+    help="Override a scenario value: PATH=VALUE (repeatable; key paths as lifesim validate "
+    "names them), e.g. --set budget.per_period=16000 "
+    "--set 'tactics.onboarding.effect.purchase->retention=1.2'.",
+)
+
+
+def load_with_sets(config: Any, sets: list[str] | None) -> Any:
+    """Load the scenario ``config`` and apply ``--set PATH=VALUE`` overrides (checked)."""
+    from lifesim.config import load_scenario, override, parse_assignment
+
+    scn = load_scenario(config)
+    if sets:
+        scn = override(scn, dict(parse_assignment(s) for s in sets), where="(--set)")
+    return scn

@@ -10,9 +10,11 @@ import typer
 from lifesim._io import atomic_dir, check_out_dir, default_run_dir
 from lifesim.cli._common import (
     OVERWRITE,
+    SET,
     TRUST_CODE,
     Format,
     emit,
+    load_with_sets,
     print_json,
     progress_bar,
     stderr,
@@ -111,6 +113,7 @@ def compare(
     customer_col: str | None = _CUST,
     time_col: str | None = _TIME,
     amount_col: str | None = _AMOUNT,
+    set_: list[str] = SET,
     decompose: bool = typer.Option(
         False,
         "--decompose",
@@ -120,7 +123,7 @@ def compare(
     ),
 ) -> None:
     """Compare strategies over replications with common random numbers and 95% CIs."""
-    scn = resolve(load_scenario(config), customers, days)
+    scn = resolve(load_with_sets(config, set_), customers, days)
     if decompose:
         _decompose(
             scn,

@@ -7,7 +7,17 @@ from pathlib import Path
 import typer
 
 from lifesim._io import check_out_dir, default_run_dir
-from lifesim.cli._common import OVERWRITE, TRUST_CODE, Format, emit, fail, progress_bar, stderr
+from lifesim.cli._common import (
+    OVERWRITE,
+    SET,
+    TRUST_CODE,
+    Format,
+    emit,
+    fail,
+    load_with_sets,
+    progress_bar,
+    stderr,
+)
 from lifesim.errors import LifesimError
 
 __all__ = ["app", "run", "audit"]
@@ -58,6 +68,7 @@ def run(
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
+    set_: list[str] = SET,
 ) -> None:
     """Run the experiment once: dataset, analysis, and the true effect beside every estimate."""
     from lifesim.experiments.insim import run_experiment
@@ -65,7 +76,9 @@ def run(
     from lifesim.report.experiment import save_experiment_run
 
     try:
-        scn, exp = resolve_experiment(config, customers, days, design, clusters)
+        scn, exp = resolve_experiment(
+            load_with_sets(config, set_), customers, days, design, clusters
+        )
         check_experiment_trust(scn, trust_code)
         out = default_run_dir("experiment", scn.name) if out is None else out
         check_out_dir(out, overwrite=overwrite, inputs=[config])
@@ -125,6 +138,7 @@ def audit(
     trust_code: bool = TRUST_CODE,
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    set_: list[str] = SET,
 ) -> None:
     """Repeat the experiment (and an A/A version): false-positive rate, power, coverage, bias."""
     from lifesim.experiments.insim import audit as run_audit
@@ -132,7 +146,9 @@ def audit(
     from lifesim.report.experiment import save_audit_run
 
     try:
-        scn, exp = resolve_experiment(config, customers, days, design, clusters)
+        scn, exp = resolve_experiment(
+            load_with_sets(config, set_), customers, days, design, clusters
+        )
         check_experiment_trust(scn, trust_code)
         if out is not None:
             check_out_dir(out, overwrite=overwrite, inputs=[config])

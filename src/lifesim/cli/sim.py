@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from lifesim._io import check_out_dir
-from lifesim.cli._common import OVERWRITE, TRUST_CODE, Format, emit, progress_bar
+from lifesim.cli._common import (
+    OVERWRITE,
+    SET,
+    TRUST_CODE,
+    Format,
+    emit,
+    load_with_sets,
+    progress_bar,
+)
 from lifesim.cli.calibrate import AS_OF, FROM_LOG, log_state
 from lifesim.cli.churn import _AMOUNT, _CUST, _TIME
 
@@ -37,14 +45,15 @@ def simulate(
     customer_col: str | None = _CUST,
     time_col: str | None = _TIME,
     amount_col: str | None = _AMOUNT,
+    set_: list[str] = SET,
 ) -> None:
     """Run one scenario and print a summary (final stage shares, revenue, churn rate)."""
     from lifesim._random import as_seed_sequence
-    from lifesim.config import load_scenario, resolve
+    from lifesim.config import resolve
     from lifesim.engine import simulate as run_simulation
     from lifesim.model import check_trust
 
-    scn = resolve(load_scenario(config), customers, days)  # bad overrides fail before the bar
+    scn = resolve(load_with_sets(config, set_), customers, days)  # fails before the bar
     if strategy is not None:
         check_trust(scn, [strategy], trust_code)
         if strategy not in scn.strategies:
@@ -75,12 +84,14 @@ def simulate(
     emit(res, fmt, out, f"run folder: {out}")
 
 
-def validate(config: Path = typer.Argument(..., help="Scenario YAML file to check.")) -> None:
+def validate(
+    config: Path = typer.Argument(..., help="Scenario YAML file to check."),
+    set_: list[str] = SET,
+) -> None:
     """Check a scenario file; print what is wrong (exit 2) or a one-line OK."""
-    from lifesim.config import load_scenario
     from lifesim.model import custom_targets
 
-    scn = load_scenario(config)
+    scn = load_with_sets(config, set_)
     typer.echo(
         f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} segments, "
         f"{scn.market.size:,} people, {scn.days} days)"
