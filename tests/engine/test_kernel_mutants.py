@@ -133,6 +133,10 @@ def test_build_modifiers_without_effects_is_none():
     assert build_modifiers([], stage, g) is None
     used_up = Effect(np.array([0], np.int32), np.full(3, 2.0), 0, 5, used=np.array([True]))
     assert build_modifiers([used_up], stage, g) is None
+    # an effect with nobody left does not hide the ones after it
+    live = Effect(np.array([1], np.int32), np.full(3, 2.0), 0, 5, cause=3)
+    mods = build_modifiers([used_up, live], stage, g)
+    assert mods.idx.tolist() == [1] and mods.slot_factor.tolist() == [[2.0, 1.0]]
 
 
 def test_build_modifiers_multiplies_causes_and_names_the_strongest():
@@ -195,6 +199,12 @@ def test_repeated_effects_of_one_cause_do_not_stack():
     assert mods.slot_cause[:, 0].tolist() == [5, 5, 5]
     mods = build_modifiers([new, old], stage, g)
     np.testing.assert_allclose(mods.slot_factor[:, 0], [3.0, 3.0, 1.5])
+    # a duplicate further down the sorted list (person 1 twice, person 0 once)
+    a = Effect(np.array([0, 1], np.int32), f, 0, 9, cause=5, strength=f32(1.0, 0.5))
+    b = Effect(np.array([1], np.int32), f, 0, 9, cause=5, strength=f32(1.0))
+    mods = build_modifiers([a, b], stage, g)
+    assert mods.idx.tolist() == [0, 1]
+    np.testing.assert_allclose(mods.slot_factor[:, 0], [3.0, 3.0])
 
 
 def test_value_factor_looks_people_up():
