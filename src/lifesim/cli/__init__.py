@@ -16,6 +16,7 @@ from lifesim.cli import calibrate as _calibrate
 from lifesim.cli import churn as _churn
 from lifesim.cli import compare as _compare
 from lifesim.cli import experiment as _experiment
+from lifesim.cli import optimize as _optimize
 from lifesim.cli import sim as _sim
 from lifesim.cli._common import stderr
 from lifesim.errors import LifesimError
@@ -33,6 +34,7 @@ app.command("simulate")(_sim.simulate)
 app.command("validate")(_sim.validate)
 app.command("compare")(_compare.compare)
 app.command("calibrate")(_calibrate.calibrate)
+app.command("optimize")(_optimize.optimize)
 app.add_typer(_ab.app, name="ab")
 app.add_typer(_churn.app, name="churn")
 app.add_typer(_experiment.app, name="experiment")

@@ -10,6 +10,9 @@ calibrate, CalibrationResult (also in :mod:`lifesim.experiments.calibration`)
 parameter_uncertainty, UncertaintyResult
     Strategies under each of many parameter sets: P(best) and expected regret
     (``lifesim compare --parameter-draws``).
+optimize, OptimizationResult
+    A strategy's best settings by an Optuna search with common random numbers, re-checked on
+    fresh seeds against its defaults (``lifesim optimize``).
 run_experiment, audit (also in :mod:`lifesim.experiments.insim`)
     An A/B test inside the simulator with its true effect, and an audit of the design
     (``lifesim experiment run`` / ``audit``).
@@ -22,6 +25,7 @@ from lifesim.experiments.compare import RunSummary, compare
 from lifesim.experiments.decompose import DecompositionResult, decompose
 from lifesim.experiments.insim import audit, run_experiment
 from lifesim.experiments.marginal import MarginalROIResult, marginal_roi
+from lifesim.experiments.optimize import OptimizationResult, optimize
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
 from lifesim.experiments.uncertainty import UncertaintyResult, parameter_uncertainty
@@ -38,6 +42,8 @@ __all__ = [
     "DecompositionResult",
     "marginal_roi",
     "MarginalROIResult",
+    "optimize",
+    "OptimizationResult",
     "mean_ci",
     "paired_diff",
     "insim",
