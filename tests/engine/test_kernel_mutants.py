@@ -1638,3 +1638,23 @@ def test_nps_scores_are_clipped_to_the_scale():
     nps = lifesim.simulate(scn, seed=5).people.nps_score
     # 0 + N(0, 1.5): half the scores would be negative; they are 0 (and 10 is the top)
     assert nps.min() == 0 and (nps == 0).mean() > 0.45
+
+
+def test_build_modifiers_ties_go_to_the_lower_cause_code():
+    g = kernel_graph()
+    stage = np.array([A], dtype=np.int8)
+    one = np.array([0], np.int32)
+    # both double a->b; the higher code also changes b->c (its factor table sorts first)
+    low = Effect(one, np.array([2.0, 1.0, 1.0]), 0, 5, cause=4, buy_factor=3.0)
+    high = Effect(one, np.array([2.0, 1.0, 5.0]), 0, 5, cause=9, buy_factor=3.0)
+    for order in ([low, high], [high, low]):
+        mods = build_modifiers(order, stage, g)
+        assert mods.slot_factor.tolist() == [[4.0, 1.0]]
+        assert mods.slot_cause.tolist() == [[4, -1]]
+        assert mods.buy_factor.tolist() == [9.0] and mods.buy_cause.tolist() == [4]
+    # an effect at zero strength changes nothing and names no cause
+    faded = Effect(one, np.array([2.0, 1.0, 1.0]), 0, 5, cause=4, buy_factor=3.0)
+    faded.strength = f32(0.0)
+    mods = build_modifiers([faded], stage, g)
+    assert mods.slot_factor.tolist() == [[1.0, 1.0]] and mods.slot_cause.tolist() == [[-1, -1]]
+    assert mods.buy_factor.tolist() == [1.0] and mods.buy_cause.tolist() == [-1]
