@@ -366,3 +366,73 @@ def test_forecast_matches_the_holdout_check_of_the_same_draws(global_seed):
     assert chk["lower"] - 0.05 * tot <= tot <= chk["upper"] + 0.05 * tot
     with pytest.raises(ConfigError, match=r"days: must be a whole number >= 1"):
         res.forecast(0)
+
+
+def _clockwork_log(n: int = 100) -> pd.DataFrame:
+    """Everyone buys every 10 days and never leaves: no finite Pareto/NBD maximum."""
+    return pd.DataFrame(
+        {
+            "customer": np.repeat(np.arange(n), 20),
+            "day": np.tile(np.arange(0, 200, 10), n) + np.repeat(np.arange(n) % 7, 20),
+            "amount": 10.0 + np.arange(20 * n) % 5,
+        }
+    )
+
+
+def test_a_fit_without_a_finite_maximum_is_refused_not_a_linalg_crash(tmp_path):
+    # before: numpy's LinAlgError ("Eigenvalues did not converge") from the draws, or
+    # parameters running off to infinity returned with meaningless intervals
+    with pytest.raises(DataError, match=r"Pareto/NBD fit did not converge.*beta = "):
+        calibrate(_clockwork_log(), draws=10, forecast_draws=10)
+    data = tmp_path / "tx.csv"
+    _clockwork_log().to_csv(data, index=False)
+    r = _cli("calibrate", str(data), "--no-progress", "--out", str(tmp_path / "cal"))
+    assert r.returncode == 2 and "did not converge" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "cal").exists()
+
+
+def test_strongly_heterogeneous_dropout_gives_a_valid_scenario_and_valid_draws():
+    # s = 0.11: the 99.99% quantile of the dropout multiplier (~97) times s / beta (0.044 a
+    # day) made daily probabilities of 4.3, and calibrate failed with "invalid scenario"
+    from lifesim.config import override
+    from lifesim.experiments.calibration.scenario import calibrated_scenario, draw_paths
+
+    params = {"r": 1.13, "alpha": 78.3, "s": 0.112, "beta": 2.57}
+    scn, _, notes = calibrated_scenario(lifesim.default_scenario(), params, (3.0, 0.4), "x")
+    d_max = scn.segments["customers"].dropout.max
+    # the churned moves of the purchase stage: 0.15 to retention + (s / beta) x 2 x max <= 1
+    assert 0.15 + 2 * d_max * 0.112 / 2.57 == pytest.approx(1.0, rel=1e-5)
+    assert any("dropout.max: clipped" in n for n in notes)
+    # draws with a higher dropout rate get a lower maximum; each one is a valid scenario
+    draws = np.array([[1.13, 78.3, 0.112, 2.57, 3.0, 0.4], [1.13, 78.3, 0.3, 2.57, 3.0, 0.4]])
+    paths = draw_paths(scn, draws)
+    assert paths["segments.customers.dropout.max"][0] == pytest.approx(d_max, rel=1e-5)
+    for i in range(2):
+        override(scn, {k: float(v[i]) for k, v in paths.items()})
+    # an ordinary fit keeps its 99.99% quantile and the draws do not touch the maximum
+    scn, _, notes = calibrated_scenario(lifesim.default_scenario(), TRUE, (3.0, 0.4), "x")
+    assert scn.segments["customers"].dropout.max == pytest.approx(
+        stats.gamma(0.7, scale=1 / 0.7).ppf(0.9999)
+    )
+    assert not any("dropout.max" in n for n in notes)
+
+
+def test_the_summary_states_the_lifetime_of_the_fitted_dropout_distribution(global_seed):
+    # lifetime = Exp(mu), mu ~ Gamma(s, beta): P(T > t) = (beta / (beta + t))^s, so the median
+    # is beta (2^(1/s) - 1) and the mean beta / (s - 1) (s > 1), infinite for s <= 1; the
+    # summary said beta / s (the inverse of the mean dropout rate) and called it the mean
+    res = calibrate(
+        _market_log(1500, 365, np.random.SeedSequence(global_seed)),
+        cutoff=364,
+        draws=10,
+        forecast_draws=10,
+    )
+    p = res.fit.params
+    text = res.summary()
+    median = p["beta"] * (2 ** (1 / p["s"]) - 1) / 7
+    assert f"median lifetime {median:.3g} weeks" in text
+    if p["s"] > 1:
+        assert f"mean {p['beta'] / (p['s'] - 1) / 7:.3g} weeks" in text
+    else:
+        assert "mean infinite" in text
+    assert f"{p['beta'] / p['s'] / 7:.3g} weeks" not in text

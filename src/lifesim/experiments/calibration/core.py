@@ -34,6 +34,20 @@ __all__ = ["calibrate", "MIN_REPEAT_BUYERS"]
 MIN_REPEAT_BUYERS = 30
 
 
+def _check_converged(fit: Any, cut: str) -> None:
+    """Refuse a fit without a finite maximum (no standard errors, no draws)."""
+    if fit.converged and np.all(np.isfinite(fit.log_cov)):
+        return
+    est = ", ".join(f"{k} = {v:.4g}" for k, v in fit.params.items())
+    raise DataError(
+        f"the {fit.model} fit did not converge on the customers to {cut}: the likelihood has "
+        f"no maximum with finite, well-determined parameters ({est}; a parameter running "
+        "off to a very large value means that heterogeneity is not identified by this data), "
+        "so there are no standard errors or draws; allowed: a log whose repeat purchases "
+        "identify the model (use a later cutoff or a longer log)"
+    )
+
+
 def _order_value(orders: pd.DataFrame) -> dict[str, float]:
     amt = orders["amount"].to_numpy(np.float64)
     pos = amt[amt > 0]
@@ -213,6 +227,8 @@ def calibrate(
     s = table.summary
     fit = fit_pareto_nbd(s)
     bg = fit_bg_nbd(s)
+    for f in (fit, bg) if hold is not None else (fit,):
+        _check_converged(f, log.format_day(cut))
     ov = _order_value(table.calibration_orders)
     base_scn: Scenario = base if isinstance(base, Scenario) else load_scenario(base)
     source = str(transactions) if not isinstance(transactions, pd.DataFrame) else "a DataFrame"

@@ -259,8 +259,13 @@ class CalibrationResult:
                 f"[{row.lower:.4g}, {row.upper:.4g}]  se {row.se:.3g}"
             )
         lines += [
-            f"  mean purchase rate {p['r'] / p['alpha'] * 7:.3g}/week while alive; mean "
-            f"lifetime {p['beta'] / p['s'] / 7:.3g} weeks (if s > 1, else heavy-tailed)",
+            f"  mean purchase rate {p['r'] / p['alpha'] * 7:.3g}/week while alive; median "
+            f"lifetime {p['beta'] * (2 ** (1 / p['s']) - 1) / 7:.3g} weeks, mean "
+            + (
+                f"{p['beta'] / (p['s'] - 1) / 7:.3g} weeks"
+                if p["s"] > 1
+                else "infinite (s <= 1: heavy-tailed lifetimes)"
+            ),
             f"  log-likelihood {self.fit.loglik:,.2f} (BG/NBD {self.bgnbd.loglik:,.2f})",
             "",
             "not identified by this data (from the base scenario):",

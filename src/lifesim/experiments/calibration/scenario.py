@@ -41,6 +41,40 @@ def _gamma_max(shape: float) -> float:
     return float(special.gammaincinv(shape, CLIP_Q) / shape)
 
 
+def _dropout_limit(d: dict[str, Any]) -> float:
+    """Largest ``segments.customers.dropout.max`` with which scenario ``d`` passes its checks.
+
+    The engine's daily probabilities must stay <= 1 at the largest dropout multiplier; a
+    strongly heterogeneous fitted dropout (small ``s``) can put its 99.99% quantile past that.
+    Bisection on the log scale (to 1e-6 relative) over ``[1e-6, 1e6]``.
+    """
+    from lifesim.errors import ConfigError
+
+    seg = d["segments"]["customers"]["dropout"]
+    keep = seg["max"]
+
+    def ok(v: float) -> bool:
+        seg["max"] = v
+        try:
+            load_scenario(d)
+        except ConfigError:
+            return False
+        return True
+
+    try:
+        lo, hi = 1e-6, 1e6
+        if ok(hi):
+            return hi
+        if not ok(lo):
+            return lo
+        while hi / lo > 1 + 1e-6:
+            mid = float(np.sqrt(lo * hi))
+            lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+        return lo
+    finally:
+        seg["max"] = keep
+
+
 def calibrated_scenario(
     base: Scenario,
     params: dict[str, float],
@@ -100,11 +134,25 @@ def calibrated_scenario(
             "dropout_correlation": 0.0,
         }
     }
+    lim = _dropout_limit(d)
+    if lim < d_max:  # the daily probabilities cap the dropout multiplier below its 99.99%
+        d_max = lim
+        d["segments"]["customers"]["dropout"]["max"] = d_max
+        notes.append(
+            f"segments.customers.dropout.max: clipped at {d_max:.4g}, the fitted dropout "
+            f"distribution's {special.gammainc(s, d_max * s):.4%} quantile instead of "
+            f"{CLIP_Q:.2%} (a larger multiplier would make a daily probability exceed 1): the "
+            "fastest-leaving customers leave more slowly than fitted"
+        )
     seg = ("segments", "customers")
     comments[(*seg, "propensity", "shape")] = f"{fit}: r (purchase-rate heterogeneity)"
     comments[(*seg, "propensity", "max")] = "99.99% quantile (the engine needs a bound)"
     comments[(*seg, "dropout", "shape")] = f"{fit}: s (dropout heterogeneity)"
-    comments[(*seg, "dropout", "max")] = "99.99% quantile (the engine needs a bound)"
+    comments[(*seg, "dropout", "max")] = (
+        "99.99% quantile (the engine needs a bound)"
+        if lim >= _gamma_max(s)
+        else "largest value keeping daily probabilities <= 1 (below the 99.99% quantile)"
+    )
     comments[(*seg, "order_value", "mu")] = f"fitted (log-normal MLE) from {source}"
     comments[(*seg, "order_value", "sigma")] = f"fitted (log-normal MLE) from {source}"
     d["name"] = f"{base.name} calibrated"
@@ -146,10 +194,26 @@ def draw_paths(scn: Scenario, draws: np.ndarray) -> dict[str, np.ndarray]:
     """Scenario key paths of the fitted values, per parameter draw.
 
     ``draws`` has columns ``r, alpha, s, beta, mu, sigma``; the clipping maxima stay those of
-    the calibrated scenario ``scn`` (so every draw passes its checks).
+    the calibrated scenario ``scn``, except the dropout maximum of a draw whose dropout rate
+    ``s / beta`` would then make a daily probability exceed 1: it is lowered so that
+    ``s / beta x max`` stays at the largest valid value (so every draw passes its checks).
     """
     r, alpha, s, beta, mu, sigma = (draws[:, i] for i in range(6))
     out: dict[str, np.ndarray] = {}
+    d = scenario_to_dict(scn)
+    d_max = d["segments"]["customers"]["dropout"]["max"]
+    churn = [
+        tr["p"]
+        for name, st in d["stages"].items()
+        if st["kind"] == "customer"
+        for dst, tr in st["to"].items()
+        if d["stages"][dst]["kind"] == "churned"
+    ]
+    if churn and max(churn) > 0:
+        top = max(churn) * _dropout_limit(d) * (1 - 1e-6)  # largest valid p x max
+        per_draw = np.minimum(d_max, top / (s / beta))
+        if (per_draw < d_max).any():
+            out["segments.customers.dropout.max"] = per_draw
     for name, st in scn.stages.items():
         if st.kind == "customer" and st.buy is not None:
             out[f"stages.{name}.buy.p"] = r / alpha
