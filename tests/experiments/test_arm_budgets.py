@@ -3,7 +3,8 @@
 :class:`~lifesim.experiments.insim.ArmRouter` documents: when a period starts (or the window
 opens) the market's budget left is split so that arm ``a`` gets ``share_a x f`` and the people
 outside the experiment (on the control strategy) get ``1 - f``, where ``f`` is the share of
-people in an arm; an arm's allowance is its budget left over the days left in the period.
+people in an arm; an arm's allowance is its budget left over the days left in the period, at
+most ``budget.max_catch_up`` times its share of the period's even rate (as in a plain rollout).
 Probe strategies record what each group sees; nobody spends, so every figure is exact.
 """
 
@@ -13,7 +14,7 @@ import pytest
 import lifesim
 from lifesim.experiments.insim import ArmRouter, assign
 
-BUDGET, PERIOD, DAYS, OPEN = 120.0, 10, 20, 2
+BUDGET, PERIOD, DAYS, OPEN, CAP = 120.0, 10, 20, 2, 1.5
 
 
 class Probe:
@@ -75,10 +76,12 @@ def test_arm_budgets_are_their_share_of_the_eligible_people(global_seed, eligibl
             continue
         left = PERIOD - day % PERIOD  # days left in the period, today included
         arm_c, arm_t, rest = BUDGET * shares[0] * f, BUDGET * shares[1] * f, BUDGET * (1 - f)
-        expected_c.append((day, sizes[0], arm_c, arm_c / left))
+        # the pacing ceiling of a plain rollout (budget.max_catch_up, default 1.5) on the
+        # group's share of the period's even rate
+        expected_c.append((day, sizes[0], arm_c, min(arm_c / left, CAP * arm_c / PERIOD)))
         if rest > 0:  # the people outside the experiment: control's strategy, the rest
-            expected_c.append((day, n - k, rest, rest / left))
-        expected_t.append((day, sizes[1], arm_t, arm_t / left))
+            expected_c.append((day, n - k, rest, min(rest / left, CAP * rest / PERIOD)))
+        expected_t.append((day, sizes[1], arm_t, min(arm_t / left, CAP * arm_t / PERIOD)))
     for probe, expected in ((control, expected_c), (treat, expected_t)):
         assert [s[:2] for s in probe.seen] == [e[:2] for e in expected], probe.name
         got = np.array([s[2:] for s in probe.seen])

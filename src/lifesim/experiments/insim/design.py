@@ -186,6 +186,15 @@ class ArmRouter:
     the days left in the period, and what it commits (contact costs, reserved redemptions and
     referral rewards) comes off its own budget only. Money one arm leaves unspent never flows
     to another arm, so every arm spends per person what it would over the whole market.
+
+    Each arm's budget follows the engine's rules for a plain rollout exactly, on the arm's own
+    money: reservations for single-use offers that lapse unused in the period come back to the
+    arm whose people held them (the engine returns them to the market's budget between
+    decisions); the allowance counts the arm's own reservations due back before the period
+    ends, and is capped at ``budget.max_catch_up`` times the arm's share of the period's even
+    rate. An arm with share 1 therefore meets exactly the budget of a plain rollout of its
+    strategy (the same contacts, bit for bit). Arms with share 0 are not run, and their
+    tactics' monthly fees are not paid.
     """
 
     def __init__(
@@ -214,12 +223,17 @@ class ArmRouter:
             self._set_assignment(np.asarray(assignment))
         self.log = ContactLog()
         self.dropped = {a: sorted(set(s.tactics()) & set(broadcasts)) for a, s in self.arms.items()}
-        self._tactics = set().union(*(set(s.tactics()) for s in self.arms.values()))
+        # arms that can run: those with a share, and control (outside the window, the rest)
+        live = [a for a, sh in zip(self.labels, self.shares, strict=True) if sh > 0]
+        live.append(control)
+        self._tactics = set().union(*(set(self.arms[a].tactics()) for a in live))
         self._tactics -= set(broadcasts)
         self.period_days = int(period_days)
         self.days = days
         self._period: int | None = None
         self._left = [0.0] * len(self.labels)
+        self._dev = [0.0] * (len(self.labels) + 1)  # arm's budget left - its share of market's
+        self._held: list[tuple[float, np.ndarray, np.ndarray]] = []  # unused reservations
 
     def _set_assignment(self, assignment: np.ndarray) -> None:
         self.assignment = assignment
@@ -249,6 +263,60 @@ class ArmRouter:
         """Every contact tactic any arm may use (broadcasts are left out)."""
         return set(self._tactics)
 
+    def _groups(self) -> list[tuple[str, np.ndarray]]:
+        return [*zip(self.labels, self.members, strict=True), (self.control, self.rest)]
+
+    def _held_now(self, view: Any, period: int) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """List this period's unused reservations: ``(unit, holders, until)`` per single-use tactic.
+
+        Read from the engine's offer book, in its order (the order a plain rollout sums them).
+        """
+        book = _offer_book(view)
+        if book is None:
+            return []
+        out = []
+        for code, e in book.stores.items():
+            if e.used is None or not len(e.idx):
+                continue
+            unit = book.tactics[book.svc.causes[code]].spec.cost.per_redemption
+            if unit <= 0:
+                continue
+            keep = ~e.used & (e.period_each == period)
+            out.append((unit, e.idx[keep].astype(np.int64), e.until_each[keep]))
+        return out
+
+    def _arm_of(self) -> np.ndarray:
+        arm = np.asarray(self.assignment, dtype=np.int64).copy()
+        arm[arm < 0] = len(self.labels)  # the rest
+        return arm
+
+    def _released(self, day: int) -> list[float]:
+        """Per group: reservations that lapsed unused since the last decision (given back).
+
+        The engine drops offers with ``until <= day - 1`` before the buyers of ``day - 1``
+        redeem, so the reservations held after yesterday's decisions that lapsed are exactly
+        those returned to the market's budget in between.
+        """
+        back = [0.0] * (len(self.labels) + 1)
+        arm = self._arm_of()
+        for unit, who, until in self._held:
+            gone = who[until <= day - 1]
+            if len(gone):
+                counts = np.bincount(arm[gone], minlength=len(back))
+                for g in np.flatnonzero(counts):
+                    back[g] += unit * int(counts[g])
+        return back
+
+    def _pending(self, held: list[tuple[float, np.ndarray, np.ndarray]], end: int) -> list[float]:
+        """Per group: its reservations that come back if their offers lapse before ``end``."""
+        out = [0.0] * (len(self.labels) + 1)
+        arm = self._arm_of()
+        for unit, who, until in held:
+            counts = np.bincount(arm[who[until <= end]], minlength=len(out))
+            for g in range(len(out)):
+                out[g] += unit * int(counts[g])
+        return out
+
     def decide(self, view: Any) -> None:
         """Run each arm's strategy on its people inside the window, control's outside it."""
         lo, hi = self.exposure
@@ -259,19 +327,53 @@ class ArmRouter:
         self.assign_from(view.stage)
         day, p = view.day, self.period_days
         period = day // p
+        market = view.remaining()
+        shares = self.budget_shares
         if self._period != period:  # a new period (or the window opens): split what is left
             self._period = period
-            total = view.remaining()
-            self._left = [total * s for s in self.budget_shares]
+            self._dev = [0.0] * len(shares)
+        elif self._held and np.isfinite(market):  # lapsed reservations go back to their arm
+            back = self._released(day)
+            total = sum(back)
+            self._dev = [d + b - s * total for d, b, s in zip(self._dev, back, shares, strict=True)]
+        self._left = [s * market + d for s, d in zip(shares, self._dev, strict=True)]
         end = (period + 1) * p if self.days is None else min((period + 1) * p, self.days)
         days_left = max(end - day, 1)
-        groups = [*zip(self.labels, self.members, strict=True), (self.control, self.rest)]
-        for i, (label, member) in enumerate(groups):
-            if self.budget_shares[i] <= 0:
+        held = self._held_now(view, period) if np.isfinite(market) else []
+        pending = self._pending(held, end)
+        even, cap = _pacing(view)
+        for i, (label, member) in enumerate(self._groups()):
+            if shares[i] <= 0:
                 continue
-            left = self._left[i]
             before = view.remaining()
-            arm_view = ArmView(view, member, self.log, (left / days_left, left))
+            left = max(shares[i] * before + self._dev[i], 0.0)
+            money = (left + pending[i]) / days_left
+            if cap is not None and np.isfinite(even):
+                money = min(money, cap * (shares[i] * even))
+            arm_view = ArmView(view, member, self.log, (money, left))
             self.arms[label].decide(arm_view)
             if np.isfinite(before):
-                self._left[i] = max(left - (before - view.remaining()), 0.0)
+                spent = before - view.remaining()  # what the arm committed comes off its own
+                self._dev = [
+                    d - (spent if g == i else 0.0) + s * spent
+                    for g, (d, s) in enumerate(zip(self._dev, shares, strict=True))
+                ]
+        self._left = [
+            max(s * view.remaining() + d, 0.0) for s, d in zip(shares, self._dev, strict=True)
+        ]
+        self._held = self._held_now(view, period) if np.isfinite(market) else []
+
+
+def _offer_book(view: Any) -> Any:
+    """Return the engine's offer book behind a market view (``None`` for a view without one)."""
+    mk = getattr(view, "_mk", None)
+    return getattr(mk, "offers", None)
+
+
+def _pacing(view: Any) -> tuple[float, float | None]:
+    """Return the period's even rate and ``budget.max_catch_up`` behind a market view."""
+    mk = getattr(view, "_mk", None)
+    budget = getattr(mk, "budget", None)
+    if budget is None:
+        return np.inf, None
+    return float(budget.even_rate), budget.max_catch_up
