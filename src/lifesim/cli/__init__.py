@@ -18,6 +18,7 @@ from lifesim.cli import compare as _compare
 from lifesim.cli import experiment as _experiment
 from lifesim.cli import optimize as _optimize
 from lifesim.cli import sim as _sim
+from lifesim.cli import sweep as _sweep
 from lifesim.cli._common import stderr
 from lifesim.errors import LifesimError
 
@@ -34,6 +35,7 @@ app.command("simulate")(_sim.simulate)
 app.command("validate")(_sim.validate)
 app.command("compare")(_compare.compare)
 app.command("calibrate")(_calibrate.calibrate)
+app.command("sweep")(_sweep.sweep)
 app.command("optimize")(_optimize.optimize)
 app.add_typer(_ab.app, name="ab")
 app.add_typer(_churn.app, name="churn")

@@ -1,0 +1,95 @@
+"""`lifesim sweep`: where does the verdict flip? Strategies over a design of assumptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lifesim.cli._common import (
+    OVERWRITE,
+    SET,
+    TRUST_CODE,
+    Format,
+    emit,
+    load_with_sets,
+    progress_bar,
+)
+
+__all__ = ["sweep"]
+
+
+def sweep(
+    config: Path | None = typer.Argument(None, help="Scenario YAML (default: the embedded one)."),
+    vary: list[str] = typer.Option(
+        ...,
+        "--vary",
+        help="PATH=a,b,c | PATH=low:high:n (grid) | PATH=low:high (sampled designs); add :log "
+        "for log spacing (repeatable).",
+    ),
+    strategies: str | None = typer.Option(
+        None, "--strategies", help="Comma-separated strategies (default: the scenario's)."
+    ),
+    pair: str | None = typer.Option(
+        None, "--pair", help="A,B: report A - B (default: the last two strategies)."
+    ),
+    replications: int = typer.Option(5, "--replications", "-r", help="Per point (>= 2)."),
+    design: str = typer.Option("grid", "--design", help="grid, lhs or sobol."),
+    samples: int | None = typer.Option(None, "--samples", help="Points of an lhs/sobol design."),
+    objective: str = typer.Option("profit", "--objective", help="Metric deciding the winner."),
+    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel workers; results are the same."),
+    customers: int | None = typer.Option(None, "--customers", help="Override the market size."),
+    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    out: Path = typer.Option(..., "--out", help="Run folder (points kept in <out>.partial)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the interrupted sweep of <out>.partial."
+    ),
+    overwrite: bool = OVERWRITE,
+    trust_code: bool = TRUST_CODE,
+    set_: list[str] = SET,
+    fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Run strategies at every point of a design over scenario values; where the verdict flips."""
+    from lifesim.config import parse_range
+    from lifesim.errors import ConfigError
+    from lifesim.experiments.sweep import sweep as run
+    from lifesim.report.sweep import write_sweep_report
+
+    scn = load_with_sets(config, set_)
+    ranges = [parse_range(v) for v in vary]  # bad specs fail before the bar
+    pair_t = None
+    if pair is not None:
+        pair_t = tuple(s.strip() for s in pair.split(","))
+        if len(pair_t) != 2:
+            raise ConfigError([("--pair", f"{pair!r}: write A,B (two strategies)")])
+    if design == "grid":
+        total = 1
+        for r in ranges:
+            total *= len(r.grid())
+    else:
+        total = samples or 0
+    with progress_bar("sweep points", total, enabled=progress) as cb:
+        res = run(
+            scn,
+            ranges,
+            strategies=strategies,
+            pair=pair_t,
+            replications=replications,
+            design=design,
+            samples=samples,
+            objective=objective,
+            seed=seed,
+            jobs=jobs,
+            customers=customers,
+            days=days,
+            out=out,
+            resume=resume,
+            overwrite=overwrite,
+            inputs=[config],
+            progress=cb,
+            trust_code=trust_code,
+            extra=write_sweep_report,
+        )
+    emit(res, fmt, out, f"run folder: {out}  (report: {out / 'report.html'})")

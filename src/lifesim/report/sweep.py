@@ -1,0 +1,96 @@
+"""Plots and the HTML report of a sweep.
+
+The difference along a parameter, the decision map and the tornado chart.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from lifesim.experiments.sweep import SweepResult
+from lifesim.report.experiment import _CSS, _literal
+
+__all__ = ["difference_figure", "decision_map_figure", "tornado_figure", "write_sweep_report"]
+
+
+def difference_figure(res: SweepResult) -> Figure:
+    """1-D: the pair's difference along the parameter with its CI, zero line and flips."""
+    p = res.params[0]
+    t = res.table.sort_values(p)
+    x = t[p].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(x, t["diff"], marker="o", label=f"{res.pair[0]} - {res.pair[1]}")
+    ax.fill_between(x, t["ci_low"], t["ci_high"], alpha=0.2, label="95% CI")
+    ax.axhline(0, color="black", lw=0.8)
+    for f in res.flips.itertuples():
+        ax.axvline(f.value, color="tab:red", ls="--", lw=1)
+        ax.axvspan(f.low, f.high, color="tab:red", alpha=0.08)
+    ax.set(xlabel=p, ylabel=f"difference in {res.objective}", title="Where the verdict flips")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def decision_map_figure(res: SweepResult) -> Figure:
+    """2-D grids: the winner at each point (colour) with the difference written in."""
+    p, q = res.params[:2]
+    t = res.table
+    xs, ys = sorted(t[p].unique()), sorted(t[q].unique())
+    names = list(res.strategies)
+    grid = np.full((len(ys), len(xs)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.2 * len(xs) + 3, 0.6 * len(ys) + 2.5))
+    for k in range(len(t)):
+        i, j = ys.index(t[q].iloc[k]), xs.index(t[p].iloc[k])
+        grid[i, j] = names.index(t["winner"].iloc[k])
+        ax.text(j, i, f"{t['diff'].iloc[k]:,.0f}", ha="center", va="center", fontsize=8)
+    ax.imshow(
+        grid, cmap="Pastel1", vmin=0, vmax=max(len(names) - 1, 1), origin="lower", aspect="auto"
+    )
+    ax.set_xticks(range(len(xs)), [f"{v:.4g}" for v in xs])
+    ax.set_yticks(range(len(ys)), [f"{v:.4g}" for v in ys])
+    ax.set(
+        xlabel=p,
+        ylabel=q,
+        title=f"Winner on {res.objective} (numbers: {res.pair[0]} - {res.pair[1]})",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def tornado_figure(res: SweepResult) -> Figure:
+    """Draw the pair's difference at each parameter's low and high end, widest swing on top."""
+    t = res.tornado.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(t) + 1.5))
+    y = np.arange(len(t))
+    ax.barh(y, t["at_low"], color="tab:blue", alpha=0.7, label="at the low end")
+    ax.barh(y, t["at_high"], color="tab:orange", alpha=0.7, label="at the high end")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, t["param"])
+    ax.set(xlabel=f"{res.pair[0]} - {res.pair[1]} ({res.objective})", title="Tornado")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def write_sweep_report(res: SweepResult, folder: str | Path) -> Path:
+    """Write the plots (PNG) and ``report.html`` into ``folder``."""
+    folder = Path(folder)
+    figs = {"tornado": _literal(tornado_figure, res)}
+    if len(res.params) == 1:
+        figs["difference"] = _literal(difference_figure, res)
+    elif len(res.params) == 2 and res.design == "grid":
+        figs["decision_map"] = _literal(decision_map_figure, res)
+    for name, b64 in figs.items():
+        (folder / f"{name}.png").write_bytes(base64.b64decode(b64))
+    imgs = "".join(f'<img src="data:image/png;base64,{b}" alt="{n}">' for n, b in figs.items())
+    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>lifesim sweep</title>
+<style>{_CSS}</style></head><body><h1>Sweep: {html.escape(", ".join(res.params))}</h1>
+{imgs}<pre>{html.escape(res.summary())}</pre></body></html>"""
+    (folder / "report.html").write_text(doc, encoding="utf-8")
+    return folder / "report.html"
