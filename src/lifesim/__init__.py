@@ -8,6 +8,8 @@ simulate, Simulation, SimulationResult
     Run the agent-based lifecycle simulator.
 calibrate, CalibrationResult
     Fit the simulator to a business's transaction log and check its forecast.
+sweep, SweepResult
+    Strategies over a design of assumptions: where the verdict flips.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lifesim.config import Scenario, default_scenario, dump_scenario, load_scenario
     from lifesim.engine import Effect, Simulation, SimulationResult, simulate
     from lifesim.experiments.calibration import CalibrationResult, calibrate
+    from lifesim.experiments.sweep import SweepResult, sweep
 
 __all__ = [
     "__version__",
@@ -32,6 +35,8 @@ __all__ = [
     "Effect",
     "calibrate",
     "CalibrationResult",
+    "sweep",
+    "SweepResult",
     "LifesimError",
     "ConfigError",
     "DataError",
@@ -48,6 +53,8 @@ _LAZY = {
     "Effect": "lifesim.engine",
     "calibrate": "lifesim.experiments.calibration",
     "CalibrationResult": "lifesim.experiments.calibration",
+    "sweep": "lifesim.experiments.sweep",
+    "SweepResult": "lifesim.experiments.sweep",
 }
 
 

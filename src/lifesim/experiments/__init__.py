@@ -7,6 +7,8 @@ marginal_roi, MarginalROIResult
 calibrate, CalibrationResult (also in :mod:`lifesim.experiments.calibration`)
     Fit the simulator's customer stages to a transaction log; check its forecast
     (``lifesim calibrate``).
+sweep, SweepResult
+    Strategies over a design of assumptions: where the verdict flips (``lifesim sweep``).
 parameter_uncertainty, UncertaintyResult
     Strategies under each of many parameter sets: P(best) and expected regret
     (``lifesim compare --parameter-draws``).
@@ -28,6 +30,7 @@ from lifesim.experiments.marginal import MarginalROIResult, marginal_roi
 from lifesim.experiments.optimize import OptimizationResult, optimize
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
+from lifesim.experiments.sweep import SweepResult, sweep
 from lifesim.experiments.uncertainty import UncertaintyResult, parameter_uncertainty
 
 __all__ = [
@@ -37,6 +40,8 @@ __all__ = [
     "CalibrationResult",
     "parameter_uncertainty",
     "UncertaintyResult",
+    "sweep",
+    "SweepResult",
     "RunSummary",
     "decompose",
     "DecompositionResult",
