@@ -1658,3 +1658,46 @@ def test_build_modifiers_ties_go_to_the_lower_cause_code():
     mods = build_modifiers([faded], stage, g)
     assert mods.slot_factor.tolist() == [[1.0, 1.0]] and mods.slot_cause.tolist() == [[-1, -1]]
     assert mods.buy_factor.tolist() == [1.0] and mods.buy_cause.tolist() == [-1]
+
+
+def test_value_factors_multiply_across_causes():
+    g = kernel_graph()
+    stage = np.array([A, A], dtype=np.int8)
+    one = np.ones(3)
+    double = Effect(np.array([0, 1], np.int32), one, 0, 5, cause=1, value_factor=2.0)
+    half = Effect(np.array([1], np.int32), one, 0, 5, cause=2, value_factor=0.5)
+    mods = build_modifiers([double, half], stage, g)
+    assert mods.value_factor.tolist() == [2.0, 1.0]
+    third = Effect(np.array([1], np.int32), one, 0, 5, cause=3, value_factor=0.25)
+    mods = build_modifiers([double, half, third], stage, g)
+    assert mods.value_factor.tolist() == [2.0, 0.25]
+
+
+def test_transition_step_lower_churn_and_empty_answers_are_indices():
+    g = kernel_graph()
+    t = tables(g)
+    # a factor below 1 on churn moves (sat_g = -0.5: a dropout multiplier of 0.5): b -> c is
+    # 0.025, and u = 0.02 still moves
+    who, edge, _, v = transition_step(
+        g, t, np.array([B, B], np.int8), f32(1, 1), f32(0.02, 0.03), sat_g=f32(-0.5, -0.5)
+    )
+    assert who.tolist() == [0] and edge.tolist() == [2]
+    np.testing.assert_allclose(v, [0.8], rtol=1e-5)
+    # nobody can move: empty index arrays (they index people and edges)
+    still = StageGraph.from_scenario(
+        load_scenario(
+            {
+                "name": "s",
+                "market": {"initial": "x"},
+                "stages": {"x": {}},
+                "segments": {"all": _segment()},
+            }
+        )
+    )
+    still_t = DayTables.make(still, np.ones(0), np.zeros(0, np.int16))
+    for out in (
+        transition_step(g, t, np.array([C], np.int8), f32(1), f32(0.5)),
+        transition_step(still, still_t, np.zeros(1, np.int8), f32(1), f32(0.0)),
+    ):
+        assert out[0].dtype == np.intp and out[1].dtype == np.intp and out[2].dtype == np.int16
+        assert len(out[3]) == 0
