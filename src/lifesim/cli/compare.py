@@ -76,6 +76,9 @@ def compare(
     jobs: int = typer.Option(
         -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
     ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
+    ),
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -152,37 +155,40 @@ def compare(
     check_out_dir(out, overwrite=overwrite, inputs=inputs)
     n_strat = len(names)
     reps = replications if replications is not None else scn.compare.replications
-    with progress_bar("comparing strategies", n_strat * max(reps, 0), enabled=progress) as cb:
-        res = run_compare(
-            scn,
-            strategies=strategies,
-            replications=replications,
-            seed=seed,
-            jobs=jobs,
-            baseline=baseline,
-            objective=objective,
-            progress=cb,
-            trust_code=trust_code,
-            initial=state,
-        )
-    unc = None
-    if draws is not None:
-        from lifesim.experiments.uncertainty import parameter_uncertainty
+    from lifesim.experiments.cluster import on_cluster
 
-        k = parameter_draws if parameter_draws is not None else len(draws)
-        with progress_bar("parameter draws", k * len(names), enabled=progress) as cb:
-            unc = parameter_uncertainty(
+    with on_cluster(scheduler):
+        with progress_bar("comparing strategies", n_strat * max(reps, 0), enabled=progress) as cb:
+            res = run_compare(
                 scn,
-                draws,
-                strategies=names,
-                n_draws=k,
-                objective=res.objective,
+                strategies=strategies,
+                replications=replications,
                 seed=seed,
                 jobs=jobs,
+                baseline=baseline,
+                objective=objective,
                 progress=cb,
                 trust_code=trust_code,
                 initial=state,
             )
+        unc = None
+        if draws is not None:
+            from lifesim.experiments.uncertainty import parameter_uncertainty
+
+            k = parameter_draws if parameter_draws is not None else len(draws)
+            with progress_bar("parameter draws", k * len(names), enabled=progress) as cb:
+                unc = parameter_uncertainty(
+                    scn,
+                    draws,
+                    strategies=names,
+                    n_draws=k,
+                    objective=res.objective,
+                    seed=seed,
+                    jobs=jobs,
+                    progress=cb,
+                    trust_code=trust_code,
+                    initial=state,
+                )
 
     def extra(folder: Path) -> None:
         if unc is not None:

@@ -39,6 +39,9 @@ def sweep(
     objective: str = typer.Option("profit", "--objective", help="Metric deciding the winner."),
     seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
     jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel workers; results are the same."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
+    ),
     customers: int | None = typer.Option(None, "--customers", help="Override the market size."),
     days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
     out: Path = typer.Option(..., "--out", help="Run folder (points kept in <out>.partial)."),
@@ -70,7 +73,9 @@ def sweep(
             total *= len(r.grid())
     else:
         total = samples or 0
-    with progress_bar("sweep points", total, enabled=progress) as cb:
+    from lifesim.experiments.cluster import on_cluster
+
+    with on_cluster(scheduler), progress_bar("sweep points", total, enabled=progress) as cb:
         res = run(
             scn,
             ranges,
