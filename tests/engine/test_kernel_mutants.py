@@ -1701,3 +1701,14 @@ def test_transition_step_lower_churn_and_empty_answers_are_indices():
     ):
         assert out[0].dtype == np.intp and out[1].dtype == np.intp and out[2].dtype == np.int16
         assert len(out[3]) == 0
+
+
+def test_transition_step_fast_path_keeps_uniforms_just_below_a_small_probability():
+    g = kernel_graph()
+    t = tables(g)
+    m = f32(1e-4)
+    tot = 0.3 * float(m[0])  # a->b 0.2 m + a->c 0.1 m, exactly, in float64
+    u = np.array([tot * (1 - 1e-6)], dtype=np.float32)
+    assert float(u[0]) < tot
+    who, edge, _, _ = transition_step(g, t, np.array([A], np.int8), m, u)
+    assert who.tolist() == [0] and edge.tolist() == [1]
