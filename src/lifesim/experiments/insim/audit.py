@@ -13,6 +13,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from lifesim._checks import check_int, check_jobs
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
@@ -62,6 +63,17 @@ def _rate_se(p: float, r: int) -> float:
     return float(np.sqrt(q * (1 - q) / r))
 
 
+def _expected_coverage(alpha: float, truth_se: float, se: float) -> float:
+    """Return the coverage to expect of a nominal CI around a truth known to +/- ``truth_se``.
+
+    A ``1 - alpha`` CI of standard error ``se``: ``2 Phi(z / sqrt(1 + (truth_se / se)^2)) - 1``.
+    """
+    z = float(norm.ppf(1 - alpha / 2))
+    if not np.isfinite(truth_se) or truth_se <= 0 or not se > 0:
+        return 1 - alpha
+    return float(2 * norm.cdf(z / np.sqrt(1 + (truth_se / se) ** 2)) - 1)
+
+
 def _summarise(est: pd.DataFrame, truth: pd.DataFrame, alpha: float) -> pd.DataFrame:
     rows = []
     keys = ["version", "metric", "method", "arm"]
@@ -96,6 +108,7 @@ def _summarise(est: pd.DataFrame, truth: pd.DataFrame, alpha: float) -> pd.DataF
                 "rejection_se": _rate_se(rej, r),
                 "coverage": cov,
                 "coverage_se": _rate_se(cov, r),
+                "expected_coverage": _expected_coverage(alpha, t_se, float(g["se"].mean())),
                 "mean_ci_width": float((g["ci_high"] - g["ci_low"]).mean()),
                 "repeats": r,
             }

@@ -30,7 +30,10 @@ RUN_CONVENTIONS = (
     "Two-sided, no multiple-comparison correction.",
     "Truth: E[Y(arm) - Y(control)] per person, every arm run over the whole market with the "
     "same seed as control (common random numbers); replication 0 is the experiment's own "
-    "market; truth_se is the standard error of the pooled person-level differences.",
+    "market; truth_se is its standard error from the spread between the truth_replications "
+    "independent markets (people of one market share a budget and dynamics; with one market it "
+    "falls back to the pooled person-level error, which understates it: truth_se_from says "
+    "which).",
     "Exposure: inside [start, start + duration) each arm's strategy reaches only its own "
     "people with its share of the budget; outside it everyone gets the control strategy. "
     "Broadcast tactics (always-on for everyone) are left out of every arm.",
@@ -47,7 +50,9 @@ AUDIT_CONVENTIONS = (
     "rates, with p kept in [0.5/R, 1 - 0.5/R]; sd/sqrt(R) combined with truth_se for bias).",
     "Truth of the A/B version: averaged over truth_replications separate markets (common "
     "random numbers across arms); coverage is judged against that estimate, whose own error "
-    "is truth_se.",
+    "is truth_se (from the spread between the markets): expected_coverage is the nominal "
+    "coverage of a CI of average standard error mean_se around a truth known to +/- truth_se, "
+    "2 Phi(z / sqrt(1 + (truth_se / mean_se)^2)) - 1, the rate coverage is compared with.",
 )
 
 
@@ -254,8 +259,9 @@ class AuditResult:
         One row per (version, metric, method, arm): ``version`` (``'A/B'`` or ``'A/A'``),
         ``true_effect``, ``truth_se``, ``mean_estimate``, ``bias``, ``bias_se``,
         ``sd_estimate``, ``mean_se`` (the analysis' average standard error), ``rmse``,
-        ``rejection_rate``, ``rejection_se``, ``coverage``, ``coverage_se``, ``mean_ci_width``,
-        ``repeats``.
+        ``rejection_rate``, ``rejection_se``, ``coverage``, ``coverage_se``,
+        ``expected_coverage`` (the nominal coverage allowing for the truth's own error
+        ``truth_se``), ``mean_ci_width``, ``repeats``.
     estimates : DataFrame
         Every repeat's estimates (``version``, ``repeat``, ``metric``, ``method``, ``arm``,
         ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value``).
@@ -302,13 +308,14 @@ class AuditResult:
             f"{self.experiment.design.unit}-level design, alpha {self.alpha:g}, seed {self.seed}",
             "",
             f"{'version':<8}{'metric':<16}{'method':<7}{'arm':<14}{'truth':>11}{'bias':>12}"
-            f"{'+/-':>11}{'reject':>8}{'+/-':>7}{'coverage':>10}{'+/-':>7}",
+            f"{'+/-':>11}{'reject':>8}{'+/-':>7}{'coverage':>10}{'+/-':>7}{'expected':>10}",
         ]
         for r in self.table.itertuples(index=False):
             lines.append(
                 f"{r.version:<8}{r.metric:<16}{r.method:<7}{r.arm:<14}{_fmt(r.true_effect):>11}"
                 f"{_fmt(r.bias):>12}{_fmt(r.bias_se):>11}{r.rejection_rate:>8.3f}"
                 f"{r.rejection_se:>7.3f}{r.coverage:>10.3f}{r.coverage_se:>7.3f}"
+                f"{r.expected_coverage:>10.3f}"
             )
         if self.repeats < 100:
             lines += [
@@ -319,7 +326,10 @@ class AuditResult:
         lines += [
             "",
             "reject = false-positive rate for A/A rows (and A/B rows with truth 0), power "
-            f"otherwise; nominal coverage {1 - self.alpha:.0%}.",
+            f"otherwise; nominal coverage {1 - self.alpha:.0%}; expected = the coverage to "
+            "expect when the truth is itself known only to +/- truth_se (from "
+            f"{int(self.truth['replications'].iloc[0]) if len(self.truth) else 0} independent "
+            "markets).",
             "",
             "conventions:",
         ] + [f"  - {c}" for c in AUDIT_CONVENTIONS]

@@ -3,7 +3,9 @@
 The truth of arm ``a`` on a metric is ``E[Y(a) - Y(control)]`` per person: every arm is run over
 the whole market (everyone assigned to it, the full budget) with the same seed as the control
 run (common random numbers), the per-person differences are averaged over the people of
-``truth_replications`` markets, and its simulation error is their standard error.
+``truth_replications`` markets, and its simulation error comes from the spread between those
+independent markets (people of one market share its budget and dynamics, so their differences
+are not independent). An arm's run over the whole market is a plain rollout of its strategy.
 """
 
 from __future__ import annotations
@@ -242,6 +244,30 @@ def _truth_task(
     return {k: v[inside] for k, v in values.items()}, np.flatnonzero(inside)
 
 
+def _truth_se(per_market: list[np.ndarray]) -> tuple[float, str]:
+    """Return the standard error of the pooled mean difference, and what it rests on.
+
+    People of one market share its budget and dynamics, so their differences are not
+    independent; the markets are. With ``R >= 2`` markets of ``m_r`` people and mean difference
+    ``e_r`` (pooled mean ``e = sum m_r e_r / M``), the error is that of a ratio of market totals:
+    ``sqrt(R / (R - 1) * sum (m_r (e_r - e))^2) / M`` (``sd(e_r) / sqrt(R)`` for equal sizes).
+    With one market there is no spread between markets: the pooled person-level standard error
+    is returned instead, labelled ``"people"`` (it understates the error).
+    """
+    sizes = np.array([x.size for x in per_market], dtype=float)
+    total = float(sizes.sum())
+    r = len(per_market)
+    if r >= 2 and (sizes > 0).all():
+        means = np.array([x.mean() for x in per_market])
+        pooled = float((sizes * means).sum() / total)
+        dev = sizes * (means - pooled)
+        return float(np.sqrt(r / (r - 1) * float((dev**2).sum())) / total), "markets"
+    d = np.concatenate(per_market) if per_market else np.empty(0)
+    if d.size > 1:
+        return float(d.std(ddof=1) / np.sqrt(d.size)), "people"
+    return float("nan"), "people"
+
+
 def true_effects(
     scn: Scenario,
     exp: Experiment,
@@ -270,9 +296,12 @@ def true_effects(
     -------
     DataFrame
         One row per (metric, arm) other than control: ``metric``, ``arm``, ``control``,
-        ``true_effect`` (mean per-person difference), ``truth_se`` (its standard error over the
-        ``people`` pooled person-level differences), ``control_value``, ``arm_value`` (means
-        under everyone-control and everyone-arm), ``replications``, ``people``.
+        ``true_effect`` (mean per-person difference over the ``people`` of all markets),
+        ``truth_se`` (its standard error from the spread between the ``replications``
+        independent markets; see :func:`_truth_se`), ``truth_se_from`` (``"markets"``; with a
+        single market ``"people"``: the pooled person-level error, which understates it),
+        ``control_value``, ``arm_value`` (means under everyone-control and everyone-arm),
+        ``replications``, ``people``.
     """
     labels = list(exp.arms)
     ctrl = labels.index(exp.control_arm)
@@ -297,13 +326,19 @@ def true_effects(
             arm = np.concatenate([values[(r, a)][name] for r in range(len(seeds))]).astype(float)
             d = arm - base
             m = d.size
+            per_market = [
+                values[(r, a)][name].astype(float) - values[(r, ctrl)][name].astype(float)
+                for r in range(len(seeds))
+            ]
+            se, basis = _truth_se(per_market)
             rows.append(
                 {
                     "metric": name,
                     "arm": label,
                     "control": labels[ctrl],
                     "true_effect": float(d.mean()),
-                    "truth_se": float(d.std(ddof=1) / np.sqrt(m)) if m > 1 else float("nan"),
+                    "truth_se": se,
+                    "truth_se_from": basis,
                     "control_value": float(base.mean()),
                     "arm_value": float(arm.mean()),
                     "replications": len(seeds),
