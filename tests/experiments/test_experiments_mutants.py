@@ -1548,8 +1548,17 @@ def _count_runs(monkeypatch, module_name):
 
 def test_compare_and_decompose_run_in_this_process_by_default(monkeypatch):
     calls = _count_runs(monkeypatch, "lifesim.experiments.compare")
-    compare(_scenario(), strategies="none,spend_1", replications=2, seed=1, trust_code=True)
+    done = []
+    compare(
+        _scenario(),
+        strategies="none,spend_1",
+        replications=2,
+        seed=1,
+        trust_code=True,
+        progress=lambda i, n: done.append((i, len(calls))),
+    )
     assert len(calls) == 4
+    assert done == [(1, 1), (2, 2), (3, 3), (4, 4)]  # reported as each run finishes
     decompose(None, replications=2, seed=1, customers=20, days=5)
     assert len(calls) == 4 + 10  # four cells and the no-marketing run, twice
 
@@ -1856,3 +1865,29 @@ def test_pairwise_lines_with_one_pair_and_percent_metrics():
     assert f"{_num(r['diff'], 'churn_rate_period'):>12} " in lines[1]
     assert _ci(r["ci_low"], r["ci_high"], "churn_rate_period") in lines[1]
     assert lines[1].count("%") == 3
+
+
+def test_marginal_checks_trust_only_for_the_strategy_it_runs():
+    # the scenario has custom strategies, but a built-in one needs no trust
+    r = marginal_roi(_scenario(), "stage_focused", budgets=[0, 6], replications=2, seed=1)
+    assert r.strategy == "stage_focused"
+
+
+def test_marginal_without_seed_uses_the_scenarios_and_reports_its_own_scenario(monkeypatch):
+    from lifesim.config import resolve
+
+    d = scenario_to_dict(load_scenario(None))
+    d["seed"] = 77
+    kw = {"budgets": [500, 2000], "replications": 2, "customers": 30, "days": 10}
+    calls = _count_runs(monkeypatch, "lifesim.experiments.marginal")
+    done = []
+    a = marginal_roi(d, "stage_focused", progress=lambda i, n: done.append((i, len(calls))), **kw)
+    # progress is reported as each run finishes, not all at the end
+    assert done == [(i, i) for i in range(1, 7)]
+    b = marginal_roi(d, "stage_focused", seed=77, **kw)
+    assert a.seed == 77
+    pd.testing.assert_frame_equal(a.runs, b.runs)
+    # the scenario is the no-marketing run's: the original budget, resolved to 30 people
+    want = resolve(load_scenario(d), 30, 10).budget.per_period
+    assert a.scenario.budget.per_period == pytest.approx(want)
+    assert a.scenario.market.size == 30 and a.scenario.days == 10
