@@ -46,6 +46,9 @@ def test_stage_codes_work_like_names(global_seed):
         ({"stage": ["retention"] * 2, "dropout": [1.0]}, r"dropout has shape \(1,\); expected"),
         ({"stage": ["retention"], "segment": [0]}, r"unknown key\(s\) \['segment'\]"),
         ({"propensity": [1.0]}, r"'stage' is required"),
+        # not a mapping: was a bare TypeError ("argument of type 'int' is not iterable")
+        (5, r"initial: must be a mapping with 'stage'.*got int"),
+        (lambda seed: {"stage": ["retention"]}, r"got function \(a LogState is called with a"),
     ],
 )
 def test_a_bad_initial_state_names_the_key_and_what_is_allowed(state, message):

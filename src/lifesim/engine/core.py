@@ -101,6 +101,21 @@ class Simulation:
         initial: Mapping[str, Any] | None = None,
     ):
         scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if initial is not None and not isinstance(initial, Mapping):
+            hint = (
+                " (a LogState is called with a seed: initial=state(seed))"
+                if callable(initial)
+                else ""
+            )
+            raise ConfigError(
+                [
+                    (
+                        "initial",
+                        "must be a mapping with 'stage' (one stage per person) and optionally "
+                        f"'propensity' and 'dropout', got {type(initial).__name__}{hint}",
+                    )
+                ]
+            )
         if initial is not None and "stage" in initial:
             customers = len(initial["stage"])
         self.scenario = resolve(trusted(scn) if trust_code else scn, customers, days)
