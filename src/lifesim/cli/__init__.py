@@ -31,6 +31,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from lifesim._version import __version__
+
+        typer.echo(f"lifesim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Customer-lifecycle simulator, A/B analysis and churn prediction."""
+
+
 app.command("simulate")(_sim.simulate)
 app.command("validate")(_sim.validate)
 app.command("compare")(_compare.compare)

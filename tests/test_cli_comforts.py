@@ -1,0 +1,50 @@
+"""Small comforts of the CLI: --version, did-you-mean suggestions in errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+import lifesim
+from lifesim.errors import ConfigError, did_you_mean
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"lifesim {lifesim.__version__}"
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (
+            ["simulate", "--strategy", "stage_focussed", "--days", "2", "--no-progress"],
+            "did you mean 'stage_focused'?",
+        ),
+        (
+            ["validate", "configs/default.yaml", "--set", "budget.per_perod=1"],
+            "did you mean 'per_period'?",
+        ),
+    ],
+)
+def test_misspelt_names_get_a_suggestion(args, hint):
+    r = run(*args)
+    assert r.returncode == 2 and hint in r.stderr
+
+
+def test_suggestions_only_when_something_is_close():
+    assert did_you_mean("unknown tactic 'xyzzy'; known: coupon, win_back") == (
+        "unknown tactic 'xyzzy'; known: coupon, win_back"
+    )
+    assert "did you mean 'coupon'" in str(
+        ConfigError([("t", "unknown tactic 'cupon'; known: coupon, win_back")])
+    )
