@@ -436,3 +436,15 @@ def test_the_summary_states_the_lifetime_of_the_fitted_dropout_distribution(glob
     else:
         assert "mean infinite" in text
     assert f"{p['beta'] / p['s'] / 7:.3g} weeks" not in text
+
+
+def test_options_are_checked_before_the_fit_and_only_where_they_matter(tmp_path):
+    # a base scenario that does not exist is reported before the (slow, here failing) fit
+    with pytest.raises(ConfigError, match=r"scenario file not found"):
+        calibrate(_clockwork_log(), base=tmp_path / "nope.yaml", draws=10, forecast_draws=10)
+    # --forecast-draws only matters with a holdout: --draws 20 alone is not refused for the
+    # default --forecast-draws 50 (it was: "forecast_draws: must be <= draws (20), got 50")
+    with pytest.raises(DataError, match=r"did not converge"):
+        calibrate(_clockwork_log(), draws=20)
+    with pytest.raises(ConfigError, match=r"forecast_draws: must be <= draws \(20\), got 50"):
+        calibrate(_clockwork_log(), draws=20, cutoff=100, holdout_end=150)

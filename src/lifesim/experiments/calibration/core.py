@@ -191,8 +191,9 @@ def calibrate(
     for name, v in (("draws", draws), ("forecast_draws", forecast_draws)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 10:
             raise ConfigError([(name, f"must be a whole number >= 10, got {v!r}")])
-    if forecast_draws > draws:
+    if holdout_end is not None and forecast_draws > draws:
         raise ConfigError([("forecast_draws", f"must be <= draws ({draws}), got {forecast_draws}")])
+    base_scn: Scenario = base if isinstance(base, Scenario) else load_scenario(base)
     log = _read(transactions, schema, sep, cutoff if cutoff is not None else holdout_end)
     cut = log.last_day if cutoff is None else log.parse_time(cutoff, "cutoff")
     if not log.first_day <= cut <= log.last_day:
@@ -230,7 +231,6 @@ def calibrate(
     for f in (fit, bg) if hold is not None else (fit,):
         _check_converged(f, log.format_day(cut))
     ov = _order_value(table.calibration_orders)
-    base_scn: Scenario = base if isinstance(base, Scenario) else load_scenario(base)
     source = str(transactions) if not isinstance(transactions, pd.DataFrame) else "a DataFrame"
     label = f"{len(c):,} customers of {os.path.basename(source)} to {log.format_day(cut)}"
     scn, comments, missing = calibrated_scenario(
