@@ -1712,3 +1712,23 @@ def test_transition_step_fast_path_keeps_uniforms_just_below_a_small_probability
     assert float(u[0]) < tot
     who, edge, _, _ = transition_step(g, t, np.array([A], np.int8), m, u)
     assert who.tolist() == [0] and edge.tolist() == [1]
+
+
+def test_transition_step_intervals_are_half_open_and_sums_above_one_rescale():
+    g = kernel_graph()
+    t = tables(g)
+    # m = 1.25: a->b covers [0, 0.25), a->c [0.25, 0.375); a uniform of exactly 0.25 (both
+    # exact in binary) takes the second move
+    who, edge, _, v = transition_step(g, t, np.array([A], np.int8), f32(1.25), f32(0.25))
+    assert who.tolist() == [0] and edge.tolist() == [1] and v[0] < 1e-9
+    # a person factor 5 on a->b: 1.0 + 0.1 = 1.1 > 1 is rescaled to 1/1.1 and 0.1/1.1
+    mods = Modifiers(
+        np.array([0]),
+        np.array([[5.0, 1.0]]),
+        np.full((1, 2), -1, np.int16),
+        np.ones(1),
+        np.ones(1),
+    )
+    who, edge, _, v = transition_step(g, t, np.array([A], np.int8), f32(1), f32(0.95), mods=mods)
+    assert edge.tolist() == [1]
+    np.testing.assert_allclose(v, [(0.95 - 1 / 1.1) * 11], rtol=1e-5)
