@@ -436,6 +436,13 @@ def test_the_summary_states_the_lifetime_of_the_fitted_dropout_distribution(glob
     else:
         assert "mean infinite" in text
     assert f"{p['beta'] / p['s'] / 7:.3g} weeks" not in text
+    # the report said "very unequally" and "heterogeneous too" whatever r and s: it states
+    # the coefficients of variation of the gamma rates, 1 / sqrt(shape), instead
+    from lifesim.report.calibrate import calibrate_report_html
+
+    page = calibrate_report_html(res, {"calibration": ""})
+    assert f"coefficient of variation of {p['r'] ** -0.5:.3g}" in page
+    assert f"one of {p['s'] ** -0.5:.3g}" in page and "very unequally" not in page
 
 
 def test_options_are_checked_before_the_fit_and_only_where_they_matter(tmp_path):

@@ -135,8 +135,10 @@ def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None
 <h1>Calibration: {html.escape(res.source)}</h1>
 <p>{res.customers:,} customers with a first purchase by {html.escape(res.cutoff)},
 {res.purchase_days:,} purchase days, {res.repeat_buyers:,} repeat buyers. While alive a
-customer buys {p["r"] / p["alpha"] * 7:.3g} times a week on average (very unequally:
-r = {p["r"]:.3g}); dropout is heterogeneous too (s = {p["s"]:.3g}).</p>
+customer buys {p["r"] / p["alpha"] * 7:.3g} times a week on average; across customers the
+purchase rate varies with a coefficient of variation of {p["r"] ** -0.5:.3g} (1 / sqrt(r),
+r = {p["r"]:.3g}) and the dropout rate with one of {p["s"] ** -0.5:.3g} (1 / sqrt(s),
+s = {p["s"]:.3g}).</p>
 {verdict}
 <div class="warn"><b>Not identified by this data</b> (taken from the base scenario):
 <ul>{missing}</ul></div>
