@@ -48,3 +48,15 @@ def test_suggestions_only_when_something_is_close():
     assert "did you mean 'coupon'" in str(
         ConfigError([("t", "unknown tactic 'cupon'; known: coupon, win_back")])
     )
+
+
+def test_the_manifest_records_the_command_and_the_versions(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    r = run("simulate", "--customers", "300", "--days", "5", "--no-progress", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["command"].startswith("lifesim simulate --customers 300")
+    assert set(m["packages"]) >= {"numpy", "pandas", "scipy", "scikit-learn"}
+    assert m["python"].count(".") == 2

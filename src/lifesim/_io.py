@@ -18,7 +18,9 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -264,6 +266,30 @@ def write_text_atomic(
     return Path(path)
 
 
+_MAIN_PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "simpy", "pydantic")
+
+
+def _versions() -> dict[str, str]:
+    """Versions of the main dependencies (for the record in a run folder)."""
+    from importlib import metadata
+
+    out = {}
+    for name in _MAIN_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _command_line() -> str | None:
+    """Return the command that made the run (``lifesim ...``), or ``None`` from Python."""
+    argv = sys.argv
+    if not argv or not (argv[0].endswith("lifesim") or argv[0] == "-c"):
+        return None
+    return " ".join(shlex.quote(a) for a in ["lifesim", *argv[1:]])
+
+
 def _seal(tmp: Path) -> None:
     """List every file written into the run folder in its manifest (adding one if missing)."""
     mpath = tmp / MANIFEST
@@ -271,6 +297,9 @@ def _seal(tmp: Path) -> None:
     if mpath.exists():
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     manifest.setdefault("lifesim_version", __version__)
+    manifest.setdefault("command", _command_line())
+    manifest.setdefault("python", sys.version.split()[0])
+    manifest.setdefault("packages", _versions())
     manifest["files"] = sorted(p.name for p in tmp.iterdir() if p.name != MANIFEST)
     mpath.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
