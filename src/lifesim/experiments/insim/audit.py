@@ -19,6 +19,14 @@ from lifesim._checks import check_int, check_jobs
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike
 from lifesim.config.experiment import Experiment
+from lifesim.errors import ConfigError
+from lifesim.experiments.insim.peeking import (
+    look_days,
+    look_stats,
+    parse_peek,
+    summarise_peeking,
+    truth_by_look,
+)
 from lifesim.experiments.insim.result import AuditResult
 from lifesim.experiments.insim.run import (
     analyse_dataset,
@@ -41,20 +49,31 @@ def aa_version(exp: Experiment) -> Experiment:
 
 
 def _repeat(
-    scn: Scenario, exp: Experiment, aa: Experiment | None, seed: np.random.SeedSequence, i: int
-) -> list[pd.DataFrame]:
+    scn: Scenario,
+    exp: Experiment,
+    aa: Experiment | None,
+    seed: np.random.SeedSequence,
+    i: int,
+    looks: dict[str, np.ndarray] | None = None,
+) -> tuple[list[pd.DataFrame], dict[tuple[str, str, str], Any]]:
     out = []
+    peeks: dict[tuple[str, str, str], Any] = {}
     for version, e in (("A/B", exp), ("A/A", aa)):
         if e is None:
             continue
-        people, clusters, _ = simulate_experiment(scn, e, seed)
+        if looks is not None:
+            people, stats = look_stats(scn, e, seed, looks)
+            clusters = None
+            peeks.update({(version, *key): v for key, v in stats.items()})
+        else:
+            people, clusters, _ = simulate_experiment(scn, e, seed)
         data = clusters if clusters is not None else people
         _, est = analyse_dataset(data, e, clusters=clusters is not None)
         est = est[_KEEP].copy()
         est.insert(0, "repeat", i)
         est.insert(0, "version", version)
         out.append(est)
-    return out
+    return out, peeks
 
 
 def _rate_se(p: float, r: int) -> float:
@@ -129,6 +148,7 @@ def audit(
     progress: Callable[[int, int], None] | None = None,
     backend: str | None = None,
     trust_code: bool = False,
+    peek: str | int | None = None,
 ) -> AuditResult:
     """Repeat the scenario's experiment and report how often its analysis tells the truth.
 
@@ -155,6 +175,13 @@ def audit(
         joblib backend (``"loky"`` by default; ``"dask"`` inside a ``dask.distributed`` client).
     trust_code : bool
         Allow arms with ``custom`` strategies to run the code they name.
+    peek : 'daily' or int, optional
+        Also read every repeat at every look (``'daily'``: every day of each metric's window;
+        ``N``: ``N`` evenly spaced looks) with the naive fixed-horizon test, the always-valid
+        confidence sequence and an O'Brien-Fleming group-sequential design; the result's
+        ``peeking`` table gives each method's false-positive rate (A/A), power, average
+        stopping day and coverage of the true effect at the stopping look, with Monte Carlo
+        errors (see :mod:`lifesim.experiments.insim.peeking`). Person-level designs only.
 
     Returns
     -------
@@ -175,15 +202,30 @@ def audit(
         if progress is not None:
             progress(done, total)
 
+    looks = None
+    if peek is not None:
+        peek = parse_peek(peek)
+        if exp.design.unit != "person":
+            raise ConfigError(
+                [("peek", "peeking is audited for person-level designs only (design: person)")]
+            )
+        looks = look_days(exp, scn.days, peek)
     truth = true_effects(scn, exp, truth_seeds, jobs=jobs, progress=step)
     seeds = spawn_seeds(child_seed(root, 1), repeats)
     aa_exp = aa_version(exp) if aa else None
     par = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
-    gen = par(joblib.delayed(_repeat)(scn, exp, aa_exp, seeds[i], i) for i in range(repeats))
+    gen = par(joblib.delayed(_repeat)(scn, exp, aa_exp, seeds[i], i, looks) for i in range(repeats))
     parts: list[Any] = []
-    for i, out in enumerate(gen):
+    peeks: dict[tuple[str, str, str], list[Any]] = {}
+    for i, (out, pk) in enumerate(gen):
         parts.extend(out)
+        for key, v in pk.items():
+            peeks.setdefault(key, []).append(v)
         step(n_truth + i + 1, total)
+    peeking = None
+    if looks is not None:
+        look_truth = truth_by_look(scn, exp, truth_seeds, looks)
+        peeking = summarise_peeking(peeks, look_truth, looks, exp.start, exp.alpha)
     est = pd.concat(parts, ignore_index=True)
     est = est.sort_values(["version", "repeat"], kind="stable", ignore_index=True)
     table = _summarise(est, truth, exp.alpha)
@@ -199,4 +241,6 @@ def audit(
         truth=truth,
         alpha=exp.alpha,
         elapsed_s=time.perf_counter() - t0,
+        peeking=peeking,
+        peek=peek,
     )

@@ -269,6 +269,16 @@ class AuditResult:
         The true effects the A/B rows are judged against.
     alpha : float
     elapsed_s : float
+    peeking : DataFrame or None
+        With ``peek``: one row per (version, metric, arm, method) with ``method`` in
+        ``naive``, ``always-valid``, ``group-sequential``: ``looks``, ``true_effect`` and
+        ``truth_se`` (at the last look), ``rejection_rate`` (false-positive rate for A/A, power
+        for A/B) and ``rejection_se``, ``mean_stop_day`` (days since assignment; the last look
+        when the method never rejects) and ``stop_day_se``, ``coverage`` (the method's interval
+        at its stopping look covers the truth at that look) and ``coverage_se``,
+        ``final_boundary`` (the ``|z|`` threshold at the last look), ``repeats``.
+    peek : 'daily', int or None
+        The looks (see :mod:`lifesim.experiments.insim.peeking`).
     """
 
     scenario: Scenario
@@ -280,6 +290,8 @@ class AuditResult:
     truth: pd.DataFrame
     alpha: float
     elapsed_s: float
+    peeking: pd.DataFrame | None = None
+    peek: str | int | None = None
 
     def to_pandas(self) -> pd.DataFrame:
         """Return the audit table: one row per (version, metric, method, arm)."""
@@ -296,6 +308,8 @@ class AuditResult:
                 "design": self.experiment.design.unit,
                 "table": _records(self.table),
                 "truth": _records(self.truth),
+                "peek": self.peek,
+                "peeking": None if self.peeking is None else _records(self.peeking),
                 "conventions": list(AUDIT_CONVENTIONS),
                 "elapsed_s": self.elapsed_s,
             }
@@ -330,10 +344,38 @@ class AuditResult:
             "expect when the truth is itself known only to +/- truth_se (from "
             f"{int(self.truth['replications'].iloc[0]) if len(self.truth) else 0} independent "
             "markets).",
-            "",
-            "conventions:",
-        ] + [f"  - {c}" for c in AUDIT_CONVENTIONS]
+        ]
+        lines += self._peeking_lines()
+        lines += ["", "conventions:"] + [f"  - {c}" for c in AUDIT_CONVENTIONS]
         return "\n".join(lines)
+
+    def _peeking_lines(self) -> list[str]:
+        if self.peeking is None:
+            return []
+        looks = "every day" if self.peek == "daily" else f"{self.peek} looks"
+        lines = [
+            "",
+            f"Peeking ({looks} of each metric's window): stop at the first look a test rejects",
+            f"{'version':<8}{'metric':<16}{'arm':<14}{'method':<18}{'looks':>6}{'reject':>8}"
+            f"{'+/-':>7}{'stop day':>10}{'+/-':>7}{'coverage':>10}{'+/-':>7}",
+        ]
+        for r in self.peeking.itertuples(index=False):
+            lines.append(
+                f"{r.version:<8}{r.metric:<16}{r.arm:<14}{r.method:<18}{r.looks:>6}"
+                f"{r.rejection_rate:>8.3f}{r.rejection_se:>7.3f}{r.mean_stop_day:>10.1f}"
+                f"{r.stop_day_se:>7.1f}{r.coverage:>10.3f}{r.coverage_se:>7.3f}"
+            )
+        lines += [
+            "",
+            "reject = false-positive rate (A/A) or power (A/B) of stopping at the first look "
+            f"with a rejection at alpha {self.alpha:g}; naive = the fixed-horizon test at every "
+            "look; always-valid = asymptotic confidence sequences (Waudby-Smith et al. 2023, "
+            "Howard et al. 2021 normal-mixture boundary); group-sequential = Lan-DeMets "
+            "O'Brien-Fleming spending; both on the variance clock of the effect estimate. "
+            "Stop day: days since assignment (the last look if never stopped). Coverage: the "
+            "method's interval at its stopping look contains the truth at that look.",
+        ]
+        return lines
 
     def __repr__(self) -> str:
         return f"AuditResult(scenario={self.scenario.name!r}, repeats={self.repeats})"
