@@ -134,6 +134,18 @@ def test_paths_resolve_to_the_strategy_first_then_the_scenario(small):
     )
     assert got["budget.per_period"] == ("budget.per_period", "float", 80.0)
     assert got["economics.margin"][1] == "categorical"
+    # a shorthand without a default that only takes whole numbers, and a cap not set yet
+    (p,), _ = resolve_space(small, "stage_focused", ["min_gap_days=0:14"])
+    assert (p.target, p.kind, p.default) == ("strategies.stage_focused.min_gap_days", "int", None)
+    params, base = resolve_space(
+        small, "stage_focused", ["min_gap_days=0:14", "execution.caps.newsletter=0:30"]
+    )
+    got = {p.path: (p.target, p.kind, p.default) for p in params}
+    # beside another execution setting the shorthand sets the written-out execution
+    assert got["min_gap_days"] == ("strategies.stage_focused.execution.min_gap_days", "int", 7)
+    assert got["execution.caps.newsletter"][1:] == ("int", 0)
+    scn, _ = apply_point(small, "stage_focused", params, {"execution.caps.newsletter": 9}, base)
+    assert scn.strategies["stage_focused"].resolved_execution().caps == {"newsletter": 9}
 
 
 @pytest.mark.parametrize(

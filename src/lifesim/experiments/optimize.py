@@ -18,6 +18,7 @@ Conventions (stated in every summary):
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import time
@@ -93,6 +94,10 @@ def _materialise(scn: Scenario, strategy: str, paths: Sequence[str]) -> dict[str
     if any(p.startswith("execution.") for p in paths) and sp.type not in ("none", "custom"):
         spd["execution"] = sp.resolved_execution().model_dump()
         spd["min_gap_days"] = spd["targeting"] = None
+        for p in paths:  # a per-tactic cap not set yet is 0 (no cap)
+            head, _, tactic = p.rpartition(".")
+            if head == "execution.caps" and tactic in scn.tactics:
+                spd["execution"]["caps"].setdefault(tactic, 0)
     return d
 
 
@@ -123,8 +128,11 @@ def resolve_space(
         raise ConfigError([("--space", "give at least one PATH=low:high to search")])
     d = _materialise(scn, strategy, [r.path for r in ranges])
     params: list[SearchParam] = []
+    written_out = any(r.path.startswith("execution.") for r in ranges)
     for r in ranges:
         rel = f"strategies.{strategy}.{r.path}"
+        if written_out and r.path in ("min_gap_days", "targeting"):  # the shorthands
+            rel = f"strategies.{strategy}.execution.{r.path}"
         found, default = _lookup(d, rel)
         target = rel
         if not found:
@@ -156,9 +164,15 @@ def resolve_space(
         else:
             kind = "float"
         params.append(SearchParam(r.path, target, kind, default, r.low, r.high, r.log, r.values))
-    for p in params:  # the ends must be valid settings: refuse before any run
+    for i, p in enumerate(params):  # the ends must be valid settings: refuse before any run
         for v in p.values if p.values is not None else (p.low, p.high):
             apply_point(scn, strategy, params, {p.path: v}, d)
+        whole = p.kind == "float" and float(p.low).is_integer() and float(p.high).is_integer()
+        if whole and p.low + 0.5 < p.high:  # a whole-number setting without a default
+            try:
+                apply_point(scn, strategy, params, {p.path: p.low + 0.5}, d)
+            except ConfigError:
+                params[i] = dataclasses.replace(p, kind="int")
     return params, d
 
 
