@@ -129,6 +129,14 @@ def audit(
         help="Markets the true effect is averaged over (default: max(experiment's, 10)).",
     ),
     aa: bool = typer.Option(True, "--aa/--no-aa", help="Also audit the A/A version."),
+    peek: str | None = typer.Option(
+        None,
+        "--peek",
+        help="Also read every repeat at every look ('daily', or N evenly spaced looks) with the "
+        "naive fixed-horizon test, the always-valid test and a group-sequential test: "
+        "false-positive rate (A/A), power, mean stopping day and coverage of the truth, each "
+        "with its Monte Carlo error (person-level designs).",
+    ),
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -140,7 +148,10 @@ def audit(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     set_: list[str] = SET,
 ) -> None:
-    """Repeat the experiment (and an A/A version): false-positive rate, power, coverage, bias."""
+    """Repeat the experiment (and an A/A version): false-positive rate, power, coverage, bias.
+
+    With --peek, also the peeking problem: each method's error rates when read at every look.
+    """
     from lifesim.experiments.insim import audit as run_audit
     from lifesim.experiments.insim.run import check_experiment_trust, resolve_experiment
     from lifesim.report.experiment import save_audit_run
@@ -150,6 +161,13 @@ def audit(
             load_with_sets(config, set_), customers, days, design, clusters
         )
         check_experiment_trust(scn, trust_code)
+        if peek is not None:
+            from lifesim.experiments.insim.peeking import parse_peek
+
+            peek_looks = parse_peek(peek)
+            if exp.design.unit != "person":
+                fail("--peek: peeking is audited for person-level designs only (--design person)")
+                return
         if out is not None:
             check_out_dir(out, overwrite=overwrite, inputs=[config])
         reps = (
@@ -168,6 +186,7 @@ def audit(
                 jobs=jobs,
                 progress=cb,
                 trust_code=trust_code,
+                peek=None if peek is None else peek_looks,
             )
         if out is not None:
             save_audit_run(res, out, overwrite=overwrite, inputs=[config])

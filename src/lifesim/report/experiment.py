@@ -150,7 +150,20 @@ def audit_report_html(res: AuditResult, figure: str | None = None) -> str:
 seed {res.seed}. Error bars: +/- 1.96 Monte Carlo standard errors.</p>
 <img src="data:image/png;base64,{fig}" alt="audit rates">
 {tbl.to_html(index=False, float_format=lambda x: f"{x:,.4g}")}
+{_peeking_html(res)}
 <h2>Conventions</h2><ul>{conv}</ul></body></html>"""
+
+
+def _peeking_html(res: AuditResult) -> str:
+    """Return the peeking section of an audit report (empty without ``peek``)."""
+    if res.peeking is None:
+        return ""
+    looks = "every day" if res.peek == "daily" else f"{res.peek} looks"
+    note = res._peeking_lines()[-1]
+    tbl = res.peeking.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+    return f"""<h2>Peeking: {html.escape(looks)} of each metric's window</h2>
+<p>{html.escape(note)}</p>
+{tbl}"""
 
 
 def save_experiment_run(
@@ -177,6 +190,8 @@ def save_audit_run(
         res.table.to_csv(tmp / "audit.csv", index=False)
         res.estimates.to_parquet(tmp / "estimates.parquet", index=False)
         res.truth.to_csv(tmp / "truth.csv", index=False)
+        if res.peeking is not None:
+            res.peeking.to_csv(tmp / "peeking.csv", index=False)
         (tmp / "result.json").write_text(json.dumps(res.to_dict(), indent=2), "utf-8")
         (tmp / "summary.txt").write_text(res.summary() + "\n", encoding="utf-8")
         fig = _literal(audit_figure, res)
