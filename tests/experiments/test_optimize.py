@@ -210,3 +210,48 @@ def test_cli_writes_the_run_folder_and_json(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "fresh replications" in text and "best - defaults" in text
     pd.testing.assert_frame_equal(pd.read_parquet(out / "trials.parquet"), trials)
+
+
+def test_the_result_renders_and_is_frozen(small):
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    res = optimize(small, space=["economics.margin=0.3:0.5"], trials=2, replications=2, seed=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.strategy = "none"
+    df = res.to_pandas()
+    df.loc[0, "objective"] = -1.0
+    assert res.trials.loc[0, "objective"] != -1.0
+    assert list(res.trials.columns) == [
+        "trial",
+        "economics.margin",
+        "objective",
+        "sd",
+        "best_so_far",
+    ]
+    page = res._repr_html_()
+    assert "<table" in page and "fresh replications" in page
+    text = res.summary()
+    assert "only 2 replications per trial" in text  # the caveat of few replications
+    fig = res.plot()
+    assert fig.axes[0].get_xlabel() == "trial"
+    plt.close(fig)
+
+
+def test_optimize_help_loads_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lifesim.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "r = CliRunner().invoke(app, ['optimize', '--help'])\n"
+        "assert r.exit_code == 0 and '--space' in r.output, r.output\n"
+        "print(','.join(m for m in ('pandas', 'scipy', 'matplotlib', 'optuna') "
+        "if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ""
