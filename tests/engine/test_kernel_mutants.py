@@ -9,6 +9,7 @@ They run in well under a second each, so that the ``engine/kernel`` mutation tar
 
 import io
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -1720,7 +1721,7 @@ def test_transition_step_intervals_are_half_open_and_sums_above_one_rescale():
     # m = 1.25: a->b covers [0, 0.25), a->c [0.25, 0.375); a uniform of exactly 0.25 (both
     # exact in binary) takes the second move
     who, edge, _, v = transition_step(g, t, np.array([A], np.int8), f32(1.25), f32(0.25))
-    assert who.tolist() == [0] and edge.tolist() == [1] and v[0] < 1e-9
+    assert who.tolist() == [0] and edge.tolist() == [1] and 0 < v[0] < 1e-9  # inside (0, 1)
     # a person factor 5 on a->b: 1.0 + 0.1 = 1.1 > 1 is rescaled to 1/1.1 and 0.1/1.1
     mods = Modifiers(
         np.array([0]),
@@ -1732,3 +1733,36 @@ def test_transition_step_intervals_are_half_open_and_sums_above_one_rescale():
     who, edge, _, v = transition_step(g, t, np.array([A], np.int8), f32(1), f32(0.95), mods=mods)
     assert edge.tolist() == [1]
     np.testing.assert_allclose(v, [(0.95 - 1 / 1.1) * 11], rtol=1e-5)
+
+
+def test_transition_step_third_move_and_no_warnings_on_zero_probabilities():
+    scn = load_scenario(
+        {
+            "name": "three",
+            "market": {"initial": "x"},
+            "stages": {"x": {"to": {"y": 0.1, "z": 0.1, "w": 0.1}}, "y": {}, "z": {}, "w": {}},
+            "segments": {"all": _segment()},
+        }
+    )
+    g3 = StageGraph.from_scenario(scn)
+    t3 = DayTables.make(g3, np.ones(3), np.zeros(3, np.int16))
+    who, edge, _, v = transition_step(g3, t3, np.zeros(1, np.int8), f32(1), f32(0.25))
+    assert edge.tolist() == [2]
+    np.testing.assert_allclose(v, [0.5], rtol=1e-5)  # (0.25 - 0.2) / 0.1
+    # candidates whose chosen slot has probability 0 (propensity 0; a factor 0 on a->c with
+    # u just above the total) stay put without a RuntimeWarning
+    g = kernel_graph()
+    t = tables(g)
+    mods = Modifiers(
+        np.array([1]),
+        np.array([[1.0, 0.0]]),
+        np.full((1, 2), -1, np.int16),
+        np.ones(1),
+        np.ones(1),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = transition_step(
+            g, t, np.array([A, A], np.int8), f32(0, 1), f32(0.0, 0.2000001), mods=mods
+        )
+    assert out[0].tolist() == []
