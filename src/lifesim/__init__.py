@@ -10,6 +10,8 @@ calibrate, CalibrationResult
     Fit the simulator to a business's transaction log and check its forecast.
 sweep, SweepResult
     Strategies over a design of assumptions: where the verdict flips.
+optimize, OptimizationResult
+    A strategy's best settings (Optuna search, common random numbers, fresh-seed check).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lifesim.config import Scenario, default_scenario, dump_scenario, load_scenario
     from lifesim.engine import Effect, Simulation, SimulationResult, simulate
     from lifesim.experiments.calibration import CalibrationResult, calibrate
+    from lifesim.experiments.optimize import OptimizationResult, optimize
     from lifesim.experiments.sweep import SweepResult, sweep
 
 __all__ = [
@@ -37,6 +40,8 @@ __all__ = [
     "CalibrationResult",
     "sweep",
     "SweepResult",
+    "optimize",
+    "OptimizationResult",
     "LifesimError",
     "ConfigError",
     "DataError",
@@ -55,6 +60,8 @@ _LAZY = {
     "CalibrationResult": "lifesim.experiments.calibration",
     "sweep": "lifesim.experiments.sweep",
     "SweepResult": "lifesim.experiments.sweep",
+    "optimize": "lifesim.experiments.optimize",
+    "OptimizationResult": "lifesim.experiments.optimize",
 }
 
 
