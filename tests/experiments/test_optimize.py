@@ -255,3 +255,43 @@ def test_optimize_help_loads_no_heavy_library():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ""
+
+
+def test_compare_optimized_runs_the_strategy_at_its_best_settings(tmp_path, capsys):
+    import yaml
+
+    small = ["--customers", "200", "--days", "20", "--no-progress", "--jobs", "1"]
+    opt = tmp_path / "opt"
+    rc = _run(
+        ["optimize", *small, "--space", "split.retention=0:1", "--trials", "2", "-r", "2"]
+        + ["--seed", "4", "--out", str(opt), "--format", "json"]
+    )
+    assert rc == 0
+    best = json.loads(capsys.readouterr().out)["best_strategy"]["split"]
+    cmp_out = tmp_path / "cmp"
+    rc = _run(
+        ["compare", *small, "--strategies", "none,stage_focused", "-r", "2", "--no-report"]
+        + ["--optimized", str(opt), "--out", str(cmp_out)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "stage_focused: its best settings from" in err
+    used = yaml.safe_load((cmp_out / "scenario.yaml").read_text())
+    assert used["strategies"]["stage_focused"]["split"] == pytest.approx(best)
+    # a run that also optimised the budget (shared by every strategy) is refused
+    opt2 = tmp_path / "opt2"
+    rc = _run(
+        ["optimize", *small, "--space", "budget.per_period=20:100", "--trials", "1", "-r", "2"]
+        + ["--out", str(opt2)]
+    )
+    assert rc == 0
+    capsys.readouterr()
+    rc = _run(
+        ["compare", *small, "-r", "2", "--optimized", str(opt2), "--out", str(tmp_path / "c2")]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "budget.per_period" in err and "--set" in err
+    assert (
+        _run(["compare", *small, "--optimized", str(tmp_path), "--out", str(tmp_path / "c3")]) == 2
+    )
+    assert "not a lifesim optimize run folder" in capsys.readouterr().err

@@ -117,6 +117,13 @@ def compare(
     time_col: str | None = _TIME,
     amount_col: str | None = _AMOUNT,
     set_: list[str] = SET,
+    optimized: list[Path] = typer.Option(
+        [],
+        "--optimized",
+        help="A 'lifesim optimize' run folder (repeatable): its strategy is compared at its "
+        "best settings (only the strategy's own settings; a run that also optimised a scenario "
+        "value such as the budget is refused).",
+    ),
     decompose: bool = typer.Option(
         False,
         "--decompose",
@@ -127,6 +134,12 @@ def compare(
 ) -> None:
     """Compare strategies over replications with common random numbers and 95% CIs."""
     scn = resolve(load_with_sets(config, set_), customers, days)
+    if optimized:
+        from lifesim.experiments.optimize import apply_optimized
+
+        scn, notes = apply_optimized(scn, optimized)
+        for line in notes:
+            stderr.print(line, style="dim", markup=False, highlight=False)
     if decompose:
         _decompose(
             scn,

@@ -41,7 +41,14 @@ from lifesim.experiments.stats import mean_ci, paired_diff
 from lifesim.metrics import METRICS, run_metrics
 from lifesim.model import check_trust, trusted
 
-__all__ = ["optimize", "OptimizationResult", "SearchParam", "resolve_space", "apply_point"]
+__all__ = [
+    "optimize",
+    "OptimizationResult",
+    "SearchParam",
+    "resolve_space",
+    "apply_point",
+    "apply_optimized",
+]
 
 SPLIT_RULE = (
     "a searched budget share moves the strategy's other shares of that split in proportion "
@@ -281,6 +288,9 @@ class OptimizationResult:
     replications, reevaluate, n_trials, seed, alpha, elapsed_s
     notes : tuple of str
         Conventions and caveats, printed with the summary.
+    best_strategy : dict
+        The strategy's whole spec at the best point (as a scenario file writes it): what
+        ``lifesim compare --optimized`` sets.
     """
 
     scenario: Scenario
@@ -305,6 +315,13 @@ class OptimizationResult:
     alpha: float
     elapsed_s: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    best_strategy: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scenario_values(self) -> dict[str, Any]:
+        """Best values of settings outside the strategy (shared by every strategy)."""
+        own = f"strategies.{self.strategy}."
+        return {k: v for k, v in self.best_params.items() if not k.startswith(own)}
 
     def to_pandas(self) -> pd.DataFrame:
         """Return the trials table (one row per trial)."""
@@ -379,6 +396,8 @@ class OptimizationResult:
             "alpha": self.alpha,
             "best_trial": self.best_trial,
             "best_params": {k: clean(v) for k, v in self.best_params.items()},
+            "best_strategy": self.best_strategy,
+            "scenario_values": {k: clean(v) for k, v in self.scenario_values.items()},
             "best_search_value": clean(self.best_search_value),
             "best": {"mean": clean(self.best_mean), "ci": [clean(x) for x in self.best_ci]},
             "defaults": {
@@ -638,4 +657,59 @@ def optimize(
         alpha=alpha,
         elapsed_s=time.perf_counter() - t0,
         notes=tuple(notes),
+        best_strategy=scenario_to_dict(best_scn)["strategies"][strategy],
     )
+
+
+def apply_optimized(scn: Scenario, runs: Sequence[Any]) -> tuple[Scenario, list[str]]:
+    """Set each optimised strategy to its best settings from ``lifesim optimize`` run folders.
+
+    Only a strategy's own settings carry over: a comparison runs every strategy on one
+    scenario, so a run whose best point also sets a scenario value (a budget, a margin) is
+    refused. Returns the scenario and one line per run saying what was set.
+
+    Raises
+    ------
+    ConfigError
+        A folder without ``result.json``, a strategy the scenario lacks or given twice, or a
+        run with scenario values.
+    """
+    import json
+    from pathlib import Path
+
+    lines: list[str] = []
+    done: set[str] = set()
+    for run in runs:
+        path = Path(run) / "result.json"
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            name, spec, shared = d["strategy"], d["best_strategy"], d["scenario_values"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ConfigError(
+                [("--optimized", f"{str(run)!r} is not a lifesim optimize run folder")]
+            ) from None
+        if shared:
+            raise ConfigError(
+                [
+                    (
+                        "--optimized",
+                        f"{str(run)!r}: the best point of {name} also sets "
+                        f"{', '.join(shared)}, a scenario value every compared strategy "
+                        "shares; only a strategy's own settings carry over to a comparison. "
+                        "Compare at one value with --set PATH=VALUE, or optimize only the "
+                        "strategy's settings (split.*, execution.*)",
+                    )
+                ]
+            )
+        if name not in scn.strategies or name in done:
+            why = "given twice" if name in done else "not a strategy of this scenario"
+            raise ConfigError([("--optimized", f"{str(run)!r}: strategy {name!r} is {why}")])
+        done.add(name)
+        scn = override(scn, {f"strategies.{name}": spec}, where=f"--optimized {run}")
+        diff = d.get("best_minus_defaults", {})
+        lines.append(
+            f"{name}: its best settings from {run} (optimised on {d.get('scenario')!r}; "
+            f"best - defaults {_num(diff.get('diff'))} [{_num(diff.get('ci_low'))}, "
+            f"{_num(diff.get('ci_high'))}] on fresh seeds)"
+        )
+    return scn, lines
