@@ -15,6 +15,7 @@ from lifesim.cli import ab as _ab
 from lifesim.cli import calibrate as _calibrate
 from lifesim.cli import churn as _churn
 from lifesim.cli import compare as _compare
+from lifesim.cli import datasets as _datasets
 from lifesim.cli import experiment as _experiment
 from lifesim.cli import optimize as _optimize
 from lifesim.cli import sim as _sim
@@ -59,6 +60,7 @@ app.command("optimize")(_optimize.optimize)
 app.add_typer(_ab.app, name="ab")
 app.add_typer(_churn.app, name="churn")
 app.add_typer(_experiment.app, name="experiment")
+app.add_typer(_datasets.app, name="datasets")
 
 
 INTERRUPTED = (
