@@ -1891,3 +1891,25 @@ def test_marginal_without_seed_uses_the_scenarios_and_reports_its_own_scenario(m
     want = resolve(load_scenario(d), 30, 10).budget.per_period
     assert a.scenario.budget.per_period == pytest.approx(want)
     assert a.scenario.market.size == 30 and a.scenario.days == 10
+
+
+def test_marginal_incremental_roi_is_against_the_no_marketing_runs_own_cost():
+    # a scheduled campaign costs the no-marketing run money too: extra spend is a difference
+    d = _scenario()
+    d["campaigns"] = {"mail": {"every": 2, "targets": ["a"], "cost_per_contact": 0.5}}
+    r = marginal_roi(d, "spend_3", budgets=[0, 6], replications=2, seed=4, trust_code=True)
+    runs = r.runs
+    cf = runs[runs.strategy == COUNTERFACTUAL].sort_values("replication")
+    assert (cf.marketing_cost > 0).all()
+    for lv in r.levels.itertuples():
+        dp = _by_budget_of(runs, "spend_3", lv.budget, "profit") - cf.profit.to_numpy()
+        dc = (
+            _by_budget_of(runs, "spend_3", lv.budget, "marketing_cost")
+            - cf.marketing_cost.to_numpy()
+        )
+        assert lv.incremental_roi == pytest.approx(dp.mean() / dc.mean())
+
+
+def _by_budget_of(runs, strategy, b, m):
+    sub = runs[(runs.strategy == strategy) & (runs.budget == b)]
+    return sub.sort_values("replication")[m].to_numpy(float)
