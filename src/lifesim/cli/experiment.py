@@ -193,5 +193,6 @@ def audit(
     except LifesimError as exc:
         fail(str(exc))
         return
-    emit(res, fmt, out, f"folder: {out}  (report: {out / 'report.html'})")
+    where = "" if out is None else f"folder: {out}  (report: {out / 'report.html'})"
+    emit(res, fmt, out, where)
     stderr.print(f"[dim]{res.elapsed_s:.1f} s[/]")
