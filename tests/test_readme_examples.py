@@ -1,0 +1,128 @@
+"""Every `lifesim ab`, `lifesim churn` and `lifesim datasets` line of the README runs as written.
+
+The lines are taken from the README's ```bash blocks (backslash continuations joined, ``#``
+comments dropped by the shell rules of :mod:`shlex`) and run in a fresh folder that holds the
+example data (``lifesim datasets get all --out .``, as the README says), block by block in README
+order, in process through the same entry point as the ``lifesim`` script (its exit code), so a
+block's later lines see the files its earlier lines wrote (``churn train`` -> ``churn score``).
+
+Not run, and listed by :func:`test_the_lines_not_run_are_exactly_the_known_ones` so that none is
+dropped silently:
+
+* lines with a ``...`` placeholder (the user fills it in);
+* lines reading the output of a command this test does not run (``lifesim experiment run``
+  takes about two minutes): named in ``NEEDS_OTHER_RUN``.
+
+Other README commands (``lifesim compare``, ``simulate``, ``sweep``...) are run elsewhere
+(tests/test_cli.py) on smaller inputs; the README's Python blocks are not run here.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PREFIXES = ("lifesim ab ", "lifesim churn ", "lifesim datasets ")
+#: Inputs written by commands not run here -> why.
+NEEDS_OTHER_RUN = {
+    "runs/trap/dataset.csv": "written by `lifesim experiment run` (about two minutes)",
+}
+
+
+def _bash_blocks(text: str) -> list[tuple[int, list[str]]]:
+    """(first line number, logical lines) of every ```bash block, continuations joined."""
+    blocks = []
+    for m in re.finditer(r"^```(?:bash|sh|shell|console)\n(.*?)^```", text, re.M | re.S):
+        start = text.count("\n", 0, m.start()) + 2
+        lines, cur = [], ""
+        for raw in m.group(1).splitlines():
+            part = raw.rstrip()
+            if part.endswith("\\"):
+                cur += part[:-1] + " "
+                continue
+            lines.append((cur + part).strip())
+            cur = ""
+        blocks.append((start, lines))
+    return blocks
+
+
+def _commands() -> tuple[list[tuple[str, list[str]]], list[tuple[str, str]]]:
+    """([(block id, [command line, ...]), ...], [(line, reason not run), ...])."""
+    run, not_run = [], []
+    for start, lines in _bash_blocks(README.read_text(encoding="utf-8")):
+        chosen = []
+        for line in lines:
+            if not line.startswith(PREFIXES):
+                continue
+            if "..." in line:
+                not_run.append((line, "a '...' placeholder"))
+                continue
+            need = [why for path, why in NEEDS_OTHER_RUN.items() if path in line]
+            if need:
+                not_run.append((line, need[0]))
+                continue
+            chosen.append(line)
+        if chosen:
+            run.append((f"README-line-{start}", chosen))
+    return run, not_run
+
+
+RUN, NOT_RUN = _commands()
+
+
+def test_the_readme_has_runnable_examples():
+    lines = [line for _, block in RUN for line in block]
+    assert sum(line.startswith("lifesim ab ") for line in lines) >= 8
+    assert sum(line.startswith("lifesim churn ") for line in lines) >= 5
+    setup = ["lifesim", "datasets", "get", "all", "--out", "."]
+    assert any(shlex.split(line, comments=True) == setup for line in lines)
+
+
+def test_the_lines_not_run_are_exactly_the_known_ones():
+    reasons = sorted(why for _, why in NOT_RUN)
+    assert reasons == sorted(NEEDS_OTHER_RUN.values()), NOT_RUN
+
+
+@pytest.fixture(scope="module")
+def example_data(tmp_path_factory) -> Path:
+    """The example data, written once by the real `lifesim` script as the README says."""
+    folder = tmp_path_factory.mktemp("example-data")
+    exe = shutil.which("lifesim") or str(Path(sys.executable).with_name("lifesim"))
+    r = subprocess.run(
+        [exe, "datasets", "get", "all", "--out", "."],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    return folder
+
+
+@pytest.mark.parametrize("block", [b for _, b in RUN], ids=[i for i, _ in RUN])
+def test_readme_block_runs_as_written(block, example_data, tmp_path, monkeypatch, capsys):
+    from lifesim.cli import _run
+
+    work = tmp_path / "work"
+    if block[0].startswith("lifesim datasets "):
+        work.mkdir()  # the data block starts from an empty folder
+    else:
+        shutil.copytree(example_data, work)
+    monkeypatch.chdir(work)
+    for line in block:
+        args = shlex.split(line, comments=True)
+        assert args[0] == "lifesim"
+        code = _run(args[1:])
+        out, err = capsys.readouterr()
+        assert code == 0, f"{line}\nexit {code}\n{err[-2000:]}"
+        assert out.strip() or "--out" in args, f"{line}: no output"
+        if "--out" in args:  # what the line says it writes is there
+            assert (work / args[args.index("--out") + 1]).exists(), line
