@@ -22,7 +22,7 @@ def test_help_of_every_command_runs_without_the_library():
         "from typer.testing import CliRunner\n"
         "cmds = [[], ['simulate'], ['validate'], ['compare'], ['ab', 'analyze'], ['ab', 'power'],"
         " ['churn', 'evaluate'], ['churn', 'train'], ['churn', 'score'], ['experiment', 'run'],"
-        " ['experiment', 'audit']]\n"
+        " ['experiment', 'audit'], ['datasets', 'list'], ['datasets', 'get']]\n"
         "for c in cmds:\n"
         "    r = CliRunner().invoke(app, [*c, '--help'])\n"
         "    assert r.exit_code == 0 and 'Usage' in r.output, (c, r.output)\n"
