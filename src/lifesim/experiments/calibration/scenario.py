@@ -134,7 +134,16 @@ def calibrated_scenario(
             "dropout_correlation": 0.0,
         }
     }
-    lim = _dropout_limit(d)
+    lim = _dropout_limit(d) if churn_p < 1 else 0.0
+    if lim < 1:  # not even the mean dropout multiplier fits in a day
+        from lifesim.errors import DataError
+
+        raise DataError(
+            f"the fitted dropout (s = {s:.4g}, beta = {beta:.4g}: a mean dropout rate s / beta "
+            f"of {churn_p:.4g} a day) cannot be a daily probability in the engine: the fit "
+            "says part of the customers leave right after their first purchase; allowed: a "
+            "fit with s / beta well below 1 a day (use a later cutoff or a longer log)"
+        )
     if lim < d_max:  # the daily probabilities cap the dropout multiplier below its 99.99%
         d_max = lim
         d["segments"]["customers"]["dropout"]["max"] = d_max
