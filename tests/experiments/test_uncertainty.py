@@ -226,3 +226,21 @@ def test_compare_cli_draws_from_the_scenarios_uncertain_block(tmp_path):
     assert r.returncode == 0, r.stderr
     pu = json.loads(r.stdout)["parameter_uncertainty"]
     assert pu["columns"] == ["economics.margin"] and pu["draws"] == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli/compare.py reads --draws-file with pandas unguarded: a file that is not "
+    "Parquet gives 'internal error: ArrowInvalid ...' (exit 1) and a missing file 'error: "
+    "missing.parquet'; the fix (catch the read error, name --draws-file) belongs in "
+    "cli/compare.py, which has another engineer's uncommitted changes",
+)
+def test_compare_cli_refuses_an_unreadable_draws_file_naming_the_flag(tmp_path):
+    bad = tmp_path / "draws.parquet"
+    bad.write_text("hello")
+    for path in (bad, tmp_path / "missing.parquet"):
+        cmd = [sys.executable, "-c", "from lifesim.cli import main; main()", "compare"]
+        cmd += ["--draws-file", str(path), "--customers", "200", "--days", "5", "--no-progress"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 2, r.stderr
+        assert "--draws-file" in r.stderr and str(path.name) in r.stderr, r.stderr
