@@ -495,3 +495,14 @@ def test_a_fit_whose_dropout_is_no_daily_probability_is_refused_with_the_reason(
     # stages.purchase.to.churned.p: must be in [0, 1], got 2375.87"
     with pytest.raises(DataError, match=r"fitted dropout \(s = 0.02.*cannot be a daily prob"):
         calibrate(_pareto_nbd_log(600, 200, 1), cutoff=120, draws=10, forecast_draws=10)
+
+
+def test_simulate_refuses_customers_with_from_log(tmp_path):
+    # --customers was silently ignored: the run had the log's customers, not the number asked
+    data = tmp_path / "tx.csv"
+    _clockwork_log(40).to_csv(data, index=False)
+    r = _cli("simulate", "--from-log", str(data), "--as-of", "100", "--customers", "100")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--customers: not with --from-log: the market is the log's customers, got 100" in (
+        r.stderr
+    )

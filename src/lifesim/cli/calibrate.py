@@ -96,10 +96,25 @@ FROM_LOG = typer.Option(
 AS_OF = typer.Option(None, "--as-of", help="With --from-log: the date (or day) to start from.")
 
 
-def log_state(scn, from_log, as_of, customer_col=None, time_col=None, amount_col=None):  # noqa: ANN001, ANN201
-    """Return the ``LogState`` of ``--from-log`` (``None`` without it); checks the options."""
+def log_state(
+    scn, from_log, as_of, customer_col=None, time_col=None, amount_col=None, customers=None
+):  # noqa: ANN001, ANN201
+    """Return the ``LogState`` of ``--from-log`` (``None`` without it); checks the options.
+
+    ``customers`` is the command's ``--customers``: refused with ``--from-log`` (the market is
+    the log's customers).
+    """
     from lifesim.errors import ConfigError
 
+    if from_log is not None and customers is not None:
+        raise ConfigError(
+            [
+                (
+                    "--customers",
+                    f"not with --from-log: the market is the log's customers, got {customers}",
+                )
+            ]
+        )
     if from_log is None:
         if as_of is not None:
             raise ConfigError([("--as-of", "only with --from-log")])

@@ -61,7 +61,7 @@ def simulate(
 
             known = ", ".join(scn.strategies)
             raise ConfigError([("--strategy", f"unknown strategy {strategy!r}; known: {known}")])
-    state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col)
+    state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col, customers)
     if state is not None:  # the market is the log's customers (budget scales with it)
         scn = resolve(scn, customers=state.customers)
     inputs = [config, from_log]
