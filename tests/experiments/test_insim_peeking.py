@@ -115,3 +115,17 @@ def test_cli_peek_json_keys_and_errors(tmp_path, global_seed):
     assert res.exit_code == 2 and "peek" in res.output
     res = runner.invoke(app, [*args, "--peek", "3", "--design", "market", "--clusters", "4"])
     assert res.exit_code == 2 and "person-level" in res.output
+
+
+def test_group_sequential_boundaries_keep_the_last_look():
+    from lifesim.experiments.insim.peeking import _thresholds
+
+    # equal information steps: Lan-DeMets O'Brien-Fleming, K = 5 (Jennison & Turnbull 2000,
+    # ch. 7; the values of lifesim.ab.gsd's tests)
+    c = _thresholds(np.arange(1, 6.0), 0.05)["group-sequential"]
+    assert c == pytest.approx([4.8769, 3.3570, 2.6803, 2.2898, 2.0310], abs=1e-3)
+    # a variance that peaks before the end (a state metric): the last look keeps a boundary
+    c = _thresholds(np.array([1.0, 2.0, 3.0, 4.0, 3.5, 3.0]), 0.05)["group-sequential"]
+    assert np.isfinite(c[-1]) and 1.96 < c[-1] < 2.2
+    c = _thresholds(np.array([1.0, 2.0, 3.0, 4.0, 3.5, 3.0]), 0.05, np.arange(1, 7) / 6)
+    assert np.isfinite(c["group-sequential"]).all() and np.isfinite(c["always-valid"]).all()

@@ -225,7 +225,8 @@ def audit(
     peeking = None
     if looks is not None:
         look_truth = truth_by_look(scn, exp, truth_seeds, looks)
-        peeking = summarise_peeking(peeks, look_truth, looks, exp.start, exp.alpha)
+        states = {m for m, spec in exp.metrics.items() if spec.kind == "retained"}
+        peeking = summarise_peeking(peeks, look_truth, looks, exp.start, exp.alpha, states)
     est = pd.concat(parts, ignore_index=True)
     est = est.sort_values(["version", "repeat"], kind="stable", ignore_index=True)
     table = _summarise(est, truth, exp.alpha)

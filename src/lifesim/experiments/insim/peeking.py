@@ -24,8 +24,9 @@ confidence sequence (``rho`` tightest at the last look, as ``ab.sequential``'s d
 information fractions ``V_k / V_K`` for the spending function, with ``V_k`` the planned
 variance: its mean over the repeats of the same version. (With units entering over time, as
 in ``ab.sequential``, ``V_k`` is proportional to the units and both reduce to its forms.)
-``retained`` is a state, not a sum: its increments are not independent and the clock is an
-approximation there.
+``retained`` is a state, not a sum: its variance need not grow with the look, so both
+sequential methods run on calendar time there (days since assignment over the window's
+length) - an approximation: its increments are not independent.
 
 A method stops at its first rejecting look (``stop_day``: days since assignment; the last look
 when it never rejects); its interval at that look (naive: the fixed-horizon CI; always-valid:
@@ -273,14 +274,23 @@ def truth_by_look(
     return out
 
 
-def _thresholds(var: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
-    """Rejection thresholds on ``|z|`` per look for each method, from the planned variance."""
+def _thresholds(
+    var: np.ndarray, alpha: float, clock: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Rejection thresholds on ``|z|`` per look for each method.
+
+    ``clock``: the sequential methods' time per look, as a fraction of the last look's
+    (default: the planned variance ``var`` over its last value).
+    """
     k = len(var)
     z = float(norm.ppf(1 - alpha / 2))
     ok = var > 0
     out = {"naive": np.where(ok, z, np.inf)}
-    last = var[-1] if var[-1] > 0 else np.nan
-    frac = var / last
+    if clock is None:
+        last = var[-1] if var[-1] > 0 else np.nan
+        frac = var / last
+    else:
+        frac = np.asarray(clock, dtype=float)
     u = tightest_u(alpha) * frac
     with np.errstate(divide="ignore", invalid="ignore"):
         out["always-valid"] = np.where(
@@ -290,7 +300,8 @@ def _thresholds(var: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     idx = np.flatnonzero(ok & np.isfinite(frac))
     if len(idx):
         f = np.maximum.accumulate(np.minimum(frac[idx], 1.0))
-        keep = np.concatenate([[True], np.diff(f) > 1e-12])  # strictly increasing fractions
+        # strictly increasing fractions: of equal ones keep the last (the last look stays)
+        keep = np.concatenate([np.diff(f) > 1e-12, [True]])
         bounds, _ = gsd.boundaries(f[keep], alpha, "obf")
         c[idx[keep]] = bounds
     out["group-sequential"] = c
@@ -308,11 +319,13 @@ def summarise_peeking(
     looks: Mapping[str, np.ndarray],
     start: int,
     alpha: float,
+    states: frozenset[str] | set[str] = frozenset(),
 ) -> pd.DataFrame:
     """Summarise the repeats: per (version, metric, arm, method), error rates and stopping.
 
     ``stats[(version, metric, arm)]`` lists each repeat's ``(d, se)`` per look; A/A rows are
-    judged against a truth of 0.
+    judged against a truth of 0. Metrics in ``states`` (states, not sums: ``retained``) run
+    the sequential methods on calendar time (days since assignment over the window's length).
     """
     rows = []
     for (version, metric, arm), reps in stats.items():
@@ -327,7 +340,8 @@ def summarise_peeking(
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, d / se, 0.0)
         days = looks[metric] - start
-        for method, c in _thresholds(var, alpha).items():
+        clock = days / days[-1] if metric in states else None
+        for method, c in _thresholds(var, alpha, clock).items():
             rej = np.abs(z) >= c[None, :]
             stopped = rej.any(axis=1)
             at = np.where(stopped, rej.argmax(axis=1), k - 1)
