@@ -55,6 +55,9 @@ def optimize(
     jobs: int = typer.Option(
         -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
     ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
+    ),
     customers: int | None = typer.Option(
         None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
     ),
@@ -90,7 +93,12 @@ def optimize(
     resolve_space(scn, strategy, space)  # bad paths and ranges fail before any run
     out = default_run_dir("optimize", scn.name) if out is None else out
     check_out_dir(out, overwrite=overwrite, inputs=[config])
-    with progress_bar(f"optimizing {strategy}", trials + 1, enabled=progress) as cb:
+    from lifesim.experiments.cluster import on_cluster
+
+    with (
+        on_cluster(scheduler),
+        progress_bar(f"optimizing {strategy}", trials + 1, enabled=progress) as cb,
+    ):
         res = run_optimize(
             scn,
             strategy,
