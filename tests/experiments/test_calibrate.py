@@ -443,6 +443,16 @@ def test_the_summary_states_the_lifetime_of_the_fitted_dropout_distribution(glob
     page = calibrate_report_html(res, {"calibration": ""})
     assert f"coefficient of variation of {p['r'] ** -0.5:.3g}" in page
     assert f"one of {p['s'] ** -0.5:.3g}" in page and "very unequally" not in page
+    # the stated interval conventions are the ones computed: log scale for the model rates,
+    # plain Wald for the order value's mu and sigma (the text claimed exp(log +- 1.96 se) only)
+    tab = res.to_pandas().set_index(["model", "parameter"])
+    sd = np.sqrt(np.diag(res.fit.log_cov))
+    np.testing.assert_allclose(
+        tab.loc["Pareto/NBD", "lower"], res.fit.estimate * np.exp(-1.959964 * sd), rtol=1e-6
+    )
+    ov = tab.loc["order value"]
+    np.testing.assert_allclose(ov["lower"], ov["estimate"] - 1.96 * ov["se"], rtol=1e-12)
+    assert "order value mu and sigma, already on the log scale: estimate +- 1.96 se" in text
 
 
 def test_options_are_checked_before_the_fit_and_only_where_they_matter(tmp_path):

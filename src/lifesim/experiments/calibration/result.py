@@ -35,7 +35,8 @@ CONVENTIONS = [
     "time unit: days; an order is one customer's purchases on one day (the engine makes at "
     "most one order per person and day); x = repeat purchase days up to the cutoff",
     "fit: maximum likelihood; standard errors from the inverse Hessian of the log-likelihood "
-    "on the log-parameter scale; 95% intervals exp(log estimate +- 1.96 se)",
+    "on the log-parameter scale; 95% intervals exp(log estimate +- 1.96 se) (order value "
+    "mu and sigma, already on the log scale: estimate +- 1.96 se); se column: delta method",
     "draws: parametric, from the asymptotic normal of the log-parameters (an approximation of "
     "the posterior with flat priors on the log scale)",
     "holdout intervals (lifesim): 2.5%-97.5% quantiles over parameter draws, each with its own "
@@ -250,7 +251,7 @@ class CalibrationResult:
             f"{self.customers:,} customers, {self.purchase_days:,} purchase days "
             f"({self.rows:,} rows), {self.repeat_buyers:,} repeat buyers",
             "",
-            "fitted (Pareto/NBD, days; 95% interval):",
+            "fitted (days; 95% interval):",
         ]
         tab = self.to_pandas()
         for row in tab.itertuples():
