@@ -516,3 +516,28 @@ def test_simulate_refuses_customers_with_from_log(tmp_path):
     assert "--customers: not with --from-log: the market is the log's customers, got 100" in (
         r.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"rel_effect": float("nan"), "rel_ci": [float("nan"), float("nan")]},  # control mean 0
+        {"rel_effect": -1.5},  # a factor of -0.5 was accepted
+        {"rel_ci": ["a", "b"]},  # was a TypeError
+        {"rel_ci": [0.02]},
+        {"rel_ci": [0.18, 0.02]},
+    ],
+)
+def test_a_measured_effect_needs_finite_numbers_inside_their_interval(tmp_path, changes):
+    from lifesim.experiments.calibration.effects import read_effect
+
+    r = {"metric": "conv", "arm": "t", "control": "c", "rel_effect": 0.1, "rel_ci": [0.02, 0.18]}
+    path = tmp_path / "ab.json"
+    path.write_text(json.dumps({"results": [{**r, **changes}]}))
+    with pytest.raises(DataError, match=r"--effect .*ab.json: the relative effect of 'conv'"):
+        read_effect(f"paid_ads={path}", lifesim.default_scenario())
+    path.write_text(json.dumps({"results": [r], "confidence_level": 1.5}))
+    with pytest.raises(DataError, match=r"confidence_level 1.5; allowed: a number in \(0, 1\)"):
+        read_effect(f"paid_ads={path}", lifesim.default_scenario())
+    path.write_text(json.dumps({"results": [r]}))
+    assert read_effect(f"paid_ads={path}", lifesim.default_scenario()).factor == 1.1

@@ -117,12 +117,22 @@ def read_effect(spec: str, scn: Scenario) -> MeasuredEffect:
         )
     r = _pick(results, metric or None, where)
     rel, ci = r.get("rel_effect"), r.get("rel_ci") or [None, None]
-    if rel is None or ci[0] is None or ci[1] is None or 1 + ci[0] <= 0:
+
+    def num(v: object) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not (isinstance(ci, list) and len(ci) == 2 and all(map(num, [rel, *ci]))) or not (
+        -1 < ci[0] <= ci[1] and rel > -1
+    ):
         raise DataError(
             f"{where}: the relative effect of {r.get('metric')!r} is undefined or its interval "
-            "reaches -100%; a factor needs a finite positive ratio"
+            f"reaches -100% (rel_effect {rel!r}, rel_ci {ci!r}); a factor needs finite numbers "
+            "with -1 < lower <= upper and effect > -1"
         )
-    level = float(data.get("confidence_level", 0.95))
+    level = data.get("confidence_level", 0.95)
+    if not num(level) or not 0 < level < 1:
+        raise DataError(f"{where}: confidence_level {level!r}; allowed: a number in (0, 1)")
+    level = float(level)
     z = float(special.ndtri(0.5 + level / 2))
     lo, hi = 1 + float(ci[0]), 1 + float(ci[1])
     se = (math.log(hi) - math.log(lo)) / (2 * z)
