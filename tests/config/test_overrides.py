@@ -60,3 +60,16 @@ def test_simulation_applies_the_same_overrides():
     res = lifesim.simulate(None, seed=1, customers=200, days=20)
     scn = resolve(default_scenario(), customers=200, days=20)
     assert res.scenario.market == scn.market and res.scenario.budget == scn.budget
+
+
+def test_override_refuses_what_is_not_a_scenario_and_a_mapping():
+    # were AttributeErrors ('list' object has no attribute 'items', 'str' ... 'model_dump')
+    from lifesim.config import override
+
+    scn = lifesim.default_scenario()
+    with pytest.raises(ConfigError, match=r"values: must be a mapping, got list"):
+        override(scn, [("economics.margin", 0.3)])
+    with pytest.raises(ConfigError, match=r"scenario: must be a Scenario .*got str"):
+        override("configs/reference.yaml", {})
+    with pytest.raises(ConfigError, match=r"values: key paths are strings, got 3"):
+        override(scn, {3: 0.3})

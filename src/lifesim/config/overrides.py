@@ -100,9 +100,15 @@ def override(scenario: Scenario, values: Mapping[str, Any], where: str = "") -> 
     """
     from lifesim.config.load import load_scenario, scenario_to_dict
 
+    for name, v, want in (("scenario", scenario, Scenario), ("values", values, Mapping)):
+        if not isinstance(v, want):
+            what = "a Scenario (load_scenario(...))" if want is Scenario else "a mapping"
+            raise ConfigError([(name, f"must be {what}, got {type(v).__name__}")])
     d = scenario_to_dict(scenario)
     problems: list[tuple[str, str]] = []
     for path, value in values.items():
+        if not isinstance(path, str):
+            raise ConfigError([("values", f"key paths are strings, got {path!r}")])
         keys = path.split(".")
         cur: Any = d
         for i, k in enumerate(keys):
