@@ -366,6 +366,8 @@ def test_forecast_matches_the_holdout_check_of_the_same_draws(global_seed):
     assert chk["lower"] - 0.05 * tot <= tot <= chk["upper"] + 0.05 * tot
     with pytest.raises(ConfigError, match=r"days: must be a whole number >= 1"):
         res.forecast(0)
+    with pytest.raises(ConfigError, match=r"draws: must be a whole number in 2..20, got 2.5"):
+        res.forecast(10, draws=2.5)  # was a TypeError from slicing
 
 
 def _clockwork_log(n: int = 100) -> pd.DataFrame:

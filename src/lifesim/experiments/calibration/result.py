@@ -170,7 +170,8 @@ class CalibrationResult:
 
         if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
             raise ConfigError([("days", f"must be a whole number >= 1, got {days!r}")])
-        if not 2 <= draws <= len(self.draws):
+        bad = isinstance(draws, bool) or not isinstance(draws, int | np.integer)
+        if bad or not 2 <= draws <= len(self.draws):
             raise ConfigError(
                 [("draws", f"must be a whole number in 2..{len(self.draws)}, got {draws!r}")]
             )
