@@ -543,3 +543,18 @@ def test_a_measured_effect_needs_finite_numbers_inside_their_interval(tmp_path, 
         read_effect(f"paid_ads={path}", lifesim.default_scenario())
     path.write_text(json.dumps({"results": [r]}))
     assert read_effect(f"paid_ads={path}", lifesim.default_scenario()).factor == 1.1
+
+
+def test_orders_of_value_zero_are_said_to_be_left_out_of_the_order_value_fit():
+    # they were dropped silently: the scenario's orders are all positive, so its revenue per
+    # order was higher than the log's by 1 / (1 - share) - 1 without a word
+    log = _pareto_nbd_log(600, 200, 6)
+    day = log.groupby(["customer", "day"]).ngroup()  # orders = (customer, day) pairs
+    log.loc[day % 4 == 0, "amount"] = 0.0
+    res = calibrate(log, cutoff=150, draws=10, forecast_draws=10)
+    cal = log[log["day"] <= 150].groupby(["customer", "day"])["amount"].sum()
+    zero, n = int((cal == 0).sum()), len(cal)
+    note = next(m for m in res.not_identified if m.startswith("order value:"))
+    assert f"{zero:,} of {n:,} orders ({zero / n:.1%}) had a value of 0" in note
+    assert f"{n / (n - zero) - 1:.1%} higher" in note and note in res.summary()
+    assert res.order_value["n"] == n - zero

@@ -236,6 +236,14 @@ def calibrate(
     scn, comments, missing = calibrated_scenario(
         base_scn, fit.params, (ov["mu"], ov["sigma"]), label
     )
+    if ov["zero"]:
+        share = ov["zero"] / (ov["zero"] + ov["n"])
+        missing.append(
+            f"order value: {ov['zero']:,} of {ov['zero'] + ov['n']:,} orders ({share:.1%}) had "
+            "a value of 0 and are left out of the log-normal fit; every simulated order has a "
+            f"positive value, so revenue per order is {1 / (1 - share) - 1:.1%} higher than in "
+            "the log"
+        )
     measured = [read_effect(spec, scn) for spec in effects]
     if measured:
         scn = override(
