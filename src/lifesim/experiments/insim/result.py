@@ -371,7 +371,8 @@ class AuditResult:
             f"with a rejection at alpha {self.alpha:g}; naive = the fixed-horizon test at every "
             "look; always-valid = asymptotic confidence sequences (Waudby-Smith et al. 2023, "
             "Howard et al. 2021 normal-mixture boundary); group-sequential = Lan-DeMets "
-            "O'Brien-Fleming spending; both on the variance clock of the effect estimate. "
+            "O'Brien-Fleming spending; both on the variance clock of the effect estimate "
+            "(calendar time for retained, a state). "
             "Stop day: days since assignment (the last look if never stopped). Coverage: the "
             "method's interval at its stopping look contains the truth at that look.",
         ]
