@@ -1913,3 +1913,32 @@ def test_marginal_incremental_roi_is_against_the_no_marketing_runs_own_cost():
 def _by_budget_of(runs, strategy, b, m):
     sub = runs[(runs.strategy == strategy) & (runs.budget == b)]
     return sub.sort_values("replication")[m].to_numpy(float)
+
+
+def test_marginal_elapsed_time_is_the_time_it_took():
+    import time
+
+    t0 = time.perf_counter()
+    r = marginal_roi(_scenario(), "spend_3", budgets=[0, 6], replications=2, trust_code=True)
+    assert 0 < r.elapsed_s <= time.perf_counter() - t0
+
+
+def test_html_view_lists_every_assumption_on_its_own_line():
+    import re
+
+    d = scenario_to_dict(load_scenario(None))
+    d["strategies"]["spend_1"] = _scenario()["strategies"]["spend_1"]
+    res = _result()
+    res = ComparisonResult(
+        **{
+            **res.__dict__,
+            "scenario": load_scenario(d),
+            "strategies": ("kpi_focused", "spend_1", "none"),
+            "summary_table": res.summary_table.replace("spend_3", "kpi_focused"),
+            "incremental": res.incremental.replace("spend_3", "kpi_focused"),
+        }
+    )
+    lines = res.assumption_lines()
+    assert len(lines) == 5  # made-up effects, three tactics, custom code
+    part = res._repr_html_().split("<small>Assumptions: ")[1].split("</small>")[0]
+    assert re.split("(?i)<br>", part) == [html.escape(a) for a in lines]
