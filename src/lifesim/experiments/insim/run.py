@@ -503,6 +503,13 @@ def run_experiment(
         table["true_effect"] <= table["ci_high"]
     )
     notes = caveats_of(scn, exp, dropped) + list(analysis.warnings)
+    if reps < 5:
+        notes.append(
+            f"truth_se comes from the spread between {reps} market(s) "
+            + ("(none: the pooled person-level error, which understates it)" if reps == 1 else
+               f"({reps - 1} degree(s) of freedom: a rough error, which can even be 0)")
+            + "; use --truth-replications 10 for a firmer one"
+        )  # fmt: skip
     return ExperimentResult(
         scenario=scn,
         experiment=exp,
