@@ -1063,8 +1063,7 @@ def test_save_writes_the_run_folder(tmp_path):
     out = res.save(tmp_path / "run")
     assert out == tmp_path / "run"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    manifest.pop("files")  # written by the run-folder helper, not by the result
-    assert manifest == {
+    want = {
         "lifesim_version": lifesim.__version__,
         "seed": 17,
         "started_at": res.started_at,
@@ -1074,6 +1073,9 @@ def test_save_writes_the_run_folder(tmp_path):
         "strategy": "mailer",
         "tables": ["events", "purchases", "stage_counts", "people", "ledger", "tactics"],
     }
+    # the run-folder helper adds its own keys (files, command, versions); these are the result's
+    for key, value in want.items():
+        assert manifest[key] == value, key
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == res.to_dict()
     assert lifesim.load_scenario(out / "scenario.yaml") == res.scenario
     for name in ("events", "purchases", "people", "ledger", "tactics"):
@@ -1102,6 +1104,7 @@ def test_save_writes_the_run_folder(tmp_path):
     ).save(tmp_path / "sup")
     assert json.loads((sup / "manifest.json").read_text())["tables"][-1] == "support"
     assert pd.read_parquet(sup / "support.parquet").day.tolist() == [0, 1]
+    assert pq.read_schema(sup / "support.parquet").names == ["day", "opened", "resolved", "backlog"]
 
 
 def _dropout_scenario(dropout, rho=0.0, scaled=True):
@@ -1766,3 +1769,21 @@ def test_transition_step_third_move_and_no_warnings_on_zero_probabilities():
             g, t, np.array([A, A], np.int8), f32(0, 1), f32(0.0, 0.2000001), mods=mods
         )
     assert out[0].tolist() == []
+
+
+def test_expected_path_grid_has_round_sqrt_nodes_a_side():
+    # nodes = 4: a 2 x 2 grid of midpoints (quantiles 0.25, 0.75); correlation 1 puts
+    # d = m in {0.5, 1.5}, so E[m d] = (0.25 + 2.25) / 2 = 1.25 on it
+    uniform = {"dist": "uniform", "low": 0.0, "high": 2.0}
+    ex = expected_path(_dropout_scenario(uniform, 1.0), nodes=4)
+    assert ex.shares["b"].iloc[0] == pytest.approx(0.25 + 0.75 * (1 - 0.2 * 1.25), rel=1e-12)
+
+
+def test_a_purchase_move_after_a_repeat_order_counts_both():
+    scn = chain(days=1, market={"size": 2, "initial": "a"})
+    scn["stages"]["a"]["buy"] = {"p": 1.0}  # a repeat order, then the move (itself an order)
+    scn["stages"]["a"]["to"]["b"] = {"p": 1.0, "purchase": True}
+    res = lifesim.simulate(scn, seed=0)
+    assert res.people.purchases.tolist() == [2, 2]
+    assert res.people.revenue.tolist() == [20.0, 20.0]
+    assert len(res.purchases) == 4
