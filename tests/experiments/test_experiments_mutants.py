@@ -1942,3 +1942,14 @@ def test_html_view_lists_every_assumption_on_its_own_line():
     assert len(lines) == 5  # made-up effects, three tactics, custom code
     part = res._repr_html_().split("<small>Assumptions: ")[1].split("</small>")[0]
     assert re.split("(?i)<br>", part) == [html.escape(a) for a in lines]
+
+
+def test_to_dict_cleans_lists_in_the_verdict_and_keeps_significance_per_pair():
+    res = _result()
+    d = res.to_dict()
+    assert [p["significant"] for p in d["pairwise"][:3]] == [False, True, True]
+    nan_ci = ComparisonResult(
+        **{**res.__dict__, "verdict": {**res.verdict, "ci": [math.nan, math.inf]}}
+    ).to_dict()
+    assert nan_ci["winner"]["ci"] == [None, None]
+    json.dumps(nan_ci, allow_nan=False)
