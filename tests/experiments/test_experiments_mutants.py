@@ -807,7 +807,7 @@ def test_compare_names_every_known_strategy():
     with pytest.raises(ConfigError) as e:
         _cmp(strategies=["nope"])
     known = ", ".join(load_scenario(_scenario()).strategies)
-    assert _problem(e)[1] == f"unknown strategy 'nope'; known: {known}"
+    assert _problem(e)[1].startswith(f"unknown strategy 'nope'; known: {known}")
 
 
 @pytest.mark.parametrize("kw", [{"replications": 1}, {"alpha": 1.0}, {"jobs": 0}])
@@ -1054,7 +1054,8 @@ def test_marginal_refuses_an_unknown_strategy_and_untrusted_code():
     with pytest.raises(ConfigError) as e:
         marginal_roi(None, "nope", budgets=[0, 1])
     known = ", ".join(load_scenario(None).strategies)
-    assert _problem(e) == ("strategy", f"unknown strategy 'nope'; known: {known}")
+    p, msg = _problem(e)
+    assert p == "strategy" and msg.startswith(f"unknown strategy 'nope'; known: {known}")
     with pytest.raises(Exception, match="trust"):
         marginal_roi(_scenario(), "spend_1", budgets=[0, 1], replications=2)
 
