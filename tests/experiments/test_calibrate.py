@@ -483,14 +483,6 @@ def _pareto_nbd_log(n: int, days: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer", "day", "amount"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="draws come from the asymptotic normal of the log-parameters; with a weakly "
-    "identified dropout (here s = 0.15, beta = 14) some draws have a mean dropout rate "
-    "s / beta above 1 a day, which is no daily probability: compare --parameter-draws then "
-    "stops at that draw ('stages.purchase.to.churned.p: must be in [0, 1]'). Fix not local: "
-    "needs a decision (truncate, reject or transform the draws, or refuse the fit)",
-)
 def test_every_draw_of_a_weakly_identified_fit_is_a_valid_scenario():
     from lifesim.config import override
 

@@ -149,9 +149,10 @@ def test_customers_of_a_log_are_redrawn_under_each_parameter_draw(global_seed):
         seed=1,
     )
     per = res.per_draw.set_index("draw")["revenue"]
-    # the customers' histories dominate their posterior rates, so a prior 3x as high moves
-    # revenue up, but far less than 3x; the state was re-drawn under the draw's parameters
-    assert per.loc[1] > per.loc[0]
+    # a prior 3x as high changes both the posterior rates (little: the customers' histories
+    # dominate) and P(alive) (lower for the quiet ones): the direction is not fixed, but the
+    # state is re-drawn under the draw's parameters, so the runs differ on the same seeds
+    assert per.loc[1] != per.loc[0]
     from lifesim.config import override
 
     scn1 = override(
@@ -228,13 +229,6 @@ def test_compare_cli_draws_from_the_scenarios_uncertain_block(tmp_path):
     assert pu["columns"] == ["economics.margin"] and pu["draws"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/compare.py reads --draws-file with pandas unguarded: a file that is not "
-    "Parquet gives 'internal error: ArrowInvalid ...' (exit 1) and a missing file 'error: "
-    "missing.parquet'; the fix (catch the read error, name --draws-file) belongs in "
-    "cli/compare.py, which has another engineer's uncommitted changes",
-)
 def test_compare_cli_refuses_an_unreadable_draws_file_naming_the_flag(tmp_path):
     bad = tmp_path / "draws.parquet"
     bad.write_text("hello")

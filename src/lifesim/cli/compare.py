@@ -161,7 +161,7 @@ def compare(
     draws = None
     if parameter_draws is not None or draws_file is not None:
         draws_file, draws = _draws_table(config, scn, draws_file, parameter_draws, seed)
-    state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col)
+    state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col, customers)
     if state is not None:  # the market is the log's customers (budget scales with it)
         scn = resolve(scn, customers=state.customers)
     inputs = [config, draws_file, from_log]
@@ -244,10 +244,16 @@ def _draws_table(config, scn, draws_file, n, seed) -> tuple:  # noqa: ANN001
     parts = []
     if draws_file is not None:
         suffix = Path(draws_file).suffix.lower()
-        if suffix == ".parquet":
-            table = pd.read_parquet(draws_file)
-        elif suffix in (".csv", ".txt"):
-            table = pd.read_csv(draws_file)
+        if not Path(draws_file).is_file():
+            raise ConfigError([("--draws-file", f"{draws_file}: no such file")])
+        if suffix in (".parquet", ".csv", ".txt"):
+            try:
+                read = pd.read_parquet if suffix == ".parquet" else pd.read_csv
+                table = read(draws_file)
+            except Exception as exc:  # noqa: BLE001 - any reader failure is the file's
+                raise ConfigError(
+                    [("--draws-file", f"{draws_file}: cannot read it as {suffix[1:]} ({exc})")]
+                ) from None
         else:
             raise ConfigError(
                 [

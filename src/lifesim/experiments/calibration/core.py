@@ -124,6 +124,44 @@ def _histogram_fit(
     )
 
 
+def _feasible_draws(
+    fit: Any, scn: Scenario, n: int, rng: np.random.Generator, ov: tuple[float, float]
+) -> tuple[np.ndarray, int]:
+    """Draw ``n`` parameter sets the engine can represent (a valid scenario each).
+
+    The asymptotic normal of a weakly identified fit reaches values no daily probability can
+    hold (a mean dropout above 1 a day): such draws are rejected and drawn again, i.e. the
+    draws come from the normal restricted to the representable region. Returns the draws and
+    how many were rejected.
+
+    Raises
+    ------
+    DataError
+        When almost every draw is out of reach (the fit is too weak to simulate).
+    """
+    out: list[np.ndarray] = []
+    rejected = 0
+    while len(out) < n:
+        for theta in fit.draws(n, rng):
+            if len(out) == n:
+                break
+            row = np.array([[*theta, *ov]])
+            values = {k: float(v[0]) for k, v in draw_paths(scn, row).items()}
+            try:
+                override(scn, values)
+            except ConfigError:
+                rejected += 1
+                if rejected > 20 * n:
+                    raise DataError(
+                        f"the fit is too weakly identified to simulate: {rejected} of "
+                        f"{rejected + len(out)} parameter draws give rates no daily probability "
+                        "can hold (use a longer log or a later cutoff)"
+                    ) from None
+                continue
+            out.append(theta)
+    return np.array(out), rejected
+
+
 def _read(
     transactions: Any, schema: TransactionSchema | None, sep: str | None, cutoff: Any
 ) -> TransactionLog:
@@ -274,7 +312,7 @@ def calibrate(
     ss = as_seed_sequence(seed)
     draw_ss, hist_ss, sim_ss = ss.spawn(3)
     rng = np.random.default_rng(draw_ss)
-    pd_draws = fit.draws(draws, rng)
+    pd_draws, rejected = _feasible_draws(fit, scn, draws, rng, (ov["mu"], ov["sigma"]))
     ov_draws = np.column_stack(
         [
             rng.normal(ov["mu"], ov["se_mu"], draws),
@@ -336,4 +374,5 @@ def calibrate(
         order_values=table.calibration_orders["amount"].to_numpy(),
         elapsed_s=time.perf_counter() - t0,
         customer_summary=s,
+        draws_rejected=rejected,
     )

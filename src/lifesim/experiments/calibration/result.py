@@ -38,7 +38,8 @@ CONVENTIONS = [
     "on the log-parameter scale; 95% intervals exp(log estimate +- 1.96 se) (order value "
     "mu and sigma, already on the log scale: estimate +- 1.96 se); se column: delta method",
     "draws: parametric, from the asymptotic normal of the log-parameters (an approximation of "
-    "the posterior with flat priors on the log scale)",
+    "the posterior with flat priors on the log scale), restricted to parameter sets that make a "
+    "valid scenario (a draw outside is drawn again; fit.json counts them)",
     "holdout intervals (lifesim): 2.5%-97.5% quantiles over parameter draws, each with its own "
     "cutoff state and simulation; BG/NBD intervals: parameter uncertainty only",
     "weekly MAPE: mean over holdout weeks of |predicted - actual| / actual of cumulative "
@@ -151,6 +152,7 @@ class CalibrationResult:
     order_values: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     elapsed_s: float = 0.0
     customer_summary: Summary | None = field(repr=False, default=None)
+    draws_rejected: int = 0
 
     def forecast(
         self,
@@ -234,7 +236,11 @@ class CalibrationResult:
                 },
             },
             "not_identified": list(self.not_identified),
-            "draws": {"n": len(self.draws), "method": CONVENTIONS[2].split(": ", 1)[1]},
+            "draws": {
+                "n": len(self.draws),
+                "method": CONVENTIONS[2].split(": ", 1)[1],
+                "rejected": self.draws_rejected,
+            },
             "conventions": CONVENTIONS,
             "baseline_bgnbd": {"fit": _fit_dict(self.bgnbd)},
         }
