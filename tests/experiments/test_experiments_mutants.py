@@ -684,6 +684,7 @@ def test_to_dict_carries_tables_verdict_and_multiplicity():
     }
     assert d["clv_convention"]["horizon"] == "truncated"
     assert d["clv_convention"]["discounted"] is False
+    assert d["clv_convention"]["text"] == CLV_CONVENTION
     assert d["clv_convention"]["net_of_acquisition_cost"] is False
     assert d["conventions"] == res.conventions
     assert d["assumptions"]["text"] == res.assumption_lines()
@@ -801,6 +802,14 @@ def test_compare_refuses_bad_options_with_the_key_path(kw, path, words):
         _cmp(**kw)
     p, msg = _problem(e)
     assert p == path and words in msg
+    if words == "at least one strategy is required":
+        assert msg == words
+
+
+def test_compare_checks_trust_only_for_the_compared_strategies():
+    # the scenario has custom strategies; comparing built-in ones needs no trust
+    res = compare(_scenario(), strategies="none", replications=2, seed=1)
+    assert res.strategies == ("none",)
 
 
 def test_compare_names_every_known_strategy():
