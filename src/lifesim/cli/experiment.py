@@ -113,6 +113,9 @@ def audit(
     jobs: int = typer.Option(
         -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
     ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
+    ),
     customers: int | None = typer.Option(
         None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
     ),
@@ -176,7 +179,12 @@ def audit(
             else max(exp.truth_replications, 10)
         )
         total = max(reps, 0) * len(exp.arms) + max(repeats, 0)
-        with progress_bar("auditing the design", total, enabled=progress) as cb:
+        from lifesim.experiments.cluster import on_cluster
+
+        with (
+            on_cluster(scheduler),
+            progress_bar("auditing the design", total, enabled=progress) as cb,
+        ):
             res = run_audit(
                 scn,
                 repeats=repeats,
