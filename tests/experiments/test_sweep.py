@@ -111,3 +111,27 @@ def test_bad_vary_is_refused_with_the_validators_message(tmp_path):
     )
     assert r.returncode == 2 and "low < high" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "x.partial").exists()
+
+
+def test_sampled_designs_draw_parameters_from_distributions():
+    from lifesim.config import parse_range
+
+    res = sweep(
+        None,
+        [
+            "economics.margin=dist:uniform:low=0.2,high=0.4",
+            "fatigue.erosion=dist:lognormal:mu=-1,sigma=0.2,max=0.5",
+        ],
+        design="lhs",
+        samples=8,
+        seed=2,
+        **{**KW, "days": 10},
+    )
+    m, e = res.points["economics.margin"], res.points["fatigue.erosion"]
+    assert m.between(0.2, 0.4).all() and (e > 0).all() and (e <= 0.5).all()
+    # a Latin hypercube puts one point in each eighth of the uniform's range
+    assert sorted(((m - 0.2) / 0.2 * 8).astype(int).clip(0, 7)) == list(range(8))
+    with pytest.raises(ConfigError, match=r"sampled, not gridded"):
+        sweep(None, ["economics.margin=dist:uniform:low=0.2,high=0.4"], **KW)
+    with pytest.raises(ConfigError, match=r"a distribution as in scenario files"):
+        parse_range("economics.margin=dist:uniform:low=0.2")

@@ -167,11 +167,16 @@ class Range:
     high: float | None = None
     n: int | None = None
     log: bool = False
+    dist: Any = None  # a scenario Distribution, for sampled designs (drawn through its quantiles)
 
     def grid(self) -> list[Any]:
         """Grid values: the list, or ``n`` points from ``low`` to ``high`` (ends included)."""
         if self.values is not None:
             return list(self.values)
+        if self.dist is not None:
+            raise ConfigError(
+                [(self.path, "a distribution is sampled, not gridded: use --design lhs|sobol")]
+            )
         if self.n is None:
             raise ConfigError(
                 [(self.path, "a range low:high needs a count for a grid: low:high:n")]
@@ -201,10 +206,15 @@ def parse_range(text: str, flag: str = "--vary") -> Range:
     """
     path, sep, raw = text.partition("=")
     path = path.strip()
-    forms = "PATH=a,b,c | PATH=low:high | PATH=low:high:n | PATH=low:high:n:log"
+    forms = (
+        "PATH=a,b,c | PATH=low:high | PATH=low:high:n | PATH=low:high:n:log | "
+        "PATH=dist:NAME:k=v,k=v (e.g. dist:lognormal:mu=-5,sigma=0.3)"
+    )
     if not sep or not path or not raw.strip():
         raise ConfigError([(flag, f"{text!r}: write {forms}")])
     raw = raw.strip()
+    if raw.startswith("dist:"):
+        return _parse_dist(path, raw, text, flag)
     try:
         if ":" in raw:
             parts = raw.split(":")
@@ -226,3 +236,33 @@ def parse_range(text: str, flag: str = "--vary") -> Range:
         raise ConfigError(
             [(flag, f"{text!r}: write {forms} (low < high, n >= 2, low > 0 for log)")]
         ) from None
+
+
+def _parse_dist(path: str, raw: str, text: str, flag: str) -> Range:
+    """``dist:NAME:k=v,k=v``: a scenario distribution, validated like one in a file."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from lifesim.config.scenario import Distribution
+
+    _, _, rest = raw.partition(":")
+    name, _, args = rest.partition(":")
+    spec: dict[str, Any] = {"dist": name.strip()}
+    try:
+        for kv in filter(None, (a.strip() for a in args.split(","))):
+            k, eq, v = kv.partition("=")
+            if not eq:
+                raise ValueError(kv)
+            spec[k.strip()] = float(v)
+        dist = TypeAdapter(Distribution).validate_python(spec)
+    except (ValueError, ValidationError) as exc:
+        msg = str(exc).splitlines()[0] if isinstance(exc, ValidationError) else f"bad {exc}"
+        raise ConfigError(
+            [
+                (
+                    flag,
+                    f"{text!r}: a distribution as in scenario files, e.g. "
+                    f"dist:uniform:low=0.5,high=0.9 or dist:lognormal:mu=-5,sigma=0.3 ({msg})",
+                )
+            ]
+        ) from None
+    return Range(path, dist=dist)

@@ -230,7 +230,14 @@ def _design(ranges: list[Range], design: str, samples: int | None, seed: Any) ->
         u = qmc.LatinHypercube(d=d, seed=rng).random(samples)
     else:
         u = qmc.Sobol(d=d, scramble=True, seed=rng).random(samples)
-    cols = [r.scale(u[:, j]) for j, r in enumerate(ranges)]
+    from lifesim.model import dist_ppf
+
+    cols = [
+        dist_ppf(r.dist, np.clip(u[:, j], 1e-12, 1 - 1e-12))
+        if r.dist is not None
+        else r.scale(u[:, j])
+        for j, r in enumerate(ranges)
+    ]
     return [tuple(c[i] for c in cols) for i in range(samples)]
 
 
@@ -559,6 +566,12 @@ def _sensitivity(table, paths, ranges) -> pd.DataFrame | None:
     """RBD-FAST indices (SALib); ``None`` for value lists or fewer than 20 points."""
     if any(r.values is not None for r in ranges) or len(table) < 20:
         return None
+    ranges = [
+        Range(r.path, low=float(table[r.path].min()), high=float(table[r.path].max()))
+        if r.dist is not None
+        else r
+        for r in ranges
+    ]
     from SALib.analyze import rbd_fast
 
     problem = {"num_vars": len(paths), "names": paths, "bounds": [[r.low, r.high] for r in ranges]}
