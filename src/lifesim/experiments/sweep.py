@@ -37,10 +37,11 @@ import pandas as pd
 from lifesim._io import atomic_dir, check_out_dir
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Range, Scenario, ScenarioLike, load_scenario, override, parse_range
-from lifesim.engine import simulate
 from lifesim.errors import ConfigError
+from lifesim.experiments.compare import _parse_strategies
 from lifesim.experiments.stats import paired_diff
-from lifesim.metrics import METRICS, run_metrics
+from lifesim.experiments.uncertainty import metrics_of
+from lifesim.metrics import METRICS
 from lifesim.model import check_trust, trusted
 
 __all__ = ["sweep", "SweepResult"]
@@ -241,15 +242,9 @@ def _design(ranges: list[Range], design: str, samples: int | None, seed: Any) ->
     return [tuple(c[i] for c in cols) for i in range(samples)]
 
 
-def _one(scn: Scenario, seed: np.random.SeedSequence, strategy: str) -> dict[str, float]:
-    plain = strategy == "none" and "none" not in scn.strategies
-    res = simulate(scn, seed=seed, strategy=None if plain else strategy, record_events=False)
-    return run_metrics(res)
-
-
 def _point(scn: Scenario, seeds: list, strategies: Sequence[str], pid: int) -> pd.DataFrame:
     rows = [
-        {"point": pid, "replication": r, "strategy": s, **_one(scn, seeds[r], s)}
+        {"point": pid, "replication": r, "strategy": s, **metrics_of(scn, seeds[r], s)}
         for r in range(len(seeds))
         for s in strategies
     ]
@@ -335,16 +330,7 @@ def sweep(
     ranges = [v if isinstance(v, Range) else parse_range(v) for v in vary]
     if not ranges:
         raise ConfigError([("vary", "give at least one PATH=values to vary")])
-    names = (
-        strategies.split(",")
-        if isinstance(strategies, str)
-        else list(strategies or base.compare.strategies)
-    )
-    for s in names:
-        if s not in base.strategies and s != "none":
-            raise ConfigError(
-                [("strategies", f"unknown strategy {s!r}; known: {', '.join(base.strategies)}")]
-            )
+    names = _parse_strategies(base, strategies)
     if len(names) < 2:
         raise ConfigError([("strategies", "a sweep compares at least two strategies")])
     check_trust(base, names, trust_code)

@@ -30,6 +30,7 @@ from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, override
 from lifesim.engine import simulate
 from lifesim.errors import ConfigError
+from lifesim.experiments.compare import _parse_strategies
 from lifesim.metrics import METRICS, run_metrics
 from lifesim.model import check_trust, trusted
 
@@ -171,15 +172,19 @@ class UncertaintyResult:
         return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
+def metrics_of(
+    scn: Scenario, seed: np.random.SeedSequence, strategy: str, initial: Any = None
+) -> dict[str, float]:
+    """Every metric of one run of ``strategy`` (``initial``: a market or a callable of the seed)."""
+    start = initial(seed) if callable(initial) else initial
+    res = simulate(scn, seed=seed, strategy=strategy, record_events=False, initial=start)
+    return run_metrics(res)
+
+
 def _one(
     scn: Scenario, seed: np.random.SeedSequence, strategy: str, objective: str, initial: Any
 ) -> float:
-    plain = strategy == "none" and "none" not in scn.strategies  # no marketing
-    start = initial(seed) if callable(initial) else initial
-    res = simulate(
-        scn, seed=seed, strategy=None if plain else strategy, record_events=False, initial=start
-    )
-    return float(run_metrics(res)[objective])
+    return float(metrics_of(scn, seed, strategy, initial)[objective])
 
 
 def parameter_uncertainty(
@@ -230,21 +235,7 @@ def parameter_uncertainty(
     t0 = time.perf_counter()
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     base = resolve(trusted(base) if trust_code else base, customers, days)
-    names = (
-        strategies.split(",")
-        if isinstance(strategies, str)
-        else list(strategies or base.compare.strategies)
-    )
-    unknown = [s for s in names if s not in base.strategies and s != "none"]
-    if unknown:
-        raise ConfigError(
-            [
-                (
-                    "strategies",
-                    f"unknown strategy {unknown[0]!r}; known: {', '.join(base.strategies)}",
-                )
-            ]
-        )
+    names = _parse_strategies(base, strategies)
     check_trust(base, names, trust_code)
     if objective not in METRICS:
         raise ConfigError(
