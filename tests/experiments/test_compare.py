@@ -201,3 +201,15 @@ def test_the_winner_depends_on_the_business(configs_dir, global_seed):
     d = launch.differences.set_index("metric").loc["profit"]
     # kpi_focused - stage_focused: about 4 standard errors above 0 at this size
     assert d["diff"] > 0
+
+
+def test_spend_by_item_adds_up_to_each_strategys_mean_marketing_cost():
+    res = compare(None, replications=2, seed=3, customers=400, days=20)
+    assert list(res.spend.columns) == ["strategy", "item", "cost"]
+    assert set(res.spend.strategy) <= set(res.strategies)
+    for s in res.strategies:
+        items = res.spend[res.spend.strategy == s]
+        mean_cost = res.runs.loc[res.runs.strategy == s, "marketing_cost"].mean()
+        assert items["cost"].sum() == pytest.approx(mean_cost, rel=1e-9, abs=1e-9), s
+        assert list(items["cost"]) == sorted(items["cost"], reverse=True), s  # largest first
+    assert not len(res.spend[res.spend.strategy == "none"])  # no marketing, no ledger items

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import joblib
@@ -51,6 +51,7 @@ class RunSummary:
     shares: np.ndarray
     funnel: np.ndarray
     elapsed_s: float
+    spend: dict[str, float] = field(default_factory=dict)
 
 
 def _run_one(
@@ -71,7 +72,15 @@ def _run_one(
         shares=(counts / res.customers).astype(np.float32),
         funnel=funnel(res).to_numpy(),
         elapsed_s=res.elapsed_s,
+        spend=_spend(res.ledger),
     )
+
+
+def _spend(ledger: pd.DataFrame) -> dict[str, float]:
+    """Marketing spend of one run by ledger item (tactic or fee), for the report's 'where'."""
+    if not len(ledger):
+        return {}
+    return {str(k): float(v) for k, v in ledger.groupby("item")["cost"].sum().items()}
 
 
 def _parse_strategies(scn: Scenario, strategies: str | list[str] | None) -> list[str]:
@@ -274,6 +283,14 @@ def _summarise(
         shares[s] = pd.DataFrame(arr.mean(axis=0), columns=list(scn.stages))
         funnels[s] = np.stack([r.funnel for r in runs if r.strategy == s]).mean(axis=0)
     stage_shares = pd.concat(shares, names=["strategy", "day"]).reset_index()
+    spend = pd.DataFrame(
+        [
+            {"strategy": s, "item": item, "cost": cost}
+            for s in names
+            for item, cost in _mean_spend([r for r in runs if r.strategy == s]).items()
+        ],
+        columns=["strategy", "item", "cost"],
+    )
     funnel_df = pd.DataFrame(funnels, index=pd.Index(list(scn.stages), name="stage")).T
     funnel_df.index.name = "strategy"
     return ComparisonResult(
@@ -294,4 +311,16 @@ def _summarise(
         counterfactual=counterfactual,
         incremental=incremental,
         pairwise=pairwise,
+        spend=spend,
+    )
+
+
+def _mean_spend(runs: list[RunSummary]) -> dict[str, float]:
+    """Mean spend per replication by ledger item (0 where a replication had none), largest first."""
+    total: dict[str, float] = {}
+    for r in runs:
+        for item, cost in r.spend.items():
+            total[item] = total.get(item, 0.0) + cost
+    return dict(
+        sorted(((k, v / max(len(runs), 1)) for k, v in total.items()), key=lambda kv: -kv[1])
     )

@@ -117,6 +117,9 @@ class ComparisonResult:
     pairwise : DataFrame
         Every pair of compared strategies and every metric: ``a - b`` (``a`` ranked higher on
         the objective), paired CI, p-value and Holm-adjusted p-value over the pairs.
+    spend : DataFrame
+        Where the money went: per strategy and ledger item (a tactic, or a fee), the mean
+        marketing cost per replication (``strategy, item, cost``), largest first.
     """
 
     scenario: Scenario
@@ -136,6 +139,7 @@ class ComparisonResult:
     counterfactual: str = "none"
     incremental: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
+    spend: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def pairs(self) -> int:
