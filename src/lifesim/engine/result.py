@@ -15,6 +15,7 @@ import pandas as pd
 from lifesim._io import atomic_dir
 from lifesim._version import __version__
 from lifesim.config import Scenario, dump_scenario
+from lifesim.engine.flows import NoEventLogError, flow_table, matrix, start_counts
 from lifesim.model import KIND_CODES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,6 +66,10 @@ class SimulationResult:
     customer_snapshots : DataFrame
         Who was a customer at the end of each budget period: index ``person``, one boolean
         column per period end day (for the period churn formula).
+    events_recorded : bool
+        Whether the run kept its event log (``record_events=True``, the default). Without it
+        ``events`` is empty and the flow views (:meth:`flows`, :meth:`transition_matrix`)
+        refuse to answer.
     """
 
     scenario: Scenario
@@ -84,6 +89,7 @@ class SimulationResult:
     strategy: str = "none"
     tactics: pd.DataFrame | None = None
     customer_snapshots: pd.DataFrame | None = None
+    events_recorded: bool = True
 
     @classmethod
     def from_simulation(cls, sim: Simulation) -> SimulationResult:
@@ -153,6 +159,7 @@ class SimulationResult:
             strategy=mk.strategy.name,
             tactics=tactics,
             customer_snapshots=snaps,
+            events_recorded=bool(sim.recorder.record_events),
         )
 
     # -- headline figures ----------------------------------------------------------------
@@ -183,6 +190,96 @@ class SimulationResult:
         }
         end = self.people["stage"].isin(churned).to_numpy()
         return float((end & ever).sum() / ever.sum())
+
+    # -- stage flows -----------------------------------------------------------------------
+    def _need_events(self, what: str) -> None:
+        if not self.events_recorded:
+            raise NoEventLogError(
+                f"{what} needs the event log, and this run was made without one "
+                "(record_events=False, or `lifesim simulate --no-events`); run it again with "
+                "record_events=True (the default): the same seed gives the same run"
+            )
+
+    def flows(self) -> pd.DataFrame:
+        """Return the moves between stages over the horizon, by cause.
+
+        The cause of a move is ``organic`` (the stage graph's own hazards) or the name of the
+        tactic, campaign or support desk whose effect was on the move when it happened (the
+        strongest, when several were). This is attribution, not causation: a move made under
+        a tactic's effect counts for the tactic even if it would have happened without it.
+        What a strategy changes is the difference of flows between two runs on the same seed
+        (:meth:`lifesim.experiments.ComparisonResult.flow_difference`).
+
+        Returns
+        -------
+        DataFrame
+            One row per ``(from_stage, to_stage, cause)`` that happened at least once, in stage
+            order then cause order: ``from_stage``, ``to_stage``, ``cause`` (categoricals) and
+            ``moves`` (int64). Summed over causes and stages it is ``len(self.events)``.
+
+        Raises
+        ------
+        NoEventLogError
+            When the run was made with ``record_events=False``.
+
+        See Also
+        --------
+        transition_matrix : the same moves as a from x to matrix.
+
+        Examples
+        --------
+        >>> import lifesim
+        >>> res = lifesim.simulate(seed=1, customers=500, days=30, strategy="stage_focused")
+        >>> f = res.flows()
+        >>> list(f.columns)
+        ['from_stage', 'to_stage', 'cause', 'moves']
+        >>> int(f["moves"].sum()) == len(res.events)
+        True
+        """
+        self._need_events("flows()")
+        return flow_table(self.events, self.stage_names)
+
+    def start_counts(self) -> pd.Series:
+        """People per stage before the first day (the end counts less the net flows).
+
+        Raises
+        ------
+        NoEventLogError
+            When the run was made with ``record_events=False``.
+        """
+        self._need_events("start_counts()")
+        return start_counts(self.flows(), self.stage_counts.iloc[-1])
+
+    def transition_matrix(self, normalize: str | None = None) -> pd.DataFrame:
+        """Return the moves between stages as a matrix (rows: stage left; columns: entered).
+
+        Parameters
+        ----------
+        normalize : {None, "moves", "daily"}
+            ``None``: move counts over the horizon (diagonal 0). ``"moves"``: each row
+            divided by the moves out of its stage: where people went when they left (NaN for
+            a stage nobody left). ``"daily"``: one-day transition probabilities: moves divided
+            by the person-days spent in the stage at the start of a day, the probability of
+            staying on the diagonal; rows sum to 1 (NaN for a stage nobody was in).
+
+        Returns
+        -------
+        DataFrame
+            Index ``from_stage``, columns ``to_stage``: every stage, in graph order.
+
+        Raises
+        ------
+        NoEventLogError
+            When the run was made with ``record_events=False``.
+        """
+        self._need_events("transition_matrix()")
+        flows = self.flows()
+        days = None
+        if normalize == "daily":
+            counts = self.stage_counts
+            start = start_counts(flows, counts.iloc[-1])
+            days = start + counts.iloc[:-1].sum(axis=0).astype(np.int64)
+        return matrix(flows, self.stage_names, normalize, days)
 
     def to_dict(self) -> dict[str, Any]:
         """Headline figures as plain JSON-able data (what ``--format json`` prints)."""
