@@ -84,13 +84,33 @@ def test_cutoff_of_the_wrong_kind():
         build_dataset(prepare(_df()), "soon", 5)
 
 
-def test_yyyymmdd_integers_are_dates_when_the_cutoff_is_a_date():
+def test_yyyymmdd_integers_are_dates_whatever_the_cutoff():
+    # all valid YYYYMMDD dates: dates, with or without a date cutoff (they were day numbers
+    # without one: 20240131 -> 20240201 was 70 "days")
     df = _df(date=[20240101, 20240201, 20240301, 20240630])
-    assert prepare(df).time_kind == "day"
-    log = prepare(df, date_hint=True)
-    assert log.time_kind == "date" and log.format_day(log.last_day) == "2024-06-30"
+    for log in (prepare(df), prepare(df, date_hint=True)):
+        assert log.time_kind == "date" and log.format_day(log.last_day) == "2024-06-30"
+        assert log.last_day - log.first_day == 181  # 2024 is a leap year: 31+29+31+30+31+29
     log = prepare(df, schema=TransactionSchema(time_format="%Y%m%d"))
     assert log.time_kind == "date"
+    # a cutoff as the column writes it, an int or its digits, or ISO: the same day
+    assert log.parse_time(20240201) == log.parse_time("20240201") == log.parse_time("2024-02-01")
+    assert log.parse_time(20240201) - log.first_day == 31
+    with pytest.raises(DataError, match=r"cutoff == 20240230: not a date.*YYYY-MM-DD or YYYYMMDD"):
+        log.parse_time(20240230)
+    # "19970132" is no date: consecutive day numbers in that range stay day numbers
+    days = _df(date=[19970130, 19970131, 19970132, 19970133])
+    assert prepare(days).time_kind == "day"
+    assert prepare(days).last_day - prepare(days).first_day == 3
+    # a Feb 29 of a year that has none is no date either
+    assert prepare(_df(date=[20230101, 20230201, 20230229, 20230301])).time_kind == "day"
+    # a date cutoff insists on dates and names the row that is none
+    msg = (
+        r"'date': 2 value\(s\) are not dates in the format '%Y%m%d' \(YYYYMMDD integers"
+        r".*row 2: '19970132', row 3: '19970133'"
+    )
+    with pytest.raises(DataError, match=msg):
+        prepare(days, date_hint=True)
 
 
 def test_empty_log_and_observed_until():

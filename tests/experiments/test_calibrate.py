@@ -552,21 +552,14 @@ def test_orders_of_value_zero_are_said_to_be_left_out_of_the_order_value_fit():
     assert res.order_value["n"] == n - zero
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the churn reader takes YYYYMMDD integers as day numbers when the cutoff is a "
-    "number (19970131 -> 19970201 is 70 'days'), so calibrate fits distorted recencies without "
-    "a word, while --as-of 1997-09-08 reads the same column as dates; the fix (detect or refuse "
-    "date-like integers) belongs in lifesim.churn's time parsing",
-)
-def test_yyyymmdd_integers_are_read_as_dates_or_refused():
+def test_yyyymmdd_integers_are_read_as_dates():
+    # the churn reader took YYYYMMDD integers as day numbers when the cutoff was a number
+    # (19970131 -> 19970201 was 70 'days'), so calibrate fitted distorted recencies silently
     log = _pareto_nbd_log(600, 200, 6)
     dates = pd.Timestamp("1997-01-01") + pd.to_timedelta(log["day"], "D")
     as_int = log.assign(day=dates.dt.strftime("%Y%m%d").astype(int))
     cut = int((pd.Timestamp("1997-01-01") + pd.Timedelta(days=150)).strftime("%Y%m%d"))
-    try:
-        res = calibrate(as_int, cutoff=cut, draws=10, forecast_draws=10)
-    except DataError:
-        return  # refused: fine
     ref = calibrate(log, cutoff=150, draws=10, forecast_draws=10)
-    np.testing.assert_allclose(res.fit.estimate, ref.fit.estimate, rtol=1e-6)
+    for c in (cut, str(cut), "1997-05-31"):
+        res = calibrate(as_int, cutoff=c, draws=10, forecast_draws=10)
+        np.testing.assert_allclose(res.fit.estimate, ref.fit.estimate, rtol=1e-6)

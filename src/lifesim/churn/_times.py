@@ -3,6 +3,12 @@
 A column is read in one format (``--time-format``, ISO 8601, or the format of its first
 value); rows that do not match are an error naming them, as are dates outside 1678-2261 and
 day numbers beyond +-100 million.
+
+An integer column whose values are *all* valid YYYYMMDD dates from 1900-01-01 to 2100-12-31
+(e.g. ``19970930``) is read as dates, whatever the cutoff: day numbers that all happen to
+look like dates do not occur in practice (a run of consecutive day numbers over more than a
+month always holds a non-date such as ``19970132``). Integer day numbers otherwise. Set
+``--time-format`` to decide explicitly.
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ def _bad_rows(raw: pd.Series, bad: np.ndarray) -> str:
     return shown + (f" (and {rows.size - _SHOW} more)" if rows.size > _SHOW else "")
 
 
-def _parse_dates(raw: pd.Series, fmt: str | None, col: str) -> pd.Series:
+def _parse_dates(
+    raw: pd.Series, fmt: str | None, col: str, why: str = "(--time-format)"
+) -> pd.Series:
     """Parse dates in one format: ``fmt``, ISO 8601, or the format of the first value.
 
     Rows that do not match that one format are an error naming them: a column whose dates
@@ -49,7 +57,7 @@ def _parse_dates(raw: pd.Series, fmt: str | None, col: str) -> pd.Series:
                 f"--time-format {fmt!r}: not a usable date format ({exc}); allowed: strftime "
                 "codes such as %Y-%m-%d or %d/%m/%Y"
             ) from None
-        how = f"the format {fmt!r} (--time-format)"
+        how = f"the format {fmt!r} {why}"
     else:
         try:
             ts = _naive(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False))
@@ -115,9 +123,10 @@ def _to_days(s: pd.Series, col: str, fmt: str | None, hint_date: bool) -> tuple[
                 f"({_bad_rows(s, far)}); allowed: -{_MAX_DAY:,} to {_MAX_DAY:,}"
             )
         yyyymmdd = (v.min() >= 1900_01_01) & (v.max() <= 2100_12_31)
-        if not (hint_date and yyyymmdd):
+        if not yyyymmdd or not (hint_date or _all_yyyymmdd(v)):
             return v, "day"
-        fmt = "%Y%m%d"
+        why = "(YYYYMMDD integers, with a cutoff given as a date)"
+        return _dates_to_days(_parse_dates(s.astype(str), "%Y%m%d", col, why)), "date"
     if fmt is None and pd.api.types.is_float_dtype(s.dtype):
         v = s.to_numpy()
         if np.all(v == np.round(v)):
@@ -132,8 +141,39 @@ def _to_days(s: pd.Series, col: str, fmt: str | None, hint_date: bool) -> tuple[
         ts = s
     else:
         ts = _parse_dates(s, fmt, col)
-    days = ts.to_numpy("datetime64[D]").astype(np.int64)
-    return days, "date"
+    return _dates_to_days(ts), "date"
+
+
+def _dates_to_days(ts: pd.Series) -> np.ndarray:
+    return ts.to_numpy("datetime64[D]").astype(np.int64)
+
+
+def _all_yyyymmdd(v: np.ndarray) -> bool:
+    """Whether every integer in ``v`` is a valid calendar date written as YYYYMMDD."""
+    u = np.unique(v)
+    y, md = np.divmod(u, 10_000)
+    m, d = np.divmod(md, 100)
+    if ((m < 1) | (m > 12) | (d < 1) | (d > 31)).any():
+        return False
+    start = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1)
+    first = start.astype("datetime64[D]")
+    length = ((start + 1).astype("datetime64[D]") - first).astype(np.int64)
+    return bool((d <= length).all())
+
+
+def yyyymmdd_day(value: object) -> int | None:
+    """Return the day number of an 8-digit YYYYMMDD integer (or digit string), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 8:
+        value = int(value.strip())
+    if not isinstance(value, int | np.integer) or not 1900_01_01 <= int(value) <= 2100_12_31:
+        return None
+    v = np.array([int(value)], np.int64)
+    if not _all_yyyymmdd(v):
+        return None
+    ts = pd.Timestamp(f"{int(value):08d}")
+    return int((ts - pd.Timestamp(0)) // pd.Timedelta(days=1))
 
 
 def _numbers_from_text(s: pd.Series) -> pd.Series:

@@ -7,7 +7,8 @@ One row per transaction (purchase), with
 ===============  ========================================================================
 ``customer``     customer id (any hashable: int, str)
 ``time``         a date/datetime (parsed; resolved to calendar days) **or** an integer day
-                 number (the simulator's ``day``: 0, 1, 2, ...)
+                 number (the simulator's ``day``: 0, 1, 2, ...); integers that are all
+                 valid YYYYMMDD dates (1900-2100, e.g. ``19970930``) are dates
 ``amount``       order value, >= 0 (refunds must be netted out before)
 ``event``        optional event type; rows whose value is a *churn event* (e.g. ``cancel``)
                  are cancellations, not purchases (contractual mode)
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifesim.churn._times import _examples, _to_days
+from lifesim.churn._times import _examples, _to_days, yyyymmdd_day
 from lifesim.churn.io import as_frame, run_folder, simulation_parts
 from lifesim.errors import DataError
 
@@ -219,6 +220,9 @@ class TransactionLog:
                 f"({self.format_day(self.first_day)} to {self.format_day(self.last_day)}), "
                 f"so {option} must be an integer day"
             )
+        day = yyyymmdd_day(value)  # 19970930 or "19970930", as the time column may hold
+        if day is not None:
+            return day
         try:
             ts = pd.Timestamp(value)
             if isinstance(value, int | np.integer) or pd.isna(ts):
@@ -227,7 +231,7 @@ class TransactionLog:
             raise DataError(
                 f"{option} == {value!r}: not a date; the time column holds dates "
                 f"({self.format_day(self.first_day)} to {self.format_day(self.last_day)}), "
-                f"give {option} as YYYY-MM-DD"
+                f"give {option} as YYYY-MM-DD or YYYYMMDD"
             ) from None
         if ts.tzinfo is not None:
             ts = ts.tz_localize(None)

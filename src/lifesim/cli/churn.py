@@ -45,10 +45,21 @@ class Kind(StrEnum):
 
 _DATA = typer.Argument(..., help="Transactions (CSV, TSV, .txt whitespace, Parquet) or snapshot.")
 _CUST = typer.Option(None, "--customer-col", help="Customer id column (default: detected).")
-_TIME = typer.Option(None, "--time-col", help="Time column: dates or integer days (detected).")
+_TIME = typer.Option(
+    None,
+    "--time-col",
+    help="Time column: dates or integer days (detected). Integers that are all valid "
+    "YYYYMMDD dates (1900-2100, e.g. 19970930) are read as dates; a cutoff may then be "
+    "19970930 or 1997-09-30.",
+)
 _AMOUNT = typer.Option(None, "--amount-col", help="Order value column (default: detected).")
 _EVENT = typer.Option(None, "--event-col", help="Event-type column (churn events: contractual).")
-_TFMT = typer.Option(None, "--time-format", help="strftime format of the time column, e.g. %Y%m%d.")
+_TFMT = typer.Option(
+    None,
+    "--time-format",
+    help="strftime format of the time column, e.g. %Y%m%d (default: ISO 8601, the first "
+    "value's format, YYYYMMDD integers, or integer day numbers).",
+)
 _SEP = typer.Option(None, "--sep", help="Field separator of a text file (default: by suffix).")
 _EVENTS = typer.Option(
     None, "--events", help="Event log (stages, causes, churn events), e.g. a simulation's events."
