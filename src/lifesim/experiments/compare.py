@@ -27,6 +27,7 @@ from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.engine import simulate
 from lifesim.errors import ConfigError
+from lifesim.experiments.flows import flow_counts_table
 from lifesim.experiments.incremental import (
     COUNTERFACTUAL,
     counterfactual_of,
@@ -52,6 +53,7 @@ class RunSummary:
     funnel: np.ndarray
     elapsed_s: float
     spend: dict[str, float] = field(default_factory=dict)
+    flows: pd.DataFrame | None = None  # moves by (from_stage, to_stage, cause): a few dozen rows
 
 
 def _run_one(
@@ -73,6 +75,7 @@ def _run_one(
         funnel=funnel(res).to_numpy(),
         elapsed_s=res.elapsed_s,
         spend=_spend(res.ledger),
+        flows=res.flows(),
     )
 
 
@@ -312,6 +315,7 @@ def _summarise(
         incremental=incremental,
         pairwise=pairwise,
         spend=spend,
+        flow_counts=flow_counts_table(runs, list(scn.stages)),
     )
 
 
