@@ -563,3 +563,48 @@ def test_yyyymmdd_integers_are_read_as_dates():
     for c in (cut, str(cut), "1997-05-31"):
         res = calibrate(as_int, cutoff=c, draws=10, forecast_draws=10)
         np.testing.assert_allclose(res.fit.estimate, ref.fit.estimate, rtol=1e-6)
+
+
+def test_experiment_run_starts_from_the_log_customers(tmp_path):
+    # `experiment run --from-log LOG --as-of DATE`, as on simulate and compare: the
+    # experiment's market and every truth market are the log's customers at the date
+    from lifesim.experiments.calibration.state import state_from_log
+    from lifesim.experiments.insim import run_experiment
+
+    log = _pareto_nbd_log(600, 200, 6)
+    n_at = int(log.loc[log["day"] <= 40, "customer"].nunique())  # customers by day 40
+    res = calibrate(log, cutoff=150, draws=10, forecast_draws=10)
+    res.save(tmp_path / "cal")
+    spec = yaml.safe_load((tmp_path / "cal" / "scenario.yaml").read_text())
+    spec["experiment"] = {
+        "arms": {"control": "none", "treatment": "stage_focused"},
+        "start": 5,
+        "metrics": {"revenue": {"kind": "revenue", "within": 20}},
+        "truth_replications": 2,
+    }
+    spec["days"] = 30
+    scn_path = tmp_path / "exp.yaml"
+    scn_path.write_text(yaml.safe_dump(spec))
+    scn = load_scenario(scn_path)
+    state = state_from_log(scn, log, 40)
+    assert state.customers == n_at < 600
+    out = run_experiment(scn, customers=n_at, initial=state, truth_replications=2)
+    assert len(out.people) == n_at
+    assert set(out.truth["people"]) == {2 * n_at}  # both truth markets: the log's customers
+    data = tmp_path / "tx.csv"
+    log.to_csv(data, index=False)
+    args = ["experiment", "run", str(scn_path), "--from-log", str(data), "--as-of", "40"]
+    r = _cli(*args, "--no-progress", "--format", "json", "--out", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    assert sum(json.loads(r.stdout)["n"].values()) == n_at
+    assert len(pd.read_csv(tmp_path / "run" / "dataset.csv")) == n_at
+    for extra, message in (
+        (["--design", "market"], "--from-log: only with a person-level design"),
+        (["--customers", "10"], "--customers: not with --from-log"),
+        (["--as-of", "900"], "as_of == '900' is outside the data"),
+    ):
+        r = _cli(*args, *extra, "--no-progress", "--out", str(tmp_path / "bad"))
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, extra
+        assert not (tmp_path / "bad").exists()
+    r = _cli("experiment", "run", str(scn_path), "--as-of", "100", "--no-progress")
+    assert r.returncode == 2 and "--as-of: only with --from-log" in r.stderr

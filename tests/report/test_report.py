@@ -1,5 +1,7 @@
+import re
+from html import unescape
+
 import matplotlib.pyplot as plt
-import numpy as np
 import pytest
 from matplotlib.container import BarContainer, ErrorbarContainer
 
@@ -11,7 +13,6 @@ from lifesim.report import (
     save_compare_run,
     stage_shares_figure,
 )
-from lifesim.report.plots import FOREST_METRICS
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +20,22 @@ def res():
     return compare(None, replications=2, seed=1, customers=600, days=40)
 
 
-def test_stage_shares_figure_has_one_stacked_panel_per_strategy(res):
+def test_stage_shares_figure_draws_each_stage_as_a_difference_from_the_baseline(res):
     fig = stage_shares_figure(res)
     stages = list(res.scenario.stages)
+    others = [s for s in res.strategies if s != res.baseline]
     panels = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in panels] == list(res.strategies)
-    for ax, s in zip(panels, res.strategies, strict=True):
-        assert len(ax.collections) == len(stages), s  # one band per stage
-        # the top of the stack is the whole market every day
-        top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
-        assert top == pytest.approx(1.0, abs=1e-6), s
+    assert [ax.get_title() for ax in panels] == [f"{s} - {res.baseline}" for s in others]
+    sh = res.stage_shares
+    base = sh[sh.strategy == res.baseline].set_index("day")
+    for ax, s in zip(panels, others, strict=True):
+        lines = [ln for ln in ax.get_lines() if ln.get_label() in stages]
+        assert [ln.get_label() for ln in lines] == stages, s
+        sub = sh[sh.strategy == s].set_index("day")
+        for ln in lines:
+            st = ln.get_label()
+            want = 100 * (sub[st] - base[st])  # percentage points of the market
+            assert ln.get_ydata() == pytest.approx(want.to_numpy(), abs=1e-9), (s, st)
     plt.close(fig)
 
 
@@ -44,28 +51,40 @@ def test_funnel_figure_bars_are_the_funnel_table(res):
     plt.close(fig)
 
 
-def test_forest_figure_points_are_differences_in_percent_of_the_baseline(res):
+def test_forest_figure_points_are_differences_in_their_own_unit_one_panel_per_unit(res):
     fig = forest_figure(res)
-    ax = fig.axes[0]
-    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
-    base = res.summary_table[res.summary_table.strategy == res.baseline].set_index("metric")
     d = res.differences.set_index(["strategy", "metric"])
     others = [s for s in res.strategies if s != res.baseline]
-    shown = [m for m in FOREST_METRICS if np.isfinite(base.loc[m, "mean"]) and base.loc[m, "mean"]]
-    assert "marketing_cost" not in shown  # 0 for the baseline 'none': no % of it
-    expected = [
-        100 * d.loc[(s, m), "diff"] / abs(base.loc[m, "mean"]) for m in shown for s in others
+    panels = [ax for ax in fig.axes if ax.get_xlabel()]
+    units = [ax.get_xlabel() for ax in panels]
+    assert units == [
+        "difference, money (currency units)",
+        "difference, money per customer (currency units)",
+        "difference, rates (percentage points)",
+        "difference, people",
+        "difference, NPS points",
     ]
-    assert len(bars) == len(expected)
-    got = [float(c.lines[0].get_xdata()[0]) for c in bars]
-    assert got == pytest.approx(expected, rel=1e-9)
+    money = ["profit", "revenue", "marketing_cost"]  # cost is in: a difference to 0 is fine
+    rates = ["conversion_rate", "churn_rate", "churn_rate_period", "repeat_purchase_rate"]
+    expected = [
+        [d.loc[(s, m), "diff"] for m in money for s in others],
+        [d.loc[(s, "clv"), "diff"] for s in others],
+        [100 * d.loc[(s, m), "diff"] for m in rates for s in others],
+        [d.loc[(s, m), "diff"] for m in ("customers_acquired", "customers_end") for s in others],
+        [d.loc[(s, "nps"), "diff"] for s in others],
+    ]
+    for ax, want in zip(panels, expected, strict=True):
+        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        got = [float(c.lines[0].get_xdata()[0]) for c in bars]
+        assert got == pytest.approx(want, rel=1e-9), ax.get_xlabel()
     plt.close(fig)
 
 
 def test_report_folder(tmp_path, res):
     html = compare_report_html(res)
     assert html.startswith("<!doctype html>") and html.count("data:image/png;base64,") == 4
-    assert res.verdict_text() in html
+    text = unescape(re.sub(r"<[^>]+>", "", html))  # glossary links around the terms
+    assert res.verdict_text() in text
     out = save_compare_run(res, tmp_path / "run")
     assert (out / "report.html").stat().st_size > 10_000
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -210,7 +210,7 @@ def compare(
             (folder / "parameter_uncertainty.txt").write_text(unc.summary() + "\n", "utf-8")
 
     if report:
-        save_compare_run(res, out, overwrite=overwrite, inputs=inputs, extra=extra)
+        save_compare_run(res, out, overwrite=overwrite, inputs=inputs, extra=extra, uncertainty=unc)
     else:
         with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
             res.save_tables(tmp)

@@ -18,7 +18,9 @@ from lifesim.cli._common import (
     progress_bar,
     stderr,
 )
-from lifesim.errors import LifesimError
+from lifesim.cli.calibrate import AS_OF, FROM_LOG, log_state
+from lifesim.cli.churn import _AMOUNT, _CUST, _TIME
+from lifesim.errors import ConfigError, LifesimError
 
 __all__ = ["app", "run", "audit"]
 
@@ -68,6 +70,11 @@ def run(
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write plots and HTML."),
+    from_log: Path | None = FROM_LOG,
+    as_of: str | None = AS_OF,
+    customer_col: str | None = _CUST,
+    time_col: str | None = _TIME,
+    amount_col: str | None = _AMOUNT,
     set_: list[str] = SET,
 ) -> None:
     """Run the experiment once: dataset, analysis, and the true effect beside every estimate."""
@@ -80,8 +87,22 @@ def run(
             load_with_sets(config, set_), customers, days, design, clusters
         )
         check_experiment_trust(scn, trust_code)
+        state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col, customers)
+        if state is not None:  # the market is the log's customers (budget scales with it)
+            if exp.design.unit != "person":
+                raise ConfigError(
+                    [
+                        (
+                            "--from-log",
+                            "only with a person-level design (--design person): the log's "
+                            "customers have no regions; got design 'market'",
+                        )
+                    ]
+                )
+            scn, exp = resolve_experiment(scn, state.customers)
+        inputs = [config, from_log]
         out = default_run_dir("experiment", scn.name) if out is None else out
-        check_out_dir(out, overwrite=overwrite, inputs=[config])
+        check_out_dir(out, overwrite=overwrite, inputs=inputs)
         reps = truth_replications if truth_replications is not None else exp.truth_replications
         total = 1 + max(reps, 0) * len(exp.arms)
         with progress_bar("experiment + truth runs", total, enabled=progress) as cb:
@@ -92,11 +113,12 @@ def run(
                 jobs=jobs,
                 progress=cb,
                 trust_code=trust_code,
+                initial=state,
             )
         if report:
-            save_experiment_run(res, out, overwrite=overwrite, inputs=[config])
+            save_experiment_run(res, out, overwrite=overwrite, inputs=inputs)
         else:
-            res.save(out, overwrite=overwrite, inputs=[config])
+            res.save(out, overwrite=overwrite, inputs=inputs)
     except LifesimError as exc:
         fail(str(exc))
         return

@@ -10,28 +10,77 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from lifesim._io import atomic_dir
 from lifesim.experiments import ComparisonResult
-from lifesim.experiments.result import HEADLINE, PAIRWISE_HEADLINE, _ci, _num, _p
-from lifesim.metrics import BASE_METRIC, CLV_CONVENTION, INCREMENTAL, METRICS
+from lifesim.experiments.result import HEADLINE, PAIRWISE_HEADLINE
+from lifesim.experiments.uncertainty import UncertaintyResult
+from lifesim.metrics import CLV_CONVENTION, INCREMENTAL, METRICS
+from lifesim.report._format import Raw, fmt_ci, fmt_p, fmt_value, html_table, is_missing
 from lifesim.report.plots import (
     forest_figure,
     funnel_figure,
     incremental_figure,
     stage_shares_figure,
 )
+from lifesim.report.summary import compare_decision, glossary_html, link_terms
 
 __all__ = ["write_compare_report", "compare_report_html", "save_compare_run"]
 
 _CSS = """
-body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;max-width:1200px}
+body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
+padding:0 1em;line-height:1.4}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
-text-align:right}th{background:#f4f4f4}.verdict{font-size:1.15em;padding:.6em;background:#eef6ee;
-border-left:4px solid #3a3}.warn{background:#fff4e5;border-left-color:#e90}small{color:#555}
-img{max-width:100%}
+text-align:right;vertical-align:top}th{background:#f4f4f4}tbody th{text-align:left}
+.scroll{overflow-x:auto;max-width:100%;margin:.5em 0}
+.verdict{font-size:1.15em;padding:.6em;background:#eef6ee;border-left:4px solid #3a3}
+.warn{background:#fff4e5;border-left:4px solid #e90;padding:.6em}small{color:#555}
+.decision{border:1px solid #ccc;border-radius:6px;padding:0 1.2em .6em;margin:1em 0 2em}
+.decision h3{margin:.8em 0 .2em;font-size:1em}.decision ul{margin:.2em 0}
+a.g{color:inherit;text-decoration:underline dotted #888}
+dl.glossary dt{font-weight:bold;margin-top:.5em}dl.glossary dd{margin-left:1.5em}
+.na{color:#777;font-style:italic}img{max-width:100%}pre{overflow-x:auto;white-space:pre}
 """
+
+#: Why a value is missing, by metric (the reports write this instead of NaN).
+_UNDEFINED = {
+    "roi": "not defined: no marketing spend",
+    "coupon_redemption_rate": "not defined: no coupons issued",
+    "incremental_roi": "not defined: no incremental spend",
+    "incremental_cac": "not defined: marketing adds no customers",
+}
+
+#: Metrics whose value is a spend (0 is written "0 (no spend)").
+_SPEND = ("marketing_cost", "incremental_cost", "cac")
+
+
+def _why(metric: str) -> str:
+    return _UNDEFINED.get(metric, "not defined: no finite value in any replication")
+
+
+def _na(text: str) -> Raw:
+    return Raw(f'<span class="na">{html.escape(text)}</span>')
+
+
+def _cell(
+    est: float, lo: float, hi: float, metric: str, *, diff: bool = False, p: float | None = None
+) -> Raw | str:
+    """One 'value [CI]' cell for people: units, no NaN, zero spend said the same way."""
+    if is_missing(est):
+        return _na(_why(metric))
+    if metric in _SPEND and est == 0 and lo == 0 and hi == 0:
+        return "0 (no spend)"
+    text = fmt_value(est, metric, diff=diff)
+    ci = fmt_ci(lo, hi, metric, diff=diff)
+    if ci:
+        text += f" {ci}"
+    elif not (lo == est == hi):
+        text += " (no CI: fewer than 2 finite values)"
+    if p is not None and not is_missing(p):
+        pv = fmt_p(p)
+        pv = pv if pv.startswith("<") else f"= {pv}"
+        return Raw(f"{html.escape(text)}<br><small>p {html.escape(pv)}</small>")
+    return text
 
 
 def _png(fig) -> str:
@@ -59,111 +108,165 @@ def _incremental_html(res: ComparisonResult) -> str:
     inc = res.incremental.set_index(["strategy", "measure"])
     rows = []
     for k, info in INCREMENTAL.items():
-        m = BASE_METRIC[k]
-        cells = []
+        cells: list = [info.label]
         for s in who:
             r = inc.loc[(s, k)]
             cells.append(
-                f"<td>{_num(r['estimate'], m)} {_ci(r['ci_low'], r['ci_high'], m)}"
-                f"<br><small>p = {_p(r['p_value'])}</small></td>"
+                _cell(r["estimate"], r["ci_low"], r["ci_high"], k, diff=True, p=r["p_value"])
             )
-        rows.append(f"<tr><th>{html.escape(info.label)}</th>{''.join(cells)}</tr>")
-    head = "".join(f"<th>{html.escape(s)}</th>" for s in who)
-    return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+        rows.append(cells)
+    return html_table(["", *who], rows)
+
+
+def _summary_html(res: ComparisonResult) -> str:
+    t = res.summary_table.set_index(["strategy", "metric"])
+    rows = []
+    for m in METRICS:
+        cells: list = [METRICS[m].label]
+        for s in res.strategies:
+            r = t.loc[(s, m)]
+            cells.append(_cell(r["mean"], r["ci_low"], r["ci_high"], m))
+        rows.append(cells)
+    return html_table(["metric", *res.strategies], rows)
 
 
 def _pairwise_html(res: ComparisonResult) -> str:
     if not len(res.pairwise):
         return "<p>One strategy: no pairs.</p>"
     metrics = [res.objective] + [m for m in PAIRWISE_HEADLINE if m != res.objective]
-    metrics += [m for m in METRICS if m not in metrics]
     rows = []
     for m in metrics:
         for r in res.pairwise[res.pairwise.metric == m].itertuples():
-            sig = "yes" if r.significant else "no"
+            if is_missing(r.diff):
+                continue
             rows.append(
-                f"<tr><td>{html.escape(METRICS[m].label)}</td><td>{html.escape(r.a)}</td>"
-                f"<td>{html.escape(r.b)}</td><td>{_num(r.diff, m)}</td>"
-                f"<td>{_ci(r.ci_low, r.ci_high, m)}</td><td>{_p(r.p_value)}</td>"
-                f"<td>{_p(r.p_adjusted)}</td><td>{sig}</td></tr>"
+                [
+                    METRICS[m].label,
+                    f"{r.a} - {r.b}",
+                    _cell(r.diff, r.ci_low, r.ci_high, m, diff=True),
+                    fmt_p(r.p_value) or _na("not defined: no variation"),
+                    fmt_p(r.p_adjusted) or _na("not defined: no variation"),
+                    "yes" if r.significant else "no",
+                ]
             )
-    head = (
-        "<tr><th>metric</th><th>a</th><th>b</th><th>a - b</th><th>CI</th><th>p</th>"
-        "<th>p (Holm)</th><th>significant</th></tr>"
-    )
-    return f"<table>{head}{''.join(rows)}</table>"
+    cols = ["metric", "pair (a - b)", "difference [CI]", "p", "p (Holm)", "significant"]
+    return html_table(cols, rows)
 
 
 def _differences_html(res: ComparisonResult) -> str:
-    rows = []
-    for r in res.differences.itertuples():
-        m = r.metric
-        rows.append(
-            f"<tr><td>{html.escape(r.strategy)}</td><td>{html.escape(METRICS[m].label)}</td>"
-            f"<td>{_num(r.diff, m)}</td><td>{_ci(r.ci_low, r.ci_high, m)}</td>"
-            f"<td>{_p(r.p_value)}</td><td>{_num(r.se_paired, m)}</td>"
-            f"<td>{_num(r.se_unpaired, m)}</td></tr>"
+    others = [s for s in res.strategies if s != res.baseline]
+    if not others:
+        return "<p>One strategy: no differences.</p>"
+    d = res.differences.set_index(["strategy", "metric"])
+    rows, dropped = [], []
+    for m in METRICS:
+        if all(is_missing(d.loc[(s, m), "diff"]) for s in others):
+            dropped.append(METRICS[m].label)
+            continue
+        cells: list = [METRICS[m].label]
+        for s in others:
+            r = d.loc[(s, m)]
+            cells.append(_cell(r["diff"], r["ci_low"], r["ci_high"], m, diff=True, p=r["p_value"]))
+        rows.append(cells)
+    note = ""
+    if dropped:
+        note = (
+            f"<p><small>Left out: {html.escape(', '.join(dropped))} (not defined for "
+            f"{html.escape(res.baseline)} or for every other strategy, e.g. a ratio to a spend "
+            "of 0).</small></p>"
         )
-    head = (
-        "<tr><th>strategy</th><th>metric</th><th>difference</th><th>CI</th><th>p</th>"
-        "<th>SE paired</th><th>SE unpaired</th></tr>"
+    return html_table(["metric", *(f"{s} - {res.baseline}" for s in others)], rows) + note
+
+
+def _uncertainty_html(unc: UncertaintyResult | None) -> str:
+    if unc is None:
+        return ""
+    label = METRICS[unc.objective].label if unc.objective in METRICS else unc.objective
+    rows = [
+        [
+            r.strategy,
+            _cell(r.mean, r.low, r.high, unc.objective),
+            f"{r.p_best:.0%} (+/- {r.p_best_se:.0%})",
+            fmt_value(r.expected_regret, unc.objective),
+        ]
+        for r in unc.table.itertuples()
+    ]
+    cols = ["strategy", f"{label}: mean [2.5%, 97.5%] over draws", "P(best)", "expected regret"]
+    conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in unc.conventions)
+    return (
+        f"<h2>Under {link_terms('parameter uncertainty')} ({unc.draws} draws)</h2>"
+        + html_table(cols, rows)
+        + f"<ul>{conv}</ul>"
     )
-    return f"<table>{head}{''.join(rows)}</table>"
 
 
-def compare_report_html(res: ComparisonResult, figures: dict[str, str] | None = None) -> str:
-    """Return the report as one HTML string."""
+def compare_report_html(
+    res: ComparisonResult,
+    figures: dict[str, str] | None = None,
+    uncertainty: UncertaintyResult | None = None,
+) -> str:
+    """Return the report as one HTML string (``uncertainty``: the run's parameter draws)."""
     figs = figures if figures is not None else _figures(res)
     level = round(100 * (1 - res.alpha))
-    table = pd.DataFrame(
-        {s: [res._cell(s, m) for m in METRICS] for s in res.strategies},
-        index=[METRICS[m].label for m in METRICS],
-    )
-    sig = res.verdict.get("significant", False)
-    conv = "".join(f"<li>{html.escape(c)}</li>" for c in res.conventions)
+    conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in res.conventions)
     mconv = "".join(
-        f"<li><b>{html.escape(METRICS[m].label)}</b>: {html.escape(METRICS[m].convention)}</li>"
+        f"<li><b>{html.escape(METRICS[m].label)}</b>: "
+        f"{link_terms(html.escape(METRICS[m].convention))}</li>"
         for m in METRICS
     )
     assume = "".join(f"<li>{html.escape(a)}</li>" for a in res.assumption_lines())
+    sig = res.verdict.get("significant", False)
+    decision = compare_decision(res, uncertainty)
+    L = link_terms  # noqa: N806 - short name for the glossary links
     return f"""<!doctype html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>lifesim compare: {html.escape(res.scenario.name)}</title><style>{_CSS}</style></head><body>
-<h1>Stage-focused or KPI-focused? Scenario {html.escape(res.scenario.name)!s}</h1>
-<p>{res.scenario.market.size:,} people x {res.scenario.days} days; {res.replications}
-replications per strategy with common random numbers; seed {res.seed}.</p>
-<p class="verdict{"" if sig else " warn"}">{html.escape(res.verdict_text())}</p>
-<p><small>{html.escape(CLV_CONVENTION)}.</small></p>
-<h2>Incremental economics against no marketing: mean [{level}% CI]</h2>
-<p>{html.escape(res.counterfactual_note)}. ROI and CAC here are incremental; the ROI (blended)
+<h1>Which strategy? Scenario {html.escape(res.scenario.name)}</h1>
+{decision.html()}
+<h2>The statistical verdict</h2>
+<p class="verdict{"" if sig else " warn"}">{L(html.escape(res.verdict_text()))}</p>
+<p><small>{L(html.escape(CLV_CONVENTION))}.</small></p>
+<h2>{L("Incremental")} economics against no marketing: mean [{level}% {L("CI")}]</h2>
+<p>{L(html.escape(res.counterfactual_note))}. ROI and CAC here are incremental; the ROI (blended)
 and CAC (blended) rows below count organic revenue and customers as a return of marketing.</p>
 {_incremental_html(res)}
 <img src="data:image/png;base64,{figs["incremental"]}" alt="incremental profit and revenue">
-<h2>Metrics: mean [{level}% CI]</h2>{table.to_html(escape=True)}
-<h2>Every pair of strategies (paired by replication; Holm over {res.pairs} pairs)</h2>
-<p>a - b, a ranked higher on {html.escape(res.objective)}; CIs per pair at {level}% (not
-simultaneous); p-values from the paired t-test, adjusted by Holm's method over the {res.pairs}
-pairs for each metric.</p>
-{_pairwise_html(res)}
-<h2>Differences against {html.escape(res.baseline)} (paired by replication, unadjusted)</h2>
+{_uncertainty_html(uncertainty)}
+<h2>Metrics: mean [{level}% {L("CI")}] over {res.replications} {L("replications")}</h2>
+{_summary_html(res)}
+<h2>Differences against {html.escape(res.baseline)} (paired by {L("replication")})</h2>
+<p>Each cell: strategy minus {html.escape(res.baseline)}, its {level}% {L("CI")} and the
+{L("p-value")} of the paired t-test (unadjusted). Rates differ in {L("percentage points")}.</p>
 {_differences_html(res)}
-<h2>Forest plot</h2><img src="data:image/png;base64,{figs["forest"]}" alt="forest plot">
-<h2>Stage shares over time</h2><img src="data:image/png;base64,{figs["stage_shares"]}"
-alt="stage shares">
+<h2>Forest plot: the same differences, each in its own unit</h2>
+<img src="data:image/png;base64,{figs["forest"]}" alt="forest plot">
+<h2>Every pair of strategies ({L("Holm")} over {res.pairs} pairs)</h2>
+<p>a - b, a ranked higher on {html.escape(res.objective)}; {L("CIs")} per pair at {level}%
+(not simultaneous); {L("p-values")} from the paired t-test, adjusted by {L("Holm")}'s method
+over the {res.pairs} pairs for each metric. The objective and the money metrics are shown; every
+metric is in <code>pairwise.csv</code>.</p>
+{_pairwise_html(res)}
+<h2>Stage shares: difference from {html.escape(res.baseline)} over time</h2>
+<img src="data:image/png;base64,{figs["stage_shares"]}" alt="stage shares">
 <h2>Funnel</h2><img src="data:image/png;base64,{figs["funnel"]}" alt="funnel">
 <h2>Conventions</h2><ul>{conv}</ul><h3>Metrics</h3><ul>{mconv}</ul>
 <h2>Assumptions the verdict rests on</h2><p>The tactics the compared strategies use [by whom]
 and where their numbers come from (each tactic's <code>source</code>).</p><ul>{assume}</ul>
 <p><small>Headline metrics in the text summary: {", ".join(HEADLINE)}.</small></p>
+{glossary_html()}
 </body></html>"""
 
 
-def write_compare_report(res: ComparisonResult, folder: str | Path) -> Path:
+def write_compare_report(
+    res: ComparisonResult, folder: str | Path, uncertainty: UncertaintyResult | None = None
+) -> Path:
     """Write ``report.html`` and the plots (PNG) into an existing folder."""
     folder = Path(folder)
     figs = _figures(res)
     for name, b64 in figs.items():
         (folder / f"{name}.png").write_bytes(base64.b64decode(b64))
-    (folder / "report.html").write_text(compare_report_html(res, figs), encoding="utf-8")
+    doc = compare_report_html(res, figs, uncertainty)
+    (folder / "report.html").write_text(doc, encoding="utf-8")
     return folder / "report.html"
 
 
@@ -174,16 +277,18 @@ def save_compare_run(
     overwrite: bool = False,
     inputs: Iterable = (),
     extra: Callable[[Path], None] | None = None,
+    uncertainty: UncertaintyResult | None = None,
 ) -> Path:
     """Write the complete run folder atomically: tables, JSON, plots and the HTML report.
 
     ``out`` must be new, empty, or (with ``overwrite=True``) an earlier lifesim run folder.
-    ``extra(folder)`` may write more files into it before it is sealed.
+    ``extra(folder)`` may write more files into it before it is sealed; ``uncertainty``
+    (the run's parameter draws) adds P(best) and regret to the report.
     """
     out = Path(out)
     with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         res.save_tables(tmp)
-        write_compare_report(res, tmp)
+        write_compare_report(res, tmp, uncertainty)
         if extra is not None:
             extra(tmp)
     return out

@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter
 
 from lifesim.experiments import ComparisonResult
 from lifesim.metrics import METRICS
+from lifesim.report._format import UNIT_LABELS, unit_of
 
 __all__ = ["stage_shares_figure", "funnel_figure", "forest_figure", "incremental_figure"]
 
@@ -32,19 +33,32 @@ FOREST_METRICS = (
 
 
 def stage_shares_figure(res: ComparisonResult) -> Figure:
-    """Mean share of people per stage over time, one panel per strategy."""
-    n = len(res.strategies)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), sharey=True, squeeze=False)
-    stages = [c for c in res.stage_shares.columns if c not in ("strategy", "day")]
-    for ax, s in zip(axes[0], res.strategies, strict=True):
-        sub = res.stage_shares[res.stage_shares["strategy"] == s]
-        ax.stackplot(sub["day"], *[sub[c] for c in stages], labels=stages, alpha=0.85)
-        ax.set_title(s)
+    """Stage shares over time as differences from the baseline, one panel per other strategy.
+
+    Each line is a stage's mean share of the market minus the baseline's on the same day, in
+    percentage points: the large stages (awareness) no longer hide the small ones. With one
+    strategy only, its raw shares are drawn as lines.
+    """
+    sh = res.stage_shares
+    stages = [c for c in sh.columns if c not in ("strategy", "day")]
+    others = [s for s in res.strategies if s != res.baseline]
+    base = sh[sh["strategy"] == res.baseline].set_index("day")[stages]
+    panels = others or [res.baseline]
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(max(5.5, 4.6 * n), 3.6), sharey=True, squeeze=False)
+    for ax, s in zip(axes[0], panels, strict=True):
+        sub = sh[sh["strategy"] == s].set_index("day")[stages]
+        diff = 100 * (sub - base) if others else 100 * sub
+        for st in stages:
+            ax.plot(diff.index, diff[st], label=st, lw=1.6)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(f"{s} - {res.baseline}" if others else s)
         ax.set_xlabel("day")
-        ax.set_xlim(0, sub["day"].max())
-    axes[0][0].set_ylabel("share of the market")
+        ax.set_xlim(0, diff.index.max())
+    ylabel = "difference in share of the market (pp)" if others else "share of the market (%)"
+    axes[0][0].set_ylabel(ylabel)
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    fig.suptitle(f"Stage shares over time (mean of {res.replications} replications)")
+    fig.suptitle(f"Stage shares against {res.baseline!r} (mean of {res.replications} replications)")
     fig.tight_layout()
     return fig
 
@@ -67,49 +81,70 @@ def funnel_figure(res: ComparisonResult) -> Figure:
 
 
 def forest_figure(res: ComparisonResult) -> Figure:
-    """Paired differences against the baseline with CIs, in % of the baseline's mean.
+    """Paired differences against the baseline with CIs, one panel per unit.
 
-    Metrics whose baseline mean is 0 (e.g. marketing cost against no marketing) are left out.
+    Money, rates (percentage points), counts of people and NPS points each get their own axis
+    in their own unit, so no difference is expressed relative to a mean that may be 0 or
+    negative. Metrics whose difference is not defined (e.g. a ratio to zero spend) are left
+    out.
     """
     d = res.differences
-    base = res.summary_table[res.summary_table["strategy"] == res.baseline].set_index("metric")
     others = [s for s in res.strategies if s != res.baseline]
-    metrics = [
+    shown = [
         m
         for m in FOREST_METRICS
-        if m in set(d["metric"]) and np.isfinite(base.loc[m, "mean"]) and base.loc[m, "mean"] != 0
+        if m in set(d["metric"]) and np.isfinite(d.loc[d["metric"] == m, "diff"]).any()
     ]
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(metrics) * max(1, len(others)) + 1.6))
-    y = 0.0
-    ticks, labels = [], []
+    groups = [
+        (u, [m for m in shown if unit_of(m) == u])
+        for u in ("money", "money per customer", "rate", "count", "nps")
+    ]
+    groups = [(u, ms) for u, ms in groups if ms]
+    k = max(1, len(others))
+    heights = [len(ms) * k + 0.6 for _, ms in groups] or [1]
+    fig, axes = plt.subplots(
+        len(groups) or 1,
+        1,
+        figsize=(8, 0.3 * sum(heights) + 1.2 * max(1, len(groups))),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for m in metrics:
-        scale = abs(base.loc[m, "mean"]) / 100.0
-        for k, s in enumerate(others):
-            r = d[(d["strategy"] == s) & (d["metric"] == m)].iloc[0]
-            lo = max(r["diff"] - r["ci_low"], 0) / scale if np.isfinite(r["ci_low"]) else 0
-            hi = max(r["ci_high"] - r["diff"], 0) / scale if np.isfinite(r["ci_high"]) else 0
-            ax.errorbar(
-                r["diff"] / scale,
-                y,
-                xerr=[[lo], [hi]],
-                fmt="o",
-                color=colors[k % len(colors)],
-                label=s if m == metrics[0] else None,
-                capsize=3,
-                ms=4,
-            )
-            ticks.append(y)
-            labels.append(METRICS[m].label if k == 0 else "")
-            y += 1
-        y += 0.6
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(ticks, labels, fontsize=8)
-    ax.invert_yaxis()
     level = round(100 * (1 - res.alpha))
-    ax.set_xlabel(f"difference, % of the {res.baseline!r} mean (paired, {level}% CI)")
-    ax.set_title(f"Differences against {res.baseline!r}")
-    ax.legend(fontsize=8)
+    for ax, (unit, ms) in zip(axes[:, 0], groups, strict=False):
+        scale = 100.0 if unit == "rate" else 1.0
+        y = 0.0
+        ticks, labels = [], []
+        for m in ms:
+            for j, s in enumerate(others):
+                r = d[(d["strategy"] == s) & (d["metric"] == m)].iloc[0]
+                est = r["diff"] * scale
+                lo = max(est - r["ci_low"] * scale, 0) if np.isfinite(r["ci_low"]) else 0
+                hi = max(r["ci_high"] * scale - est, 0) if np.isfinite(r["ci_high"]) else 0
+                ax.errorbar(
+                    est,
+                    y,
+                    xerr=[[lo], [hi]],
+                    fmt="o",
+                    color=colors[j % len(colors)],
+                    label=s if ax is axes[0, 0] and m == ms[0] else None,
+                    capsize=3,
+                    ms=4,
+                )
+                ticks.append(y)
+                labels.append(METRICS[m].label if j == 0 else "")
+                y += 1
+            y += 0.4
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_yticks(ticks, labels, fontsize=8)
+        ax.set_ylim(y - 0.2, -0.8)
+        span = abs(np.diff(ax.get_xlim())[0])
+        digits = 0 if span >= 20 else 1 if span >= 2 else 2
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _, k=digits: f"{x:,.{k}f}"))
+        ax.set_xlabel(f"difference, {UNIT_LABELS[unit]}", fontsize=9)
+    if others:
+        axes[0, 0].legend(fontsize=8, loc="best")
+    fig.suptitle(f"Differences against {res.baseline!r} (paired, {level}% CI)")
     fig.tight_layout()
     return fig
 

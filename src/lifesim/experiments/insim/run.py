@@ -174,9 +174,10 @@ def _one_market(
     assigner: Callable[[int], np.ndarray],
     shares: list[float],
     cluster: int | None = None,
+    initial: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     router = _router(scn, exp, assigner, shares)
-    res = simulate(scn, seed=seed, strategy=router)
+    res = simulate(scn, seed=seed, strategy=router, initial=_start(initial, seed))
     router.assign_from(stage_at(res, exp.start - 1))  # if no arm used a tactic
     n = res.customers
 
@@ -187,8 +188,13 @@ def _one_market(
     return df, router.dropped
 
 
+def _start(initial: Any, seed: Any) -> Any:
+    """Return the market at day 0: ``initial(seed)`` for a log's customers (``--from-log``)."""
+    return initial(as_seed_sequence(seed)) if callable(initial) else initial
+
+
 def simulate_experiment(
-    scn: Scenario, exp: Experiment, seed: SeedLike
+    scn: Scenario, exp: Experiment, seed: SeedLike, initial: Any = None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, list[str]]]:
     """Simulate the experiment once: randomise, expose each arm to its strategy, read metrics.
 
@@ -197,6 +203,10 @@ def simulate_experiment(
     scn : Scenario
     exp : Experiment
     seed : int, SeedSequence, Generator or None
+    initial : mapping or callable(seed) -> mapping, optional
+        The market at day 0 (e.g. a log's customers, see
+        :func:`~lifesim.experiments.calibration.state.state_from_log`); person-level
+        designs only.
 
     Returns
     -------
@@ -211,8 +221,21 @@ def simulate_experiment(
     shares = list(exp.shares().values())
     n = scn.market.size
     if exp.design.unit == "person":
-        df, dropped = _one_market(scn, exp, seed, lambda k: assign(k, shares, seed), shares)
+        df, dropped = _one_market(
+            scn, exp, seed, lambda k: assign(k, shares, seed), shares, initial=initial
+        )
         return df, None, dropped
+    if initial is not None:
+        raise ConfigError(
+            [
+                (
+                    "initial",
+                    "only with a person-level design (experiment.design.unit: person): a "
+                    "market-level design splits the market into regions, the log's customers "
+                    "have none; got design.unit 'market'",
+                )
+            ]
+        )
     k = exp.design.clusters
     cluster_arm = assign(k, shares, seed)
     seeds = spawn_seeds(seed, k)
@@ -232,12 +255,12 @@ def simulate_experiment(
 
 
 def _truth_task(
-    scn: Scenario, exp: Experiment, seed: np.random.SeedSequence, arm: int
+    scn: Scenario, exp: Experiment, seed: np.random.SeedSequence, arm: int, initial: Any = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     n = scn.market.size
     shares = [1.0 if i == arm else 0.0 for i in range(len(exp.arms))]
     router = _router(scn, exp, lambda k: np.full(k, arm), shares)
-    res = simulate(scn, seed=seed, strategy=router)
+    res = simulate(scn, seed=seed, strategy=router, initial=_start(initial, seed))
     router.assign_from(stage_at(res, exp.start - 1))  # if no arm used a tactic
     values = metric_values(res, exp, lambda lo, hi: router.log.per_person(n, lo, hi))
     inside = router.assignment >= 0  # the eligible people (the same under every arm: CRN)
@@ -275,6 +298,7 @@ def true_effects(
     *,
     jobs: int = 1,
     progress: Progress | None = None,
+    initial: Any = None,
 ) -> pd.DataFrame:
     """Compute the true effect of every arm on every metric, with its simulation error.
 
@@ -291,6 +315,8 @@ def true_effects(
     jobs : int
         joblib workers; results do not depend on it.
     progress : callable(done, total), optional
+    initial : mapping or callable(seed) -> mapping, optional
+        The market at day 0 of every run (a callable is called with each market's seed).
 
     Returns
     -------
@@ -307,7 +333,7 @@ def true_effects(
     ctrl = labels.index(exp.control_arm)
     tasks = [(r, a) for r in range(len(seeds)) for a in range(len(labels))]
     par = joblib.Parallel(n_jobs=jobs, return_as="generator")
-    gen = par(joblib.delayed(_truth_task)(scn, exp, seeds[r], a) for r, a in tasks)
+    gen = par(joblib.delayed(_truth_task)(scn, exp, seeds[r], a, initial) for r, a in tasks)
     values: dict[tuple[int, int], dict[str, np.ndarray]] = {}
     who: dict[tuple[int, int], np.ndarray] = {}
     for i, (task, (out, inside)) in enumerate(zip(tasks, gen, strict=True)):
@@ -453,6 +479,7 @@ def run_experiment(
     jobs: int = 1,
     progress: Progress | None = None,
     trust_code: bool = False,
+    initial: Any = None,
 ) -> ExperimentResult:
     """Run the scenario's experiment once, analyse it, and set the true effect beside it.
 
@@ -473,6 +500,10 @@ def run_experiment(
         Called as simulations finish.
     trust_code : bool
         Allow arms with ``custom`` strategies to run the code they name.
+    initial : mapping or callable(seed) -> mapping, optional
+        Start every market from this state instead of an empty market, e.g. a log's real
+        customers (``lifesim experiment run --from-log LOG --as-of DATE``); a callable is
+        called with each market's seed. Person-level designs only.
 
     Returns
     -------
@@ -484,7 +515,7 @@ def run_experiment(
     reps = check_int("truth_replications", reps, min=1)
     root = as_seed_sequence(scn.seed if seed is None else seed)
     total = 1 + reps * len(exp.arms)
-    people, clusters, dropped = simulate_experiment(scn, exp, root)
+    people, clusters, dropped = simulate_experiment(scn, exp, root, initial)
     if progress is not None:
         progress(1, total)
     seeds = [root, *spawn_seeds(child_seed(root, 2), reps - 1)]
@@ -493,7 +524,7 @@ def run_experiment(
         if progress is not None:
             progress(1 + done, total)
 
-    truth = true_effects(scn, exp, seeds, jobs=jobs, progress=step)
+    truth = true_effects(scn, exp, seeds, jobs=jobs, progress=step, initial=initial)
     data = clusters if clusters is not None else people
     analysis, estimates = analyse_dataset(data, exp, clusters=clusters is not None)
     table = estimates.merge(
