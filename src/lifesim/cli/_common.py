@@ -12,7 +12,16 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from lifesim._progress import LineProgress
 
 __all__ = [
     "OVERWRITE",
@@ -93,26 +102,69 @@ def emit(res: Any, fmt: Format, out: Any = None, where: str = "") -> None:
         typer.echo(f"\n{where}")
 
 
+class _RichBar:
+    """A rich bar on stderr (a terminal), drawn at ``begin`` or the first update, not before.
+
+    The job calls ``begin(total)`` once its inputs are valid, so an input error is printed
+    alone, never under an empty bar.
+    """
+
+    def __init__(self, description: str, unit: str) -> None:
+        self.description, self.unit = description, unit
+        self.prog: Progress | None = None
+        self.task: Any = None
+
+    def begin(self, total: int) -> None:
+        if self.prog is None:
+            self.prog = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(self.unit),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=stderr,
+                transient=False,
+            )
+            self.prog.start()
+            self.task = self.prog.add_task(self.description, total=total)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.begin(total)
+        assert self.prog is not None
+        self.prog.update(self.task, completed=done, total=total)
+
+    def stop(self) -> None:
+        if self.prog is not None:
+            self.prog.stop()
+
+
 @contextlib.contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Any]:
-    """Yield a ``callback(done, total)`` that drives a rich progress bar on stderr."""
+def progress_bar(
+    description: str, total: int, enabled: bool = True, unit: str = "runs"
+) -> Iterator[Any]:
+    """Yield a progress display for a job's ``progress=`` (``None`` when not ``enabled``).
+
+    On a terminal: a rich bar with the elapsed time and an ETA. Otherwise (a log, a pipe, a
+    CI job): plain lines on stderr, throttled, e.g.
+    ``compare: 12/60 runs, 35 s elapsed, ETA 1 min 50 s``
+    (:class:`lifesim._progress.LineProgress`). Either shows itself only when the job starts
+    its work (``begin``) or reports its first unit: input errors come first, alone.
+    ``total`` is the expected number of units; the job's own count prevails.
+    """
+    del total  # the job tells its total through begin(total) and every update
     if not enabled:
         yield None
         return
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=False,
-    ) as prog:
-        task = prog.add_task(description, total=total)
-
-        def update(done: int, tot: int) -> None:
-            prog.update(task, completed=done, total=tot)
-
-        yield update
+    if stderr.is_terminal and not stderr.is_dumb_terminal:
+        bar = _RichBar(description, unit)
+        try:
+            yield bar
+        finally:
+            bar.stop()
+    else:
+        yield LineProgress(description, unit)
 
 
 #: ``--set`` of every command that takes a scenario.

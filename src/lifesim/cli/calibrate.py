@@ -65,7 +65,7 @@ def calibrate(
         customer=customer_col, time=time_col, amount=amount_col, time_format=time_format
     )
     total = forecast_draws if holdout_end is not None else 1
-    with progress_bar("holdout forecast (draws)", total, enabled=progress) as cb:
+    with progress_bar("calibrate (holdout check)", total, progress, "draws") as cb:
         res = run(
             data,
             cutoff=cutoff,

@@ -171,7 +171,7 @@ def compare(
     from lifesim.experiments.cluster import on_cluster
 
     with on_cluster(scheduler):
-        with progress_bar("comparing strategies", n_strat * max(reps, 0), enabled=progress) as cb:
+        with progress_bar("compare", n_strat * max(reps, 0), enabled=progress) as cb:
             res = run_compare(
                 scn,
                 strategies=strategies,
@@ -189,7 +189,7 @@ def compare(
             from lifesim.experiments.uncertainty import parameter_uncertainty
 
             k = parameter_draws if parameter_draws is not None else len(draws)
-            with progress_bar("parameter draws", k * len(names), enabled=progress) as cb:
+            with progress_bar("compare (parameter draws)", k * len(names), enabled=progress) as cb:
                 unc = parameter_uncertainty(
                     scn,
                     draws,
@@ -321,7 +321,7 @@ def _decompose(
     out = default_run_dir("decompose", scn.name) if out is None else out
     check_out_dir(out, overwrite=overwrite, inputs=[config])
     reps = replications if replications is not None else scn.compare.replications
-    with progress_bar("objective x execution", len(CELLS) * max(reps, 0), enabled=progress) as cb:
+    with progress_bar("compare --decompose", len(CELLS) * max(reps, 0), progress) as cb:
         res = decompose(
             scn,
             metric=objective or scn.compare.objective,

@@ -105,7 +105,7 @@ def run(
         check_out_dir(out, overwrite=overwrite, inputs=inputs)
         reps = truth_replications if truth_replications is not None else exp.truth_replications
         total = 1 + max(reps, 0) * len(exp.arms)
-        with progress_bar("experiment + truth runs", total, enabled=progress) as cb:
+        with progress_bar("experiment run", total, enabled=progress) as cb:
             res = run_experiment(
                 scn,
                 seed=seed,
@@ -205,7 +205,7 @@ def audit(
 
         with (
             on_cluster(scheduler),
-            progress_bar("auditing the design", total, enabled=progress) as cb,
+            progress_bar("experiment audit", total, enabled=progress) as cb,
         ):
             res = run_audit(
                 scn,

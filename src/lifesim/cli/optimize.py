@@ -97,7 +97,7 @@ def optimize(
 
     with (
         on_cluster(scheduler),
-        progress_bar(f"optimizing {strategy}", trials + 1, enabled=progress) as cb,
+        progress_bar(f"optimize {strategy}", trials + 1, progress, "trials") as cb,
     ):
         res = run_optimize(
             scn,

@@ -69,7 +69,7 @@ def simulate(
         check_out_dir(out, overwrite=overwrite, inputs=inputs)
     root = as_seed_sequence(scn.seed if seed is None else seed)
     initial = state(root) if state is not None else None
-    with progress_bar(f"simulating {scn.name}", scn.days, enabled=progress) as cb:
+    with progress_bar(f"simulate {scn.name}", scn.days, progress, "days") as cb:
         res = run_simulation(
             scn,
             seed=root,

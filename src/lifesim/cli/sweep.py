@@ -75,7 +75,7 @@ def sweep(
         total = samples or 0
     from lifesim.experiments.cluster import on_cluster
 
-    with on_cluster(scheduler), progress_bar("sweep points", total, enabled=progress) as cb:
+    with on_cluster(scheduler), progress_bar("sweep", total, progress, "points") as cb:
         res = run(
             scn,
             ranges,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike, load_scenario
 from lifesim.engine import simulate
@@ -184,7 +185,7 @@ def marginal_roi(
     customers: int | None = None,
     days: int | None = None,
     alpha: float = 0.05,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
     backend: str | None = None,
     trust_code: bool = False,
 ) -> MarginalROIResult:
@@ -244,6 +245,7 @@ def marginal_roi(
     seeds = spawn_seeds(root, reps)
     tasks = [(scn, r, None, math.nan) for r in range(reps)]
     tasks += [(per_budget[b], r, strategy, b) for r in range(reps) for b in bs]
+    progress = as_progress(progress, len(tasks), "marginal ROI", "runs")
     t0 = time.perf_counter()
     par = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
     rows = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ import pandas as pd
 
 from lifesim._checks import check_int, check_jobs, check_prob
 from lifesim._limits import MAX_REPLICATIONS
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Range, Scenario, ScenarioLike, load_scenario
 from lifesim.config.load import scenario_to_dict
@@ -313,7 +314,7 @@ def optimize(
     seed: SeedLike = None,
     jobs: int = 1,
     alpha: float = 0.05,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
     backend: str | None = None,
     trust_code: bool = False,
 ) -> OptimizationResult:
@@ -347,8 +348,9 @@ def optimize(
         Parallel workers for a trial's replications (joblib); results do not depend on it.
     alpha : float
         1 - confidence level.
-    progress : callable(done, total), optional
-        Called after each trial and after the re-evaluation.
+    progress : callable(done, total), True or None
+        Called after each trial and after the re-evaluation; ``True`` shows a progress bar
+        (see :mod:`lifesim._progress`).
     backend : str, optional
         joblib backend (e.g. ``"dask"`` inside a ``dask.distributed`` client).
     trust_code : bool
@@ -394,6 +396,7 @@ def optimize(
 
     rows: list[dict[str, Any]] = []
     total = trials + 1
+    progress = as_progress(progress, total, "optimize", "trials")
     for i in range(trials):
         trial = study.ask()
         point = {}

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from lifesim._io import atomic_dir, check_out_dir
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Range, Scenario, ScenarioLike, load_scenario, override, parse_range
 from lifesim.errors import ConfigError
@@ -276,7 +277,7 @@ def sweep(
     resume: bool = False,
     overwrite: bool = False,
     inputs: Sequence = (),
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
     trust_code: bool = False,
     extra: Callable[[SweepResult, Path], None] | None = None,
 ) -> SweepResult:
@@ -308,7 +309,8 @@ def sweep(
         Replace an earlier lifesim run folder at ``out``.
     inputs : paths
         Files the caller read (``out`` may not replace them).
-    progress : callable(done, total), optional
+    progress : callable(done, total), True or None
+        Called as points finish; ``True`` shows a progress bar (see :mod:`lifesim._progress`).
     extra : callable(result, folder), optional
         Writes more into the run folder before it is sealed (the CLI adds plots and
         ``report.html`` with :func:`lifesim.report.sweep.write_sweep_report`).
@@ -383,6 +385,7 @@ def sweep(
             if f.exists():
                 done[i] = pd.read_parquet(f)
     todo = [i for i in range(len(values)) if i not in done]
+    progress = as_progress(progress, len(values), "sweep", "points")
     par = joblib.Parallel(n_jobs=jobs, return_as="generator")
     gen = par(joblib.delayed(_point)(scns[i], seeds, names, i) for i in todo)
     for k, (i, df) in enumerate(zip(todo, gen, strict=True)):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, override
 from lifesim.engine import simulate
@@ -199,7 +199,7 @@ def parameter_uncertainty(
     jobs: int = 1,
     customers: int | None = None,
     days: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
     trust_code: bool = False,
     initial: Any = None,
 ) -> UncertaintyResult:
@@ -279,6 +279,7 @@ def parameter_uncertainty(
     root = as_seed_sequence(base.seed if seed is None else seed)
     seeds = spawn_seeds(root, replications)
     tasks = [(d, r, s) for d in range(k) for r in range(replications) for s in names]
+    progress = as_progress(progress, len(tasks), "parameter draws", "runs")
     par = joblib.Parallel(n_jobs=jobs, return_as="generator")
     values = np.empty(len(tasks))
     for i, v in enumerate(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence
 from lifesim.config import Scenario, ScenarioLike, load_scenario, override
 from lifesim.config.load import scenario_to_dict
@@ -183,7 +184,7 @@ def calibrate(
     forecast_draws: int = 50,
     seed: SeedLike = 0,
     effects: Sequence[str] = (),
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
 ) -> CalibrationResult:
     """Fit the simulator's customer stages to a transaction log; check the forecast.
 
@@ -212,8 +213,9 @@ def calibrate(
         ``"TACTIC=RESULT.json"`` (or ``"TACTIC.SRC->DST=RESULT.json[:METRIC]"``): set the
         tactic's factor from an ``ab analyze`` JSON result, with its uncertainty in the draws
         (see :mod:`lifesim.experiments.calibration.effects`).
-    progress : callable(done, total), optional
-        Called after each holdout simulation.
+    progress : callable(done, total), True or None
+        Called after each holdout simulation; ``True`` shows a progress bar (see
+        :mod:`lifesim._progress`).
 
     Returns
     -------
@@ -335,6 +337,7 @@ def calibrate(
         pos = c.index.get_indexer(log.customers[ho["cust"].to_numpy()])
         horizon = hold - cut
         k = forecast_draws
+        progress = as_progress(progress, k, "calibrate (holdout check)", "draws")
         check = holdout_check(
             scn,
             fit,

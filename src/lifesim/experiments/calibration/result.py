@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lifesim._io import atomic_dir
+from lifesim._progress import ProgressLike, as_progress
 from lifesim.config import Scenario
 from lifesim.errors import ConfigError
 from lifesim.experiments.calibration.forecast import HoldoutCheck
@@ -160,13 +161,15 @@ class CalibrationResult:
         *,
         draws: int = 50,
         seed: int = 0,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ProgressLike = None,
     ) -> pd.DataFrame:
         """Forecast the customers' purchase days for ``days`` days after the cutoff.
 
         Each of the first ``draws`` parameter draws gets its own cutoff state and simulation
         (as the holdout check does). Returns one row per week: ``predicted``, ``lower``,
-        ``upper`` (2.5%-97.5% over draws) and the same cumulated (``cum_*``).
+        ``upper`` (2.5%-97.5% over draws) and the same cumulated (``cum_*``). ``progress``:
+        ``callable(done, total)``, called after each draw's simulation, or ``True`` for a
+        progress bar.
         """
         from lifesim.experiments.calibration.forecast import holdout_check
 
@@ -178,6 +181,7 @@ class CalibrationResult:
                 [("draws", f"must be a whole number in 2..{len(self.draws)}, got {draws!r}")]
             )
         theta = self.draws[["r", "alpha", "s", "beta"]].to_numpy()[:draws]
+        progress = as_progress(progress, int(draws), "forecast", "draws")
         empty = np.zeros(0, np.int64)
         chk = holdout_check(
             self.scenario,

@@ -7,7 +7,6 @@ run in parallel with joblib, and give identical results for any number of worker
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import joblib
@@ -16,6 +15,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from lifesim._checks import check_int, check_jobs
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike
 from lifesim.config.experiment import Experiment
@@ -145,7 +145,7 @@ def audit(
     truth_replications: int | None = None,
     aa: bool = True,
     jobs: int = 1,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
     backend: str | None = None,
     trust_code: bool = False,
     peek: str | int | None = None,
@@ -169,8 +169,9 @@ def audit(
         Also run the A/A version on the same markets (every arm gets the control strategy).
     jobs : int
         joblib workers (``-1``: all cores). Results do not depend on it.
-    progress : callable(done, total), optional
-        Called as repeats (and truth runs) finish.
+    progress : callable(done, total), True or None
+        Called as repeats (and truth runs) finish; ``True`` shows a progress bar (see
+        :mod:`lifesim._progress`).
     backend : str, optional
         joblib backend (``"loky"`` by default; ``"dask"`` inside a ``dask.distributed`` client).
     trust_code : bool
@@ -210,6 +211,7 @@ def audit(
                 [("peek", "peeking is audited for person-level designs only (design: person)")]
             )
         looks = look_days(exp, scn.days, peek)
+    progress = as_progress(progress, total, "experiment audit", "runs")
     truth = true_effects(scn, exp, truth_seeds, jobs=jobs, progress=step)
     seeds = spawn_seeds(child_seed(root, 1), repeats)
     aa_exp = aa_version(exp) if aa else None

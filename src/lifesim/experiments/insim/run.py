@@ -20,6 +20,7 @@ import pandas as pd
 
 from lifesim import ab
 from lifesim._checks import check_choice, check_int
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.config.experiment import Experiment
@@ -477,7 +478,7 @@ def run_experiment(
     days: int | None = None,
     truth_replications: int | None = None,
     jobs: int = 1,
-    progress: Progress | None = None,
+    progress: ProgressLike = None,
     trust_code: bool = False,
     initial: Any = None,
 ) -> ExperimentResult:
@@ -496,8 +497,9 @@ def run_experiment(
         Markets the truth is averaged over (default: ``experiment.truth_replications``).
     jobs : int
         joblib workers for the truth runs; results do not depend on it.
-    progress : callable(done, total), optional
-        Called as simulations finish.
+    progress : callable(done, total), True or None
+        Called as simulations finish; ``True`` shows a progress bar (see
+        :mod:`lifesim._progress`).
     trust_code : bool
         Allow arms with ``custom`` strategies to run the code they name.
     initial : mapping or callable(seed) -> mapping, optional
@@ -515,6 +517,7 @@ def run_experiment(
     reps = check_int("truth_replications", reps, min=1)
     root = as_seed_sequence(scn.seed if seed is None else seed)
     total = 1 + reps * len(exp.arms)
+    progress = as_progress(progress, total, "experiment run", "runs")
     people, clusters, dropped = simulate_experiment(scn, exp, root, initial)
     if progress is not None:
         progress(1, total)
