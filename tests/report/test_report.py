@@ -82,7 +82,7 @@ def test_forest_figure_points_are_differences_in_their_own_unit_one_panel_per_un
 
 def test_report_folder(tmp_path, res):
     html = compare_report_html(res)
-    assert html.startswith("<!doctype html>") and html.count("data:image/png;base64,") == 4
+    assert html.startswith("<!doctype html>") and html.count("data:image/png;base64,") == 7
     text = unescape(re.sub(r"<[^>]+>", "", html))  # glossary links around the terms
     assert res.verdict_text() in text
     out = save_compare_run(res, tmp_path / "run")

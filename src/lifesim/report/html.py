@@ -17,6 +17,7 @@ from lifesim.experiments.result import HEADLINE, PAIRWISE_HEADLINE
 from lifesim.experiments.uncertainty import UncertaintyResult
 from lifesim.metrics import CLV_CONVENTION, INCREMENTAL, METRICS
 from lifesim.report._format import Raw, fmt_ci, fmt_p, fmt_value, html_table, is_missing
+from lifesim.report.flows import flows_section_html
 from lifesim.report.plots import (
     forest_figure,
     funnel_figure,
@@ -249,6 +250,7 @@ metric is in <code>pairwise.csv</code>.</p>
 <h2>Stage shares: difference from {html.escape(res.baseline)} over time</h2>
 <img src="data:image/png;base64,{figs["stage_shares"]}" alt="stage shares">
 <h2>Funnel</h2><img src="data:image/png;base64,{figs["funnel"]}" alt="funnel">
+{flows_section_html(res)}
 <h2>Conventions</h2><ul>{conv}</ul><h3>Metrics</h3><ul>{mconv}</ul>
 <h2>Assumptions the verdict rests on</h2><p>The tactics the compared strategies use [by whom]
 and where their numbers come from (each tactic's <code>source</code>).</p><ul>{assume}</ul>
