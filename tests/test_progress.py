@@ -244,3 +244,60 @@ def test_ctrl_c_inside_a_run_exits_130_and_leaves_no_complete_looking_folder(
     assert stdout == ""
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # no temporary folder left either
+
+
+def test_ctrl_c_in_a_sweep_says_how_to_resume(capsys, tmp_path, monkeypatch):
+    import sys
+
+    import lifesim.experiments  # noqa: F401 - loads the module whose sweep is wrapped
+
+    sw = sys.modules["lifesim.experiments.sweep"]
+    real = sw.sweep
+
+    def interrupted_after_two(*args, **kwargs):
+        shown = kwargs["progress"]
+
+        def cb(done, total):
+            shown(done, total)
+            if done == 2:
+                raise KeyboardInterrupt
+
+        return real(*args, **{**kwargs, "progress": cb})
+
+    monkeypatch.setattr(sw, "sweep", interrupted_after_two)
+    out = tmp_path / "sw"
+    args = ["sweep", "--vary", "budget.per_period=1000:4000:3", "--customers", "200",
+            "--days", "10", "-r", "2", "-j", "1", "--seed", "1", "--out", out]  # fmt: skip
+    code, _, err = cli(capsys, *args)
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+    assert "2 finished point(s) are kept in" in err and "--resume" in err
+    assert not out.exists() and len(list((tmp_path / "sw.partial").glob("point-*"))) == 2
+    code, _, err = cli(capsys, *args, "--resume")
+    assert code == 0, err
+    assert (out / "report.html").exists() and not (tmp_path / "sw.partial").exists()
+
+
+def test_a_real_ctrl_c_stops_the_command_cleanly(tmp_path):
+    """SIGINT to a running ``lifesim compare``: 'interrupted', status 130, no run folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    env = {**os.environ, "COLUMNS": "100"}
+    cmd = [sys.executable, "-c", "from lifesim.cli import main; main()", "compare", "-j", "1",
+           "--customers", "300", "--days", "30", "-r", "200", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    # the first progress line says the runs have started
+    first = proc.stderr.readline().decode()
+    assert first.startswith("compare: "), first
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, rest = proc.communicate(timeout=60)
+    err = first + rest.decode()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert stdout == b""
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -14,6 +16,7 @@ from lifesim.cli._common import (
     emit,
     load_with_sets,
     progress_bar,
+    stderr,
 )
 
 __all__ = ["sweep"]
@@ -75,7 +78,11 @@ def sweep(
         total = samples or 0
     from lifesim.experiments.cluster import on_cluster
 
-    with on_cluster(scheduler), progress_bar("sweep", total, progress, "points") as cb:
+    with (
+        on_cluster(scheduler),
+        progress_bar("sweep", total, progress, "points") as cb,
+        _say_how_to_resume(out),
+    ):
         res = run(
             scn,
             ranges,
@@ -98,3 +105,22 @@ def sweep(
             extra=write_sweep_report,
         )
     emit(res, fmt, out, f"run folder: {out}  (report: {out / 'report.html'})")
+
+
+@contextlib.contextmanager
+def _say_how_to_resume(out: Path) -> Iterator[None]:
+    """On Ctrl-C, say where the finished points are and how to continue."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        partial = Path(str(out) + ".partial")
+        if partial.is_dir():
+            done = len(list(partial.glob("point-*.parquet")))
+            stderr.print(
+                f"{done} finished point(s) are kept in {partial}; the same command with "
+                "--resume continues from them",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        raise
