@@ -89,6 +89,10 @@ def test_compare_report_has_the_flow_section(small_cmp):
     assert "attribution, not causation" in sec
     text = re.sub(r"data:image/png;base64,[^\"]+", "", sec)
     assert not re.search(r"\bnan\b|\binf\b|\de[+-]\d", text, re.I)
+    d = small_cmp.flow_difference("stage_focused", by_cause=False)
+    top = d.loc[d["diff"].abs().idxmax()]
+    assert f"{top.from_stage} &rarr; {top.to_stage}</td>" in sec
+    assert f"<td>{top['diff']:+,.1f}</td>" in sec
     page = compare_report_html(small_cmp)
     assert 'id="flows"' in page
     old = type(small_cmp)(**{**small_cmp.__dict__, "flow_counts": pd.DataFrame()})

@@ -343,25 +343,29 @@ def _top_differences(res: ComparisonResult, n: int = 8) -> str:
     for s in res.strategies:
         if s == res.baseline:
             continue
-        d = res.flow_difference(s)
+        d = res.flow_difference(s, by_cause=False)
         d = d.reindex(d["diff"].abs().sort_values(ascending=False).index).head(n)
         for r in d.itertuples():
             rows.append(
                 f"<tr><td>{html.escape(s)}</td><td>{html.escape(str(r.from_stage))} &rarr; "
-                f"{html.escape(str(r.to_stage))}</td><td>{html.escape(str(r.cause))}</td>"
+                f"{html.escape(str(r.to_stage))}</td>"
                 f"<td>{_fmt(r.mean_a)}</td><td>{_fmt(r.mean_b)}</td><td>{r.diff:+,.1f}</td>"
                 f"<td>[{r.ci_low:+,.1f}, {r.ci_high:+,.1f}]</td></tr>"
             )
     if not rows:
         return ""
     head = (
-        "<tr><th>strategy</th><th>move</th><th>cause</th><th>strategy</th>"
-        f"<th>{html.escape(res.baseline)}</th><th>difference</th><th>{level}% CI</th></tr>"
+        "<tr><th>strategy</th><th>move</th><th>moves under the strategy</th>"
+        f"<th>moves under {html.escape(res.baseline)}</th><th>difference</th>"
+        f"<th>{level}% CI</th></tr>"
     )
     return (
-        f"<h3>Largest changes by cause against {html.escape(res.baseline)} (mean moves per "
-        f"replication, paired)</h3><div style='overflow-x:auto'><table>{head}"
-        f"{''.join(rows)}</table></div>"
+        f"<h3>Largest changes against {html.escape(res.baseline)}: mean moves per replication, "
+        "all causes together, paired by replication</h3>"
+        f"<div style='overflow-x:auto'><table>{head}{''.join(rows)}</table></div>"
+        "<p><small>By cause: <code>ComparisonResult.flow_difference(strategy)</code>; a tactic "
+        "taking the credit for moves that were organic before shows there as a swap between "
+        "causes.</small></p>"
     )
 
 
