@@ -20,7 +20,26 @@ __all__ = [
     "is_missing",
     "scroll",
     "html_table",
+    "fmt_number",
+    "df_html",
+    "CSS",
 ]
+
+#: The stylesheet of every report: a readable column, tables that scroll sideways.
+CSS = """
+body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
+padding:0 1em;line-height:1.4}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
+text-align:right;vertical-align:top}th{background:#f4f4f4}tbody th{text-align:left}
+.scroll{overflow-x:auto;max-width:100%;margin:.5em 0}
+.verdict{font-size:1.15em;padding:.6em;background:#eef6ee;border-left:4px solid #3a3}
+.warn{background:#fff4e5;border-left:4px solid #e90;padding:.6em}small{color:#555}
+.decision{border:1px solid #ccc;border-radius:6px;padding:0 1.2em .6em;margin:1em 0 2em}
+.decision h3{margin:.8em 0 .2em;font-size:1em}.decision ul{margin:.2em 0}
+a.g{color:inherit;text-decoration:underline dotted #888}
+dl.glossary dt{font-weight:bold;margin-top:.5em}dl.glossary dd{margin-left:1.5em}
+.na{color:#777;font-style:italic}img{max-width:100%}pre{overflow-x:auto;white-space:pre}
+"""
 
 #: The unit of each comparison metric (and of each incremental measure).
 UNITS: dict[str, str] = {
@@ -151,3 +170,53 @@ class Raw(str):
     """A table cell that is already HTML (not escaped again)."""
 
     __slots__ = ()
+
+
+def fmt_number(x: Any) -> str:
+    """Format a number of unknown unit for people: separators, no scientific notation."""
+    if is_missing(x):
+        return ""
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    x = float(x)
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1 or x == 0:
+        return f"{x:,.2f}".rstrip("0").rstrip(".") if x == int(x) else f"{x:,.2f}"
+    text = f"{x:.3g}"
+    if "e" not in text:
+        return text
+    text = f"{x:.7f}".rstrip("0")
+    return text if not text.endswith(".") else ("< 0.0000001" if x > 0 else "> -0.0000001")
+
+
+def df_html(
+    df: Any,
+    *,
+    percent: Sequence[str] = (),
+    missing: str = "not defined",
+    labels: dict[str, str] | None = None,
+) -> str:
+    """Return a DataFrame as a scrollable table for people.
+
+    Numbers through :func:`fmt_number`, the ``percent`` columns as percentages (one decimal),
+    p-values through :func:`fmt_p`, booleans as yes/no, missing values as ``missing`` (grey).
+    """
+    labels = labels or {}
+    cols = [labels.get(c, str(c).replace("_", " ")) for c in df.columns]
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells: list[Any] = []
+        for c, v in zip(df.columns, rec, strict=True):
+            if isinstance(v, str):
+                cells.append(v)
+            elif is_missing(v):
+                cells.append(Raw(f'<span class="na">{html.escape(missing)}</span>'))
+            elif c in percent and not isinstance(v, bool):
+                cells.append(f"{100 * float(v):.1f}%")
+            elif str(c).startswith("p_value") or str(c) in ("p", "p_adjusted"):
+                cells.append(fmt_p(v))
+            else:
+                cells.append(fmt_number(v))
+        rows.append(cells)
+    return html_table(cols, rows, header_rows=False)

@@ -15,7 +15,10 @@ from scipy import stats
 from lifesim._io import atomic_dir
 from lifesim.experiments.calibration import CalibrationResult
 from lifesim.experiments.calibration.result import CONVENTIONS
+from lifesim.report._format import df_html, scroll
+from lifesim.report.decisions import calibration_decision
 from lifesim.report.experiment import _CSS, _literal
+from lifesim.report.summary import glossary_html, link_terms
 
 __all__ = [
     "calibration_figure",
@@ -83,8 +86,7 @@ def holdout_figure(res: CalibrationResult) -> Figure:
 
 
 def _table(res: CalibrationResult) -> str:
-    t = res.to_pandas()
-    return t.to_html(index=False, float_format=lambda v: f"{v:,.4g}", border=0)
+    return df_html(res.to_pandas())
 
 
 def _holdout_table(res: CalibrationResult) -> str:
@@ -103,7 +105,7 @@ def _holdout_table(res: CalibrationResult) -> str:
         "<th>cumulative weekly MAPE</th><th>weeks in interval</th><th>per-customer corr</th>"
         "<th>per-customer MAE</th></tr>"
     )
-    return f"<table>{head}{''.join(rows)}</table>"
+    return scroll(f"<table>{head}{''.join(rows)}</table>")
 
 
 def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None = None) -> str:
@@ -111,7 +113,7 @@ def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None
     figures = figures if figures is not None else _figures(res)
     p = res.fit.params
     missing = "".join(f"<li>{html.escape(m)}</li>" for m in res.not_identified)
-    conv = "".join(f"<li>{html.escape(c)}</li>" for c in CONVENTIONS)
+    conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in CONVENTIONS)
     verdict = ""
     holdout = ""
     if res.holdout is not None:
@@ -133,6 +135,7 @@ def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>lifesim calibrate</title><style>{_CSS}</style></head><body>
 <h1>Calibration: {html.escape(res.source)}</h1>
+{calibration_decision(res).html()}
 <p>{res.customers:,} customers with a first purchase by {html.escape(res.cutoff)},
 {res.purchase_days:,} purchase days, {res.repeat_buyers:,} repeat buyers. While alive a
 customer buys {p["r"] / p["alpha"] * 7:.3g} times a week on average; across customers the
@@ -146,7 +149,7 @@ s = {p["s"]:.3g}).</p>
 <h2>Fitted vs observed (calibration period)</h2>
 <img src="data:image/png;base64,{figures["calibration"]}" alt="fitted vs observed">
 {holdout}
-<h2>Conventions</h2><ul>{conv}</ul></body></html>"""
+<h2>Conventions</h2><ul>{conv}</ul>{glossary_html()}</body></html>"""
 
 
 def _figures(res: CalibrationResult) -> dict[str, str]:

@@ -19,6 +19,9 @@ from lifesim.experiments.insim.result import (
     AuditResult,
     ExperimentResult,
 )
+from lifesim.report._format import CSS, df_html
+from lifesim.report.decisions import audit_decision, experiment_decision
+from lifesim.report.summary import glossary_html, link_terms
 
 __all__ = [
     "estimate_vs_truth_figure",
@@ -29,12 +32,17 @@ __all__ = [
     "save_audit_run",
 ]
 
-_CSS = """
-body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;max-width:1200px}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
-text-align:right}th{background:#f4f4f4}.warn{padding:.6em;background:#fff4e5;
-border-left:4px solid #e90}small{color:#555}img{max-width:100%}
-"""
+_CSS = CSS
+
+
+#: Audit columns that are rates (shown as percentages).
+_RATES = (
+    "rejection_rate",
+    "rejection_se",
+    "coverage",
+    "coverage_se",
+    "expected_coverage",
+)
 
 
 def _literal(make, res) -> str:  # noqa: ANN001 - a figure function and its result
@@ -117,8 +125,8 @@ def audit_figure(res: AuditResult):  # noqa: ANN201 - matplotlib Figure
 def experiment_report_html(res: ExperimentResult, figure: str | None = None) -> str:
     """Return the report of one experiment run as a self-contained HTML page."""
     fig = figure if figure is not None else _literal(estimate_vs_truth_figure, res)
-    cav = "".join(f"<li>{html.escape(c)}</li>" for c in res.caveats)
-    conv = "".join(f"<li>{html.escape(c)}</li>" for c in RUN_CONVENTIONS)
+    cav = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in res.caveats)
+    conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in RUN_CONVENTIONS)
     est = res.estimates.drop(columns=["test"])
     n = ", ".join(f"{html.escape(a)}: {k:,}" for a, k in res.n.items())
     tests = "".join(
@@ -128,30 +136,32 @@ def experiment_report_html(res: ExperimentResult, figure: str | None = None) -> 
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>lifesim experiment: {html.escape(res.scenario.name)}</title><style>{_CSS}</style></head>
 <body><h1>Experiment in {html.escape(res.scenario.name)}: estimate vs truth</h1>
+{experiment_decision(res).html()}
 <p>{res.experiment.design.unit}-level design; units per arm: {n}; seed {res.seed}.</p>
 {f'<div class="warn"><ul>{cav}</ul></div>' if cav else ""}
 <h2>Estimates beside the true effect</h2>
 <img src="data:image/png;base64,{fig}" alt="estimate vs truth">
-{est.to_html(index=False, float_format=lambda x: f"{x:,.4g}")}
+{df_html(est)}
 <h2>Tests</h2><ul>{tests}</ul>
 <h2>Same analysis on the exported data</h2><pre>{html.escape(res.analyze_command())}</pre>
-<h2>Conventions</h2><ul>{conv}</ul></body></html>"""
+<h2>Conventions</h2><ul>{conv}</ul>{glossary_html()}</body></html>"""
 
 
 def audit_report_html(res: AuditResult, figure: str | None = None) -> str:
     """Return the report of an audit as a self-contained HTML page."""
     fig = figure if figure is not None else _literal(audit_figure, res)
-    conv = "".join(f"<li>{html.escape(c)}</li>" for c in AUDIT_CONVENTIONS)
+    conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in AUDIT_CONVENTIONS)
     tbl: pd.DataFrame = res.table
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>lifesim experiment audit: {html.escape(res.scenario.name)}</title><style>{_CSS}</style>
 </head><body><h1>Audit of the experiment in {html.escape(res.scenario.name)}</h1>
+{audit_decision(res).html()}
 <p>{res.repeats} repeats; {res.experiment.design.unit}-level design; alpha {res.alpha:g};
 seed {res.seed}. Error bars: +/- 1.96 Monte Carlo standard errors.</p>
 <img src="data:image/png;base64,{fig}" alt="audit rates">
-{tbl.to_html(index=False, float_format=lambda x: f"{x:,.4g}")}
+{df_html(tbl, percent=_RATES)}
 {_peeking_html(res)}
-<h2>Conventions</h2><ul>{conv}</ul></body></html>"""
+<h2>Conventions</h2><ul>{conv}</ul>{glossary_html()}</body></html>"""
 
 
 def _peeking_html(res: AuditResult) -> str:
@@ -160,7 +170,7 @@ def _peeking_html(res: AuditResult) -> str:
         return ""
     looks = "every day" if res.peek == "daily" else f"{res.peek} looks"
     note = res._peeking_lines()[-1]
-    tbl = res.peeking.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+    tbl = df_html(res.peeking, percent=_RATES)
     return f"""<h2>Peeking: {html.escape(looks)} of each metric's window</h2>
 <p>{html.escape(note)}</p>
 {tbl}"""

@@ -16,7 +16,7 @@ from lifesim.experiments import ComparisonResult
 from lifesim.experiments.result import HEADLINE, PAIRWISE_HEADLINE
 from lifesim.experiments.uncertainty import UncertaintyResult
 from lifesim.metrics import CLV_CONVENTION, INCREMENTAL, METRICS
-from lifesim.report._format import Raw, fmt_ci, fmt_p, fmt_value, html_table, is_missing
+from lifesim.report._format import CSS, Raw, fmt_ci, fmt_p, fmt_value, html_table, is_missing
 from lifesim.report.flows import flows_section_html
 from lifesim.report.plots import (
     forest_figure,
@@ -28,20 +28,7 @@ from lifesim.report.summary import compare_decision, glossary_html, link_terms
 
 __all__ = ["write_compare_report", "compare_report_html", "save_compare_run"]
 
-_CSS = """
-body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
-padding:0 1em;line-height:1.4}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
-text-align:right;vertical-align:top}th{background:#f4f4f4}tbody th{text-align:left}
-.scroll{overflow-x:auto;max-width:100%;margin:.5em 0}
-.verdict{font-size:1.15em;padding:.6em;background:#eef6ee;border-left:4px solid #3a3}
-.warn{background:#fff4e5;border-left:4px solid #e90;padding:.6em}small{color:#555}
-.decision{border:1px solid #ccc;border-radius:6px;padding:0 1.2em .6em;margin:1em 0 2em}
-.decision h3{margin:.8em 0 .2em;font-size:1em}.decision ul{margin:.2em 0}
-a.g{color:inherit;text-decoration:underline dotted #888}
-dl.glossary dt{font-weight:bold;margin-top:.5em}dl.glossary dd{margin-left:1.5em}
-.na{color:#777;font-style:italic}img{max-width:100%}pre{overflow-x:auto;white-space:pre}
-"""
+_CSS = CSS
 
 #: Why a value is missing, by metric (the reports write this instead of NaN).
 _UNDEFINED = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -14,7 +15,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lifesim.experiments.sweep import SweepResult
+from lifesim.report._format import df_html
+from lifesim.report.decisions import sweep_decision
 from lifesim.report.experiment import _CSS, _literal
+from lifesim.report.summary import glossary_html, link_terms
 
 __all__ = ["difference_figure", "decision_map_figure", "tornado_figure", "write_sweep_report"]
 
@@ -89,8 +93,21 @@ def write_sweep_report(res: SweepResult, folder: str | Path) -> Path:
     for name, b64 in figs.items():
         (folder / f"{name}.png").write_bytes(base64.b64decode(b64))
     imgs = "".join(f'<img src="data:image/png;base64,{b}" alt="{n}">' for n, b in figs.items())
+    a, b = res.pair
+    names = {"diff": f"{a} - {b}", "ci_low": "CI low", "ci_high": "CI high"}
+    internal = [c for c in res.table.columns if re.fullmatch(r"p_[0-9a-f]{8}", str(c))]
+    table = res.table.drop(columns=internal).rename(columns=names)
+    flips = df_html(res.flips) if len(res.flips) else "<p>No flip: the sign never changes.</p>"
+    conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in res.conventions)
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>lifesim sweep</title>
 <style>{_CSS}</style></head><body><h1>Sweep: {html.escape(", ".join(res.params))}</h1>
-{imgs}<pre>{html.escape(res.summary())}</pre></body></html>"""
+{sweep_decision(res).html()}
+{imgs}
+<h2>Per point: {html.escape(res.objective)}, {html.escape(a)} - {html.escape(b)} with its CI</h2>
+{df_html(table)}
+<h2>Flips</h2>{flips}
+<h2>Tornado</h2>{df_html(res.tornado)}
+<h2>Conventions</h2><ul>{conv}</ul>
+{glossary_html()}</body></html>"""
     (folder / "report.html").write_text(doc, encoding="utf-8")
     return folder / "report.html"
