@@ -122,6 +122,7 @@ def test_per_run_counts_are_the_runs_own_flows(cmp_runs):
 
 def test_flows_do_not_depend_on_the_number_of_workers(cmp_runs):
     one, two = cmp_runs
+    pd.testing.assert_frame_equal(one.runs, two.runs)  # the runs themselves first
     pd.testing.assert_frame_equal(one.flow_counts, two.flow_counts)
     pd.testing.assert_frame_equal(one.flows(), two.flows())
     pd.testing.assert_frame_equal(
