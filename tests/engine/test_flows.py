@@ -7,9 +7,11 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lifesim
-from lifesim.engine.flows import NoEventLogError, flow_table
+from lifesim.engine.flows import NoEventLogError, flow_table, start_counts
 from lifesim.errors import ConfigError
 
 STAGES = ["awareness", "consideration", "purchase", "churned"]
@@ -154,3 +156,37 @@ def test_a_run_without_event_log_says_how_to_get_one():
         with pytest.raises(NoEventLogError, match=r"record_events=True"):
             call()
     assert lifesim.simulate(seed=3, customers=50, days=5).events_recorded
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 30),
+    days=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_start_counts_recover_any_start_from_random_timelines(n, days, seed):
+    """People wander between 4 stages at random; the flows give back where they started."""
+    rng = np.random.default_rng(seed)
+    start = rng.integers(0, len(STAGES), n)
+    stage = start.copy()
+    rows = []
+    for d in range(days):
+        for p in range(n):
+            if rng.random() < 0.4:
+                to = (stage[p] + rng.integers(1, len(STAGES))) % len(STAGES)
+                rows.append((p, d, STAGES[stage[p]], STAGES[to], CAUSES[rng.integers(3)]))
+                stage[p] = to
+    log = pd.DataFrame(
+        {
+            "person": [r[0] for r in rows],
+            "day": [r[1] for r in rows],
+            "from_stage": pd.Categorical([r[2] for r in rows], categories=STAGES),
+            "to_stage": pd.Categorical([r[3] for r in rows], categories=STAGES),
+            "cause": pd.Categorical([r[4] for r in rows], categories=CAUSES),
+        }
+    )
+    f = flow_table(log, STAGES)
+    assert int(f["moves"].sum()) == len(rows)
+    end = pd.Series(np.bincount(stage, minlength=len(STAGES)), index=STAGES)
+    got = start_counts(f, end)
+    assert got.tolist() == np.bincount(start, minlength=len(STAGES)).tolist()
