@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -190,3 +191,14 @@ def test_start_counts_recover_any_start_from_random_timelines(n, days, seed):
     end = pd.Series(np.bincount(stage, minlength=len(STAGES)), index=STAGES)
     got = start_counts(f, end)
     assert got.tolist() == np.bincount(start, minlength=len(STAGES)).tolist()
+
+
+def test_run_folder_has_the_flows_table_when_there_is_an_event_log(run, tmp_path):
+    out = run.save(tmp_path / "run")
+    back = pd.read_parquet(out / "flows.parquet")
+    assert back["moves"].tolist() == run.flows()["moves"].tolist()
+    assert "flows" in json.loads((out / "manifest.json").read_text())["tables"]
+    bare = lifesim.simulate(seed=3, customers=50, days=5, record_events=False)
+    out = bare.save(tmp_path / "bare")
+    assert not (out / "flows.parquet").exists()
+    assert "flows" not in json.loads((out / "manifest.json").read_text())["tables"]

@@ -1071,7 +1071,7 @@ def test_save_writes_the_run_folder(tmp_path):
         "customers": 4,
         "days": 3,
         "strategy": "mailer",
-        "tables": ["events", "purchases", "stage_counts", "people", "ledger", "tactics"],
+        "tables": ["events", "purchases", "stage_counts", "people", "ledger", "tactics", "flows"],
     }
     # the run-folder helper adds its own keys (files, command, versions); these are the result's
     for key, value in want.items():

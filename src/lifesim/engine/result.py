@@ -372,7 +372,8 @@ class SimulationResult:
 
         Contents: ``scenario.yaml`` (resolved), ``manifest.json`` (version, seed, start time),
         ``summary.json``, and Parquet tables ``events``, ``purchases``, ``stage_counts``,
-        ``people``, ``ledger`` (and ``support``).
+        ``people``, ``ledger``, ``tactics``, ``flows`` (:meth:`flows`, when the run kept its
+        event log) and ``support`` (when support is modelled).
 
         Returns
         -------
@@ -391,6 +392,7 @@ class SimulationResult:
                 "days": self.days,
                 "strategy": self.strategy,
                 "tables": ["events", "purchases", "stage_counts", "people", "ledger", "tactics"]
+                + (["flows"] if self.events_recorded else [])
                 + (["support"] if self.support is not None else []),
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -404,6 +406,8 @@ class SimulationResult:
             self.ledger.to_parquet(tmp / "ledger.parquet", index=False)
             if self.tactics is not None:
                 self.tactics.to_parquet(tmp / "tactics.parquet", index=False)
+            if self.events_recorded:
+                self.flows().to_parquet(tmp / "flows.parquet", index=False)
             if self.support is not None:
                 self.support.to_parquet(tmp / "support.parquet", index=False)
         return out
