@@ -1,12 +1,20 @@
-"""Engine speed and memory on the reference scenario, beside a one-process-per-person SimPy model.
+"""Engine speed and memory: reference scenario, plain-NumPy kernel, SimPy per person, marketing.
 
-Prints people-days per second and peak traced memory (NumPy allocations are traced) for the
-vectorised engine at 100k and 1M people x 365 days, and in the same run the same model written
-the usual SimPy way (one process per person, scalar draws) at 10k people, with the ratio. Also
-checks the 1M run's final stage shares against the exact expected shares.
+Prints, in one run (ratios: the machine is shared and noisy):
 
-    python benchmarks/bench_engine.py            # full run (about a minute)
+1. people-days per second and peak traced memory (NumPy allocations are traced) for the
+   vectorised engine at 100k and 1M people x 365 days on the reference scenario, with the
+   1M run's final stage shares checked against the exact expected shares;
+2. the engine beside a careful plain-NumPy kernel of the same model (``numpy_kernel.py``,
+   written independently of the engine), best of ``--repeats`` runs each, interleaved;
+3. the same model written the usual SimPy way (one process per person) at 10k people;
+4. marketing rows: the default shop with no marketing, ``kpi_focused`` and ``stage_focused``
+   at 2k, 20k and 100k people (``--marketing-sizes``; add 1000000 for the 1M row), each as
+   people-days per second and as a ratio to the same run without marketing.
+
+    python benchmarks/bench_engine.py            # full run (a few minutes)
     python benchmarks/bench_engine.py --quick    # smaller sizes, for a smoke test
+    python benchmarks/bench_engine.py --only marketing --marketing-sizes 2000 100000 1000000
 """
 
 from __future__ import annotations
@@ -21,6 +29,11 @@ import simpy
 
 import lifesim
 from lifesim.engine.exact import expected_path
+
+try:  # run as a script from benchmarks/ or as a module
+    import numpy_kernel
+except ImportError:  # pragma: no cover
+    from benchmarks import numpy_kernel
 
 REF = Path(__file__).resolve().parents[1] / "configs" / "reference.yaml"
 
@@ -85,10 +98,66 @@ def run_simpy_per_person(n: int, days: int = 365, seed: int = 1) -> float:
     return time.perf_counter() - t0
 
 
+def best_of(fn, repeats: int) -> float:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return min(out)
+
+
+def kernel_rows(sizes: list[int], repeats: int, days: int = 365) -> None:
+    """The engine (no event log) beside the plain-NumPy kernel, best of ``repeats``, interleaved."""
+    print(f"\nreference scenario, engine vs plain-NumPy kernel (best of {repeats}, interleaved)")
+    print(f"{'people':>10}{'kernel s':>10}{'engine s':>10}{'engine/kernel speed':>21}")
+    for n in sizes:
+        tk, te = [], []
+        for _ in range(repeats):
+            tk.append(best_of(lambda n=n: numpy_kernel.run(n, days), 1))
+            te.append(
+                best_of(
+                    lambda n=n: lifesim.simulate(REF, seed=1, customers=n, record_events=False), 1
+                )
+            )
+        print(f"{n:>10,}{min(tk):>10.3f}{min(te):>10.3f}{min(tk) / min(te):>20.2f}x")
+
+
+def marketing_rows(sizes: list[int], repeats: int, days: int = 365) -> None:
+    """Default shop: no marketing, kpi_focused and stage_focused, ratio to no marketing."""
+    scn = lifesim.default_scenario()
+
+    def run(n: int, strategy: str | None) -> None:
+        lifesim.simulate(
+            scn, seed=1, customers=n, days=days, record_events=False, strategy=strategy
+        )
+
+    run(2_000, "stage_focused")  # warm-up (imports, caches)
+    print(f"\ndefault scenario, {days} days, no event log, best of {repeats}")
+    print(f"{'people':>10} {'strategy':<14}{'seconds':>9}{'people-days/s':>15}{'vs none':>9}")
+    for n in sizes:
+        reps = repeats if n <= 100_000 else 1
+        base = best_of(lambda n=n: run(n, None), reps)
+        for s in (None, "kpi_focused", "stage_focused"):
+            t = base if s is None else best_of(lambda n=n, s=s: run(n, s), reps)
+            print(f"{n:>10,} {s or 'none':<14}{t:>9.3f}{n * days / t:>15,.0f}{t / base:>8.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
+    ap.add_argument("--repeats", type=int, default=3, help="best of this many runs per row")
+    ap.add_argument(
+        "--only", choices=["engine", "kernel", "marketing"], help="print only this part"
+    )
+    ap.add_argument("--marketing-sizes", type=int, nargs="*", default=None)
     args = ap.parse_args()
+    msizes = args.marketing_sizes or ([2_000, 20_000] if args.quick else [2_000, 20_000, 100_000])
+    ksizes = [100_000] if args.quick else [100_000, 1_000_000]
+    if args.only == "kernel":
+        return kernel_rows(ksizes, args.repeats)
+    if args.only == "marketing":
+        return marketing_rows(msizes, args.repeats)
     sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000]
     n_simpy = 2_000 if args.quick else 10_000
     days = 365
@@ -128,6 +197,9 @@ def main() -> None:
     for s in exp.index:
         print(f"  {s:<14} obs {obs[s]:.5f}  exact {exp[s]:.5f}  z {z[s]:+.2f}")
     print(f"max |z| = {np.abs(z).max():.2f} (|z| < 4 expected)")
+    if args.only is None:
+        kernel_rows(ksizes, args.repeats)
+        marketing_rows(msizes, args.repeats)
 
 
 if __name__ == "__main__":

@@ -84,16 +84,19 @@ class Contacts:
             return 0
         svc, pop = self.svc, self.svc.pop
         people = np.asarray(people, dtype=np.int64)
-        people = people[ct.stage_mask[pop.stage[people]]]
         unit = ct.unit_cost
-        n = len(people)
+        n = len(people)  # what money and budget pay for, before skipping anyone
         if money is not None and unit > 0 and np.isfinite(money):
             n = min(n, int(np.floor(max(money, 0.0) / unit + 1e-9)))
         led = svc.ledger
         n = led.affordable(unit, n)
         if n <= 0:
             return 0
-        idx = np.sort(people[:n]).astype(np.int32)
+        people = _first_served(people, ct.stage_mask, pop.stage, n)
+        n = len(people)
+        if n == 0:
+            return 0
+        idx = np.sort(people).astype(np.int32)
         if n > 1 and (idx[1:] == idx[:-1]).any():
             raise ValueError(f"contact({ct.name!r}): people must be distinct")
         if spec.cost.per_contact > 0:
@@ -201,3 +204,22 @@ class Contacts:
             pop.satisfaction -= over
             np.maximum(pop.satisfaction, 0, out=pop.satisfaction)
         pop.fatigue *= self.decay
+
+
+def _first_served(people: np.ndarray, mask: np.ndarray, stage: np.ndarray, k: int) -> np.ndarray:
+    """Return the first ``k`` of ``people`` (in order) whose stage ``mask`` serves.
+
+    Looks at a prefix that grows geometrically, so reaching a few people at the head of a
+    long list does not cost a pass over all of it.
+    """
+    if len(people) <= 2 * k + 256:
+        return people[mask[stage[people]]][:k]
+    parts, got, lo, step = [], 0, 0, 2 * k + 256
+    while lo < len(people) and got < k:
+        chunk = people[lo : lo + step]
+        ok = chunk[mask[stage[chunk]]]
+        parts.append(ok)
+        got += len(ok)
+        lo += step
+        step *= 2
+    return np.concatenate(parts)[:k]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lifesim.engine import jit
 from lifesim.model import StageGraph
 
 __all__ = [
@@ -172,37 +173,12 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
         touched[idx] = True
     uniq = np.flatnonzero(touched)
     edges = g.slot_edge[stage[uniq]].astype(np.intp)  # -1 padding -> last column (factor 1)
-    d = edges.shape[1]
-    fac = np.ones((len(uniq), d))
-    best = np.ones((len(uniq), d))
-    cause = np.full((len(uniq), d), -1, dtype=np.int16)
-    buy = np.ones(len(uniq))
-    val = np.ones(len(uniq))
-    buy_best = np.ones(len(uniq))
-    buy_cause = np.full(len(uniq), -1, dtype=np.int16)
-    for key in sorted(by_cause, key=lambda k: (k[0], k[1:])):
-        e, idx, st = by_cause[key]
-        code = key[0]
-        rows = np.searchsorted(uniq, idx)  # idx is sorted and unique
-        sv = st.astype(np.float64)
-        if (e.edge_factor != 1.0).any():
-            table = np.append(e.edge_factor, 1.0)
-            f = 1.0 + (table[edges[rows]] - 1.0) * sv[:, None]
-            fac[rows] *= f
-            b = best[rows]
-            better = f > b
-            cs = cause[rows]
-            cs[better] = np.int16(code)
-            cause[rows] = cs
-            best[rows] = np.maximum(b, f)
-        if e.buy_factor != 1.0:
-            fb = 1.0 + (e.buy_factor - 1.0) * sv
-            buy[rows] *= fb
-            bb = fb > buy_best[rows]
-            buy_cause[rows[bb]] = np.int16(code)
-            buy_best[rows] = np.maximum(buy_best[rows], fb)
-        if e.value_factor != 1.0:
-            val[rows] *= 1.0 + (e.value_factor - 1.0) * sv
+    ordered = [
+        (key[0], e.edge_factor, e.buy_factor, e.value_factor, idx, st)
+        for key in sorted(by_cause, key=lambda k: (k[0], k[1:]))
+        for e, idx, st in [by_cause[key]]
+    ]
+    fac, cause, buy, val, buy_cause = jit.combine_effects(uniq, edges, ordered, n)
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
 
 
@@ -265,22 +241,11 @@ def transition_step(
     if g.n_edges == 0:  # nobody can move: a graph of stages without moves
         z = np.zeros(0, np.intp)
         return z, z, z.astype(np.int16), np.zeros(0)
-    pl = t.a_all[stage]
-    pl *= m
-    pl += t.b_all[stage]
-    if sat_g is not None:
-        extra = t.a_churn[stage]
-        extra *= m
-        extra += t.b_churn[stage]
-        extra *= sat_g
-        pl += extra
+    pl = jit.leave_prob(t, stage, m, sat_g)
     pos = None
     if mods is not None and len(mods.idx):
-        st = stage[mods.idx]
-        gg = None if sat_g is None else sat_g[mods.idx].astype(np.float64)
-        pe, _ = _slot_probs(g, t, st, m[mods.idx].astype(np.float64), gg, mods.slot_factor)
-        pl[mods.idx] = pe.sum(axis=1)
-    cand = np.flatnonzero(u < pl * np.float32(1 + _SLACK_REL) + np.float32(_SLACK_ABS))
+        jit.modded_leave_prob(g, t, stage, m, sat_g, mods, pl, _slot_probs)
+    cand = jit.below(u, pl, np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS))
     if len(cand) == 0:
         z = np.zeros(0, np.intp)
         return z, z, z.astype(np.int16), np.zeros(0)
@@ -337,13 +302,10 @@ def buy_step(
     cause : ndarray of int16
         Cause code per buyer (-1: none / organic).
     """
-    pb = t.buy_a[stage]
-    pb *= m
-    pb += t.buy_b[stage]
-    np.minimum(pb, np.float32(1), out=pb)
+    pb = jit.buy_prob(t, stage, m)
     if mods is not None and len(mods.idx):
         pb[mods.idx] = np.minimum(pb[mods.idx] * mods.buy_factor, 1.0)
-    who = np.flatnonzero(u < pb)
+    who = jit.below(u, pb, 1.0, 0.0)  # float64 u: pb is compared exactly
     p = pb[who].astype(np.float64)
     v = np.clip(u[who] / p, 1e-12, 1 - 1e-12)
     vf = np.ones(len(who))

@@ -1,0 +1,248 @@
+"""Compiled inner loops of the daily step (numba), with the pure-NumPy code as the fallback.
+
+Each function here does exactly the floating-point operations of the NumPy code it replaces,
+in the same order, so results are bit-identical with or without numba (the test suite runs
+both and compares). numba compiles on first use and caches the machine code on disk
+(``cache=True``), so the compile time (a few seconds) is paid once per machine.
+
+Set the environment variable ``LIFESIM_JIT=0`` to use the NumPy code even when numba is
+installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+
+__all__ = [
+    "ENABLED",
+    "below",
+    "buy_prob",
+    "combine_effects",
+    "leave_prob",
+    "modded_leave_prob",
+    "set_enabled",
+]
+
+_HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+ENABLED = _HAVE_NUMBA and os.environ.get("LIFESIM_JIT", "1") != "0"
+_compiled: dict[str, object] = {}
+
+
+def set_enabled(on: bool) -> bool:
+    """Switch the compiled loops on or off (for tests and benchmarks); returns the old state."""
+    global ENABLED
+    old = ENABLED
+    ENABLED = bool(on) and _HAVE_NUMBA
+    return old
+
+
+def _jit(fn):
+    """Return ``fn`` compiled (numba is imported and compiles on first use only)."""
+    f = _compiled.get(fn.__name__)
+    if f is None:
+        import numba
+
+        f = _compiled[fn.__name__] = numba.njit(cache=True, nogil=True)(fn)
+    return f
+
+
+def _combine_effects(
+    rowmap, edges, idx, st, start, tables, has_edge, buy_f, val_f, codes,
+    fac, best, cause, buy, buy_best, buy_cause, val,
+):  # fmt: skip
+    d = edges.shape[1]
+    for gi in range(len(codes)):
+        code = codes[gi]
+        bf = buy_f[gi]
+        vf = val_f[gi]
+        for k in range(start[gi], start[gi + 1]):
+            r = rowmap[idx[k]]
+            sv = np.float64(st[k])
+            if has_edge[gi]:
+                for j in range(d):
+                    f = 1.0 + (tables[gi, edges[r, j]] - 1.0) * sv
+                    fac[r, j] *= f
+                    b = best[r, j]
+                    if f > b:
+                        cause[r, j] = code
+                        best[r, j] = f
+            if bf != 1.0:
+                fb = 1.0 + (bf - 1.0) * sv
+                buy[r] *= fb
+                if fb > buy_best[r]:
+                    buy_cause[r] = code
+                    buy_best[r] = fb
+            if vf != 1.0:
+                val[r] *= 1.0 + (vf - 1.0) * sv
+
+
+def _modded_leave_prob(idx, stage, m, slot_edge, a_edge, b_edge, to_churn, gg, fac, pl):
+    d = slot_edge.shape[1]
+    use_g = len(gg) > 0
+    for r in range(len(idx)):
+        i = idx[r]
+        s = stage[i]
+        mm = np.float64(m[i])
+        tot = 0.0
+        for j in range(d):
+            e = slot_edge[s, j]
+            if e < 0:
+                continue
+            p = a_edge[e] * mm + b_edge[e]
+            if use_g and to_churn[e]:
+                p *= 1.0 + np.float64(gg[i])
+            p *= fac[r, j]
+            tot += p
+        pl[i] = np.float32(tot)
+
+
+def _leave_prob(stage, m, a_all, b_all, a_churn, b_churn, sat_g, pl):
+    use_g = len(sat_g) > 0
+    for i in range(len(stage)):
+        s = stage[i]
+        p = a_all[s] * m[i] + b_all[s]
+        if use_g:
+            p += (a_churn[s] * m[i] + b_churn[s]) * sat_g[i]
+        pl[i] = p
+
+
+def _below(u, p, mul, add):
+    out = np.empty(len(u), dtype=np.intp)
+    k = 0
+    for i in range(len(u)):
+        if u[i] < p[i] * mul + add:
+            out[k] = i
+            k += 1
+    return out[:k]
+
+
+def _buy_prob(stage, m, buy_a, buy_b, pb):
+    one = np.float32(1)
+    for i in range(len(stage)):
+        s = stage[i]
+        p = buy_a[s] * m[i] + buy_b[s]
+        pb[i] = p if p < one else one
+
+
+def combine_effects(uniq, edges, groups, n) -> tuple[np.ndarray, ...]:
+    """Fold each cause's effect into per-slot factors (see :func:`kernel.build_modifiers`).
+
+    ``groups`` is a list of ``(code, edge_factor, buy_factor, value_factor, idx, strength)``
+    in the order the factors must be applied. Returns ``fac, cause, buy, val, buy_cause``.
+    """
+    u, d = edges.shape
+    fac = np.ones((u, d))
+    best = np.ones((u, d))
+    cause = np.full((u, d), -1, dtype=np.int16)
+    buy = np.ones(u)
+    val = np.ones(u)
+    buy_best = np.ones(u)
+    buy_cause = np.full(u, -1, dtype=np.int16)
+    if ENABLED:
+        rowmap = np.empty(n, dtype=np.int32)
+        rowmap[uniq] = np.arange(u, dtype=np.int32)
+        n_e = max(len(gr[1]) for gr in groups)
+        tables = np.ones((len(groups), n_e + 1))
+        for k, gr in enumerate(groups):
+            tables[k, : len(gr[1])] = gr[1]
+        e_last = np.where(edges < 0, n_e, edges)  # -1 padding -> the factor 1 column
+        start = np.zeros(len(groups) + 1, dtype=np.int64)
+        start[1:] = np.cumsum([len(gr[4]) for gr in groups])
+        _jit(_combine_effects)(
+            rowmap,
+            e_last,
+            np.concatenate([gr[4] for gr in groups]).astype(np.int64),
+            np.concatenate([gr[5] for gr in groups]).astype(np.float32),
+            start,
+            tables,
+            np.array([bool((gr[1] != 1.0).any()) for gr in groups]),
+            np.array([gr[2] for gr in groups], dtype=np.float64),
+            np.array([gr[3] for gr in groups], dtype=np.float64),
+            np.array([gr[0] for gr in groups], dtype=np.int16),
+            fac, best, cause, buy, buy_best, buy_cause, val,
+        )  # fmt: skip
+        return fac, cause, buy, val, buy_cause
+    for code, edge_factor, buy_factor, value_factor, idx, st in groups:
+        rows = np.searchsorted(uniq, idx)  # idx is sorted and unique
+        sv = st.astype(np.float64)
+        if (edge_factor != 1.0).any():
+            table = np.append(edge_factor, 1.0)
+            f = 1.0 + (table[edges[rows]] - 1.0) * sv[:, None]
+            fac[rows] *= f
+            b = best[rows]
+            better = f > b
+            cs = cause[rows]
+            cs[better] = np.int16(code)
+            cause[rows] = cs
+            best[rows] = np.maximum(b, f)
+        if buy_factor != 1.0:
+            fb = 1.0 + (buy_factor - 1.0) * sv
+            buy[rows] *= fb
+            bb = fb > buy_best[rows]
+            buy_cause[rows[bb]] = np.int16(code)
+            buy_best[rows] = np.maximum(buy_best[rows], fb)
+        if value_factor != 1.0:
+            val[rows] *= 1.0 + (value_factor - 1.0) * sv
+    return fac, cause, buy, val, buy_cause
+
+
+def _f32(*arrays) -> bool:
+    """All given arrays are float32 (the compiled loops then round exactly as NumPy does)."""
+    return all(a is None or a.dtype == np.float32 for a in arrays)
+
+
+def leave_prob(t, stage, m, sat_g) -> np.ndarray:
+    """Everyone's probability of leaving today (float32), without person-level effects."""
+    if ENABLED and _f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, sat_g):
+        pl = np.empty(len(stage), dtype=np.float32)
+        gg = np.zeros(0, np.float32) if sat_g is None else sat_g
+        _jit(_leave_prob)(stage, m, t.a_all, t.b_all, t.a_churn, t.b_churn, gg, pl)
+        return pl
+    pl = t.a_all[stage]
+    pl *= m
+    pl += t.b_all[stage]
+    if sat_g is not None:
+        extra = t.a_churn[stage]
+        extra *= m
+        extra += t.b_churn[stage]
+        extra *= sat_g
+        pl += extra
+    return pl
+
+
+def below(u: np.ndarray, p: np.ndarray, mul: np.floating, add: np.floating) -> np.ndarray:
+    """Return the indices where ``u < p * mul + add`` (float32 maths for float32 inputs)."""
+    if ENABLED and (u.dtype == p.dtype == np.float32 or (mul == 1.0 and add == 0.0)):
+        return _jit(_below)(u, p, mul, add)
+    return np.flatnonzero(u < p * mul + add)
+
+
+def buy_prob(t, stage, m) -> np.ndarray:
+    """Everyone's repeat-purchase probability today (float32, at most 1)."""
+    if ENABLED and _f32(m, t.buy_a, t.buy_b):
+        pb = np.empty(len(stage), dtype=np.float32)
+        _jit(_buy_prob)(stage, m, t.buy_a, t.buy_b, pb)
+        return pb
+    pb = t.buy_a[stage]
+    pb *= m
+    pb += t.buy_b[stage]
+    np.minimum(pb, np.float32(1), out=pb)
+    return pb
+
+
+def modded_leave_prob(g, t, stage, m, sat_g, mods, pl, slot_probs) -> None:
+    """Set ``pl`` (probability of leaving today) of the people under person-level effects."""
+    if ENABLED and g.slot_edge.shape[1] < 8:  # numpy sums fewer than 8 terms in order
+        gg = np.zeros(0, np.float32) if sat_g is None else sat_g
+        _jit(_modded_leave_prob)(
+            mods.idx, stage, m, g.slot_edge, t.a_edge, t.b_edge, g.to_churn, gg,
+            mods.slot_factor, pl,
+        )  # fmt: skip
+        return
+    st = stage[mods.idx]
+    gg = None if sat_g is None else sat_g[mods.idx].astype(np.float64)
+    pe, _ = slot_probs(g, t, st, m[mods.idx].astype(np.float64), gg, mods.slot_factor)
+    pl[mods.idx] = pe.sum(axis=1)
