@@ -601,7 +601,7 @@ def test_experiment_run_starts_from_the_log_customers(tmp_path):
     for extra, message in (
         (["--design", "market"], "--from-log: only with a person-level design"),
         (["--customers", "10"], "--customers: not with --from-log"),
-        (["--as-of", "900"], "as_of == '900' is outside the data"),
+        (["--as-of", "900"], "== '900' is outside the data"),
     ):
         r = _cli(*args, *extra, "--no-progress", "--out", str(tmp_path / "bad"))
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, extra

@@ -22,6 +22,7 @@ from lifesim.report.summary import glossary_html, link_terms
 
 __all__ = [
     "calibration_figure",
+    "unused_figure",
     "holdout_figure",
     "calibrate_report_html",
     "save_calibrate_run",
@@ -58,6 +59,39 @@ def calibration_figure(res: CalibrationResult) -> Figure:
     ax[2].plot(grid, stats.norm.pdf(grid, mu, sigma), color="tab:blue", label="fitted log-normal")
     ax[2].set(xlabel="log order value", ylabel="density", title="Order values")
     ax[2].legend()
+    fig.tight_layout()
+    return fig
+
+
+def _unused_panels(res: CalibrationResult) -> list:
+    """Plotters of what was fitted but is not used by the engine (one axis each)."""
+    panels = []
+    inflow = res.inflow
+    if inflow is not None and inflow.identified:
+
+        def plot_inflow(ax) -> None:  # noqa: ANN001
+            w = inflow.weekly
+            per_day = w["observed"] / w["days"]
+            ax.plot(w["week"], per_day, color="black", label="observed")
+            ax.axhline(inflow.rate, color="tab:blue", ls="--", label="fitted rate")
+            ax.axhspan(inflow.lower, inflow.upper, color="tab:blue", alpha=0.15, label="95% CI")
+            ax.set(
+                xlabel="week of the calibration period",
+                ylabel="first purchases per day",
+                title="Inflow of new customers (not used by the engine)",
+            )
+            ax.legend()
+
+        panels.append(plot_inflow)
+    return panels
+
+
+def unused_figure(res: CalibrationResult) -> Figure:
+    """Plot what was fitted but is not used by the engine (the inflow of new customers)."""
+    panels = _unused_panels(res)
+    fig, ax = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4), squeeze=False)
+    for plot, a in zip(panels, ax[0], strict=True):
+        plot(a)
     fig.tight_layout()
     return fig
 
@@ -113,6 +147,13 @@ def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None
     figures = figures if figures is not None else _figures(res)
     p = res.fit.params
     missing = "".join(f"<li>{html.escape(m)}</li>" for m in res.not_identified)
+    unused = ""
+    if res.not_used:
+        items = "".join(f"<li>{html.escape(m)}</li>" for m in res.not_used)
+        unused = f"<h2>Fitted but not used by the engine</h2><ul>{items}</ul>"
+        if "unused" in figures:
+            unused += f'<img src="data:image/png;base64,{figures["unused"]}" alt="not used">'
+
     conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in CONVENTIONS)
     verdict = ""
     holdout = ""
@@ -148,12 +189,15 @@ s = {p["s"]:.3g}).</p>
 <h2>Fitted parameters (days; 95% intervals)</h2>{_table(res)}
 <h2>Fitted vs observed (calibration period)</h2>
 <img src="data:image/png;base64,{figures["calibration"]}" alt="fitted vs observed">
+{unused}
 {holdout}
 <h2>Conventions</h2><ul>{conv}</ul>{glossary_html()}</body></html>"""
 
 
 def _figures(res: CalibrationResult) -> dict[str, str]:
     out = {"calibration": _literal(calibration_figure, res)}
+    if _unused_panels(res):
+        out["unused"] = _literal(unused_figure, res)
     if res.holdout is not None:
         out["holdout"] = _literal(holdout_figure, res)
     return out

@@ -17,6 +17,7 @@ from lifesim.config.load import scenario_to_dict
 from lifesim.errors import ConfigError, DataError
 from lifesim.experiments.calibration.effects import read_effect
 from lifesim.experiments.calibration.forecast import bgnbd_check, holdout_check
+from lifesim.experiments.calibration.inflow import fit_inflow
 from lifesim.experiments.calibration.models import fit_bg_nbd, fit_pareto_nbd
 from lifesim.experiments.calibration.result import CalibrationResult
 from lifesim.experiments.calibration.scenario import (
@@ -276,6 +277,9 @@ def calibrate(
     scn, comments, missing = calibrated_scenario(
         base_scn, fit.params, (ov["mu"], ov["sigma"]), label
     )
+    inflow = fit_inflow(c["first_day"].to_numpy(), log.first_day, cut, log.format_day)
+    unused: list[str] = []  # fitted, but the engine has no field for it
+    (unused if inflow.identified else missing).append(inflow.summary_line())
     if ov["zero"]:
         share = ov["zero"] / (ov["zero"] + ov["n"])
         missing.append(
@@ -309,6 +313,13 @@ def calibrate(
         "Not identified by this data (taken from the base scenario):\n"
         + "\n".join(f"  - {m}" for m in missing)
         + "\n"
+        + (
+            "Fitted but not used by the engine (see fit.json):\n"
+            + "\n".join(f"  - {m}" for m in unused)
+            + "\n"
+            if unused
+            else ""
+        )
     )
     yaml_text = annotate_yaml(scenario_to_dict(scn), comments, header)
     ss = as_seed_sequence(seed)
@@ -378,4 +389,6 @@ def calibrate(
         elapsed_s=time.perf_counter() - t0,
         customer_summary=s,
         draws_rejected=rejected,
+        inflow=inflow,
+        not_used=unused,
     )

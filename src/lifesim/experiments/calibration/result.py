@@ -17,6 +17,7 @@ from lifesim._progress import ProgressLike, as_progress
 from lifesim.config import Scenario
 from lifesim.errors import ConfigError
 from lifesim.experiments.calibration.forecast import HoldoutCheck
+from lifesim.experiments.calibration.inflow import Inflow
 from lifesim.experiments.calibration.models import Fit, Summary
 
 __all__ = ["CalibrationResult", "MEANING", "CONVENTIONS"]
@@ -129,6 +130,11 @@ class CalibrationResult:
     repeat_histogram : DataFrame
         Customers by repeat purchase days: observed and fitted (mean of simulated histories).
     elapsed_s : float
+    inflow : Inflow or None
+        First purchases per day over the calibration period (when the log covers
+        acquisition; see :mod:`lifesim.experiments.calibration.inflow`).
+    not_used : list of str
+        What was fitted but has no place in a scenario (the engine cannot use it).
     """
 
     source: str
@@ -154,6 +160,8 @@ class CalibrationResult:
     elapsed_s: float = 0.0
     customer_summary: Summary | None = field(repr=False, default=None)
     draws_rejected: int = 0
+    inflow: Inflow | None = None
+    not_used: list[str] = field(default_factory=list)
 
     def forecast(
         self,
@@ -240,6 +248,7 @@ class CalibrationResult:
                 },
             },
             "not_identified": list(self.not_identified),
+            "fitted_not_used_by_engine": list(self.not_used),
             "draws": {
                 "n": len(self.draws),
                 "method": CONVENTIONS[2].split(": ", 1)[1],
@@ -248,6 +257,8 @@ class CalibrationResult:
             "conventions": CONVENTIONS,
             "baseline_bgnbd": {"fit": _fit_dict(self.bgnbd)},
         }
+        if self.inflow is not None:
+            out["inflow"] = self.inflow.to_dict()
         if self.holdout is not None and self.holdout_actual is not None:
             out["holdout"] = _check_dict(self.holdout, self.holdout_actual)
             out["baseline_bgnbd"].update(_check_dict(self.baseline, self.holdout_actual))
@@ -283,6 +294,9 @@ class CalibrationResult:
             "not identified by this data (from the base scenario):",
             *[f"  - {t}" for t in self.not_identified],
         ]
+        if self.not_used:
+            lines += ["", "fitted but not used by the engine:"]
+            lines += [f"  - {t}" for t in self.not_used]
         if self.holdout is not None:
             lines += ["", f"holdout check (to {self.holdout_end}):"]
             for name, chk in (("lifesim", self.holdout), ("BG/NBD", self.baseline)):
@@ -315,6 +329,8 @@ class CalibrationResult:
         self.to_pandas().to_csv(folder / "parameters.csv", index=False)
         self.calibration_weekly.to_csv(folder / "calibration_weekly.csv", index=False)
         self.repeat_histogram.to_csv(folder / "repeat_histogram.csv", index=False)
+        if self.inflow is not None:
+            self.inflow.weekly.to_csv(folder / "inflow_weekly.csv", index=False)
         if self.holdout is not None:
             self.holdout.weekly.to_csv(folder / "holdout_weekly.csv", index=False)
             self.baseline.weekly.to_csv(folder / "holdout_weekly_bgnbd.csv", index=False)

@@ -173,7 +173,6 @@ def calibrated_scenario(
         "prospect stages (awareness, consideration, ...) and their moves: from the base scenario",
         "moves between customer stages (e.g. retention <-> advocacy): from the base scenario",
         "tactic effects, costs, fatigue, budget, campaigns and support: from the base scenario",
-        "inflow of new customers: not fitted (the market's prospects follow the base scenario)",
         *notes,
     ]
     return scn, comments, not_identified
