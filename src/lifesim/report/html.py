@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -40,6 +41,11 @@ _UNDEFINED = {
 
 #: Metrics whose value is a spend (0 is written "0 (no spend)").
 _SPEND = ("marketing_cost", "incremental_cost", "cac")
+
+
+def _plain_p(text: str) -> str:
+    """Write p-values below 0.001 as "p < 0.001" (no scientific notation for people)."""
+    return re.sub(r"p = \d(?:\.\d+)?e-\d+", "p < 0.001", text)
 
 
 def _why(metric: str) -> str:
@@ -212,7 +218,7 @@ def compare_report_html(
 <h1>Which strategy? Scenario {html.escape(res.scenario.name)}</h1>
 {decision.html()}
 <h2>The statistical verdict</h2>
-<p class="verdict{"" if sig else " warn"}">{L(html.escape(res.verdict_text()))}</p>
+<p class="verdict{"" if sig else " warn"}">{L(html.escape(_plain_p(res.verdict_text())))}</p>
 <p><small>{L(html.escape(CLV_CONVENTION))}.</small></p>
 <h2>{L("Incremental")} economics against no marketing: mean [{level}% {L("CI")}]</h2>
 <p>{L(html.escape(res.counterfactual_note))}. ROI and CAC here are incremental; the ROI (blended)
