@@ -19,6 +19,8 @@ import numpy as np
 __all__ = [
     "ENABLED",
     "below",
+    "buy",
+    "transition",
     "buy_prob",
     "combine_effects",
     "leave_prob",
@@ -45,7 +47,8 @@ def _jit(fn):
     if f is None:
         import numba
 
-        f = _compiled[fn.__name__] = numba.njit(cache=True, nogil=True)(fn)
+        # error_model="numpy": a float division by zero gives inf/nan as in NumPy
+        f = _compiled[fn.__name__] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
     return f
 
 
@@ -125,6 +128,169 @@ def _buy_prob(stage, m, buy_a, buy_b, pb):
         s = stage[i]
         p = buy_a[s] * m[i] + buy_b[s]
         pb[i] = p if p < one else one
+
+
+def _transition(
+    stage, m, u, a_all, b_all, a_churn, b_churn, sat_g, mul, add,
+    slot_edge, a_edge, b_edge, to_churn, edge_cause, mod_idx, mod_fac, mod_cause,
+):  # fmt: skip
+    n = len(stage)
+    d = slot_edge.shape[1]
+    use_g = len(sat_g) > 0
+    n_mod = len(mod_idx)
+    who = np.empty(n, dtype=np.intp)
+    edge_out = np.empty(n, dtype=np.intp)
+    cause_out = np.empty(n, dtype=np.int16)
+    v_out = np.empty(n, dtype=np.float64)
+    pe = np.zeros(d, dtype=np.float64)
+    cum = np.zeros(d, dtype=np.float64)
+    ee = np.zeros(d, dtype=np.intp)
+    r = 0
+    k_out = 0
+    for i in range(n):
+        s = stage[i]
+        while r < n_mod and mod_idx[r] < i:
+            r += 1
+        modded = r < n_mod and mod_idx[r] == i
+        mm = np.float64(m[i])
+        if modded:  # exact probability under the person's effects, rounded to float32
+            tot = 0.0
+            for j in range(d):
+                e = slot_edge[s, j]
+                if e < 0:
+                    continue
+                p = a_edge[e] * mm + b_edge[e]
+                if use_g and to_churn[e]:
+                    p *= 1.0 + np.float64(sat_g[i])
+                p *= mod_fac[r, j]
+                tot += p
+            pl = np.float32(tot)
+        else:
+            pl = a_all[s] * m[i] + b_all[s]
+            if use_g:
+                pl += (a_churn[s] * m[i] + b_churn[s]) * sat_g[i]
+        if not u[i] < pl * mul + add:
+            continue
+        # a candidate: pick the move with the exact probabilities (float64)
+        tot = 0.0
+        for j in range(d):
+            e = slot_edge[s, j]
+            if e < 0:
+                ee[j] = 0
+                pe[j] = 0.0
+                continue
+            ee[j] = e
+            p = a_edge[e] * mm + b_edge[e]
+            if use_g and to_churn[e]:
+                p *= 1.0 + np.float64(sat_g[i])
+            if modded:
+                p *= mod_fac[r, j]
+            pe[j] = p
+            tot += p
+        if tot > 1.0:
+            for j in range(d):
+                pe[j] /= tot
+            tot = 1.0
+        acc = 0.0
+        for j in range(d):
+            acc += pe[j]
+            cum[j] = acc
+        uc = np.float64(u[i])
+        if not uc < tot:
+            continue
+        k = 0
+        for j in range(d):
+            if uc >= cum[j]:
+                k += 1
+        if k > d - 1:
+            k = d - 1
+        lower = cum[k - 1] if k > 0 else 0.0
+        e = ee[k]
+        c = edge_cause[e]
+        if modded and mod_cause[r, k] >= 0:
+            c = mod_cause[r, k]
+        v = (uc - lower) / pe[k]
+        v = max(v, 1e-12)
+        v = min(v, 1 - 1e-12)
+        who[k_out] = i
+        edge_out[k_out] = e
+        cause_out[k_out] = c
+        v_out[k_out] = v
+        k_out += 1
+    return (
+        who[:k_out].copy(),
+        edge_out[:k_out].copy(),
+        cause_out[:k_out].copy(),
+        v_out[:k_out].copy(),
+    )
+
+
+def _buy(stage, m, u, buy_a, buy_b, mod_idx, mod_buy, mod_val, mod_cause):
+    n = len(stage)
+    n_mod = len(mod_idx)
+    one = np.float32(1)
+    who = np.empty(n, dtype=np.intp)
+    v_out = np.empty(n, dtype=np.float64)
+    vf_out = np.empty(n, dtype=np.float64)
+    cause_out = np.empty(n, dtype=np.int16)
+    r = 0
+    k = 0
+    for i in range(n):
+        s = stage[i]
+        p = buy_a[s] * m[i] + buy_b[s]
+        if not p < one:
+            p = one
+        while r < n_mod and mod_idx[r] < i:
+            r += 1
+        modded = r < n_mod and mod_idx[r] == i
+        if modded:
+            p = np.float32(min(np.float64(p) * mod_buy[r], 1.0))
+        if not u[i] < p:
+            continue
+        v = u[i] / np.float64(p)
+        v = max(v, 1e-12)
+        v = min(v, 1 - 1e-12)
+        who[k] = i
+        v_out[k] = v
+        vf_out[k] = mod_val[r] if modded else 1.0
+        cause_out[k] = mod_cause[r] if modded else -1
+        k += 1
+    return who[:k].copy(), v_out[:k].copy(), vf_out[:k].copy(), cause_out[:k].copy()
+
+
+def transition(g, t, stage, m, u, sat_g, mods, mul, add):
+    """Today's moves in one compiled pass (see :func:`kernel.transition_step`), or ``None``.
+
+    ``None`` means: use the NumPy code (numba off or missing, inputs of other dtypes, or
+    stages with 8 or more moves, which NumPy sums in another order).
+    """
+    if not (ENABLED and g.slot_edge.shape[1] < 8 and u.dtype == np.float32):
+        return None
+    if not _f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, sat_g):
+        return None
+    gg = np.zeros(0, np.float32) if sat_g is None else sat_g
+    if mods is not None and len(mods.idx):
+        mi, mf, mc = mods.idx, mods.slot_factor, mods.slot_cause
+    else:
+        mi = np.zeros(0, np.intp)
+        mf = np.ones((0, g.slot_edge.shape[1]))
+        mc = np.zeros((0, g.slot_edge.shape[1]), np.int16)
+    return _jit(_transition)(
+        stage, m, u, t.a_all, t.b_all, t.a_churn, t.b_churn, gg, mul, add,
+        g.slot_edge, t.a_edge, t.b_edge, g.to_churn, t.edge_cause.astype(np.int16), mi, mf, mc,
+    )  # fmt: skip
+
+
+def buy(t, stage, m, u, mods):
+    """Today's repeat purchases in one compiled pass (see :func:`kernel.buy_step`), or ``None``."""
+    if not (ENABLED and u.dtype == np.float64 and _f32(m, t.buy_a, t.buy_b)):
+        return None
+    if mods is not None and len(mods.idx):
+        mi, mb, mv, mc = mods.idx, mods.buy_factor, mods.value_factor, mods.buy_cause
+    else:
+        mi, mb, mv = np.zeros(0, np.intp), np.ones(0), np.ones(0)
+        mc = np.zeros(0, np.int16)
+    return _jit(_buy)(stage, m, u, t.buy_a, t.buy_b, mi, mb, mv, mc)
 
 
 def combine_effects(uniq, edges, groups, n) -> tuple[np.ndarray, ...]:

@@ -241,6 +241,11 @@ def transition_step(
     if g.n_edges == 0:  # nobody can move: a graph of stages without moves
         z = np.zeros(0, np.intp)
         return z, z, z.astype(np.int16), np.zeros(0)
+    fused = jit.transition(
+        g, t, stage, m, u, sat_g, mods, np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS)
+    )
+    if fused is not None:
+        return fused
     pl = jit.leave_prob(t, stage, m, sat_g)
     pos = None
     if mods is not None and len(mods.idx):
@@ -302,6 +307,9 @@ def buy_step(
     cause : ndarray of int16
         Cause code per buyer (-1: none / organic).
     """
+    fused = jit.buy(t, stage, m, u, mods)
+    if fused is not None:
+        return fused
     pb = jit.buy_prob(t, stage, m)
     if mods is not None and len(mods.idx):
         pb[mods.idx] = np.minimum(pb[mods.idx] * mods.buy_factor, 1.0)
