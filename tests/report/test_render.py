@@ -32,7 +32,8 @@ def _text(doc: str) -> str:
     """The page's visible text (images and tags removed, entities decoded)."""
     doc = re.sub(r"base64,[A-Za-z0-9+/=]+", "", doc)
     doc = re.sub(r"<style>.*?</style>", "", doc, flags=re.S)
-    return unescape(re.sub(r"<[^>]+>", " ", doc))
+    doc = re.sub(r"</?(?:a|span|b|small|code)\b[^>]*>", "", doc)  # inline: no word break
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", doc)))
 
 
 def check_page(doc: str) -> str:
@@ -240,3 +241,23 @@ def test_audit_flags_a_false_positive_rate_beyond_its_monte_carlo_error():
 
     d = audit_decision(replace(aud, table=t))
     assert not d.clear and "false-positive rate 9.0% against alpha 5%" in d.verdict
+
+
+def test_parameter_draws_add_p_best_and_regret_to_the_decision_and_the_report(res):
+    import pandas as pd
+
+    from lifesim.experiments import parameter_uncertainty
+
+    draws = pd.DataFrame({"budget.per_period": [1000.0, 4000.0, 9000.0]})
+    unc = parameter_uncertainty(res.scenario, draws, strategies=list(res.strategies), seed=2)
+    t = unc.table.set_index("strategy")
+    w = res.verdict["winner"]
+    d = compare_decision(res, unc)
+    line = next(c for c in d.certainty if c.startswith("Parameter uncertainty (3 draws"))
+    assert f"P(best) of {w} is {t.loc[w, 'p_best']:.0%}" in line
+    regret = t.loc[w, "expected_regret"]
+    assert f"expected regret {regret:,.{0 if regret >= 100 else 2}f}." in line
+    top = t.sort_values(["p_best", "expected_regret"], ascending=[False, True]).index[0]
+    assert ("also the most likely best" in line) == (top == w)
+    page = check_page(compare_report_html(res, uncertainty=unc))
+    assert "Under parameter uncertainty (3 draws)" in page and "expected regret" in page
