@@ -261,3 +261,12 @@ def test_parameter_draws_add_p_best_and_regret_to_the_decision_and_the_report(re
     assert ("also the most likely best" in line) == (top == w)
     page = check_page(compare_report_html(res, uncertainty=unc))
     assert "Under parameter uncertainty (3 draws)" in page and "expected regret" in page
+
+
+def test_the_readme_has_the_reports_glossary():
+    from lifesim.report.summary import glossary_markdown
+
+    readme = (CONFIGS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Glossary\n") :]
+    assert glossary_markdown() in section
+    assert len(GLOSSARY) >= 20 and all(f"**{t}**" in section for t, _ in GLOSSARY.values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -198,7 +199,10 @@ def glossary_html() -> str:
 
 def glossary_markdown() -> str:
     """Return the glossary as a Markdown list (the README's "Glossary" section)."""
-    return "\n".join(f"- **{t}**: {d}" for t, d in GLOSSARY.values())
+    return "\n".join(
+        textwrap.fill(f"- **{t}**: {d}", width=100, subsequent_indent="  ")
+        for t, d in GLOSSARY.values()
+    )
 
 
 @dataclass(frozen=True)
