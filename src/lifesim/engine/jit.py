@@ -23,6 +23,7 @@ __all__ = [
     "transition",
     "buy_prob",
     "combine_effects",
+    "count",
     "leave_prob",
     "modded_leave_prob",
     "set_enabled",
@@ -291,6 +292,26 @@ def buy(t, stage, m, u, mods):
         mi, mb, mv = np.zeros(0, np.intp), np.ones(0), np.ones(0)
         mc = np.zeros(0, np.int16)
     return _jit(_buy)(stage, m, u, t.buy_a, t.buy_b, mi, mb, mv, mc)
+
+
+def _count(codes, out):
+    k = len(out)
+    for i in range(len(codes)):
+        c = codes[i]
+        if c < 0 or c >= k:
+            return False
+        out[c] += 1
+    return True
+
+
+def count(codes: np.ndarray, k: int) -> np.ndarray:
+    """Return ``np.bincount(codes, minlength=k)`` of small non-negative codes (one pass)."""
+    if ENABLED and codes.dtype == np.int8:
+        out = np.zeros(k, dtype=np.intp)
+        if _jit(_count)(codes, out):
+            return out
+
+    return np.bincount(codes, minlength=k)
 
 
 def combine_effects(uniq, edges, groups, n) -> tuple[np.ndarray, ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lifesim.engine import jit
+
 __all__ = ["Recorder", "Ledger"]
 
 
@@ -75,7 +77,7 @@ class Recorder:
 
     def on_day_end(self, day: int, stage: np.ndarray) -> None:
         """Record the stage counts at the end of ``day``."""
-        self.counts[day] = np.bincount(stage, minlength=self.counts.shape[1])
+        self.counts[day] = jit.count(stage, self.counts.shape[1])
 
     def peek(self, stage_names, cause_names) -> dict[str, pd.DataFrame]:
         """Return the event log and purchases so far, without consuming the buffers."""
