@@ -270,3 +270,38 @@ def test_the_readme_has_the_reports_glossary():
     section = readme[readme.index("\n## Glossary\n") :]
     assert glossary_markdown() in section
     assert len(GLOSSARY) >= 20 and all(f"**{t}**" in section for t, _ in GLOSSARY.values())
+
+
+def _ab_data(lift: float, n: int = 4000):
+    """Designed A/B data: conversion 10% in control, 10% + lift in treatment (exact counts)."""
+    import pandas as pd
+
+    k = n // 2
+    conv_c, conv_t = int(0.10 * k), int((0.10 + lift) * k)
+    return pd.DataFrame(
+        {
+            "arm": ["control"] * k + ["treatment"] * k,
+            "converted": [1] * conv_c + [0] * (k - conv_c) + [1] * conv_t + [0] * (k - conv_t),
+        }
+    )
+
+
+@pytest.mark.parametrize(("lift", "clear"), [(0.04, True), (0.0, False)])
+def test_ab_report_opens_with_a_decision_that_follows_the_analysis(lift, clear):
+    from lifesim import ab
+    from lifesim.report.ab import ab_report_html
+    from lifesim.report.decisions import ab_decision
+
+    res = ab.analyze(_ab_data(lift), arm="arm", metrics=["proportion:converted"])
+    # 10% vs 14% of 2,000 each: z = 3.9 (p < 0.001); vs 10% of 2,000: no difference at all
+    assert res.comparisons[0].significant is clear
+    d = ab_decision(res)
+    assert d.clear is clear
+    if clear:
+        assert d.verdict.startswith("Clear effects (1 of 1): converted (treatment): +4.00 pp")
+    else:
+        assert d.verdict.startswith("No clear effect")
+    doc = ab_report_html(res, plot=False)
+    summary = _text(doc[: doc.index("</section>")])
+    assert "Decision summary" in summary and not SCI.search(summary)
+    assert doc.count("<table") == len(re.findall(r'<div class="scroll"><table', doc))

@@ -280,11 +280,12 @@ def analyze(
     if fmt is ReportFormat.json:
         text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False) + "\n"
     elif fmt is ReportFormat.html:
-        text = (
-            ab.render_html(res, plot=True, full_page=True)
-            if isinstance(res, ab.ABResult)
-            else res.to_html(plot=True, full_page=True)
-        )
+        if isinstance(res, ab.ABResult):
+            from lifesim.report.ab import ab_report_html  # matplotlib only when asked for
+
+            text = ab_report_html(res)
+        else:
+            text = res.to_html(plot=True, full_page=True)
     else:
         text = res.summary() + "\n"
     if out is not None:

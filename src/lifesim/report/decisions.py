@@ -19,7 +19,13 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from lifesim.experiments.insim.result import AuditResult, ExperimentResult
     from lifesim.experiments.sweep import SweepResult
 
-__all__ = ["sweep_decision", "calibration_decision", "experiment_decision", "audit_decision"]
+__all__ = [
+    "sweep_decision",
+    "calibration_decision",
+    "experiment_decision",
+    "audit_decision",
+    "ab_decision",
+]
 
 
 def _label(metric: str) -> str:
@@ -319,3 +325,72 @@ def audit_decision(res: AuditResult) -> Decision:
         f"The scenario's tactic effects, as in {res.scenario.name!r}.",
     ]
     return Decision(compared, verdict, not red, None, certainty, mechanisms, assumptions)
+
+
+# --- A/B analysis ----------------------------------------------------------------------------
+
+
+def _effect(c) -> str:  # noqa: ANN001 - an ab Comparison
+    if c.kind == "proportion":
+        abs_ = f"{100 * c.abs_effect:+.2f} pp [{100 * c.abs_ci[0]:+.2f}, {100 * c.abs_ci[1]:+.2f}]"
+    else:
+        lo, hi = c.abs_ci
+        abs_ = f"{'+' if c.abs_effect > 0 else ''}{_num(c.abs_effect)} [{_num(lo)}, {_num(hi)}]"
+    rel = "" if is_missing(c.rel_effect) else f", {100 * c.rel_effect:+.1f}% relative"
+    return f"{c.metric} ({c.arm}): {abs_}{rel}, p-value {fmt_p(c.p_adjusted)}"
+
+
+def ab_decision(res) -> Decision:  # noqa: ANN001 - lifesim.ab.ABResult
+    """Return the decision summary of an A/B analysis (SRM first: a broken split trumps all)."""
+    arms = [a for a in res.n if a != res.control]
+    metrics = list(dict.fromkeys(c.metric for c in res.comparisons))
+    units = ", ".join(f"{a}: {k:,}" for a, k in res.n.items())
+    compared = (
+        f"A/B test of {', '.join(arms)} against {res.control} (units {units}) on "
+        f"{', '.join(metrics)}; alpha {res.alpha:g}, {res.alternative}, p-values adjusted "
+        f"({res.correction}) over the arms of each metric."
+    )
+    sig = [c for c in res.comparisons if c.significant]
+    if res.srm.mismatch:
+        verdict = (
+            "Do not act on this test: sample ratio mismatch (SRM) - the arms did not get the "
+            "planned shares of units, so the assignment or the data is broken."
+        )
+        clear = False
+    elif sig:
+        verdict = f"Clear effects ({len(sig)} of {len(res.comparisons)}): " + "; ".join(
+            _effect(c) for c in sig
+        )
+        verdict += "." if len(sig) == len(res.comparisons) else "; no clear effect on the rest."
+        clear = True
+    else:
+        verdict = (
+            f"No clear effect: no metric differs significantly from {res.control} at alpha "
+            f"{res.alpha:g} (every CI includes zero)."
+        )
+        clear = False
+    rest = [c for c in res.comparisons if not c.significant]
+    mechanisms = []
+    if rest and not res.srm.mismatch:
+        mechanisms.append("Not significant: " + "; ".join(_effect(c) for c in rest) + ".")
+    vr = [c for c in res.comparisons if c.variance_reduction is not None and c.covariate]
+    if vr:
+        mechanisms.append(
+            "CUPED: "
+            + "; ".join(
+                f"{c.metric} adjusted by {c.covariate} ({c.variance_reduction:.0%} less variance)"
+                for c in vr
+            )
+            + "."
+        )
+    certainty = [
+        f"The CIs are {100 * (1 - res.alpha):.0f}% intervals of each arm - control; with "
+        f"{len(res.comparisons)} comparisons, p-values are adjusted ({res.correction})."
+    ]
+    certainty += [f"Warning: {w}" for w in res.warnings]
+    assumptions = [
+        "Units were randomised independently and do not affect each other (no interference).",
+        "SRM check: "
+        + ("failed." if res.srm.mismatch else f"passed (p-value {fmt_p(res.srm.p_value)})."),
+    ]
+    return Decision(compared, verdict, clear, None, certainty, mechanisms, assumptions)
