@@ -94,3 +94,80 @@ def test_calibrate_fits_the_inflow_of_a_log_that_covers_acquisition(tmp_path, gl
     assert (tmp_path / "cal" / "unused.png").stat().st_size > 0
     assert "first purchases/day" in (tmp_path / "cal" / "report.html").read_text()
     yaml.safe_load(text)  # still a plain scenario file
+
+
+def _seasonal_days(rng, start: str, n_days: int, week, month, per_day=50.0):
+    """Purchase days from a daily Poisson rate with weekday and month multipliers, rising 30%."""
+    s = (pd.Timestamp(start) - pd.Timestamp(0)).days
+    days = np.arange(s, s + n_days)
+    months = pd.to_datetime(days, unit="D").month.to_numpy() - 1
+    lam = per_day * (1 + 0.3 * (days - s) / n_days) * week[(days + 3) % 7] * month[months]
+    return np.repeat(days, rng.poisson(lam)), s, s + n_days - 1
+
+
+def test_day_of_week_and_yearly_multipliers_are_recovered(global_seed):
+    from lifesim.experiments.calibration.seasonality import fit_day_of_week, fit_yearly
+
+    rng = np.random.default_rng(global_seed)
+    week = np.array([1.2, 1.0, 1.0, 1.0, 1.0, 0.7, 1.1])
+    week /= week.mean()
+    month = np.array([1.3, 0.8, 0.9, 1, 1, 1.1, 1, 0.9, 0.9, 1, 1.1, 1.5])
+    month /= month.mean()
+    days, s, e = _seasonal_days(rng, "2015-03-10", 3 * 365 + 40, week, month)
+    w = fit_day_of_week(days, s, e, True)
+    assert w.identified and list(w.table["season"])[:2] == ["Mon", "Tue"]
+    assert np.all(np.abs(w.table["multiplier"] - week) < 4.5 * w.table["se"])
+    assert w.p_value < 1e-10
+    y = fit_yearly(days, s, e, True)
+    assert y.identified and list(y.table["season"])[-1] == "Dec"
+    assert np.all(np.abs(y.table["multiplier"] - month) < 4.5 * y.table["se"])
+    assert y.p_value < 1e-10 and "highest Dec" in y.summary_line()
+    # no seasonality: every weekday near 1 (0.1 is 5 standard errors here)
+    flat, s, e = _seasonal_days(rng, "2015-03-10", 2 * 365 + 40, np.ones(7), np.ones(12), 20.0)
+    assert np.all(np.abs(fit_day_of_week(flat, s, e, True).table["multiplier"] - 1) < 0.1)
+
+
+def test_day_of_week_multipliers_by_hand_and_what_is_not_identified():
+    from lifesim.experiments.calibration.seasonality import fit_day_of_week, fit_yearly
+
+    monday = (pd.Timestamp("2024-01-01") - pd.Timestamp(0)).days  # a Monday
+    # 8 weeks: 3 purchases every Monday, 1 every other day: N = 8 x 9 = 72
+    days = np.r_[np.repeat(monday + 7 * np.arange(8), 2), monday + np.arange(56)]
+    f = fit_day_of_week(days, monday, monday + 55, True)
+    assert f.table["purchases"].tolist() == [24, 8, 8, 8, 8, 8, 8]
+    np.testing.assert_allclose(f.table["multiplier"], [7 * 24 / 72] + [7 * 8 / 72] * 6)
+    np.testing.assert_allclose(f.table["se"][0], 7 * np.sqrt(1 / 3 * 2 / 3 / 72))
+    assert not fit_day_of_week(days, monday, monday + 54, True).identified  # 7 full weeks
+    assert (
+        "7 complete week(s); at least 8" in fit_day_of_week(days, monday, monday + 54, True).reason
+    )
+    assert fit_day_of_week(days, monday, monday + 55, False).reason == (
+        "integer day numbers carry no weekday"
+    )
+    y = fit_yearly(days, monday, monday + 700, True)
+    assert not y.identified and "spans 1.9 years; at least 2 are needed" in y.reason
+
+
+def test_calibrate_reports_seasonality_as_fitted_but_not_used(global_seed):
+    rng = np.random.default_rng(global_seed)
+    first = np.sort(rng.integers(0, 200, 900))
+    log = _log(first, 365, rng)
+    start = pd.Timestamp("2024-01-01")
+    dated = log.assign(day=start + pd.to_timedelta(log["day"], "D"))
+    res = calibrate(dated, cutoff="2024-09-30", draws=10, forecast_draws=10)
+    season = res.to_dict()["seasonality"]
+    assert season["day_of_week"]["identified"] and not season["day_of_week"]["used_by_engine"]
+    assert set(season["day_of_week"]["multipliers"]) == {"Mon", "Tue", "Wed", "Thu", "Fri",
+                                                         "Sat", "Sun"}  # fmt: skip
+    assert season["yearly"] == {
+        "identified": False,
+        "reason": "the calibration period spans 0.75 years; at least 2 are needed",
+    }
+    assert any(m.startswith("day-of-week seasonality of purchases: fitted") for m in res.not_used)
+    assert any(m.startswith("yearly seasonality of purchases: not identified") for m in (
+        res.not_identified))  # fmt: skip
+    # integer days: no calendar
+    res = calibrate(log, cutoff=273, draws=10, forecast_draws=10)
+    assert res.to_dict()["seasonality"]["day_of_week"]["reason"] == (
+        "integer day numbers carry no weekday"
+    )

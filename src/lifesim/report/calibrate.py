@@ -83,11 +83,28 @@ def _unused_panels(res: CalibrationResult) -> list:
             ax.legend()
 
         panels.append(plot_inflow)
+    for season in res.seasonality:
+        if season.identified:
+            panels.append(lambda ax, f=season: _plot_season(ax, f))
     return panels
 
 
+def _plot_season(ax, f) -> None:  # noqa: ANN001
+    t = f.table
+    x = np.arange(len(t))
+    ax.bar(x, t["multiplier"], color="tab:blue", alpha=0.7)
+    ax.errorbar(x, t["multiplier"], yerr=1.96 * t["se"], fmt="none", color="black", capsize=3)
+    ax.axhline(1.0, color="0.4", lw=1)
+    ax.set_xticks(x, t["season"])
+    name = "Day-of-week" if f.kind == "day_of_week" else "Yearly"
+    ax.set(
+        ylabel="x mean purchase rate (95% CI)",
+        title=f"{name} seasonality (p = {f.p_value:.2g}; not used by the engine)",
+    )
+
+
 def unused_figure(res: CalibrationResult) -> Figure:
-    """Plot what was fitted but is not used by the engine (the inflow of new customers)."""
+    """Plot what was fitted but is not used by the engine (inflow, seasonality)."""
     panels = _unused_panels(res)
     fig, ax = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4), squeeze=False)
     for plot, a in zip(panels, ax[0], strict=True):

@@ -25,6 +25,7 @@ from lifesim.experiments.calibration.scenario import (
     calibrated_scenario,
     draw_paths,
 )
+from lifesim.experiments.calibration.seasonality import fit_day_of_week, fit_yearly
 from lifesim.experiments.calibration.summary import CustomerTable, customer_table
 
 if TYPE_CHECKING:  # lifesim.churn (and scikit-learn) load when calibrate runs
@@ -280,6 +281,14 @@ def calibrate(
     inflow = fit_inflow(c["first_day"].to_numpy(), log.first_day, cut, log.format_day)
     unused: list[str] = []  # fitted, but the engine has no field for it
     (unused if inflow.identified else missing).append(inflow.summary_line())
+    o = table.calibration_orders
+    repeat_days = o.loc[o["day"] > o.groupby("cust")["day"].transform("min"), "day"].to_numpy()
+    dates = log.time_kind == "date"
+    seasons = tuple(
+        f(repeat_days, log.first_day, cut, dates) for f in (fit_day_of_week, fit_yearly)
+    )
+    for season in seasons:
+        (unused if season.identified else missing).append(season.summary_line())
     if ov["zero"]:
         share = ov["zero"] / (ov["zero"] + ov["n"])
         missing.append(
@@ -391,4 +400,5 @@ def calibrate(
         draws_rejected=rejected,
         inflow=inflow,
         not_used=unused,
+        seasonality=seasons,
     )

@@ -19,6 +19,7 @@ from lifesim.errors import ConfigError
 from lifesim.experiments.calibration.forecast import HoldoutCheck
 from lifesim.experiments.calibration.inflow import Inflow
 from lifesim.experiments.calibration.models import Fit, Summary
+from lifesim.experiments.calibration.seasonality import SeasonalFit
 
 __all__ = ["CalibrationResult", "MEANING", "CONVENTIONS"]
 
@@ -135,6 +136,9 @@ class CalibrationResult:
         acquisition; see :mod:`lifesim.experiments.calibration.inflow`).
     not_used : list of str
         What was fitted but has no place in a scenario (the engine cannot use it).
+    seasonality : tuple of SeasonalFit
+        Day-of-week and yearly multipliers of the repeat purchase rate, or why they are not
+        identified (see :mod:`lifesim.experiments.calibration.seasonality`).
     """
 
     source: str
@@ -162,6 +166,7 @@ class CalibrationResult:
     draws_rejected: int = 0
     inflow: Inflow | None = None
     not_used: list[str] = field(default_factory=list)
+    seasonality: tuple[SeasonalFit, ...] = ()
 
     def forecast(
         self,
@@ -259,6 +264,8 @@ class CalibrationResult:
         }
         if self.inflow is not None:
             out["inflow"] = self.inflow.to_dict()
+        if self.seasonality:
+            out["seasonality"] = {f.kind: f.to_dict() for f in self.seasonality}
         if self.holdout is not None and self.holdout_actual is not None:
             out["holdout"] = _check_dict(self.holdout, self.holdout_actual)
             out["baseline_bgnbd"].update(_check_dict(self.baseline, self.holdout_actual))
@@ -331,6 +338,9 @@ class CalibrationResult:
         self.repeat_histogram.to_csv(folder / "repeat_histogram.csv", index=False)
         if self.inflow is not None:
             self.inflow.weekly.to_csv(folder / "inflow_weekly.csv", index=False)
+        for f in self.seasonality:
+            if f.table is not None:
+                f.table.to_csv(folder / f"seasonality_{f.kind}.csv", index=False)
         if self.holdout is not None:
             self.holdout.weekly.to_csv(folder / "holdout_weekly.csv", index=False)
             self.baseline.weekly.to_csv(folder / "holdout_weekly_bgnbd.csv", index=False)
