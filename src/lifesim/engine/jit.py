@@ -53,21 +53,43 @@ def _jit(fn):
     return f
 
 
-def _combine_effects(
-    rowmap, edges, idx, st, start, tables, has_edge, buy_f, val_f, codes,
-    fac, best, cause, buy, buy_best, buy_cause, val,
-):  # fmt: skip
-    d = edges.shape[1]
+def _combine_effects(n, stage, slot_edge, idx, st, start, tables, has_edge, buy_f, val_f, codes):
+    d = slot_edge.shape[1]
+    n_e = tables.shape[1] - 1  # the last column is the factor 1 of padding slots
+    rowmap = np.full(n, -1, dtype=np.int32)
+    for k in range(len(idx)):
+        rowmap[idx[k]] = 0
+    u = 0
+    for i in range(n):  # people touched, in order: their rows
+        if rowmap[i] == 0:
+            rowmap[i] = u
+            u += 1
+        else:
+            rowmap[i] = -1
+    uniq = np.empty(u, dtype=np.intp)
+    for i in range(n):
+        if rowmap[i] >= 0:
+            uniq[rowmap[i]] = i
+    fac = np.ones((u, d))
+    best = np.ones((u, d))
+    cause = np.full((u, d), -1, dtype=np.int16)
+    buy = np.ones(u)
+    val = np.ones(u)
+    buy_best = np.ones(u)
+    buy_cause = np.full(u, -1, dtype=np.int16)
     for gi in range(len(codes)):
         code = codes[gi]
         bf = buy_f[gi]
         vf = val_f[gi]
         for k in range(start[gi], start[gi + 1]):
-            r = rowmap[idx[k]]
+            i = idx[k]
+            r = rowmap[i]
             sv = np.float64(st[k])
             if has_edge[gi]:
+                s = stage[i]
                 for j in range(d):
-                    f = 1.0 + (tables[gi, edges[r, j]] - 1.0) * sv
+                    e = slot_edge[s, j]
+                    f = 1.0 + (tables[gi, e if e >= 0 else n_e] - 1.0) * sv
                     fac[r, j] *= f
                     b = best[r, j]
                     if f > b:
@@ -81,6 +103,7 @@ def _combine_effects(
                     buy_best[r] = fb
             if vf != 1.0:
                 val[r] *= 1.0 + (vf - 1.0) * sv
+    return uniq, fac, cause, buy, val, buy_cause
 
 
 def _modded_leave_prob(idx, stage, m, slot_edge, a_edge, b_edge, to_churn, gg, fac, pl):
@@ -314,12 +337,39 @@ def count(codes: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(codes, minlength=k)
 
 
-def combine_effects(uniq, edges, groups, n) -> tuple[np.ndarray, ...]:
+def combine_effects(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:
     """Fold each cause's effect into per-slot factors (see :func:`kernel.build_modifiers`).
 
     ``groups`` is a list of ``(code, edge_factor, buy_factor, value_factor, idx, strength)``
-    in the order the factors must be applied. Returns ``fac, cause, buy, val, buy_cause``.
+    in the order the factors must be applied (each ``idx`` sorted and unique). Returns the
+    people touched (sorted) and their ``fac, cause, buy, val, buy_cause``.
     """
+    n = len(stage)
+    if ENABLED:
+        n_e = max(len(gr[1]) for gr in groups)
+        tables = np.ones((len(groups), n_e + 1))
+        for k, gr in enumerate(groups):
+            tables[k, : len(gr[1])] = gr[1]
+        start = np.zeros(len(groups) + 1, dtype=np.int64)
+        start[1:] = np.cumsum([len(gr[4]) for gr in groups])
+        return _jit(_combine_effects)(
+            n,
+            stage,
+            slot_edge,
+            np.concatenate([gr[4] for gr in groups]).astype(np.intp),
+            np.concatenate([gr[5] for gr in groups]).astype(np.float32),
+            start,
+            tables,
+            np.array([bool((gr[1] != 1.0).any()) for gr in groups]),
+            np.array([gr[2] for gr in groups], dtype=np.float64),
+            np.array([gr[3] for gr in groups], dtype=np.float64),
+            np.array([gr[0] for gr in groups], dtype=np.int16),
+        )
+    touched = np.zeros(n, dtype=bool)
+    for gr in groups:
+        touched[gr[4]] = True
+    uniq = np.flatnonzero(touched)
+    edges = slot_edge[stage[uniq]].astype(np.intp)  # -1 padding -> last column (factor 1)
     u, d = edges.shape
     fac = np.ones((u, d))
     best = np.ones((u, d))
@@ -328,30 +378,6 @@ def combine_effects(uniq, edges, groups, n) -> tuple[np.ndarray, ...]:
     val = np.ones(u)
     buy_best = np.ones(u)
     buy_cause = np.full(u, -1, dtype=np.int16)
-    if ENABLED:
-        rowmap = np.empty(n, dtype=np.int32)
-        rowmap[uniq] = np.arange(u, dtype=np.int32)
-        n_e = max(len(gr[1]) for gr in groups)
-        tables = np.ones((len(groups), n_e + 1))
-        for k, gr in enumerate(groups):
-            tables[k, : len(gr[1])] = gr[1]
-        e_last = np.where(edges < 0, n_e, edges)  # -1 padding -> the factor 1 column
-        start = np.zeros(len(groups) + 1, dtype=np.int64)
-        start[1:] = np.cumsum([len(gr[4]) for gr in groups])
-        _jit(_combine_effects)(
-            rowmap,
-            e_last,
-            np.concatenate([gr[4] for gr in groups]).astype(np.int64),
-            np.concatenate([gr[5] for gr in groups]).astype(np.float32),
-            start,
-            tables,
-            np.array([bool((gr[1] != 1.0).any()) for gr in groups]),
-            np.array([gr[2] for gr in groups], dtype=np.float64),
-            np.array([gr[3] for gr in groups], dtype=np.float64),
-            np.array([gr[0] for gr in groups], dtype=np.int16),
-            fac, best, cause, buy, buy_best, buy_cause, val,
-        )  # fmt: skip
-        return fac, cause, buy, val, buy_cause
     for code, edge_factor, buy_factor, value_factor, idx, st in groups:
         rows = np.searchsorted(uniq, idx)  # idx is sorted and unique
         sv = st.astype(np.float64)
@@ -373,7 +399,7 @@ def combine_effects(uniq, edges, groups, n) -> tuple[np.ndarray, ...]:
             buy_best[rows] = np.maximum(buy_best[rows], fb)
         if value_factor != 1.0:
             val[rows] *= 1.0 + (value_factor - 1.0) * sv
-    return fac, cause, buy, val, buy_cause
+    return uniq, fac, cause, buy, val, buy_cause
 
 
 def _f32(*arrays) -> bool:

@@ -144,7 +144,6 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
     """
     if not effects:
         return None
-    n = len(stage)
     groups: dict[tuple, list[tuple[Effect, np.ndarray, np.ndarray]]] = {}
     for e in effects:
         idx, strength = e.live()
@@ -155,7 +154,6 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
         groups.setdefault(key, []).append((e, idx, st))
     if not groups:
         return None
-    touched = np.zeros(n, dtype=bool)
     by_cause: dict[tuple, tuple[Effect, np.ndarray, np.ndarray]] = {}
     for key, items in groups.items():
         if len(items) == 1:
@@ -170,15 +168,12 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
             first[1:] = idx[1:] != idx[:-1]
             idx, st = idx[first], st[first]
         by_cause[key] = (e, idx, st)
-        touched[idx] = True
-    uniq = np.flatnonzero(touched)
-    edges = g.slot_edge[stage[uniq]].astype(np.intp)  # -1 padding -> last column (factor 1)
     ordered = [
         (key[0], e.edge_factor, e.buy_factor, e.value_factor, idx, st)
         for key in sorted(by_cause, key=lambda k: (k[0], k[1:]))
         for e, idx, st in [by_cause[key]]
     ]
-    fac, cause, buy, val, buy_cause = jit.combine_effects(uniq, edges, ordered, n)
+    uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, ordered)
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
 
 
