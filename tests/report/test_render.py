@@ -305,3 +305,17 @@ def test_ab_report_opens_with_a_decision_that_follows_the_analysis(lift, clear):
     summary = _text(doc[: doc.index("</section>")])
     assert "Decision summary" in summary and not SCI.search(summary)
     assert doc.count("<table") == len(re.findall(r'<div class="scroll"><table', doc))
+
+
+def test_cli_compare_prints_the_decision_first_and_saves_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from lifesim.cli import app
+
+    args = ["compare", "--customers", "400", "--days", "10", "-r", "2", "--no-progress"]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "run"), "--seed", "4"])
+    assert r.exit_code == 0, r.output
+    saved = (tmp_path / "run" / "decision.txt").read_text(encoding="utf-8")
+    assert saved.startswith("DECISION SUMMARY\n") and r.stdout.startswith(saved)
+    assert max(len(line) for line in saved.splitlines()) <= 100
+    assert "lifesim compare: scenario 'default'" in r.stdout  # the tables follow

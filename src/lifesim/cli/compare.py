@@ -62,6 +62,13 @@ def save_compare_run(*args: Any, **kwargs: Any) -> Any:
     return save(*args, **kwargs)
 
 
+def decision_text(res: Any, uncertainty: Any = None) -> str:
+    """Return the plain-language decision summary (``lifesim.report.summary``)."""
+    from lifesim.report.summary import compare_decision
+
+    return compare_decision(res, uncertainty).text()
+
+
 def compare(
     config: Path | None = typer.Argument(
         None, help="Scenario YAML (default: the embedded default scenario)."
@@ -222,6 +229,8 @@ def compare(
         d["out"] = str(out)
         print_json(d)
     else:
+        if fmt is Format.table:
+            typer.echo(decision_text(res, unc) + "\n")
         emit(res, fmt, out, "" if unc is not None else where)
         if unc is not None:
             typer.echo("\n" + unc.summary() + f"\n\n{where}")

@@ -255,13 +255,15 @@ and where their numbers come from (each tactic's <code>source</code>).</p><ul>{a
 def write_compare_report(
     res: ComparisonResult, folder: str | Path, uncertainty: UncertaintyResult | None = None
 ) -> Path:
-    """Write ``report.html`` and the plots (PNG) into an existing folder."""
+    """Write ``report.html``, ``decision.txt`` and the plots (PNG) into an existing folder."""
     folder = Path(folder)
     figs = _figures(res)
     for name, b64 in figs.items():
         (folder / f"{name}.png").write_bytes(base64.b64decode(b64))
     doc = compare_report_html(res, figs, uncertainty)
     (folder / "report.html").write_text(doc, encoding="utf-8")
+    text = compare_decision(res, uncertainty).text()
+    (folder / "decision.txt").write_text(text + "\n", encoding="utf-8")
     return folder / "report.html"
 
 

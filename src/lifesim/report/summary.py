@@ -235,9 +235,14 @@ class Decision:
     mechanisms: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
 
-    def text(self) -> str:
-        """Plain-text rendering (for terminals and ``summary.txt``)."""
-        lines = ["DECISION SUMMARY", f"  {self.compared}", f"  {self.verdict}"]
+    def text(self, width: int = 100) -> str:
+        """Plain-text rendering, wrapped at ``width`` (terminals and ``decision.txt``)."""
+
+        def wrap(text: str, first: str, rest: str) -> list[str]:
+            return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest)
+
+        lines = ["DECISION SUMMARY", *wrap(self.compared, "  ", "  ")]
+        lines += wrap(self.verdict, "  ", "  ")
         for head, items in (
             ("how sure", self.certainty),
             ("why (from this run's results)", self.mechanisms),
@@ -245,7 +250,8 @@ class Decision:
         ):
             if items:
                 lines.append(f"  {head}:")
-                lines += [f"    - {x}" for x in items]
+                for x in items:
+                    lines += wrap(x, "    - ", "      ")
         return "\n".join(lines)
 
     def html(self) -> str:
