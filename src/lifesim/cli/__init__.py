@@ -20,7 +20,7 @@ from lifesim.cli import experiment as _experiment
 from lifesim.cli import optimize as _optimize
 from lifesim.cli import sim as _sim
 from lifesim.cli import sweep as _sweep
-from lifesim.cli._common import stderr
+from lifesim.cli._common import in_flag_words, stderr
 from lifesim.errors import LifesimError
 
 __all__ = ["app", "main"]
@@ -73,6 +73,34 @@ def _say(head: str, message: str) -> None:
     stderr.print(f"[bold red]{head}:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def _given_flags(argv: list[str] | None) -> dict[str, str]:
+    """Map the Python parameter names of the command in ``argv`` to the flags given for them.
+
+    ``lifesim compare -r 1 --customers 0`` gives ``{"replications": "--replications",
+    "customers": "--customers"}``. Only flags on the command line are mapped (a value from the
+    scenario file keeps the library's name).
+    """
+    try:
+        args = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+        cmd = typer.main.get_command(app)
+        for a in args:
+            sub = getattr(cmd, "commands", {})
+            if a in sub:
+                cmd = sub[a]
+            elif not a.startswith("-"):
+                break
+        given = {a.split("=", 1)[0] for a in args if a.startswith("-")}
+        return {
+            p.name: max(p.opts, key=len)
+            for p in cmd.params
+            if p.param_type_name == "option"
+            and p.name
+            and given.intersection([*p.opts, *p.secondary_opts])
+        }
+    except Exception:  # noqa: BLE001 - naming flags is a comfort; the message itself stands
+        return {}
+
+
 def _run(argv: list[str] | None) -> int:
     """Run the app; turn every failure into an exit code and a one-paragraph message."""
     debug = os.environ.get("LIFESIM_DEBUG", "") not in ("", "0")
@@ -100,7 +128,7 @@ def _run(argv: list[str] | None) -> int:
     except LifesimError as exc:
         if debug:
             raise
-        _say("error", str(exc))
+        _say("error", str(in_flag_words(exc, _given_flags(argv))))
         return 2
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         if debug:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -22,6 +23,7 @@ from rich.progress import (
 )
 
 from lifesim._progress import LineProgress
+from lifesim.errors import ConfigError, LifesimError
 
 __all__ = [
     "OVERWRITE",
@@ -29,6 +31,8 @@ __all__ = [
     "Format",
     "emit",
     "fail",
+    "flags_given",
+    "in_flag_words",
     "print_json",
     "progress_bar",
     "stderr",
@@ -64,6 +68,41 @@ def fail(message: str) -> None:
     """Print ``error: message`` on stderr and exit with status 2."""
     stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def flags_given(ctx: typer.Context) -> dict[str, str]:
+    """Map the parameter names of the running command to the flags the user gave for them."""
+    return {
+        p.name: max(p.opts, key=len)
+        for p in ctx.command.params
+        if p.param_type_name == "option"
+        and p.name
+        and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
+    }
+
+
+def in_flag_words(exc: LifesimError, flags: dict[str, str]) -> LifesimError:
+    """Return ``exc`` with the parameter name it starts with written as the flag given.
+
+    The library names its parameters (``customers: must be a whole number >= 1, got 0``);
+    the user typed ``--customers 0``, so the CLI says ``--customers: ...``. ``flags`` maps
+    parameter names to the flags given (only those on the command line: a value from the
+    scenario file keeps the library's name); errors about a scenario file keep their key paths.
+    """
+    if not flags:
+        return exc
+    if isinstance(exc, ConfigError):
+        if exc.source is not None or not any(p in flags for p, _ in exc.problems):
+            return exc
+        return ConfigError([(flags.get(p, p), m) for p, m in exc.problems])
+    text = str(exc)
+    m = re.match(r"(\w+)(?=: | == )", text)
+    if m is None or m.group(1) not in flags:
+        return exc
+    try:
+        return type(exc)(flags[m.group(1)] + text[m.end() :])
+    except Exception:  # noqa: BLE001 - an error class with another signature: keep it
+        return exc
 
 
 def to_jsonable(obj: Any) -> Any:

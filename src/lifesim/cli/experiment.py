@@ -14,6 +14,8 @@ from lifesim.cli._common import (
     Format,
     emit,
     fail,
+    flags_given,
+    in_flag_words,
     load_with_sets,
     progress_bar,
     stderr,
@@ -39,6 +41,7 @@ _RUN_HELP = (
 
 @app.command("run", help=_RUN_HELP)
 def run(
+    ctx: typer.Context,
     config: Path = typer.Argument(..., help="Scenario YAML with an 'experiment:' block."),
     seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
     customers: int | None = typer.Option(
@@ -120,7 +123,7 @@ def run(
         else:
             res.save(out, overwrite=overwrite, inputs=inputs)
     except LifesimError as exc:
-        fail(str(exc))
+        fail(str(in_flag_words(exc, flags_given(ctx))))
         return
     data = out / ("clusters.csv" if res.clusters is not None else "dataset.csv")
     emit(res, fmt, out, f"run folder: {out}\nsame analysis: {res.analyze_command(str(data))}")
@@ -129,6 +132,7 @@ def run(
 
 @app.command("audit")
 def audit(
+    ctx: typer.Context,
     config: Path = typer.Argument(..., help="Scenario YAML with an 'experiment:' block."),
     repeats: int = typer.Option(500, "--repeats", "-r", help="Repeats of the experiment."),
     seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
@@ -221,7 +225,7 @@ def audit(
         if out is not None:
             save_audit_run(res, out, overwrite=overwrite, inputs=[config])
     except LifesimError as exc:
-        fail(str(exc))
+        fail(str(in_flag_words(exc, flags_given(ctx))))
         return
     where = "" if out is None else f"folder: {out}  (report: {out / 'report.html'})"
     emit(res, fmt, out, where)
