@@ -175,8 +175,14 @@ def test_sweep_optimize_and_audit_report_up_to_their_totals(configs_dir):
 
 
 def test_progress_changes_no_number(capsys):
-    from lifesim.experiments import sweep
+    from lifesim.experiments import compare, sweep
 
+    kw = dict(strategies="none,stage_focused", replications=2, **SMALL)
+    quiet = compare(None, **kw)
+    shown = compare(None, progress=True, **kw)
+    pd.testing.assert_frame_equal(quiet.runs, shown.runs)
+    assert quiet.pairwise.equals(shown.pairwise)
+    assert "4/4" in capsys.readouterr().err
     a = sweep(None, ["budget.per_period=1000:4000:2"], replications=2, **SMALL)
     b = sweep(None, ["budget.per_period=1000:4000:2"], replications=2, progress=True, **SMALL)
     pd.testing.assert_frame_equal(a.runs, b.runs)

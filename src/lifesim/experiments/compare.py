@@ -13,7 +13,6 @@ depends only on the root seed and ``r``, so results are identical for any number
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 
 from lifesim._checks import check_int, check_jobs, check_prob
 from lifesim._limits import MAX_REPLICATIONS
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.engine import simulate
@@ -122,7 +122,7 @@ def compare(
     baseline: str | None = None,
     objective: str | None = None,
     alpha: float = 0.05,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
     backend: str | None = None,
     trust_code: bool = False,
     initial: Any = None,
@@ -151,8 +151,8 @@ def compare(
         Metric that decides the winner (default ``profit``); see :data:`lifesim.metrics.METRICS`.
     alpha : float
         1 - confidence level of the intervals (0.05: 95% CIs).
-    progress : callable(done, total), optional
-        Called as runs finish.
+    progress : callable(done, total), True or None
+        Called as runs finish; ``True`` shows a progress bar (see :mod:`lifesim._progress`).
     backend : str, optional
         joblib backend (``"loky"`` by default; ``"dask"`` inside a ``dask.distributed`` client).
     trust_code : bool
@@ -193,6 +193,7 @@ def compare(
     counterfactual = counterfactual_of(scn, names)
     extra = [] if counterfactual is not None else [COUNTERFACTUAL]
     tasks = [(r, s) for r in range(reps) for s in names + extra]
+    progress = as_progress(progress, len(tasks), "compare", "runs")
     t0 = time.perf_counter()
     runs: list[RunSummary] = []
     par = joblib.Parallel(n_jobs=jobs, backend=backend, return_as="generator")
