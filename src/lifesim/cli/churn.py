@@ -164,7 +164,7 @@ def evaluate(
         if validation is Validation.time:
             raise DataError("--validation time needs a transaction log; a snapshot has no time")
         ds = read_snapshot(data, label=label, id=id_col, positive=positive, sep=sep)
-        with progress_bar("evaluating (folds)", n_splits, enabled=progress) as cb:
+        with progress_bar("churn evaluate", n_splits, progress, "folds") as cb:
             res = evaluate_dataset(ds, model, n_splits=n_splits, random_state=seed, progress=cb)
     else:
         log = _log(
@@ -183,7 +183,7 @@ def evaluate(
         t = _cutoff(log, cutoff, horizon_days)
         define(log, t, horizon_days, mode=mode.value)  # refuse bad options before the bar
         total = n_splits if validation is Validation.customers else 1
-        with progress_bar("evaluating (fits)", total, enabled=progress) as cb:
+        with progress_bar("churn evaluate", total, progress, "fits") as cb:
             res = run(
                 log,
                 t,
