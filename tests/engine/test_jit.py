@@ -185,3 +185,20 @@ def test_count_is_bincount_and_falls_back_on_codes_out_of_range(both, global_see
     a, b = both(lambda: jit.count(bad, 6))
     np.testing.assert_array_equal(b, np.bincount(bad, minlength=6))
     assert len(b) == 9
+
+
+def test_stage_buckets_and_recency_filter_match_numpy(both, global_seed):
+    rng = np.random.default_rng(global_seed)
+    stage = rng.integers(0, 6, 3000).astype(np.int8)
+    perm = rng.permutation(3000)
+    last = rng.integers(-32768, 40, 3000).astype(np.int16)
+    a, b = both(lambda: (*jit.buckets(perm, stage, 6), jit.not_since(perm[::3], last, 20)))
+    for x, y in zip(a, b, strict=True):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)
+    people, counts = b[0], b[1]
+    # independent reference: each stage's people, in the order of perm
+    expect = np.concatenate([perm[stage[perm] == s] for s in range(6)])
+    np.testing.assert_array_equal(people, expect)
+    np.testing.assert_array_equal(counts, np.bincount(stage, minlength=6))
+    np.testing.assert_array_equal(b[2], [p for p in perm[::3] if last[p] <= 20])

@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "ENABLED",
     "below",
+    "buckets",
     "buy",
     "transition",
     "buy_prob",
@@ -26,6 +27,7 @@ __all__ = [
     "count",
     "leave_prob",
     "modded_leave_prob",
+    "not_since",
     "set_enabled",
 ]
 
@@ -335,6 +337,56 @@ def count(codes: np.ndarray, k: int) -> np.ndarray:
             return out
 
     return np.bincount(codes, minlength=k)
+
+
+def _buckets(perm, stage, out, counts):
+    for k in range(len(perm)):
+        counts[stage[perm[k]]] += 1
+    pos = np.zeros(len(counts), dtype=np.int64)
+    acc = 0
+    for s in range(len(counts)):
+        pos[s] = acc
+        acc += counts[s]
+    for k in range(len(perm)):
+        p = perm[k]
+        s = stage[p]
+        out[pos[s]] = p
+        pos[s] += 1
+
+
+def buckets(perm: np.ndarray, stage: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``perm`` grouped by stage (stable) and the number of people in each stage."""
+    if (
+        ENABLED
+        and stage.dtype == np.int8
+        and (len(stage) == 0 or 0 <= stage.min())
+        and (len(stage) == 0 or stage.max() < k)
+    ):
+        out = np.empty(len(perm), dtype=perm.dtype)
+        counts = np.zeros(k, dtype=np.int64)
+        _jit(_buckets)(perm, stage, out, counts)
+        return out, counts
+    staged = stage[perm]
+    by_stage = np.argsort(staged, kind="stable")  # radix sort of small ints
+    return perm[by_stage], np.bincount(staged, minlength=k)
+
+
+def _not_since(people, last, upto):
+    out = np.empty(len(people), dtype=people.dtype)
+    k = 0
+    for i in range(len(people)):
+        p = people[i]
+        if last[p] <= upto:
+            out[k] = p
+            k += 1
+    return out[:k].copy()
+
+
+def not_since(people: np.ndarray, last: np.ndarray, upto: int) -> np.ndarray:
+    """Return ``people`` whose ``last`` day (int16) is at most ``upto``, in order."""
+    if ENABLED and last.dtype == np.int16 and people.dtype in (np.intp, np.int64, np.int32):
+        return _jit(_not_since)(people, last, upto)
+    return people[last[people].astype(np.int32) <= upto]
 
 
 def combine_effects(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lifesim.engine import jit
 from lifesim.engine.budget import MarketingBudget
 from lifesim.engine.contacts import Contacts
 from lifesim.engine.kernel import Effect
@@ -146,11 +147,9 @@ class Marketing:
         buckets = self._stage_cache.get(order)
         if buckets is None:
             perm = self.score_order if order == "score" else self.rand_order
-            staged = self.svc.pop.stage[perm]
-            by_stage = np.argsort(staged, kind="stable")  # radix sort of small ints
-            counts = np.bincount(staged, minlength=self.svc.graph.n_stages)
+            people, counts = jit.buckets(perm, self.svc.pop.stage, self.svc.graph.n_stages)
             ends = np.cumsum(counts)
-            buckets = (perm[by_stage], ends - counts, ends)
+            buckets = (people, ends - counts, ends)
             self._stage_cache[order] = buckets
         people, lo, hi = buckets
         return people[lo[code] : hi[code]]
@@ -283,8 +282,7 @@ class MarketView:
             start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(len(people)))
             people = np.roll(people, -start)
         if min_gap_days > 0:
-            ok = self.last_contact[people].astype(np.int32) <= self.day - min_gap_days
-            people = people[ok]
+            people = jit.not_since(people, self._mk.svc.pop.last_contact, self.day - min_gap_days)
         return people
 
     def last_contact_with(self, tactic: str) -> np.ndarray:
