@@ -307,3 +307,44 @@ def test_a_real_ctrl_c_stops_the_command_cleanly(tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     assert stdout == b""
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def _on_a_terminal(args, tmp_path):
+    """Run ``lifesim ARGS`` with stderr on a pseudo-terminal; (exit status, what it drew)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from lifesim.cli import main; main()", *map(str, args)],
+        stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL, env=env,
+        cwd=tmp_path,
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process has gone
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return proc.wait(timeout=60), b"".join(chunks).decode(errors="replace")
+
+
+def test_a_terminal_gets_a_bar_with_an_eta_and_an_input_error_gets_no_bar(tmp_path):
+    small = ["--customers", "200", "--days", "10", "-j", "1", "--no-report"]
+    code, drawn = _on_a_terminal(["compare", "-r", "3", *small, "--out", "run"], tmp_path)
+    assert code == 0, drawn
+    assert "compare" in drawn and "9/9" in drawn and "ETA" in drawn
+    assert "done in" not in drawn  # a bar, not the lines of a log
+    code, drawn = _on_a_terminal(["compare", "-r", "1", *small, "--out", "bad"], tmp_path)
+    assert code == 2
+    assert "--replications: must be a whole number >= 2, got 1" in drawn
+    assert "ETA" not in drawn and "0/" not in drawn
