@@ -38,7 +38,8 @@ text-align:right;vertical-align:top}th{background:#f4f4f4}tbody th{text-align:le
 .decision h3{margin:.8em 0 .2em;font-size:1em}.decision ul{margin:.2em 0}
 a.g{color:inherit;text-decoration:underline dotted #888}
 dl.glossary dt{font-weight:bold;margin-top:.5em}dl.glossary dd{margin-left:1.5em}
-.na{color:#777;font-style:italic}img{max-width:100%}pre{overflow-x:auto;white-space:pre}
+.na{color:#777;font-style:italic}img{max-width:100%}
+pre{overflow-x:auto;white-space:pre-wrap;word-break:break-word}
 """
 
 #: The unit of each comparison metric (and of each incremental measure).

@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from lifesim.experiments.sweep import SweepResult
 from lifesim.report._format import df_html
@@ -21,6 +22,13 @@ from lifesim.report.experiment import _CSS, _literal
 from lifesim.report.summary import glossary_html, link_terms
 
 __all__ = ["difference_figure", "decision_map_figure", "tornado_figure", "write_sweep_report"]
+
+
+def _tick(v: float) -> str:
+    """Return an axis label with thousands separators and no scientific notation."""
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:,.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.6f}".rstrip("0")
 
 
 def difference_figure(res: SweepResult) -> Figure:
@@ -36,6 +44,8 @@ def difference_figure(res: SweepResult) -> Figure:
         ax.axvline(f.value, color="tab:red", ls="--", lw=1)
         ax.axvspan(f.low, f.high, color="tab:red", alpha=0.08)
     ax.set(xlabel=p, ylabel=f"difference in {res.objective}", title="Where the verdict flips")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
     ax.legend()
     fig.tight_layout()
     return fig
