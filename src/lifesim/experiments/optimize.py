@@ -233,10 +233,10 @@ class OptimizationResult:
 
     def plot(self, ax: Any = None) -> Any:
         """Objective per trial and the best so far (matplotlib); returns the figure."""
-        import matplotlib.pyplot as plt
-
         if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 4))
+            from lifesim._figure import subplots
+
+            fig, ax = subplots(figsize=(7, 4))
         else:
             fig = ax.figure
         t = self.trials
@@ -266,8 +266,6 @@ class OptimizationResult:
         from datetime import datetime
         from pathlib import Path
 
-        import matplotlib.pyplot as plt
-
         from lifesim._io import atomic_dir
         from lifesim._version import __version__
         from lifesim.config import dump_scenario
@@ -288,7 +286,6 @@ class OptimizationResult:
             (tmp / "best_scenario.yaml").write_text(dump_scenario(best), "utf-8")
             fig = self.plot()
             fig.savefig(tmp / "objective_vs_trial.png", dpi=110)
-            plt.close(fig)
             manifest = {
                 "lifesim_version": __version__,
                 "command": "optimize",

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
-import matplotlib.pyplot as plt
 import pandas as pd
 
+from lifesim._figure import subplots
 from lifesim._io import atomic_dir
 from lifesim.experiments.insim.result import (
     AUDIT_CONVENTIONS,
@@ -54,7 +54,6 @@ def _literal(make, res) -> str:  # noqa: ANN001 - a figure function and its resu
 def _png(fig) -> str:  # noqa: ANN001 - a matplotlib Figure
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -65,9 +64,7 @@ def estimate_vs_truth_figure(res: ExperimentResult):  # noqa: ANN201 - matplotli
     """
     est = res.estimates
     metrics = list(dict.fromkeys(est["metric"]))
-    fig, axes = plt.subplots(
-        len(metrics), 1, figsize=(7.5, 1.2 + 1.1 * len(metrics)), squeeze=False
-    )
+    fig, axes = subplots(len(metrics), 1, figsize=(7.5, 1.2 + 1.1 * len(metrics)), squeeze=False)
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         sub = est[est["metric"] == metric].reset_index(drop=True)
         ys = range(len(sub))
@@ -104,7 +101,7 @@ def audit_figure(res: AuditResult):  # noqa: ANN201 - matplotlib Figure
     """Rejection rate and coverage per row, with +/- 1.96 Monte Carlo error bars."""
     tbl = res.table
     labels = [f"{r.version} {r.metric} {r.method} {r.arm}" for r in tbl.itertuples(index=False)]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 1.0 + 0.35 * len(tbl)), sharey=True)
+    fig, (a1, a2) = subplots(1, 2, figsize=(10, 1.0 + 0.35 * len(tbl)), sharey=True)
     ys = range(len(tbl))
     a1.errorbar(tbl["rejection_rate"], ys, xerr=1.96 * tbl["rejection_se"], fmt="o", capsize=3)
     a1.axvline(res.alpha, color="tab:red", ls="--", lw=0.8, label=f"alpha = {res.alpha:g}")

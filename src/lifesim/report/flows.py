@@ -14,13 +14,13 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from lifesim._figure import subplots
 from lifesim.engine.flows import matrix
 from lifesim.experiments import ComparisonResult
 
@@ -46,8 +46,8 @@ def _fmt(v: float) -> str:
 
 def cause_colors(causes: Sequence[str]) -> dict[str, str]:
     """Return one colour per cause: grey for ``organic``, distinct colours for the others."""
-    t10 = [matplotlib.colors.to_hex(c) for c in plt.get_cmap("tab10").colors]
-    t20 = [matplotlib.colors.to_hex(c) for c in plt.get_cmap("tab20").colors]
+    t10 = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab10"].colors]
+    t20 = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab20"].colors]
     palette = [c for i, c in enumerate(t10) if i != 7] + [
         c for i, c in enumerate(t20) if i % 2 and i not in (14, 15)
     ]
@@ -111,7 +111,7 @@ def sankey_figure(
     for c in ("from_stage", "to_stage", "cause"):
         f[c] = f[c].astype(str)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        fig, ax = subplots(figsize=(7.5, 4.8))
     else:
         fig = ax.figure
     colors = colors or cause_colors(f["cause"].tolist())
@@ -212,7 +212,7 @@ def transition_heatmap(
     Figure
     """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.2, 4.4))
+        fig, ax = subplots(figsize=(5.2, 4.4))
     else:
         fig = ax.figure
     v = counts.to_numpy(dtype=float)
@@ -252,7 +252,7 @@ def transition_heatmap(
 def _grid(n: int, w: float, h: float, cols: int = 2):
     cols = min(cols, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(w * cols, h * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(w * cols, h * rows), squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     return fig, axes.ravel()[:n]
@@ -333,7 +333,6 @@ def flow_difference_figure(res: ComparisonResult) -> Figure | None:
 def _png(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import matplotlib
-import matplotlib.pyplot as plt
 
 from lifesim._io import atomic_dir
 from lifesim.experiments import ComparisonResult
@@ -80,7 +79,6 @@ def _cell(
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -6,11 +6,12 @@ picks a non-interactive one by itself.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from lifesim._figure import subplots
 from lifesim.experiments import ComparisonResult
 from lifesim.metrics import METRICS
 from lifesim.report._format import UNIT_LABELS, unit_of
@@ -45,7 +46,7 @@ def stage_shares_figure(res: ComparisonResult) -> Figure:
     base = sh[sh["strategy"] == res.baseline].set_index("day")[stages]
     panels = others or [res.baseline]
     n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(max(5.5, 4.6 * n), 3.6), sharey=True, squeeze=False)
+    fig, axes = subplots(1, n, figsize=(max(5.5, 4.6 * n), 3.6), sharey=True, squeeze=False)
     for ax, s in zip(axes[0], panels, strict=True):
         sub = sh[sh["strategy"] == s].set_index("day")[stages]
         diff = 100 * (sub - base) if others else 100 * sub
@@ -69,7 +70,7 @@ def funnel_figure(res: ComparisonResult) -> Figure:
     stages = list(f.columns)
     x = np.arange(len(stages))
     w = 0.8 / len(f.index)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = subplots(figsize=(8, 3.6))
     for k, s in enumerate(f.index):
         ax.bar(x + k * w - 0.4 + w / 2, f.loc[s].to_numpy(), width=w, label=s)
     ax.set_xticks(x, stages)
@@ -102,14 +103,14 @@ def forest_figure(res: ComparisonResult) -> Figure:
     groups = [(u, ms) for u, ms in groups if ms]
     k = max(1, len(others))
     heights = [len(ms) * k + 0.6 for _, ms in groups] or [1]
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(groups) or 1,
         1,
         figsize=(8, 0.3 * sum(heights) + 1.2 * max(1, len(groups))),
         gridspec_kw={"height_ratios": heights},
         squeeze=False,
     )
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     level = round(100 * (1 - res.alpha))
     for ax, (unit, ms) in zip(axes[:, 0], groups, strict=False):
         scale = 100.0 if unit == "rate" else 1.0
@@ -153,7 +154,7 @@ def incremental_figure(res: ComparisonResult) -> Figure:
     """Incremental profit and revenue against no marketing per strategy, with paired CIs."""
     inc = res.incremental.set_index(["strategy", "measure"])
     who = [s for s in res.strategies if s != res.counterfactual]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * max(1, len(who)) + 1.8), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(10, 0.5 * max(1, len(who)) + 1.8), sharey=True)
     for ax, measure in zip(axes, ("incremental_profit", "incremental_revenue"), strict=True):
         for k, s in enumerate(who):
             r = inc.loc[(s, measure)] if (s, measure) in inc.index else None

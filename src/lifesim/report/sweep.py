@@ -10,11 +10,11 @@ import html
 import re
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from lifesim._figure import subplots
 from lifesim.experiments.sweep import SweepResult
 from lifesim.report._format import df_html
 from lifesim.report.decisions import sweep_decision
@@ -36,7 +36,7 @@ def difference_figure(res: SweepResult) -> Figure:
     p = res.params[0]
     t = res.table.sort_values(p)
     x = t[p].to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = subplots(figsize=(8, 4))
     ax.plot(x, t["diff"], marker="o", label=f"{res.pair[0]} - {res.pair[1]}")
     ax.fill_between(x, t["ci_low"], t["ci_high"], alpha=0.2, label="95% CI")
     ax.axhline(0, color="black", lw=0.8)
@@ -58,7 +58,7 @@ def decision_map_figure(res: SweepResult) -> Figure:
     xs, ys = sorted(t[p].unique()), sorted(t[q].unique())
     names = list(res.strategies)
     grid = np.full((len(ys), len(xs)), np.nan)
-    fig, ax = plt.subplots(figsize=(1.2 * len(xs) + 3, 0.6 * len(ys) + 2.5))
+    fig, ax = subplots(figsize=(1.2 * len(xs) + 3, 0.6 * len(ys) + 2.5))
     for k in range(len(t)):
         i, j = ys.index(t[q].iloc[k]), xs.index(t[p].iloc[k])
         grid[i, j] = names.index(t["winner"].iloc[k])
@@ -80,7 +80,7 @@ def decision_map_figure(res: SweepResult) -> Figure:
 def tornado_figure(res: SweepResult) -> Figure:
     """Draw the pair's difference at each parameter's low and high end, widest swing on top."""
     t = res.tornado.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(t) + 1.5))
+    fig, ax = subplots(figsize=(8, 0.5 * len(t) + 1.5))
     y = np.arange(len(t))
     ax.barh(y, t["at_low"], color="tab:blue", alpha=0.7, label="at the low end")
     ax.barh(y, t["at_high"], color="tab:orange", alpha=0.7, label="at the high end")
