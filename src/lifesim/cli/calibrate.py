@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from lifesim.cli._common import OVERWRITE, Format, emit, progress_bar
-from lifesim.cli.churn import _AMOUNT, _CUST, _SEP, _TFMT, _TIME
+from lifesim.cli.churn import _AMOUNT, _CHURN_EVENT, _CUST, _EVENT, _SEP, _TFMT, _TIME
 
 __all__ = ["calibrate"]
 
@@ -19,6 +19,20 @@ def calibrate(
     amount_col: str | None = _AMOUNT,
     time_format: str | None = _TFMT,
     sep: str | None = _SEP,
+    event_col: str | None = _EVENT,
+    churn_event: list[str] = _CHURN_EVENT,
+    events: Path | None = typer.Option(
+        None,
+        "--events",
+        help="Event log (same customer and time columns) with the stage each customer "
+        "entered: the observed moves between stages are fitted into the scenario.",
+    ),
+    stage_col: str | None = typer.Option(
+        None,
+        "--stage-col",
+        help="Stage column (the stage entered) of --events, or of the transactions without "
+        "--events (default: detected to_stage/stage in --events).",
+    ),
     cutoff: str | None = typer.Option(
         None,
         "--cutoff",
@@ -58,11 +72,21 @@ def calibrate(
     from lifesim.churn import TransactionSchema
     from lifesim.experiments.calibration import calibrate as run
 
-    inputs = [data, base, *(e.partition("=")[2].partition(":")[0] for e in effect)]
+    if events is not None and not events.is_file():
+        from lifesim.errors import ConfigError
+
+        raise ConfigError([("--events", f"no such file: {str(events)!r}; allowed: an event log")])
+    inputs = [data, base, events, *(e.partition("=")[2].partition(":")[0] for e in effect)]
     if out is not None:
         check_out_dir(out, overwrite=overwrite, inputs=inputs)
     schema = TransactionSchema(
-        customer=customer_col, time=time_col, amount=amount_col, time_format=time_format
+        customer=customer_col,
+        time=time_col,
+        amount=amount_col,
+        time_format=time_format,
+        event=event_col,
+        stage=stage_col,
+        churn_events=tuple(churn_event),
     )
     total = forecast_draws if holdout_end is not None else 1
     with progress_bar("calibrate (holdout check)", total, progress, "draws") as cb:
@@ -78,6 +102,7 @@ def calibrate(
             seed=seed,
             effects=effect,
             progress=cb,
+            events=events,
         )
     if out is not None:
         from lifesim.report.calibrate import save_calibrate_run

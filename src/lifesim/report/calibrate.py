@@ -164,6 +164,14 @@ def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None
     figures = figures if figures is not None else _figures(res)
     p = res.fit.params
     missing = "".join(f"<li>{html.escape(m)}</li>" for m in res.not_identified)
+    moves = ""
+    if res.stage_transitions is not None:
+        moves = (
+            "<h2>Observed stage transitions (daily probability; 95% interval)</h2>"
+            + res.stage_transitions.to_html(
+                index=False, float_format=lambda v: f"{v:,.4g}", border=0
+            )
+        )
     unused = ""
     if res.not_used:
         items = "".join(f"<li>{html.escape(m)}</li>" for m in res.not_used)
@@ -206,6 +214,7 @@ s = {p["s"]:.3g}).</p>
 <h2>Fitted parameters (days; 95% intervals)</h2>{_table(res)}
 <h2>Fitted vs observed (calibration period)</h2>
 <img src="data:image/png;base64,{figures["calibration"]}" alt="fitted vs observed">
+{moves}
 {unused}
 {holdout}
 <h2>Conventions</h2><ul>{conv}</ul>{glossary_html()}</body></html>"""

@@ -26,6 +26,7 @@ from lifesim.experiments.calibration.scenario import (
     draw_paths,
 )
 from lifesim.experiments.calibration.seasonality import fit_day_of_week, fit_yearly
+from lifesim.experiments.calibration.stages import apply_transitions, fit_stage_transitions
 from lifesim.experiments.calibration.summary import CustomerTable, customer_table
 
 if TYPE_CHECKING:  # lifesim.churn (and scikit-learn) load when calibrate runs
@@ -166,12 +167,18 @@ def _feasible_draws(
 
 
 def _read(
-    transactions: Any, schema: TransactionSchema | None, sep: str | None, cutoff: Any
+    transactions: Any,
+    schema: TransactionSchema | None,
+    sep: str | None,
+    cutoff: Any,
+    events: Any = None,
 ) -> TransactionLog:
     from lifesim.churn import prepare
 
+    if events is None and schema is not None and schema.stage is not None:
+        events = transactions  # one file: its stage column gives the stage entered per row
     date_hint = isinstance(cutoff, str) and not cutoff.strip().lstrip("-").isdigit()
-    return prepare(transactions, schema=schema, sep=sep, date_hint=date_hint)
+    return prepare(transactions, schema=schema, sep=sep, date_hint=date_hint, events=events)
 
 
 def calibrate(
@@ -187,6 +194,7 @@ def calibrate(
     seed: SeedLike = 0,
     effects: Sequence[str] = (),
     progress: ProgressLike = None,
+    events: pd.DataFrame | str | os.PathLike | None = None,
 ) -> CalibrationResult:
     """Fit the simulator's customer stages to a transaction log; check the forecast.
 
@@ -218,6 +226,13 @@ def calibrate(
     progress : callable(done, total), True or None
         Called after each holdout simulation; ``True`` shows a progress bar (see
         :mod:`lifesim._progress`).
+    events : DataFrame or path, optional
+        An event log with the same customer and time columns and a stage column (the stage
+        entered; ``schema.stage``, or detected ``to_stage``/``stage``): the observed moves
+        between stages are fitted and written into the scenario (see
+        :mod:`lifesim.experiments.calibration.stages`). Without it, a ``schema.stage``
+        column of the transactions is read the same way, and ``schema.event`` values in
+        ``schema.churn_events`` are cancellations.
 
     Returns
     -------
@@ -236,7 +251,7 @@ def calibrate(
     if holdout_end is not None and forecast_draws > draws:
         raise ConfigError([("forecast_draws", f"must be <= draws ({draws}), got {forecast_draws}")])
     base_scn: Scenario = base if isinstance(base, Scenario) else load_scenario(base)
-    log = _read(transactions, schema, sep, cutoff if cutoff is not None else holdout_end)
+    log = _read(transactions, schema, sep, cutoff if cutoff is not None else holdout_end, events)
     cut = log.last_day if cutoff is None else log.parse_time(cutoff, "cutoff")
     if not log.first_day <= cut <= log.last_day:
         raise DataError(
@@ -316,6 +331,20 @@ def calibrate(
             else ln
             for ln in missing
         ]
+    transitions = None
+    if log.ev_cust.size:
+        first = pd.Series(c["first_day"].to_numpy(), index=log.customers.get_indexer(c.index))
+        churned = next((n for n, st in scn.stages.items() if st.kind == "churned"), "churned")
+        moves = fit_stage_transitions(log, cut, first, churned)
+        if moves is not None:
+            dropout = fit.params["s"] / fit.params["beta"]
+            scn, transitions, observed, written = apply_transitions(scn, moves, label, dropout)
+            comments.update(observed)
+            kind = {p: scn.stages[p.split(".")[1]].kind == "customer" for p in written}
+            for i, ln in enumerate(missing):
+                mine = [p for p in written if kind[p] == ln.startswith("moves between customer")]
+                if mine and ln.startswith(("prospect stages", "moves between customer stages")):
+                    missing[i] = f"{ln} (except the observed: {', '.join(mine)})"
     header = (
         f"lifesim calibrate: {source}, cutoff {log.format_day(cut)}\n"
         "Fitted values carry a comment saying what they were fitted from.\n"
@@ -401,4 +430,5 @@ def calibrate(
         inflow=inflow,
         not_used=unused,
         seasonality=seasons,
+        stage_transitions=transitions,
     )

@@ -139,6 +139,10 @@ class CalibrationResult:
     seasonality : tuple of SeasonalFit
         Day-of-week and yearly multipliers of the repeat purchase rate, or why they are not
         identified (see :mod:`lifesim.experiments.calibration.seasonality`).
+    stage_transitions : DataFrame or None
+        Observed moves between stages (with an event log): ``from_stage``, ``to_stage``,
+        ``moves``, ``days_at_risk``, ``p_per_day``, ``lower``, ``upper`` and ``scenario``
+        (the key path written, or why not; see :mod:`lifesim.experiments.calibration.stages`).
     """
 
     source: str
@@ -167,6 +171,7 @@ class CalibrationResult:
     inflow: Inflow | None = None
     not_used: list[str] = field(default_factory=list)
     seasonality: tuple[SeasonalFit, ...] = ()
+    stage_transitions: pd.DataFrame | None = None
 
     def forecast(
         self,
@@ -266,6 +271,15 @@ class CalibrationResult:
             out["inflow"] = self.inflow.to_dict()
         if self.seasonality:
             out["seasonality"] = {f.kind: f.to_dict() for f in self.seasonality}
+        if self.stage_transitions is not None:
+            out["stage_transitions"] = {
+                "method": "discrete-time maximum likelihood: moves / days at risk in the "
+                "stage (entry to next event or cutoff); exact Poisson 95% interval",
+                "moves": [
+                    {k: _num(v) for k, v in row.items()}
+                    for row in self.stage_transitions.to_dict("records")
+                ],
+            }
         if self.holdout is not None and self.holdout_actual is not None:
             out["holdout"] = _check_dict(self.holdout, self.holdout_actual)
             out["baseline_bgnbd"].update(_check_dict(self.baseline, self.holdout_actual))
@@ -301,6 +315,14 @@ class CalibrationResult:
             "not identified by this data (from the base scenario):",
             *[f"  - {t}" for t in self.not_identified],
         ]
+        if self.stage_transitions is not None:
+            lines += ["", "observed stage transitions (daily probability; 95% interval):"]
+            for row in self.stage_transitions.itertuples():
+                lines.append(
+                    f"  {row.from_stage} -> {row.to_stage}: {row.p_per_day:.4g} "
+                    f"[{row.lower:.4g}, {row.upper:.4g}] ({row.moves:,} moves / "
+                    f"{row.days_at_risk:,.0f} days); {row.scenario}"
+                )
         if self.not_used:
             lines += ["", "fitted but not used by the engine:"]
             lines += [f"  - {t}" for t in self.not_used]
@@ -338,6 +360,8 @@ class CalibrationResult:
         self.repeat_histogram.to_csv(folder / "repeat_histogram.csv", index=False)
         if self.inflow is not None:
             self.inflow.weekly.to_csv(folder / "inflow_weekly.csv", index=False)
+        if self.stage_transitions is not None:
+            self.stage_transitions.to_csv(folder / "stage_transitions.csv", index=False)
         for f in self.seasonality:
             if f.table is not None:
                 f.table.to_csv(folder / f"seasonality_{f.kind}.csv", index=False)
