@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lifesim.engine import jit
 from lifesim.engine.kernel import Effect
 from lifesim.engine.services import Services
 from lifesim.model import CompiledTactic
@@ -143,6 +144,14 @@ class OfferBook:
                 until_each=upto,
                 period_each=period,
             )
+            return
+        led = self.svc.ledger
+        merged = jit.merge_store(e, idx, strength, until, led.period, led.period, spec.single_use)
+        if merged is not None:
+            e.idx, e.strength, e.until_each, e.period_each, e.used, released = merged
+            unit = spec.cost.per_redemption
+            if released and unit > 0:
+                led.release(led.period, released * unit)
             return
         pos = np.minimum(np.searchsorted(idx, e.idx), n - 1)
         replaced = idx[pos] == e.idx
