@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from lifesim._io import atomic_dir
+from lifesim._progress import ProgressLike
 from lifesim._random import SeedLike
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve, scenario_to_dict
 from lifesim.errors import ConfigError
@@ -207,7 +208,7 @@ def decompose(
     customers: int | None = None,
     days: int | None = None,
     alpha: float = 0.05,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressLike = None,
 ) -> DecompositionResult:
     """Run the 2 x 2 of objective (KPI / lifecycle) x execution (naive / careful).
 
