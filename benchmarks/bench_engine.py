@@ -20,6 +20,7 @@ Prints, in one run (ratios: the machine is shared and noisy):
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -123,24 +124,77 @@ def kernel_rows(sizes: list[int], repeats: int, days: int = 365) -> None:
         print(f"{n:>10,}{min(tk):>10.3f}{min(te):>10.3f}{min(tk) / min(te):>20.2f}x")
 
 
-def marketing_rows(sizes: list[int], repeats: int, days: int = 365) -> None:
-    """Default shop: no marketing, kpi_focused and stage_focused, ratio to no marketing."""
+def marketing_rows(sizes: list[int], repeats: int, days: int = 365, jit_off: bool = False) -> None:
+    """Default shop: no marketing, kpi_focused and stage_focused, ratio to no marketing.
+
+    The three strategies are run in turn within each repeat (interleaved), best of
+    ``repeats``; with ``jit_off`` each row is also run with the compiled loops off
+    (``LIFESIM_JIT=0``: the NumPy code) for the speed-up they give.
+    """
+    from lifesim.engine import jit
+
     scn = lifesim.default_scenario()
+    strategies = (None, "kpi_focused", "stage_focused")
 
     def run(n: int, strategy: str | None) -> None:
         lifesim.simulate(
             scn, seed=1, customers=n, days=days, record_events=False, strategy=strategy
         )
 
-    run(2_000, "stage_focused")  # warm-up (imports, caches)
-    print(f"\ndefault scenario, {days} days, no event log, best of {repeats}")
-    print(f"{'people':>10} {'strategy':<14}{'seconds':>9}{'people-days/s':>15}{'vs none':>9}")
+    run(2_000, "stage_focused")  # warm-up (imports, compiled code from the cache)
+    print(f"\ndefault scenario, {days} days, no event log, best of {repeats}, interleaved")
+    head = f"{'people':>10} {'strategy':<14}{'seconds':>9}{'people-days/s':>15}{'vs none':>9}"
+    print(head + (f"{'NumPy s':>9}{'speed-up':>9}" if jit_off else ""))
+    modes = (True, False) if jit_off else (True,)
     for n in sizes:
         reps = repeats if n <= 100_000 else 1
-        base = best_of(lambda n=n: run(n, None), reps)
-        for s in (None, "kpi_focused", "stage_focused"):
-            t = base if s is None else best_of(lambda n=n, s=s: run(n, s), reps)
-            print(f"{n:>10,} {s or 'none':<14}{t:>9.3f}{n * days / t:>15,.0f}{t / base:>8.2f}x")
+        best = {}
+        for _ in range(reps):
+            for on in modes:
+                jit.set_enabled(on)
+                for s in strategies:
+                    t0 = time.perf_counter()
+                    run(n, s)
+                    t = time.perf_counter() - t0
+                    best[on, s] = min(best.get((on, s), t), t)
+        jit.set_enabled(True)
+        base = best[True, None]
+        for s in strategies:
+            t = best[True, s]
+            line = f"{n:>10,} {s or 'none':<14}{t:>9.3f}{n * days / t:>15,.0f}{t / base:>8.2f}x"
+            if jit_off:
+                line += f"{best[False, s]:>9.3f}{best[False, s] / t:>8.2f}x"
+            print(line)
+
+
+def compile_rows() -> None:
+    """Compile time of the compiled loops: a fresh process with an empty cache, then again."""
+    import subprocess
+    import sys
+    import tempfile
+
+    code = (
+        "import time; t=time.perf_counter(); import lifesim; "
+        "lifesim.simulate(lifesim.default_scenario(), seed=1, customers=2000, days=30, "
+        "strategy='stage_focused'); print(time.perf_counter()-t)"
+    )
+
+    def timed(env: dict) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        return float(out.stdout)
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cold = timed(env)
+        warm = min(timed(env) for _ in range(3))
+        numpy_only = min(timed(dict(env, LIFESIM_JIT="0")) for _ in range(3))
+    print("\ncompiled loops (numba): a small run in a fresh process")
+    print(f"  empty cache (compiles, once per machine) {cold:6.2f} s")
+    print(f"  cached                                   {warm:6.2f} s")
+    print(f"  compile time paid once                   {cold - warm:6.2f} s")
+    print(f"  without numba (LIFESIM_JIT=0)            {numpy_only:6.2f} s")
 
 
 def main() -> None:
@@ -148,7 +202,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
     ap.add_argument("--repeats", type=int, default=3, help="best of this many runs per row")
     ap.add_argument(
-        "--only", choices=["engine", "kernel", "marketing"], help="print only this part"
+        "--only", choices=["engine", "kernel", "marketing", "compile"], help="print only this part"
+    )
+    ap.add_argument(
+        "--jit-off", action="store_true", help="marketing rows also with LIFESIM_JIT=0 (NumPy)"
     )
     ap.add_argument("--marketing-sizes", type=int, nargs="*", default=None)
     args = ap.parse_args()
@@ -157,7 +214,9 @@ def main() -> None:
     if args.only == "kernel":
         return kernel_rows(ksizes, args.repeats)
     if args.only == "marketing":
-        return marketing_rows(msizes, args.repeats)
+        return marketing_rows(msizes, args.repeats, jit_off=args.jit_off)
+    if args.only == "compile":
+        return compile_rows()
     sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000]
     n_simpy = 2_000 if args.quick else 10_000
     days = 365
@@ -199,7 +258,8 @@ def main() -> None:
     print(f"max |z| = {np.abs(z).max():.2f} (|z| < 4 expected)")
     if args.only is None:
         kernel_rows(ksizes, args.repeats)
-        marketing_rows(msizes, args.repeats)
+        marketing_rows(msizes, args.repeats, jit_off=args.jit_off)
+        compile_rows()
 
 
 if __name__ == "__main__":
