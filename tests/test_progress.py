@@ -348,3 +348,15 @@ def test_a_terminal_gets_a_bar_with_an_eta_and_an_input_error_gets_no_bar(tmp_pa
     assert code == 2
     assert "--replications: must be a whole number >= 2, got 1" in drawn
     assert "ETA" not in drawn and "0/" not in drawn
+
+
+def test_the_eta_of_a_resumed_job_counts_only_the_work_of_this_run():
+    clock, buf = Clock(), io.StringIO()
+    p = LineProgress("sweep", "points", stream=buf, clock=clock)
+    p.begin(10, done=6)
+    clock.t = 20.0
+    p(7, 10)  # 6 points were done before; this run's first took 20 s: 3 more take 60 s
+    assert _lines(buf) == [
+        "sweep: 6/10 points, started",
+        "sweep: 7/10 points, 20 s elapsed, ETA 1 min",
+    ]

@@ -99,17 +99,22 @@ class LineProgress:
         self.last_t: float | None = None
         self.last_done = 0
         self.finished = False
+        self.base = 0  # units done before this run (a resumed sweep): not in the ETA's rate
 
     def _write(self, text: str) -> None:
         out = self.stream if self.stream is not None else sys.stderr
         out.write(f"{self.label}: {text}\n")
         out.flush()
 
-    def begin(self, total: int) -> None:
-        """Say the work has started (inputs are valid): ``label: 0/total unit, started``."""
+    def begin(self, total: int, done: int = 0) -> None:
+        """Say the work has started (inputs are valid): ``label: 0/total unit, started``.
+
+        ``done`` units were finished by an earlier run (a resumed sweep); the ETA leaves
+        them out of the rate.
+        """
         if self.last_t is None:
-            self.last_t = self.clock()
-            self._write(f"0/{total} {self.unit}, started")
+            self.last_t, self.base, self.last_done = self.clock(), done, done
+            self._write(f"{done}/{total} {self.unit}, started")
 
     def __call__(self, done: int, total: int) -> None:
         """Record that ``done`` of ``total`` units are finished; write a line if one is due."""
@@ -127,7 +132,8 @@ class LineProgress:
             if since < self.min_interval or not enough or done <= self.last_done:
                 return
         self.last_t, self.last_done = now, done
-        eta = elapsed / done * (total - done) if done > 0 else None
+        ran = done - self.base
+        eta = elapsed / ran * (total - done) if ran > 0 else None
         when = f", ETA {format_duration(eta)}" if eta is not None else ""
         self._write(f"{done}/{total} {self.unit}, {format_duration(elapsed)} elapsed{when}")
 
@@ -139,9 +145,11 @@ class _Tqdm:
         self.label, self.unit = label, unit
         self.bar: Any = None
 
-    def begin(self, total: int) -> None:
+    def begin(self, total: int, done: int = 0) -> None:
         if self.bar is None:
-            self.bar = _tqdm_class()(total=total, desc=self.label, unit=" " + self.unit)
+            self.bar = _tqdm_class()(
+                total=total, initial=done, desc=self.label, unit=" " + self.unit
+            )
 
     def __call__(self, done: int, total: int) -> None:
         self.begin(total)
@@ -181,7 +189,7 @@ def auto_progress(label: str, unit: str = "runs") -> Callable[[int, int], None]:
 
 
 def as_progress(
-    progress: ProgressLike, total: int, label: str, unit: str = "runs"
+    progress: ProgressLike, total: int, label: str, unit: str = "runs", done: int = 0
 ) -> Callable[[int, int], None] | None:
     """Turn a job's ``progress=`` argument into a callback, and say the work is starting.
 
@@ -195,6 +203,8 @@ def as_progress(
         Units of work the job will report.
     label, unit : str
         Shown by the display of ``progress=True`` (``"compare"``, ``"runs"``).
+    done : int
+        Units finished by an earlier run (a resumed sweep).
 
     Returns
     -------
@@ -215,5 +225,5 @@ def as_progress(
         )
     begin = getattr(progress, "begin", None)
     if callable(begin):
-        begin(total)
+        begin(total, done)
     return progress

@@ -153,7 +153,7 @@ class _RichBar:
         self.prog: Progress | None = None
         self.task: Any = None
 
-    def begin(self, total: int) -> None:
+    def begin(self, total: int, done: int = 0) -> None:
         if self.prog is None:
             self.prog = Progress(
                 TextColumn("[bold]{task.description}"),
@@ -167,7 +167,7 @@ class _RichBar:
                 transient=False,
             )
             self.prog.start()
-            self.task = self.prog.add_task(self.description, total=total)
+            self.task = self.prog.add_task(self.description, total=total, completed=done)
 
     def __call__(self, done: int, total: int) -> None:
         self.begin(total)

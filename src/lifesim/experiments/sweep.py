@@ -385,7 +385,7 @@ def sweep(
             if f.exists():
                 done[i] = pd.read_parquet(f)
     todo = [i for i in range(len(values)) if i not in done]
-    progress = as_progress(progress, len(values), "sweep", "points")
+    progress = as_progress(progress, len(values), "sweep", "points", done=len(done))
     par = joblib.Parallel(n_jobs=jobs, return_as="generator")
     gen = par(joblib.delayed(_point)(scns[i], seeds, names, i) for i in todo)
     for k, (i, df) in enumerate(zip(todo, gen, strict=True)):
