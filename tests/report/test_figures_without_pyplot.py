@@ -63,3 +63,18 @@ def test_a_notebook_shows_a_returned_figure_once_with_or_without_pyplot():
         ]
     )
     assert outputs == [[], ["image/png"], ["image/png"], ["image/png"]]
+
+
+def test_the_ab_figures_render_as_png_in_notebooks_too():
+    import numpy as np
+    import pandas as pd
+
+    from lifesim import ab
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"variant": np.repeat(["control", "treatment"], 200),
+                       "converted": rng.random(400) < 0.3})  # fmt: skip
+    before = plt.get_fignums()
+    fig = ab.forest_plot(ab.analyze(df, arm="variant", metrics=["converted"]))
+    assert plt.get_fignums() == before
+    assert fig._repr_png_().startswith(b"\x89PNG")

@@ -41,7 +41,7 @@ def forest_plot(result: ABResult, ax=None):  # noqa: ANN001, ANN201 - matplotlib
         The figure.
     """
     if ax is None:
-        from matplotlib.figure import Figure
+        from lifesim._figure import LifesimFigure as Figure  # shown as a PNG in notebooks
 
         rows = max(1, len(result.comparisons))
         fig = Figure(figsize=(7.5, 0.9 + 0.45 * rows))

@@ -298,7 +298,7 @@ def sequence_plot(
         raise ValueError(f"no comparison with metric={metric!r} and arm={arm!r}")
     rows = [lk for lk in result.looks if (lk.metric, lk.arm) == (dec.metric, dec.arm)]
     if ax is None:
-        from matplotlib.figure import Figure
+        from lifesim._figure import LifesimFigure as Figure  # shown as a PNG in notebooks
 
         fig = Figure(figsize=(7.5, 3.6))
         ax = fig.add_subplot()
