@@ -140,21 +140,31 @@ def _table(res: CalibrationResult) -> str:
     return df_html(res.to_pandas())
 
 
+def _revenue(chk) -> str:  # noqa: ANN001
+    v = chk.revenue
+    if v is None:
+        return "no forecast"
+    return (
+        f"{v['predicted']:,.0f} [{v['lower']:,.0f}, {v['upper']:,.0f}] / {v['actual']:,.0f} "
+        f"({v['error_pct']:+.1f}%)"
+    )
+
+
 def _holdout_table(res: CalibrationResult) -> str:
     rows = []
-    for name, chk in (("lifesim", res.holdout), ("BG/NBD", res.baseline)):
+    for name, chk in (("lifesim", res.holdout), ("BG/NBD (+ Gamma-Gamma)", res.baseline)):
         sc = chk.scores(res.holdout_actual)
         t = chk.total
         rows.append(
             f"<tr><td>{name}</td><td>{t['predicted']:,.0f} [{t['lower']:,.0f}, "
             f"{t['upper']:,.0f}]</td><td>{t['actual']:,.0f}</td><td>{t['error_pct']:+.1f}%</td>"
             f"<td>{sc['weekly_mape_pct']:.2f}%</td><td>{sc['weeks_in_interval']:.0%}</td>"
-            f"<td>{sc['corr']:.3f}</td><td>{sc['mae']:.3f}</td></tr>"
+            f"<td>{sc['corr']:.3f}</td><td>{sc['mae']:.3f}</td><td>{_revenue(chk)}</td></tr>"
         )
     head = (
         "<tr><th>forecaster</th><th>total predicted [95%]</th><th>actual</th><th>error</th>"
         "<th>cumulative weekly MAPE</th><th>weeks in interval</th><th>per-customer corr</th>"
-        "<th>per-customer MAE</th></tr>"
+        "<th>per-customer MAE</th><th>revenue predicted [95%] / actual</th></tr>"
     )
     return scroll(f"<table>{head}{''.join(rows)}</table>")
 

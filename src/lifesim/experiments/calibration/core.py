@@ -26,6 +26,7 @@ from lifesim.experiments.calibration.scenario import (
     draw_paths,
 )
 from lifesim.experiments.calibration.seasonality import fit_day_of_week, fit_yearly
+from lifesim.experiments.calibration.spend import fit_gamma_gamma
 from lifesim.experiments.calibration.stages import apply_transitions, fit_stage_transitions
 from lifesim.experiments.calibration.summary import CustomerTable, customer_table
 
@@ -71,6 +72,15 @@ def _order_value(orders: pd.DataFrame) -> dict[str, float]:
         "n": n,
         "zero": int((amt <= 0).sum()),
     }
+
+
+def _repeat_mean_value(table: CustomerTable, codes: np.ndarray) -> np.ndarray:
+    """Mean value of each customer's repeat orders by the cutoff (0 without any)."""
+    o = table.calibration_orders
+    rep = o[o["day"] > o.groupby("cust")["day"].transform("min")]
+    total = rep.groupby("cust")["amount"].sum().reindex(codes).fillna(0.0).to_numpy()
+    x = table.customers["x"].to_numpy()
+    return np.divide(total, x, out=np.zeros(len(x)), where=x > 0)
 
 
 def _weekly_fit(table: CustomerTable, params: dict[str, float]) -> pd.DataFrame:
@@ -288,6 +298,8 @@ def calibrate(
     for f in (fit, bg) if hold is not None else (fit,):
         _check_converged(f, log.format_day(cut))
     ov = _order_value(table.calibration_orders)
+    spend_m = _repeat_mean_value(table, log.customers.get_indexer(c.index))
+    spend = fit_gamma_gamma(c["x"].to_numpy(), spend_m)
     source = str(transactions) if not isinstance(transactions, pd.DataFrame) else "a DataFrame"
     label = f"{len(c):,} customers of {os.path.basename(source)} to {log.format_day(cut)}"
     scn, comments, missing = calibrated_scenario(
@@ -399,7 +411,12 @@ def calibrate(
             sim_ss,
             progress,
         )
-        base_check = bgnbd_check(bg, bg.draws(k, rng), s, days, pos, horizon)
+        bg_draws = bg.draws(k, rng)
+        money = None
+        if spend.converged and spend.params["q"] > 1:
+            revenue = float(ho["amount"].sum())
+            money = (spend, spend.draws(k, rng), spend_m, revenue)
+        base_check = bgnbd_check(bg, bg_draws, s, days, pos, horizon, money)
         actual = np.bincount(pos, minlength=len(c)).astype(float)
     return CalibrationResult(
         source=source,
@@ -431,4 +448,5 @@ def calibrate(
         not_used=unused,
         seasonality=seasons,
         stage_transitions=transitions,
+        spend=spend,
     )

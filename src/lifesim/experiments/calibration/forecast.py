@@ -230,8 +230,14 @@ def bgnbd_check(
     holdout_days: np.ndarray,
     holdout_cust: np.ndarray,
     horizon: int,
+    spend: tuple[Fit, np.ndarray, np.ndarray, float] | None = None,
 ) -> HoldoutCheck:
-    """Forecast the same holdout with the BG/NBD baseline (closed form)."""
+    """Forecast the same holdout with the BG/NBD baseline (closed form).
+
+    ``spend``: ``(gamma_gamma_fit, its parameter draws, each customer's mean repeat order
+    value, the actual holdout revenue)``: the revenue forecast ``sum_i E[X_i] E[M_i]`` (see
+    :mod:`lifesim.experiments.calibration.spend`), its interval from the draws of both models.
+    """
     n = len(s.x)
     weeks = _weeks(horizon)
     t_end = np.minimum(np.arange(1, weeks + 1) * 7, horizon).astype(float)
@@ -251,6 +257,25 @@ def bgnbd_check(
     total = _total(cum_draws[:, -1], float(len(holdout_days)))
     total["predicted"] = float(point[-1])
     total["error_pct"] = float((point[-1] - total["actual"]) / total["actual"] * 100)
+    revenue = None
+    if spend is not None:
+        from lifesim.experiments.calibration.spend import gamma_gamma_mean
+
+        gg, gg_draws, m, actual = spend
+        t = float(horizon)
+        rev = np.array(
+            [
+                bg_nbd_expected(th, t, s.x, s.t_x, s.T) @ gamma_gamma_mean(ph, s.x, m)
+                if ph[1] > 1
+                else np.nan  # q <= 1: infinite mean order value
+                for th, ph in zip(draws, gg_draws, strict=True)
+            ]
+        )
+        finite = rev[np.isfinite(rev)]
+        revenue = _total(finite if finite.size else np.array([np.nan]), actual)
+        point_rev = float(per @ gamma_gamma_mean(gg.estimate, s.x, m))
+        revenue["predicted"] = point_rev
+        revenue["error_pct"] = float((point_rev - actual) / actual * 100) if actual else np.nan
     hist = pd.DataFrame(
         {
             "count": [*map(str, range(7)), "7+"],
@@ -259,11 +284,12 @@ def bgnbd_check(
         }
     )
     return HoldoutCheck(
-        method="BG/NBD (closed form; intervals: parameter uncertainty only)",
+        method="BG/NBD (closed form; intervals: parameter uncertainty only)"
+        + ("; revenue: Gamma-Gamma spend" if spend is not None else ""),
         weekly=weekly,
         per_customer=per,
         total=total,
         histogram=hist,
-        revenue=None,
+        revenue=revenue,
         draws=len(draws),
     )

@@ -29,6 +29,9 @@ MEANING = {
     "s": "shape of the dropout-rate distribution (heterogeneity)",
     "beta": "rate (days) of the dropout-rate distribution; mean dropout rate = s / beta",
     "a": "BG/NBD: dropout-probability Beta(a, b) after each purchase",
+    "p": "Gamma-Gamma: shape of each customer's order values (their mean is p / nu)",
+    "q": "Gamma-Gamma: shape of nu across customers (mean order value p gamma / (q - 1))",
+    "gamma": "Gamma-Gamma: scale of nu across customers",
     "b": "BG/NBD: dropout-probability Beta(a, b) after each purchase",
     "order_value_mu": "mean of log order value (an order = one customer's purchases in a day)",
     "order_value_sigma": "sd of log order value",
@@ -139,6 +142,10 @@ class CalibrationResult:
     seasonality : tuple of SeasonalFit
         Day-of-week and yearly multipliers of the repeat purchase rate, or why they are not
         identified (see :mod:`lifesim.experiments.calibration.seasonality`).
+    spend : Fit or None
+        Gamma-Gamma spend model (``p, q, gamma``) of the BG/NBD baseline, fitted to the mean
+        repeat order value of the repeat buyers: its revenue forecast of the holdout (see
+        :mod:`lifesim.experiments.calibration.spend`).
     stage_transitions : DataFrame or None
         Observed moves between stages (with an event log): ``from_stage``, ``to_stage``,
         ``moves``, ``days_at_risk``, ``p_per_day``, ``lower``, ``upper`` and ``scenario``
@@ -172,6 +179,7 @@ class CalibrationResult:
     not_used: list[str] = field(default_factory=list)
     seasonality: tuple[SeasonalFit, ...] = ()
     stage_transitions: pd.DataFrame | None = None
+    spend: Fit | None = None
 
     def forecast(
         self,
@@ -218,7 +226,10 @@ class CalibrationResult:
     def to_pandas(self) -> pd.DataFrame:
         """Every fitted parameter: estimate, standard error, 95% interval, meaning."""
         rows = []
-        for model, fit in (("Pareto/NBD", self.fit), ("BG/NBD (baseline)", self.bgnbd)):
+        fits = [("Pareto/NBD", self.fit), ("BG/NBD (baseline)", self.bgnbd)]
+        if self.spend is not None:
+            fits.append(("Gamma-Gamma (baseline)", self.spend))
+        for model, fit in fits:
             lo, hi = fit.interval()
             for i, name in enumerate(fit.names):
                 rows.append((model, name, fit.estimate[i], fit.se[i], lo[i], hi[i]))
@@ -267,6 +278,14 @@ class CalibrationResult:
             "conventions": CONVENTIONS,
             "baseline_bgnbd": {"fit": _fit_dict(self.bgnbd)},
         }
+        if self.spend is not None:
+            out["baseline_bgnbd"]["spend"] = {
+                **_fit_dict(self.spend),
+                "repeat_buyers_used": self.spend.n,
+                "note": "mean value of each repeat buyer's repeat orders (the first order left "
+                "out; customers whose repeat orders are all 0 left out); revenue forecast "
+                "sum_i E[X_i] E[M_i]",
+            }
         if self.inflow is not None:
             out["inflow"] = self.inflow.to_dict()
         if self.seasonality:
@@ -338,6 +357,18 @@ class CalibrationResult:
                     f"{sc['weekly_mape_pct']:.2f}%; weeks in interval "
                     f"{sc['weeks_in_interval']:.0%}; per customer corr {sc['corr']:.3f}, "
                     f"MAE {sc['mae']:.3f}"
+                )
+            for name, chk in (("lifesim", self.holdout), ("BG/NBD+GG", self.baseline)):
+                if chk.revenue is None:
+                    lines.append(
+                        f"  {name:<8} revenue: no forecast (the Gamma-Gamma fit did not "
+                        "converge: do order values differ between customers?)"
+                    )
+                    continue
+                v = chk.revenue
+                lines.append(
+                    f"  {name:<8} revenue {v['predicted']:,.0f} [{v['lower']:,.0f}, "
+                    f"{v['upper']:,.0f}] vs actual {v['actual']:,.0f} ({v['error_pct']:+.1f}%)"
                 )
         lines += ["", "conventions:", *[f"  - {c}" for c in CONVENTIONS]]
         return "\n".join(lines)
