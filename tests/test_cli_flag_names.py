@@ -73,3 +73,33 @@ def test_in_flag_words_rewrites_only_the_names_given():
     assert str(e) == "customers of the log: none"
     src = ConfigError([("customers", "must be >= 1, got 0")], source="x.yaml")
     assert in_flag_words(src, flags) is src  # a file's key path, not a flag
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "0.1", "--mde", "0.01", "--alpha", "2"],
+         "--alpha == 2.0, must be in (0, 1)"),
+        (["--baseline", "0.1", "--mde", "0.01", "--power", "1.5"],
+         "--power == 1.5, must be in (0, 1)"),  # the flag of the parameter target_power
+        (["--baseline", "1.5", "--mde", "0.01"], "--baseline == 1.5, a proportion must be"),
+    ],
+)  # fmt: skip
+def test_ab_power_errors_name_the_flag(capsys, args, message):
+    code, _, err = cli(capsys, "ab", "power", *args)
+    assert_clean_failure(code, err, 2, message)
+
+
+def test_the_flags_typed_are_found_by_parameter_and_by_flag_name():
+    from lifesim.cli import _given_flags
+
+    flags = _given_flags(["ab", "power", "--baseline", "0.1", "--power=0.9", "--n-total", "9"])
+    assert flags == {
+        "baseline": "--baseline",
+        "target_power": "--power",
+        "power": "--power",
+        "n_total": "--n-total",
+    }
+    assert _given_flags(["compare", "-r", "3", "configs/x.yaml"]) == {
+        "replications": "--replications"
+    }

@@ -20,7 +20,7 @@ from lifesim.cli import experiment as _experiment
 from lifesim.cli import optimize as _optimize
 from lifesim.cli import sim as _sim
 from lifesim.cli import sweep as _sweep
-from lifesim.cli._common import in_flag_words, stderr
+from lifesim.cli._common import flag_map, in_flag_words, stderr
 from lifesim.errors import LifesimError
 
 __all__ = ["app", "main"]
@@ -90,13 +90,7 @@ def _given_flags(argv: list[str] | None) -> dict[str, str]:
             elif not a.startswith("-"):
                 break
         given = {a.split("=", 1)[0] for a in args if a.startswith("-")}
-        return {
-            p.name: max(p.opts, key=len)
-            for p in cmd.params
-            if p.param_type_name == "option"
-            and p.name
-            and given.intersection([*p.opts, *p.secondary_opts])
-        }
+        return flag_map(cmd.params, lambda p: given.intersection([*p.opts, *p.secondary_opts]))
     except Exception:  # noqa: BLE001 - naming flags is a comfort; the message itself stands
         return {}
 

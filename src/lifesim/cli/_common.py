@@ -23,7 +23,7 @@ from rich.progress import (
 )
 
 from lifesim._progress import LineProgress
-from lifesim.errors import ConfigError, LifesimError
+from lifesim.errors import ConfigError
 
 __all__ = [
     "OVERWRITE",
@@ -31,6 +31,7 @@ __all__ = [
     "Format",
     "emit",
     "fail",
+    "flag_map",
     "flags_given",
     "in_flag_words",
     "print_json",
@@ -70,18 +71,32 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def flag_map(params: Any, given: Any) -> dict[str, str]:
+    """Map parameter names to the long flag of each option for which ``given(param)`` holds.
+
+    Both the Python name (``target_power``) and the flag's own (``power`` for ``--power``) are
+    keys, so a library parameter named like the flag is found too.
+    """
+    out: dict[str, str] = {}
+    for p in params:
+        if p.param_type_name != "option" or not p.name or not given(p):
+            continue
+        flag = max(p.opts, key=len)
+        out[flag.lstrip("-").replace("-", "_")] = flag
+        out[p.name] = flag
+    return out
+
+
 def flags_given(ctx: typer.Context) -> dict[str, str]:
     """Map the parameter names of the running command to the flags the user gave for them."""
-    return {
-        p.name: max(p.opts, key=len)
-        for p in ctx.command.params
-        if p.param_type_name == "option"
-        and p.name
-        and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
-    }
+
+    def typed(p: Any) -> bool:
+        return getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
+
+    return flag_map(ctx.command.params, typed)
 
 
-def in_flag_words(exc: LifesimError, flags: dict[str, str]) -> LifesimError:
+def in_flag_words(exc: Exception, flags: dict[str, str]) -> Exception:
     """Return ``exc`` with the parameter name it starts with written as the flag given.
 
     The library names its parameters (``customers: must be a whole number >= 1, got 0``);

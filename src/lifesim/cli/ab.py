@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from lifesim.cli._common import fail, print_json, to_jsonable
+from lifesim.cli._common import fail, flags_given, in_flag_words, print_json, to_jsonable
 from lifesim.errors import LifesimError
 
 __all__ = ["app", "analyze", "power"]
@@ -128,6 +128,7 @@ def _prior_sd(items: list[str]) -> float | dict[str, float] | None:
 
 
 def analyze(
+    ctx: typer.Context,
     data: Path = typer.Argument(..., help="CSV/TSV/Parquet file, one row per randomisation unit."),
     arm: str = typer.Option(..., "--arm", help="Column with the arm of each unit."),
     control: str | None = typer.Option(
@@ -275,7 +276,7 @@ def analyze(
                 dropna=dropna,
             )
     except (LifesimError, ValueError, FileNotFoundError) as exc:
-        fail(str(exc))
+        fail(str(in_flag_words(exc, flags_given(ctx))))
         return
     if fmt is ReportFormat.json:
         text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False) + "\n"
@@ -300,6 +301,7 @@ def analyze(
 
 
 def power(
+    ctx: typer.Context,
     kind: Kind = typer.Option(Kind.proportion, "--kind", help="proportion or mean."),
     baseline: float = typer.Option(
         ..., "--baseline", help="Control proportion (0-1) or control mean."
@@ -358,7 +360,7 @@ def power(
             spending=spending.value,
         )
     except (LifesimError, ValueError) as exc:
-        fail(str(exc))
+        fail(str(in_flag_words(exc, flags_given(ctx))))
         return
     if fmt is PowerFormat.json:
         print_json(res.to_dict())
