@@ -1244,3 +1244,24 @@ def test_a_free_offer_ahead_does_not_hide_the_priced_ones():
     mk.contact("free", [0, 1])
     mk.contact("offer", [2])
     assert mk.offers.pending_release(0, 3) == 4.0
+
+
+def test_view_affordable_is_what_money_and_budget_pay_for():
+    # unit cost 1 + 4 reserved per single-use offer = 5; a free tactic is limited by nobody
+    sim = make({"coupon": coupon(), "free": {"stages": ["a"]}, **FEES}, budget=23.0, size=6)
+    mk = sim.marketing
+    sim.ledger.new_period(0)
+    mk.decide(0)
+    from lifesim.engine.marketing import MarketView
+
+    view = MarketView(mk, 0)
+    assert view.affordable("coupon") == 4  # floor(23 / 5)
+    assert view.affordable("coupon", money=14.99) == 2
+    assert view.affordable("coupon", money=0.0) == 0
+    assert view.affordable("free", money=0.0) == 6  # free contacts: the whole market
+    assert view.affordable("seo") == 0  # a broadcast is never contacted person by person
+    # the bound holds: contact makes exactly that many when people are plentiful
+    assert view.contact("coupon", np.arange(6), money=14.99) == 2
+    assert view.affordable("coupon") == 2  # 23 - 2 x 5 = 13 left
+    with pytest.raises(ConfigError, match="unknown tactic 'nope'"):
+        view.affordable("nope")

@@ -164,3 +164,29 @@ def test_churn_targeted_honours_per_tactic_caps_after_its_warm_up():
     loose = _scn(x=_CHURN_TARGETED)
     assert _min_gap(_contacts(loose, "x", tactic="paid_ads")[0][40:]) < 15
     assert _min_gap(_contacts(capped, "x", tactic="paid_ads")[0][40:]) >= 15
+
+
+def test_reach_does_not_look_for_people_money_cannot_pay_for():
+    from lifesim.model import make_strategy
+
+    scn = lifesim.default_scenario()
+    strat = make_strategy(scn, "stage_focused")
+    calls = []
+
+    class View:
+        day = 10
+
+        def __init__(self, n):
+            self.n = n
+
+        def affordable(self, tactic, money):
+            calls.append((tactic, money))
+            return self.n
+
+        def people_in(self, stages, min_gap_days=0, order="score", key=""):
+            return np.array([3, 1, 2])
+
+    assert strat.reach(View(0), ["awareness"], "paid_ads", 0.5).tolist() == []
+    assert calls == [("paid_ads", 0.5)]
+    assert strat.reach(View(2), ["awareness"], "paid_ads", 9.0).tolist() == [3, 1, 2]
+    assert strat.reach(View(0), ["awareness"], "paid_ads").tolist() == [3, 1, 2]  # no money

@@ -84,14 +84,10 @@ class Contacts:
             return 0
         svc, pop = self.svc, self.svc.pop
         people = np.asarray(people, dtype=np.int64)
-        unit = ct.unit_cost
-        n = len(people)  # what money and budget pay for, before skipping anyone
-        if money is not None and unit > 0 and np.isfinite(money):
-            n = min(n, int(np.floor(max(money, 0.0) / unit + 1e-9)))
-        led = svc.ledger
-        n = led.affordable(unit, n)
+        n = self.affordable(ct, money, len(people))  # before skipping anyone
         if n <= 0:
             return 0
+        led = svc.ledger
         people = _first_served(people, ct.stage_mask, pop.stage, n)
         n = len(people)
         if n == 0:
@@ -121,6 +117,14 @@ class Contacts:
         if spec.referral is not None:
             self._refer(ct, day, idx, strength)
         return n
+
+    def affordable(self, ct: CompiledTactic, money: float | None, wanted: int) -> int:
+        """How many of ``wanted`` contacts of ``ct`` ``money`` and the budget pay for."""
+        unit = ct.unit_cost
+        n = wanted
+        if money is not None and unit > 0 and np.isfinite(money):
+            n = min(n, int(np.floor(max(money, 0.0) / unit + 1e-9)))
+        return self.svc.ledger.affordable(unit, n)
 
     def last_contact_with(self, tactic: str) -> np.ndarray:
         """Day of each person's last contact with ``tactic`` (-32768: never)."""

@@ -318,6 +318,20 @@ class MarketView:
         """Contact ``people`` in order with ``tactic`` while ``money`` and the budget last."""
         return self._mk.contact(tactic, people, money)
 
+    def affordable(self, tactic: str, money: float | None = None) -> int:
+        """Return how many contacts of ``tactic`` ``money`` and the budget pay for today.
+
+        An upper bound on what :meth:`contact` would make (it also skips people the tactic
+        does not serve): 0 means a contact now would reach nobody, so a strategy can skip
+        finding the people.
+        """
+        mk = self._mk
+        if tactic not in mk.tactics:
+            raise ConfigError([("tactic", f"unknown tactic {tactic!r}")])
+        if mk.tactics[tactic].spec.mode != "contact":
+            return 0
+        return mk.contacts.affordable(mk.tactics[tactic], money, mk.svc.n)
+
     def history(self) -> dict[str, Any]:
         """Purchases and moves so far, as DataFrames (for model-based strategies)."""
         return self._mk.svc.history()

@@ -139,7 +139,7 @@ class ChurnTargeted(StageFocused):
                 continue
             money = budget * share / len(pairs)
             for stage, t in pairs:
-                view.contact(t, self.reach(view, [stage], t), money)
+                view.contact(t, self.reach(view, [stage], t, money), money)
         share = self.split.get("retention", 0) / tot if tot else 0
         if share > 0 and len(self.ranked):
             ok = view.last_contact[self.ranked].astype(np.int32) <= view.day - self.gap

@@ -121,8 +121,17 @@ class Executed:
         """Today's money: the paced allowance, or everything left (``pacing: asap``)."""
         return view.allowance() if self.pacing == "even" else view.remaining()
 
-    def reach(self, view: Any, stages: list[str], tactic: str) -> np.ndarray:
-        """People in ``stages`` in the order the execution reaches them, caps applied."""
+    def reach(
+        self, view: Any, stages: list[str], tactic: str, money: float | None = None
+    ) -> np.ndarray:
+        """People in ``stages`` in the order the execution reaches them, caps applied.
+
+        With ``money``, nobody when it (or the budget) cannot pay for one contact: the
+        contact would reach nobody, so the people are not looked for.
+        """
+        affordable = getattr(view, "affordable", None)
+        if money is not None and affordable is not None and affordable(tactic, money) <= 0:
+            return np.zeros(0, dtype=np.int64)
         if self.targeting == "random":
             people = view.people_in(stages, min_gap_days=self.gap, order="random", key=tactic)
         else:
@@ -162,7 +171,7 @@ class KpiFocused(Executed):
         """Spend today's money on the mix, reaching people as the execution says."""
         budget = self.money(view)
         for t, share in self.mix.items():
-            view.contact(t, self.reach(view, self.stages[t], t), budget * share)
+            view.contact(t, self.reach(view, self.stages[t], t, budget * share), budget * share)
 
 
 def _default_plan(scn: Scenario) -> dict[str, list[str]]:
@@ -223,7 +232,7 @@ class StageFocused(Executed):
         for g, pairs in active.items():
             money = budget * self.split[g] / tot / len(pairs)
             for stage, t in pairs:
-                view.contact(t, self.reach(view, [stage], t), money)
+                view.contact(t, self.reach(view, [stage], t, money), money)
 
 
 class FixedSplit(StageFocused):
@@ -250,7 +259,8 @@ class FixedSplit(StageFocused):
             if share <= 0 or not ts:
                 continue
             for t in ts:
-                view.contact(t, self.reach(view, [stage], t), budget * share / len(ts))
+                money = budget * share / len(ts)
+                view.contact(t, self.reach(view, [stage], t, money), money)
 
 
 #: Strategy types implemented in upper layers register here (``churn_targeted`` registers
