@@ -9,6 +9,8 @@ raises churn and lowers satisfaction. People a promotion moves get its side effe
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lifesim.config.scenario import Fatigue
@@ -122,8 +124,8 @@ class Contacts:
         """How many of ``wanted`` contacts of ``ct`` ``money`` and the budget pay for."""
         unit = ct.unit_cost
         n = wanted
-        if money is not None and unit > 0 and np.isfinite(money):
-            n = min(n, int(np.floor(max(money, 0.0) / unit + 1e-9)))
+        if money is not None and unit > 0 and math.isfinite(money):
+            n = min(n, math.floor(max(money, 0.0) / unit + 1e-9))
         return self.svc.ledger.affordable(unit, n)
 
     def last_contact_with(self, tactic: str) -> np.ndarray:

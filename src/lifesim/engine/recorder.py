@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -159,7 +161,8 @@ class Ledger:
         """How many of ``wanted`` contacts at ``unit_cost`` the remaining budget pays for."""
         if unit_cost <= 0:
             return wanted
-        return int(min(wanted, np.floor(self.remaining / unit_cost + 1e-9)))
+        q = self.remaining / unit_cost + 1e-9
+        return wanted if q >= wanted else math.floor(q)  # also when the budget is unlimited
 
     def charge(self, day: int, item: str, kind: str, units: int, cost: float) -> None:
         """Record a cost and take it from the period's budget."""
