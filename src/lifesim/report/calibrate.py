@@ -7,11 +7,11 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
+from lifesim._figure import subplots
 from lifesim._io import atomic_dir
 from lifesim.experiments.calibration import CalibrationResult
 from lifesim.experiments.calibration.result import CONVENTIONS
@@ -31,7 +31,7 @@ __all__ = [
 
 def calibration_figure(res: CalibrationResult) -> Figure:
     """Fitted vs observed in the calibration period: weekly repeat purchases, histogram, values."""
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    fig, ax = subplots(1, 3, figsize=(15, 4))
     w = res.calibration_weekly
     ax[0].plot(w["week"], w["observed"], label="observed", color="black")
     ax[0].plot(w["week"], w["fitted"], label="fitted (Pareto/NBD)", color="tab:blue", ls="--")
@@ -106,7 +106,7 @@ def _plot_season(ax, f) -> None:  # noqa: ANN001
 def unused_figure(res: CalibrationResult) -> Figure:
     """Plot what was fitted but is not used by the engine (inflow, seasonality)."""
     panels = _unused_panels(res)
-    fig, ax = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4), squeeze=False)
+    fig, ax = subplots(1, len(panels), figsize=(7 * len(panels), 4), squeeze=False)
     for plot, a in zip(panels, ax[0], strict=True):
         plot(a)
     fig.tight_layout()
@@ -115,7 +115,7 @@ def unused_figure(res: CalibrationResult) -> Figure:
 
 def holdout_figure(res: CalibrationResult) -> Figure:
     """Weekly and cumulative holdout transactions: actual, lifesim and BG/NBD with intervals."""
-    fig, ax = plt.subplots(1, 2, figsize=(14, 4.2))
+    fig, ax = subplots(1, 2, figsize=(14, 4.2))
     for chk, color, name in (
         (res.holdout, "tab:blue", "lifesim"),
         (res.baseline, "tab:orange", "BG/NBD"),
