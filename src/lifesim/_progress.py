@@ -107,7 +107,7 @@ class LineProgress:
         out.flush()
 
     def begin(self, total: int, done: int = 0) -> None:
-        """Say the work has started (inputs are valid): ``label: 0/total unit, started``.
+        """Say the work has started (inputs are valid): ``label: done/total unit, started``.
 
         ``done`` units were finished by an earlier run (a resumed sweep); the ETA leaves
         them out of the rate.
