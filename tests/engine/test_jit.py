@@ -202,3 +202,36 @@ def test_stage_buckets_and_recency_filter_match_numpy(both, global_seed):
     np.testing.assert_array_equal(people, expect)
     np.testing.assert_array_equal(counts, np.bincount(stage, minlength=6))
     np.testing.assert_array_equal(b[2], [p for p in perm[::3] if last[p] <= 20])
+
+
+def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
+    rng = np.random.default_rng(global_seed)
+    n = 5000
+    cm = rng.uniform(0.2, 3.0, n).astype(np.float32)
+    sat = rng.uniform(-0.5, 1.5, n).astype(np.float32)
+    fat = rng.uniform(0.0, 6.0, n).astype(np.float32)
+    f32 = np.float32
+    old = jit.set_enabled(True)
+    try:
+        for se in (None, sat):
+            for use_fat in (False, True):
+                got = jit.churn_extra(cm, se, fat, 2.0, 0.37, 3.1, use_fat)
+                # the NumPy code written out: float32, rounded at every step
+                want = cm.copy()
+                if se is not None:
+                    want *= f32(1) + se
+                if use_fat:
+                    over = np.maximum(fat - f32(2.0), 0) * f32(0.37) + f32(1)
+                    want *= np.minimum(over, f32(3.1))
+                want -= f32(1)
+                assert got.dtype == np.float32
+                np.testing.assert_array_equal(got, want)
+        stage = rng.integers(0, 6, n).astype(np.int8)
+        table = rng.uniform(0, 0.3, 6).astype(np.float32) + rng.uniform(0, 0.1, 6)
+        us = rng.random(n)
+        np.testing.assert_array_equal(
+            jit.below_table(us, table, stage), np.flatnonzero(us < table[stage])
+        )
+        assert jit.churn_extra(cm.astype(np.float64), None, fat, 2.0, 0.37, 3.1, True) is None
+    finally:
+        jit.set_enabled(old)

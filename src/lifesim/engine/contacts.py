@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from lifesim.config.scenario import Fatigue
+from lifesim.engine import jit
 from lifesim.engine.kernel import Effect
 from lifesim.engine.offers import OfferBook
 from lifesim.engine.services import Services
@@ -164,6 +165,14 @@ class Contacts:
         pop = self.svc.pop
         if not self.active and sat_extra is None and not self.dropout:
             return None
+        fat = self.fat
+        use_fat = self.active and fat.churn_per_unit > 0
+        f = jit.churn_extra(
+            pop.churn_mult, sat_extra, pop.fatigue, fat.churn_threshold, fat.churn_per_unit,
+            fat.max_churn_factor, use_fat,
+        )  # fmt: skip
+        if f is not None:
+            return f
         f = pop.churn_mult.copy()
         if sat_extra is not None:
             f *= np.float32(1) + sat_extra

@@ -20,6 +20,7 @@ import simpy
 from lifesim._random import SeedLike, as_seed_sequence, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.config.scenario import Campaign, StrategySpec
+from lifesim.engine import jit
 from lifesim.engine.kernel import (
     DayTables,
     Effect,
@@ -325,7 +326,7 @@ class Simulation:
         # (c) support tickets
         if self.desk is not None:
             us = self._rs_support.random(self.n)
-            new = np.flatnonzero(us < (self.desk.ticket_p + self._ticket_extra)[pop.stage])
+            new = jit.below_table(us, self.desk.ticket_p + self._ticket_extra, pop.stage)
             self.desk.open_tickets(day, new, pop.satisfaction, pop.open_tickets)
 
     def end_of_day(self, day: int) -> None:

@@ -19,6 +19,8 @@ import numpy as np
 __all__ = [
     "ENABLED",
     "below",
+    "below_table",
+    "churn_extra",
     "buckets",
     "buy",
     "transition",
@@ -455,6 +457,58 @@ def merge_store(e, idx, strength, until: int, period: int, cur: int, single_use:
     )  # fmt: skip
     idx2, st, up, pe, used, released = out
     return idx2, st, up, pe, (used if single_use else None), int(released)
+
+
+def _churn_extra(cm, sat_extra, fatigue, thr, per, mx, use_fat, out):
+    one = np.float32(1)
+    zero = np.float32(0)
+    use_sat = len(sat_extra) > 0
+    for i in range(len(cm)):
+        f = cm[i]
+        if use_sat:
+            f = f * (one + sat_extra[i])
+        if use_fat:
+            o = fatigue[i] - thr
+            if o < zero:
+                o = zero
+            o = o * per
+            o = o + one
+            if o > mx:
+                o = mx
+            f = f * o
+        out[i] = f - one
+
+
+def churn_extra(churn_mult, sat_extra, fatigue, thr, per, mx, use_fat) -> np.ndarray | None:
+    """Per-person ``factor - 1`` on moves into churned stages, or ``None`` (use NumPy).
+
+    ``churn_mult x (1 + sat_extra) x min(1 + per x max(fatigue - thr, 0), mx) - 1`` in
+    float32, rounded after every operation as the NumPy code does.
+    """
+    if not (ENABLED and _f32(churn_mult, sat_extra, fatigue)):
+        return None
+    out = np.empty(len(churn_mult), dtype=np.float32)
+    se = np.zeros(0, np.float32) if sat_extra is None else sat_extra
+    f32 = np.float32
+    _jit(_churn_extra)(churn_mult, se, fatigue, f32(thr), f32(per), f32(mx), use_fat, out)
+    return out
+
+
+def _below_table(u, table, codes):
+    out = np.empty(len(u), dtype=np.intp)
+    k = 0
+    for i in range(len(u)):
+        if u[i] < table[codes[i]]:
+            out[k] = i
+            k += 1
+    return out[:k].copy()
+
+
+def below_table(u: np.ndarray, table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Return the indices where ``u < table[codes]`` (a per-stage probability)."""
+    if ENABLED and codes.dtype == np.int8 and (len(codes) == 0 or codes.max() < len(table)):
+        return _jit(_below_table)(u, table, codes)
+    return np.flatnonzero(u < table[codes])
 
 
 def combine_effects(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:
