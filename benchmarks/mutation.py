@@ -238,7 +238,10 @@ def run_target(
     if keep is not None:
         keep.rename(dest / "mutants")
     write_config(dest, TARGETS[name])
-    env = dict(os.environ, LIFESIM_TEST_SEED=seed, MPLBACKEND="Agg", **ONE_THREAD)
+    # LIFESIM_JIT=0: the tests exercise the NumPy code, the reference that the compiled loops
+    # of engine/jit.py must equal bit for bit (tests/engine/test_jit.py); mutmut cannot
+    # mutate numba-compiled functions, whose mutants were checked by hand (README)
+    env = dict(os.environ, LIFESIM_TEST_SEED=seed, MPLBACKEND="Agg", LIFESIM_JIT="0", **ONE_THREAD)
     mutmut = shutil.which("mutmut") or "mutmut"
     print(f"== {name}: mutmut run in {dest} ({source})", flush=True)
     subprocess.run([mutmut, "run", "--max-children", str(jobs)], cwd=dest, env=env, check=False)
