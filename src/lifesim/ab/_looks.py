@@ -61,7 +61,7 @@ class Looks:
 
 def _time_values(frame: Frame, col: str) -> tuple[np.ndarray, bool]:
     """Return the time column as float days, or as int64 nanoseconds for dates."""
-    s = frame.data[col]
+    s = frame.column(col)
     if frame.is_polars:
         s = s.to_pandas()
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -176,7 +176,7 @@ def read_looks(
     if unit:
         ucodes, uvals = frame.factorize(unit)
         if np.unique(ucodes).size < ucodes.size:
-            raw = frame.data[unit]
+            raw = frame.column(unit)
             uv = raw.to_list() if frame.is_polars else raw.tolist()
             order, first = _panel_order(ucodes, t, arm_codes, time_col, unit, uv)
     out = Looks(days, labels, is_date)

@@ -1,10 +1,12 @@
 """Per-arm sufficient statistics of a polars DataFrame, aggregated by polars itself.
 
 The same moments as :meth:`lifesim.ab.moments.Moments.from_arrays` (shifted sums of values and
-cross-products per arm), computed with one multi-threaded ``group_by`` for all metrics, after one
-cheap ``select`` of checks. A metric whose data has a problem (text, missing or infinite values,
-values it does not allow) is left out, and the caller takes the NumPy path for it, which explains
-the problem with examples.
+cross-products per arm), computed in one multi-threaded query for all metrics together with the
+checks of the columns: rows are selected by comparison with the two labels found first (a
+``group_by`` only if the column holds more labels). Labels are stripped of white space after
+aggregating, so rows are never stripped one by one. A metric whose data has a problem (text,
+missing or infinite values, values it does not allow) is left out, and the caller takes the
+NumPy path for it, which explains the problem with examples.
 """
 
 from __future__ import annotations
@@ -75,47 +77,79 @@ def _sum_aggs(z: list[Any], prefix: str, binary: bool = False) -> list[tuple[str
     return aggs
 
 
+#: Rows searched first for the second arm label (the whole column only if they hold one label).
+_HEAD_ROWS = 1_000
+
+
 def _guess_labels(df: Any, arm: str) -> list[str]:
     """Guess the arms of an A/B test: the first row's label and the first different one.
 
-    One vectorised comparison, no hash table; :func:`aggregate` checks in its main query that
-    no third label exists, and falls back to a ``group_by`` if one does.
+    Vectorised comparisons, no hash table, over the first rows and over the whole column only
+    if those hold one label; :func:`aggregate` checks in its main query that no third label
+    exists, and falls back to a ``group_by`` if one does.
     """
     import polars as pl
 
     col = df[arm]
+    head = col.head(_HEAD_ROWS)
+    differs = head != col[0]
+    if differs.any():
+        return [col[0], head[int(differs.arg_max())]]
     other = pl.col(arm) != col[0]
     found, at = df.select(other.any().alias("any"), other.arg_max().alias("at")).row(0)
     return [col[0], col[at]] if found else [col[0]]
 
 
-def _grouped(df: Any, arm: str, sums: list[tuple[str, Any]], labels: list[str] | None) -> Any:
-    """Lazy query: one row per arm with the arm label, ``n`` and every named sum.
+def _grouped(df: Any, arm: str, sums: list[tuple[str, Any]]) -> Any:
+    """Lazy query: one row per arm (hashed) with the arm label, ``n`` and every named sum."""
+    import polars as pl
 
-    With ``labels``, rows are selected by comparison with each label (no hashing); rows with
-    other labels are ignored, so the caller must check there are none.
+    return (
+        df.lazy().group_by(arm).agg(pl.len().alias("n"), *[e.sum().alias(name) for name, e in sums])
+    )
+
+
+def _by_labels(
+    df: Any, arm: str, sums: list[tuple[str, Any]], labels: list[str], checks: list[Any]
+) -> tuple[Any, dict[str, Any], bool]:
+    """Return per-arm sums, the checks and whether other labels exist, in one query.
+
+    Rows are selected by comparison with each label (no hashing), each comparison made once
+    and reused for the counts and every sum; rows of other labels are counted out (their
+    number is the height less the counts), so the caller must redo the sums if there are any.
     """
     import polars as pl
 
-    if labels is None:
-        return (
-            df.lazy()
-            .group_by(arm)
-            .agg(pl.len().alias("n"), *[e.sum().alias(name) for name, e in sums])
-        )
     masks = [(pl.col(arm) == lab).alias(f"__is{j}") for j, lab in enumerate(labels)]
-    lazy = df.lazy().with_columns(masks)
-    per_arm = []
-    for j, lab in enumerate(labels):
+    exprs = []
+    for j in range(len(labels)):
         is_j = pl.col(f"__is{j}")
-        per_arm.append(
-            lazy.select(
-                pl.lit(lab, dtype=pl.String).alias(arm),
-                is_j.sum().cast(pl.UInt32).alias("n"),
-                *[e.filter(is_j).sum().alias(name) for name, e in sums],
-            )
-        )
-    return pl.concat(per_arm, how="vertical_relaxed")
+        exprs.append(is_j.sum().alias(f"n@{j}"))
+        exprs += [e.filter(is_j).sum().alias(f"{name}@{j}") for name, e in sums]
+    row = df.lazy().with_columns(masks).select(*exprs, *checks).collect().row(0, named=True)
+    counts = [int(row[f"n@{j}"]) for j in range(len(labels))]
+    cols: dict[str, Any] = {arm: pl.Series(arm, labels, dtype=pl.String), "n": counts}
+    for name, _ in sums:
+        cols[name] = [row[f"{name}@{j}"] for j in range(len(labels))]
+    g = pl.DataFrame(cols)
+    chk = {name: row[name] for name in (e.meta.output_name() for e in checks)}
+    return g, chk, sum(counts) != df.height
+
+
+def _strip_labels(g: Any, arm: str) -> Any:
+    """Strip the arm labels of per-arm sums, adding up the rows whose labels strip alike.
+
+    The sums of every arm use the same shifts, so the sums of labels ' B' and 'B' add up to
+    the sums of arm 'B', as if the column had been stripped before aggregating.
+    """
+    import polars as pl
+
+    from lifesim.ab.io import strip_values
+
+    g = g.with_columns(strip_values(g[arm]))
+    if g[arm].n_unique() == g.height:
+        return g
+    return g.group_by(arm, maintain_order=True).agg(pl.all().sum())
 
 
 def _moments_from(g: Any, prefix: str, cols: Sequence[str], shift: np.ndarray) -> Moments:
@@ -130,10 +164,14 @@ def _moments_from(g: Any, prefix: str, cols: Sequence[str], shift: np.ndarray) -
     return Moments._from_shifted(tuple(cols), n, s1, s2, shift)
 
 
-def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Aggregated | None:
-    """Aggregate every clean metric in one ``group_by`` over the arm column.
+def aggregate(
+    df: Any, arm: str, metrics: Sequence[Metric], dropna: bool, strip: bool = False
+) -> Aggregated | None:
+    """Aggregate every clean metric in one query over the arm column.
 
-    Returns None if the arm column has missing values (the NumPy path explains them).
+    Returns None if the arm column has missing values (the NumPy path explains them). With
+    ``strip``, arm labels are stripped of surrounding white space (labels ' B' and 'B' are one
+    arm), after aggregating by the labels as given.
     """
     import polars as pl
 
@@ -183,19 +221,16 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
                 for c, e in zip(m.columns, z, strict=True)
             ]
         aggs += _sum_aggs(z, f"m{i}:", binary=m.binary)
-    labels = _guess_labels(df, arm) if df.height else None
-    if labels is not None:
-        others = pl.all_horizontal([pl.col(arm) != lab for lab in labels])
-        checks.append(others.any().alias("__more_arms"))
-    queries = [_grouped(df, arm, aggs, labels)]
-    if checks:
-        queries.append(df.lazy().select(checks))
-    results = pl.collect_all(queries)
-    g = results[0]
-    chk = results[1].row(0, named=True) if checks else {}
-    if chk.get("__more_arms"):  # more than two arms: hash them
-        labels = None
-        g = _grouped(df, arm, aggs, None).collect()
+    if df.height:  # one query: the per-arm sums of the first two labels and the checks
+        g, chk, more_arms = _by_labels(df, arm, aggs, _guess_labels(df, arm), checks)
+        if more_arms:  # more than two labels: hash them
+            g = _grouped(df, arm, aggs).collect()
+    else:
+        queries = [_grouped(df, arm, aggs)] + ([df.lazy().select(checks)] if checks else [])
+        results = pl.collect_all(queries)
+        g, chk = results[0], results[1].row(0, named=True) if checks else {}
+    if strip:  # labels ' B' and 'B' are one arm: strip the few labels, not every row
+        g = _strip_labels(g, arm)
     plain, filtered = [], []
     for i, m in enumerate(metrics):
         usable, missing = ok(m)
@@ -210,7 +245,8 @@ def aggregate(df: Any, arm: str, metrics: Sequence[Metric], dropna: bool) -> Agg
         out.moments[i] = (_moments_from(g2, f"m{i}:", m.columns, sh), 0)
     for i in filtered:
         m = metrics[i]
-        got = _complete_rows_moments(df, arm, m, x, [_shift(m, c) for c in m.columns], order)
+        shifts = [_shift(m, c) for c in m.columns]
+        got = _complete_rows_moments(df, arm, m, x, shifts, order, strip)
         if got is not None:  # None: an arm lost every row, the NumPy path explains
             out.moments[i] = got
     return out
@@ -249,6 +285,7 @@ def _complete_rows_moments(
     x: dict[str, Any],
     shifts: list[float],
     order: dict[str, int],
+    strip: bool,
 ) -> tuple[Moments, int] | None:
     """Return a metric's moments over the rows where all its columns are present.
 
@@ -260,7 +297,9 @@ def _complete_rows_moments(
     missing = pl.any_horizontal([x[c].is_null() | x[c].is_nan() for c in m.columns])
     z = [x[c] - sh if sh else x[c] for c, sh in zip(m.columns, shifts, strict=True)]
     sub = df.filter(~missing)
-    gf = _grouped(sub, arm, _sum_aggs(z, "", binary=m.binary), None).collect()
+    gf = _grouped(sub, arm, _sum_aggs(z, "", binary=m.binary)).collect()
+    if strip:
+        gf = _strip_labels(gf, arm)
     if gf.height != len(order):
         return None
     inv = np.argsort([order[lab] for lab in gf[arm].to_list()])

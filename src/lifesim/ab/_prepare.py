@@ -24,7 +24,7 @@ def resolve(frame: Frame, spec: Metric | str) -> Metric:
     """Turn a bare column name into a proportion (only 0/1 values) or a mean."""
     if not isinstance(spec, str):
         return spec
-    binary = _polars.is_binary(frame.data, spec) if frame.is_polars else None
+    binary = _polars.is_binary(frame.raw, spec) if frame.is_polars else None
     if binary is None:
         binary = _Columns(frame).is_binary(spec)
     return Proportion(spec) if binary else Mean(spec)
@@ -133,7 +133,7 @@ class Prepared:
         self._fast: dict[int, tuple[Moments, int]] = {}
         agg = None
         if frame.is_polars:
-            agg = _polars.aggregate(frame.data, arm, self.metrics, dropna)
+            agg = _polars.aggregate(frame.raw, arm, self.metrics, dropna, strip=arm in frame.text)
         if agg is not None:
             self.labels, self._raw_counts, self._fast = agg.labels, agg.counts, agg.moments
         else:

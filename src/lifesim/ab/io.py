@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,29 +110,65 @@ def _read_file(path: Path, wanted: Sequence[str], text: Sequence[str]) -> pd.Dat
             raise DataError(f"cannot read {path} as {suffix.lstrip('.')}: {exc}") from None
 
 
+def _text_columns(data: Any, names: Sequence[str], is_polars: bool) -> tuple[str, ...]:
+    """Return the columns among ``names`` whose values are text (stripped when read)."""
+    if is_polars:
+        import polars as pl
+
+        return tuple(c for c in dict.fromkeys(names) if data[c].dtype == pl.String)
+    return tuple(
+        c
+        for c in dict.fromkeys(names)
+        if pd.api.types.is_string_dtype(data[c].dtype) or data[c].dtype == object
+    )
+
+
 def _strip_text(data: Any, names: Sequence[str], is_polars: bool) -> Any:
     """Strip white space around the values of text columns (labels ' B ' and 'B' are one)."""
     if is_polars:
         import polars as pl
 
-        todo = [c for c in dict.fromkeys(names) if data[c].dtype == pl.String]
+        todo = _text_columns(data, names, True)
         return data.with_columns(pl.col(c).str.strip_chars() for c in todo) if todo else data
-    todo = [
-        c
-        for c in dict.fromkeys(names)
-        if pd.api.types.is_string_dtype(data[c].dtype) or data[c].dtype == object
-    ]
+    todo = _text_columns(data, names, False)
     if not todo:
         return data
     out = data.copy(deep=False)
     for c in todo:
-        col = out[c]
-        out[c] = (
-            col.str.strip()
-            if col.dtype != object
-            else col.map(lambda v: v.strip() if isinstance(v, str) else v)
-        )
+        out[c] = strip_values(out[c])
     return out
+
+
+def strip_values(col: Any) -> Any:
+    """Strip white space around the text values of a pandas or polars Series, as columns are.
+
+    Used on whole columns and on the few distinct labels of a column, so both agree on which
+    characters are white space.
+    """
+    if type(col).__module__.startswith("polars"):
+        return col.str.strip_chars()
+    if col.dtype != object:
+        return col.str.strip()
+    return col.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def merge_stripped(
+    codes: np.ndarray, labels: list[str], stripped: list[str]
+) -> tuple[np.ndarray, list[str]]:
+    """Codes and labels after stripping the labels: labels that strip alike become one.
+
+    Parameters
+    ----------
+    codes : ndarray of int
+        Index into ``labels`` of every row.
+    labels, stripped : list of str
+        The distinct labels and the same labels stripped of surrounding white space.
+    """
+    if stripped == labels:
+        return codes, labels
+    merged = list(dict.fromkeys(stripped))
+    lut = np.array([merged.index(s) for s in stripped], dtype=np.int64)
+    return lut[codes], merged
 
 
 def _check_columns(names: Sequence[str], wanted: Sequence[str], where: str) -> None:
@@ -148,21 +184,46 @@ def _check_columns(names: Sequence[str], wanted: Sequence[str], where: str) -> N
 
 @dataclass
 class Frame:
-    """A table of units behind one interface for pandas and polars (internal)."""
+    """A table of units behind one interface for pandas and polars (internal).
 
-    data: Any
+    The values of the ``text`` columns are read stripped of surrounding white space. Stripping
+    every row is slow (as slow as a whole A/B analysis of 10M rows), so it is done only when
+    asked for: :attr:`data` is the stripped table (built on first use), :meth:`factorize`
+    strips only the distinct labels, and :attr:`raw` is the table as given, for the polars
+    aggregation, which strips the labels of its per-arm rows itself.
+    """
+
+    raw: Any
     is_polars: bool
     where: str
+    text: tuple[str, ...] = ()
+    _data: Any = field(default=None, repr=False)
+    _stripped: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def data(self) -> Any:
+        """The table with the ``text`` columns stripped of surrounding white space."""
+        if self._data is None:
+            self._data = _strip_text(self.raw, self.text, self.is_polars)
+        return self._data
+
+    def column(self, name: str) -> Any:
+        """Return a column, stripped if it is text (each text column is stripped once)."""
+        if name not in self.text:
+            return self.raw[name]
+        if name not in self._stripped:
+            self._stripped[name] = strip_values(self.raw[name])
+        return self._stripped[name]
 
     @property
     def n_rows(self) -> int:
         """Number of rows."""
-        return int(self.data.height if self.is_polars else len(self.data))
+        return int(self.raw.height if self.is_polars else len(self.raw))
 
     @property
     def names(self) -> list[str]:
         """Column names."""
-        return [str(c) for c in self.data.columns]
+        return [str(c) for c in self.raw.columns]
 
     def check(self, wanted: Sequence[str]) -> None:
         """Raise DataError if a column is missing or the table has no rows."""
@@ -175,7 +236,7 @@ class Frame:
         if self.is_polars:
             import polars as pl
 
-            s = self.data[name]
+            s = self.raw[name]
             nulls = s.is_null().to_numpy()
             if s.dtype not in (pl.String, pl.Categorical):
                 s = s.cast(pl.String)
@@ -188,7 +249,7 @@ class Frame:
             lut[phys] = np.arange(phys.size)
             codes = lut[raw]
         else:
-            s = self.data[name]
+            s = self.raw[name]
             if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
                 import pyarrow as pa  # arrow strings: encode without copying to objects
 
@@ -206,16 +267,25 @@ class Frame:
                 f"arm column {name!r} has {rows.size} missing values ({_rows(rows)}); every "
                 "unit must have an arm: fix or remove those rows"
             )
-        return np.asarray(codes), labels
+        codes = np.asarray(codes)
+        if name in self.text:  # strip the few distinct labels, not every row
+            if self.is_polars:
+                import polars as pl
+
+                few = pl.Series(labels, dtype=pl.String)
+            else:
+                few = pd.Series(labels, dtype=s.dtype if s.dtype != object else object)
+            codes, labels = merge_stripped(codes, labels, strip_values(few).to_list())
+        return codes, labels
 
     def dtype_kind(self, name: str) -> str:
         """NumPy kind of a column: 'b' boolean, 'i'/'u' integer, 'f' float, 'O' other."""
         if self.is_polars:
-            dt = self.data[name].dtype
+            dt = self.column(name).dtype
             if dt.is_integer():
                 return "i"
             return "b" if str(dt) == "Boolean" else ("f" if dt.is_float() else "O")
-        dt = self.data[name].dtype
+        dt = self.column(name).dtype
         if pd.api.types.is_bool_dtype(dt):
             return "b"
         if pd.api.types.is_integer_dtype(dt):
@@ -225,12 +295,12 @@ class Frame:
     def duplicated(self, name: str) -> tuple[np.ndarray, list[Any]]:
         """Rows whose value repeats an earlier row's, and those values."""
         if self.is_polars:
-            s = self.data[name]
+            s = self.column(name)
             dup = s.is_duplicated().to_numpy() & ~s.is_first_distinct().to_numpy()
             rows = np.flatnonzero(dup)
             vals = s.gather(rows[:_MAX_EXAMPLES]).to_list()
         else:
-            s = self.data[name]
+            s = self.column(name)
             dup = s.duplicated(keep="first").to_numpy()
             rows = np.flatnonzero(dup)
             vals = s.iloc[rows[:_MAX_EXAMPLES]].tolist()
@@ -249,7 +319,7 @@ class Frame:
         if self.is_polars:
             import polars as pl
 
-            s = self.data[name]
+            s = self.column(name)
             if s.dtype.is_numeric() or s.dtype == pl.Boolean:
                 x = s.cast(pl.Float64).to_numpy()
             else:
@@ -262,7 +332,7 @@ class Frame:
                     self._not_numeric(name, what, rows, vals)
                 x = conv.to_numpy()
         else:
-            s = self.data[name]
+            s = self.column(name)
             if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
                 x = s.to_numpy(dtype=np.float64, na_value=np.nan)
             else:
@@ -327,19 +397,18 @@ def as_frame(data: Any, wanted: Sequence[str], text: Sequence[str] = ()) -> Fram
     """
     if isinstance(data, str | os.PathLike):
         path = Path(data)
-        frame = Frame(
-            _strip_text(_read_file(path, wanted, text), text, False), False, f"file {path}"
-        )
+        raw = _read_file(path, wanted, text)
+        frame = Frame(raw, False, f"file {path}", _text_columns(raw, text, False))
     elif isinstance(data, pd.DataFrame):
         _check_unique([str(c) for c in data.columns], "the DataFrame")
         _check_columns([str(c) for c in data.columns], wanted, "the DataFrame")
-        frame = Frame(_strip_text(data, text, False), False, "the DataFrame")
+        frame = Frame(data, False, "the DataFrame", _text_columns(data, text, False))
     elif _is_polars(data):
         if type(data).__name__ == "LazyFrame":
             _check_columns(data.collect_schema().names(), wanted, "the LazyFrame")
             data = data.select(list(dict.fromkeys(wanted))).collect()
         _check_columns(data.columns, wanted, "the DataFrame")
-        frame = Frame(_strip_text(data, text, True), True, "the DataFrame")
+        frame = Frame(data, True, "the DataFrame", _text_columns(data, text, True))
     else:
         raise DataError(
             f"data of type {type(data).__name__} is not supported; give a CSV/Parquet path, "
