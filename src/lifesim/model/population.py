@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from lifesim.config import Scenario
 from lifesim.config.scenario import Distribution
@@ -42,6 +42,8 @@ def dist_ppf(d: Distribution, q: np.ndarray) -> np.ndarray:
     elif kind == "uniform":
         out = d.low + (d.high - d.low) * q
     elif kind == "beta":
+        from scipy import stats  # imported here: scipy.stats takes most of a second
+
         out = stats.beta.ppf(q, d.a, d.b) * d.scale
     else:  # pragma: no cover - pydantic rules this out
         raise ValueError(f"unknown distribution {kind!r}")
