@@ -122,6 +122,30 @@ def kernel_rows(sizes: list[int], repeats: int, days: int = 365) -> None:
                 )
             )
         print(f"{n:>10,}{min(tk):>10.3f}{min(te):>10.3f}{min(tk) / min(te):>20.2f}x")
+    process_row(400_000, repeats, days)
+
+
+def process_row(n: int, repeats: int, days: int = 365) -> None:
+    """The whole ``lifesim simulate`` process (start-up, run, output) beside the kernel alone."""
+    import subprocess
+    import sys
+    import tempfile
+
+    exe = Path(sys.executable).with_name("lifesim")
+    cmd = [str(exe) if exe.exists() else "lifesim", "simulate", str(REF)]
+    cmd += ["--customers", str(n), "--days", str(days), "--no-progress"]
+    tk, tp = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeats):
+            tk.append(best_of(lambda: numpy_kernel.run(n, days), 1))
+            t0 = time.perf_counter()
+            subprocess.run(cmd + ["--out", f"{tmp}/run{k}"], check=True, capture_output=True)
+            tp.append(time.perf_counter() - t0)
+    print(
+        f"\nwhole process `lifesim simulate {REF.name} --customers {n:,} --out DIR` "
+        f"(start-up, run, event log and output) vs the kernel alone in-process, best of {repeats}"
+    )
+    print(f"  kernel {min(tk):.2f} s, process {min(tp):.2f} s: {min(tk) / min(tp):.2f}x")
 
 
 def marketing_rows(sizes: list[int], repeats: int, days: int = 365, jit_off: bool = False) -> None:
