@@ -74,13 +74,15 @@ def _order_value(orders: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _repeat_mean_value(table: CustomerTable, codes: np.ndarray) -> np.ndarray:
-    """Mean value of each customer's repeat orders by the cutoff (0 without any)."""
-    o = table.calibration_orders
-    rep = o[o["day"] > o.groupby("cust")["day"].transform("min")]
-    total = rep.groupby("cust")["amount"].sum().reindex(codes).fillna(0.0).to_numpy()
-    x = table.customers["x"].to_numpy()
-    return np.divide(total, x, out=np.zeros(len(x)), where=x > 0)
+def _repeat_mean_value(repeat: pd.DataFrame, codes: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Mean value of each customer's repeat orders by the cutoff (0 without any).
+
+    ``repeat``: the repeat orders (``cust`` codes, ``amount``); ``codes``: the customers'
+    codes in table order; ``x``: their repeat order counts.
+    """
+    n = int(codes.max()) + 1 if len(codes) else 0
+    per = np.bincount(repeat["cust"].to_numpy(), repeat["amount"].to_numpy(), n)[codes]
+    return np.divide(per, x, out=np.zeros(len(x)), where=x > 0)
 
 
 def _weekly_fit(table: CustomerTable, params: dict[str, float]) -> pd.DataFrame:
@@ -298,7 +300,11 @@ def calibrate(
     for f in (fit, bg) if hold is not None else (fit,):
         _check_converged(f, log.format_day(cut))
     ov = _order_value(table.calibration_orders)
-    spend_m = _repeat_mean_value(table, log.customers.get_indexer(c.index))
+    o = table.calibration_orders
+    oc = o["cust"].to_numpy()
+    rep_orders = o[np.r_[False, oc[1:] == oc[:-1]]]  # by customer, then day: not the first
+    codes = log.customers.get_indexer(c.index)
+    spend_m = _repeat_mean_value(rep_orders, codes, c["x"].to_numpy())
     spend = fit_gamma_gamma(c["x"].to_numpy(), spend_m)
     source = str(transactions) if not isinstance(transactions, pd.DataFrame) else "a DataFrame"
     label = f"{len(c):,} customers of {os.path.basename(source)} to {log.format_day(cut)}"
@@ -308,8 +314,7 @@ def calibrate(
     inflow = fit_inflow(c["first_day"].to_numpy(), log.first_day, cut, log.format_day)
     unused: list[str] = []  # fitted, but the engine has no field for it
     (unused if inflow.identified else missing).append(inflow.summary_line())
-    o = table.calibration_orders
-    repeat_days = o.loc[o["day"] > o.groupby("cust")["day"].transform("min"), "day"].to_numpy()
+    repeat_days = rep_orders["day"].to_numpy()
     dates = log.time_kind == "date"
     seasons = tuple(
         f(repeat_days, log.first_day, cut, dates) for f in (fit_day_of_week, fit_yearly)

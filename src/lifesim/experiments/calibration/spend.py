@@ -46,6 +46,40 @@ def gamma_gamma_mean(params, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.where(x > 0, (g + m * x) * p / (p * x + q - 1), p * g / (q - 1))
 
 
+SUBSAMPLE = 5_000
+
+
+def _nll(x: np.ndarray, m: np.ndarray):  # noqa: ANN202
+    """Negative log-likelihood of the log-parameters, summed with the data's sufficient sums.
+
+    The terms in ``x`` alone are computed once per distinct ``x``, those in ``log m`` once;
+    each evaluation costs one ``log(gamma + m x)`` over customers.
+    """
+    ux, cnt = np.unique(x, return_counts=True)
+    y = m * x
+    logm = np.log(m)
+    s_xlogm, s_logm = float(x @ logm), float(logm.sum())
+    logux = np.log(ux)
+
+    def nll(theta: np.ndarray) -> float:
+        p, q, g = np.exp(theta)
+        with np.errstate(all="ignore"):
+            pu = p * ux
+            by_x = special.gammaln(pu + q) - special.gammaln(pu) + pu * logux
+            lg = np.log(g + y)
+            ll = (
+                float(cnt @ by_x)
+                + len(x) * (q * np.log(g) - special.gammaln(q))
+                + p * s_xlogm
+                - s_logm
+                - p * float(x @ lg)
+                - q * float(lg.sum())
+            )
+        return -ll if np.isfinite(ll) else 1e300
+
+    return nll
+
+
 def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> Fit:
     """Fit ``p, q, gamma`` to repeat buyers' order counts ``x`` and mean values ``m``.
 
@@ -54,21 +88,20 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> Fit:
     x, m = np.asarray(x, np.float64), np.asarray(m, np.float64)
     use = (x > 0) & (m > 0)
     x, m = x[use], m[use]
-
-    def nll(theta: np.ndarray) -> float:
-        with np.errstate(all="ignore"):
-            v = gamma_gamma_loglik(np.exp(theta), x, m)
-        return -float(v.sum()) if np.all(np.isfinite(v)) else 1e300
-
+    nll = _nll(x, m)
     mean = float(m.mean()) if len(m) else 1.0
     starts = [np.log([1.0, 2.0, mean]), np.log([5.0, 5.0, 4 * mean])]
+    rough = nll
+    if len(x) > SUBSAMPLE:  # a subsample (fixed seed) for the rough search
+        pick = np.random.default_rng(0).choice(len(x), SUBSAMPLE, replace=False)
+        rough = _nll(x[pick], m[pick])
     found = [
-        optimize.minimize(nll, s0, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+        optimize.minimize(rough, s0, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
         for s0 in starts
     ]
-    best = min(found, key=lambda r: r.fun)
-    polish = optimize.minimize(nll, best.x, method="L-BFGS-B", options={"ftol": 1e-14})
-    theta = polish.x if polish.fun <= best.fun else best.x
+    best = min(found, key=lambda r: r.fun).x
+    polish = optimize.minimize(nll, best, method="L-BFGS-B", options={"ftol": 1e-14})
+    theta = polish.x if polish.fun <= nll(best) else best
     hess = approx_hess3(theta, nll)
     try:
         cov = np.linalg.inv(hess)
