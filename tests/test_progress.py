@@ -360,3 +360,16 @@ def test_the_eta_of_a_resumed_job_counts_only_the_work_of_this_run():
         "sweep: 6/10 points, started",
         "sweep: 7/10 points, 20 s elapsed, ETA 1 min",
     ]
+
+
+def test_simulate_takes_progress_true_and_refuses_other_kinds(capsys):
+    import lifesim
+    from lifesim.errors import ConfigError
+
+    a = lifesim.simulate(customers=300, days=12, seed=3, progress=True)
+    err = capsys.readouterr().err
+    assert "simulate default" in err and "12" in err  # a display on stderr, with the total
+    b = lifesim.simulate(customers=300, days=12, seed=3)
+    assert a.stage_counts.equals(b.stage_counts)  # progress changes no number
+    with pytest.raises(ConfigError, match="progress: must be a callable"):
+        lifesim.simulate(customers=300, days=12, progress="yes")

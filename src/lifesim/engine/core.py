@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.config.scenario import Campaign, StrategySpec
@@ -65,8 +66,9 @@ class Simulation:
         Override the market size and the horizon.
     record_events : bool
         Keep the event log (moves). Purchases, counts and the ledger are always kept.
-    progress : callable(done, total), optional
-        Called after every simulated day.
+    progress : callable(done, total), True or None
+        Called after every simulated day; ``True`` shows a progress bar (see
+        :mod:`lifesim._progress`).
     strategy : str, StrategySpec or Strategy, optional
         The marketing strategy: a name from the scenario's ``strategies``, a spec, or an
         object following :class:`lifesim.model.Strategy`. ``None``: no marketing (the
@@ -96,7 +98,7 @@ class Simulation:
         customers: int | None = None,
         days: int | None = None,
         record_events: bool = True,
-        progress: Progress | None = None,
+        progress: ProgressLike = None,
         strategy: str | StrategySpec | Strategy | None = None,
         trust_code: bool = False,
         initial: Mapping[str, Any] | None = None,
@@ -140,7 +142,6 @@ class Simulation:
         self.effects: list[Effect] = []
         self._stage_boosts: list[tuple[int, float, int, int, int]] = []
         self._day_hooks: list[Callable[[int], None]] = []
-        self.progress = progress
         self._rs_transition = self.stream("transition")
         self._rs_purchase = self.stream("purchase")
         self.desk = None
@@ -167,6 +168,8 @@ class Simulation:
             history=lambda: self.recorder.peek(self.graph.names, self.causes),
         )
         self.marketing = Marketing(self.services, make_strategy(self.scenario, strategy))
+        # validated: now the progress display may start (progress=True: a bar or lines)
+        self.progress = as_progress(progress, self.days, f"simulate {self.scenario.name}", "days")
         self.started_at = datetime.now(UTC)
         self.elapsed = 0.0
 
@@ -359,7 +362,7 @@ def simulate(
     customers: int | None = None,
     days: int | None = None,
     record_events: bool = True,
-    progress: Progress | None = None,
+    progress: ProgressLike = None,
     strategy: str | StrategySpec | Strategy | None = None,
     trust_code: bool = False,
     initial: Mapping[str, Any] | None = None,
@@ -376,8 +379,8 @@ def simulate(
         Override the market size and the horizon.
     record_events : bool
         Keep the event log of moves.
-    progress : callable(done, total), optional
-        Progress hook, called after every day.
+    progress : callable(done, total), True or None
+        Progress hook, called after every day; ``True`` shows a progress bar.
     strategy : str, StrategySpec or Strategy, optional
         Marketing strategy (a name from the scenario, a spec or an object); ``None``: none.
     trust_code : bool
