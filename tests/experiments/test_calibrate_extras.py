@@ -243,6 +243,8 @@ def test_observed_stage_transitions_are_recovered_and_written(tmp_path, global_s
     )
     text = res.scenario_yaml
     assert "observed in 600 customers" in text and "days at risk in awareness" in text
+    # the base's move, no longer scaled by propensity, is now observed: no stale note
+    assert not any(m.startswith("stages.purchase.to.retention:") for m in res.not_identified)
     head = [ln for ln in text.splitlines() if ln.startswith("#   - ")]
     prospects = next(ln for ln in head if "prospect stages" in ln)
     customers = next(ln for ln in head if "moves between customer stages" in ln)

@@ -357,6 +357,8 @@ def calibrate(
             dropout = fit.params["s"] / fit.params["beta"]
             scn, transitions, observed, written = apply_transitions(scn, moves, label, dropout)
             comments.update(observed)
+            done = tuple(w.removesuffix(".p") + ":" for w in written)
+            missing = [ln for ln in missing if not ln.startswith(done)]  # now observed
             kind = {p: scn.stages[p.split(".")[1]].kind == "customer" for p in written}
             for i, ln in enumerate(missing):
                 mine = [p for p in written if kind[p] == ln.startswith("moves between customer")]

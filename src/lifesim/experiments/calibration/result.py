@@ -293,7 +293,9 @@ class CalibrationResult:
         if self.stage_transitions is not None:
             out["stage_transitions"] = {
                 "method": "discrete-time maximum likelihood: moves / days at risk in the "
-                "stage (entry to next event or cutoff); exact Poisson 95% interval",
+                "stage (entry to next event or cutoff); exact Poisson 95% interval; the "
+                "written values are fixed in draws.parquet (their uncertainty is not carried "
+                "into compare --parameter-draws)",
                 "moves": [
                     {k: _num(v) for k, v in row.items()}
                     for row in self.stage_transitions.to_dict("records")
