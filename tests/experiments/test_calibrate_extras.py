@@ -371,3 +371,28 @@ def test_holdout_revenue_of_the_bgnbd_baseline_with_gamma_gamma():
     assert not res.spend.converged and "revenue" not in res.to_dict()["baseline_bgnbd"]
     assert "BG/NBD+GG revenue: no forecast" in res.summary()
     assert res.to_pandas()["model"].str.startswith("Gamma-Gamma").sum() == 3
+
+
+def test_an_observed_move_the_engine_cannot_hold_is_said_not_written():
+    # prospects who leave within 5 days: awareness -> churned 200 / 1,500 days = 0.133 a day,
+    # which the engine's dropout multiplier and satisfaction factor could push past 1
+    log = _log(
+        np.sort(np.random.default_rng(0).integers(0, 60, 600)), 300, np.random.default_rng(1)
+    )
+    ids = np.arange(90_000, 90_300)
+    ev = pd.DataFrame(
+        {
+            "customer": np.r_[ids, ids],
+            "day": np.r_[np.zeros(300, int), np.full(300, 5)],
+            "stage": ["awareness"] * 300 + ["churned"] * 200 + ["consideration"] * 100,
+        }
+    )
+    res = calibrate(log, cutoff=250, draws=10, forecast_draws=10, events=ev)
+    t = res.stage_transitions.set_index(["from_stage", "to_stage"])
+    assert t.loc[("awareness", "churned"), "p_per_day"] == pytest.approx(200 / 1500)
+    assert t.loc[("awareness", "churned"), "scenario"].startswith(
+        "not written: the scenario cannot hold it (invalid scenario"
+    )
+    assert "outgoing probabilities can sum to" in t.loc[("awareness", "churned"), "scenario"]
+    assert res.scenario.stages["awareness"].to["churned"].p == 0.001  # the base's
+    assert res.scenario.stages["awareness"].to["consideration"].p == pytest.approx(100 / 1500)

@@ -118,14 +118,12 @@ def apply_transitions(
     Returns the scenario, ``moves`` with a ``scenario`` column (the key path written, or why
     not), a comment per key path written, and the key paths written.
 
-    Raises
-    ------
-    DataError
-        When the observed probabilities make an invalid scenario (e.g. the moves out of a
-        stage add up to more than 1 a day).
+    A move the scenario cannot hold (e.g. the moves out of a stage could add up to more
+    than 1 a day at the largest propensity, boost or dropout multiplier) is not written, and
+    its ``scenario`` entry says why.
     """
     from lifesim.config import override
-    from lifesim.errors import ConfigError, DataError
+    from lifesim.errors import ConfigError
 
     values: dict[str, Any] = {}
     comments: dict[tuple[str, ...], str] = {}
@@ -161,9 +159,18 @@ def apply_transitions(
         where.append(f"{path}.p")
     try:
         out = override(scn, values, where="(observed stage transitions)") if values else scn
-    except ConfigError as exc:
-        raise DataError(
-            f"the observed stage transitions cannot be written into the scenario: {exc}"
-        ) from None
+    except ConfigError:  # write them one at a time; those the engine cannot hold are said so
+        out = scn
+        for i, w in enumerate(where):
+            if w.startswith("not written"):
+                continue
+            one = {w: values[w], w.removesuffix(".p") + ".propensity": False}
+            try:
+                out = override(out, one, where="(observed stage transitions)")
+            except ConfigError as exc:
+                why = " ".join(str(exc).split())
+                where[i] = f"not written: the scenario cannot hold it ({why})"
+                key = tuple(w.split("."))
+                comments.pop(key, None)
     written = [w for w in where if not w.startswith("not written")]
     return out, moves.assign(scenario=where), comments, written
