@@ -18,18 +18,14 @@ import numpy as np
 
 __all__ = [
     "ENABLED",
-    "below",
     "below_table",
     "churn_extra",
     "buckets",
     "buy",
     "transition",
-    "buy_prob",
     "combine_effects",
     "count",
-    "leave_prob",
     "merge_store",
-    "modded_leave_prob",
     "not_since",
     "set_enabled",
 ]
@@ -109,54 +105,6 @@ def _combine_effects(n, stage, slot_edge, idx, st, start, tables, has_edge, buy_
             if vf != 1.0:
                 val[r] *= 1.0 + (vf - 1.0) * sv
     return uniq, fac, cause, buy, val, buy_cause
-
-
-def _modded_leave_prob(idx, stage, m, slot_edge, a_edge, b_edge, to_churn, gg, fac, pl):
-    d = slot_edge.shape[1]
-    use_g = len(gg) > 0
-    for r in range(len(idx)):
-        i = idx[r]
-        s = stage[i]
-        mm = np.float64(m[i])
-        tot = 0.0
-        for j in range(d):
-            e = slot_edge[s, j]
-            if e < 0:
-                continue
-            p = a_edge[e] * mm + b_edge[e]
-            if use_g and to_churn[e]:
-                p *= 1.0 + np.float64(gg[i])
-            p *= fac[r, j]
-            tot += p
-        pl[i] = np.float32(tot)
-
-
-def _leave_prob(stage, m, a_all, b_all, a_churn, b_churn, sat_g, pl):
-    use_g = len(sat_g) > 0
-    for i in range(len(stage)):
-        s = stage[i]
-        p = a_all[s] * m[i] + b_all[s]
-        if use_g:
-            p += (a_churn[s] * m[i] + b_churn[s]) * sat_g[i]
-        pl[i] = p
-
-
-def _below(u, p, mul, add):
-    out = np.empty(len(u), dtype=np.intp)
-    k = 0
-    for i in range(len(u)):
-        if u[i] < p[i] * mul + add:
-            out[k] = i
-            k += 1
-    return out[:k]
-
-
-def _buy_prob(stage, m, buy_a, buy_b, pb):
-    one = np.float32(1)
-    for i in range(len(stage)):
-        s = stage[i]
-        p = buy_a[s] * m[i] + buy_b[s]
-        pb[i] = p if p < one else one
 
 
 def _transition(
@@ -579,57 +527,3 @@ def combine_effects(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:
 def _f32(*arrays) -> bool:
     """All given arrays are float32 (the compiled loops then round exactly as NumPy does)."""
     return all(a is None or a.dtype == np.float32 for a in arrays)
-
-
-def leave_prob(t, stage, m, sat_g) -> np.ndarray:
-    """Everyone's probability of leaving today (float32), without person-level effects."""
-    if ENABLED and _f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, sat_g):
-        pl = np.empty(len(stage), dtype=np.float32)
-        gg = np.zeros(0, np.float32) if sat_g is None else sat_g
-        _jit(_leave_prob)(stage, m, t.a_all, t.b_all, t.a_churn, t.b_churn, gg, pl)
-        return pl
-    pl = t.a_all[stage]
-    pl *= m
-    pl += t.b_all[stage]
-    if sat_g is not None:
-        extra = t.a_churn[stage]
-        extra *= m
-        extra += t.b_churn[stage]
-        extra *= sat_g
-        pl += extra
-    return pl
-
-
-def below(u: np.ndarray, p: np.ndarray, mul: np.floating, add: np.floating) -> np.ndarray:
-    """Return the indices where ``u < p * mul + add`` (float32 maths for float32 inputs)."""
-    if ENABLED and (u.dtype == p.dtype == np.float32 or (mul == 1.0 and add == 0.0)):
-        return _jit(_below)(u, p, mul, add)
-    return np.flatnonzero(u < p * mul + add)
-
-
-def buy_prob(t, stage, m) -> np.ndarray:
-    """Everyone's repeat-purchase probability today (float32, at most 1)."""
-    if ENABLED and _f32(m, t.buy_a, t.buy_b):
-        pb = np.empty(len(stage), dtype=np.float32)
-        _jit(_buy_prob)(stage, m, t.buy_a, t.buy_b, pb)
-        return pb
-    pb = t.buy_a[stage]
-    pb *= m
-    pb += t.buy_b[stage]
-    np.minimum(pb, np.float32(1), out=pb)
-    return pb
-
-
-def modded_leave_prob(g, t, stage, m, sat_g, mods, pl, slot_probs) -> None:
-    """Set ``pl`` (probability of leaving today) of the people under person-level effects."""
-    if ENABLED and g.slot_edge.shape[1] < 8:  # numpy sums fewer than 8 terms in order
-        gg = np.zeros(0, np.float32) if sat_g is None else sat_g
-        _jit(_modded_leave_prob)(
-            mods.idx, stage, m, g.slot_edge, t.a_edge, t.b_edge, g.to_churn, gg,
-            mods.slot_factor, pl,
-        )  # fmt: skip
-        return
-    st = stage[mods.idx]
-    gg = None if sat_g is None else sat_g[mods.idx].astype(np.float64)
-    pe, _ = slot_probs(g, t, st, m[mods.idx].astype(np.float64), gg, mods.slot_factor)
-    pl[mods.idx] = pe.sum(axis=1)

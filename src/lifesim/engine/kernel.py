@@ -241,11 +241,22 @@ def transition_step(
     )
     if fused is not None:
         return fused
-    pl = jit.leave_prob(t, stage, m, sat_g)
+    pl = t.a_all[stage]
+    pl *= m
+    pl += t.b_all[stage]
+    if sat_g is not None:
+        extra = t.a_churn[stage]
+        extra *= m
+        extra += t.b_churn[stage]
+        extra *= sat_g
+        pl += extra
     pos = None
     if mods is not None and len(mods.idx):
-        jit.modded_leave_prob(g, t, stage, m, sat_g, mods, pl, _slot_probs)
-    cand = jit.below(u, pl, np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS))
+        st = stage[mods.idx]
+        gg = None if sat_g is None else sat_g[mods.idx].astype(np.float64)
+        pe, _ = _slot_probs(g, t, st, m[mods.idx].astype(np.float64), gg, mods.slot_factor)
+        pl[mods.idx] = pe.sum(axis=1)
+    cand = np.flatnonzero(u < pl * np.float32(1 + _SLACK_REL) + np.float32(_SLACK_ABS))
     if len(cand) == 0:
         z = np.zeros(0, np.intp)
         return z, z, z.astype(np.int16), np.zeros(0)
@@ -305,10 +316,13 @@ def buy_step(
     fused = jit.buy(t, stage, m, u, mods)
     if fused is not None:
         return fused
-    pb = jit.buy_prob(t, stage, m)
+    pb = t.buy_a[stage]
+    pb *= m
+    pb += t.buy_b[stage]
+    np.minimum(pb, np.float32(1), out=pb)
     if mods is not None and len(mods.idx):
         pb[mods.idx] = np.minimum(pb[mods.idx] * mods.buy_factor, 1.0)
-    who = jit.below(u, pb, 1.0, 0.0)  # float64 u: pb is compared exactly
+    who = np.flatnonzero(u < pb)
     p = pb[who].astype(np.float64)
     v = np.clip(u[who] / p, 1e-12, 1 - 1e-12)
     vf = np.ones(len(who))
