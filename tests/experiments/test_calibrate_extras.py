@@ -243,6 +243,19 @@ def test_observed_stage_transitions_are_recovered_and_written(tmp_path, global_s
     )
     text = res.scenario_yaml
     assert "observed in 600 customers" in text and "days at risk in awareness" in text
+    # its uncertainty is in the draws (Jeffreys Gamma posterior: mean (n + 1/2) / days)
+    path = "stages.awareness.to.consideration.p"
+    row = t.loc[("awareness", "consideration")]
+    d = res.draws[path]
+    sd = np.sqrt(row.moves + 0.5) / row.days_at_risk
+    assert abs(d.mean() - (row.moves + 0.5) / row.days_at_risk) < 4.5 * sd / np.sqrt(len(d))
+    assert 0.3 * sd < d.std() < 2.0 * sd  # 10 draws: P(outside) < 1e-3 (chi, 9 df)
+    assert path in res.to_dict()["draws"]["observed_transitions"]
+    from lifesim.config import override
+
+    cols = [c for c in res.draws.columns if "." in c]
+    for i in range(len(res.draws)):  # every draw is a valid scenario (compare applies them)
+        override(res.scenario, dict(zip(cols, res.draws[cols].iloc[i].tolist(), strict=True)))
     # the base's move, no longer scaled by propensity, is now observed: no stale note
     assert not any(m.startswith("stages.purchase.to.retention:") for m in res.not_identified)
     head = [ln for ln in text.splitlines() if ln.startswith("#   - ")]

@@ -74,6 +74,38 @@ def _order_value(orders: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def _transition_draws(
+    moves: pd.DataFrame | None,
+    scn: Scenario,
+    paths: dict[str, np.ndarray],
+    n: int,
+    seed: np.random.SeedSequence,
+) -> dict[str, np.ndarray]:
+    """Draws of the observed transitions written into ``scn``: Gamma(moves + 1/2, days at risk).
+
+    (The Jeffreys posterior of a Poisson rate.) Every draw makes a valid scenario when the
+    largest of each column does, as the scenario's checks only grow with each probability:
+    that one scenario is checked, and without it the observed values stay fixed (``{}``).
+    """
+    if moves is None:
+        return {}
+    rng = np.random.default_rng(seed)
+    out = {
+        row.scenario: rng.gamma(row.moves + 0.5, 1.0 / row.days_at_risk, n)
+        for row in moves.itertuples()
+        if row.scenario.startswith("stages.")
+    }
+    if not out:
+        return {}
+    top = {k: float(v.max()) for k, v in paths.items() if k.startswith("stages.")}
+    top |= {k: float(v.max()) for k, v in out.items()}
+    try:
+        override(scn, top)
+    except ConfigError:
+        return {}
+    return out
+
+
 def _repeat_mean_value(repeat: pd.DataFrame, codes: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Mean value of each customer's repeat orders by the cutoff (0 without any).
 
@@ -396,7 +428,8 @@ def calibrate(
     paths = draw_paths(scn, draws_df.to_numpy())
     for m in measured:
         paths[m.path] = m.draws(draws, rng)
-    draws_df = pd.concat([draws_df, pd.DataFrame(paths)], axis=1)
+    observed_draws = _transition_draws(transitions, scn, paths, draws, ss.spawn(1)[0])
+    draws_df = pd.concat([draws_df, pd.DataFrame({**paths, **observed_draws})], axis=1)
     draws_df.insert(0, "draw", np.arange(draws))
     check = base_check = actual = None
     if hold is not None:

@@ -241,6 +241,10 @@ class CalibrationResult:
             rows, columns=["model", "parameter", "estimate", "se", "lower", "upper"]
         )
 
+    def _observed(self, column: str) -> bool:
+        t = self.stage_transitions
+        return t is not None and column in set(t["scenario"])
+
     def to_dict(self) -> dict[str, Any]:
         """Return the content of ``fit.json``."""
         ov = self.order_value
@@ -274,6 +278,7 @@ class CalibrationResult:
                 "n": len(self.draws),
                 "method": CONVENTIONS[2].split(": ", 1)[1],
                 "rejected": self.draws_rejected,
+                "observed_transitions": [c for c in self.draws.columns if self._observed(c)],
             },
             "conventions": CONVENTIONS,
             "baseline_bgnbd": {"fit": _fit_dict(self.bgnbd)},
@@ -293,9 +298,10 @@ class CalibrationResult:
         if self.stage_transitions is not None:
             out["stage_transitions"] = {
                 "method": "discrete-time maximum likelihood: moves / days at risk in the "
-                "stage (entry to next event or cutoff); exact Poisson 95% interval; the "
-                "written values are fixed in draws.parquet (their uncertainty is not carried "
-                "into compare --parameter-draws)",
+                "stage (entry to next event or cutoff); exact Poisson 95% interval; "
+                "draws.parquet draws the written ones from Gamma(moves + 1/2, days at risk) "
+                "(Jeffreys), unless the largest draws would make an invalid scenario (then "
+                "they stay fixed: see draws.observed_transitions)",
                 "moves": [
                     {k: _num(v) for k, v in row.items()}
                     for row in self.stage_transitions.to_dict("records")
