@@ -204,3 +204,25 @@ def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
         assert jit.churn_extra(cm.astype(np.float64), None, fat, 2.0, 0.37, 3.1, True) is None
     finally:
         jit.set_enabled(old)
+
+
+def test_days_when_most_people_move_or_buy_grow_the_output(both, global_seed):
+    # the compiled passes start with room for a few percent of the market and grow it
+    rng = np.random.default_rng(global_seed)
+    g = _graph()
+    n = 3000
+    stage, m, _, effects = _random_day(rng, g, n=n)
+    t = DayTables.make(g, np.full(g.n_edges, 40.0), np.zeros(g.n_edges, np.int16))
+    mods = build_modifiers(effects, stage, g)
+    u = rng.random(n, dtype=np.float32)
+    buyers = np.full(n, g.index("retention"), dtype=np.int8)
+    ub = rng.random(n) * 1e-3
+
+    def run():
+        return [*transition_step(g, t, stage, m, u, None, mods), *buy_step(t, buyers, m, ub)]
+
+    a, b = both(run)
+    assert len(b[0]) > 1024 + n // 32 and len(b[4]) > 1024 + n // 32  # past the first room
+    for x, y in zip(a, b, strict=True):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)

@@ -115,10 +115,11 @@ def _transition(
     d = slot_edge.shape[1]
     use_g = len(sat_g) > 0
     n_mod = len(mod_idx)
-    who = np.empty(n, dtype=np.intp)
-    edge_out = np.empty(n, dtype=np.intp)
-    cause_out = np.empty(n, dtype=np.int16)
-    v_out = np.empty(n, dtype=np.float64)
+    cap = min(n, 1024 + n // 32)  # a few percent move on a day; grown when more do
+    who = np.empty(cap, dtype=np.intp)
+    edge_out = np.empty(cap, dtype=np.intp)
+    cause_out = np.empty(cap, dtype=np.int16)
+    v_out = np.empty(cap, dtype=np.float64)
     pe = np.zeros(d, dtype=np.float64)
     cum = np.zeros(d, dtype=np.float64)
     ee = np.zeros(d, dtype=np.intp)
@@ -189,6 +190,20 @@ def _transition(
         v = (uc - lower) / pe[k]
         v = max(v, 1e-12)
         v = min(v, 1 - 1e-12)
+        if k_out == cap:
+            cap = min(n, 2 * cap)
+            t_who = np.empty(cap, dtype=np.intp)
+            t_who[:k_out] = who
+            who = t_who
+            t_edge_out = np.empty(cap, dtype=np.intp)
+            t_edge_out[:k_out] = edge_out
+            edge_out = t_edge_out
+            t_cause_out = np.empty(cap, dtype=np.int16)
+            t_cause_out[:k_out] = cause_out
+            cause_out = t_cause_out
+            t_v_out = np.empty(cap, dtype=np.float64)
+            t_v_out[:k_out] = v_out
+            v_out = t_v_out
         who[k_out] = i
         edge_out[k_out] = e
         cause_out[k_out] = c
@@ -206,10 +221,11 @@ def _buy(stage, m, u, buy_a, buy_b, mod_idx, mod_buy, mod_val, mod_cause):
     n = len(stage)
     n_mod = len(mod_idx)
     one = np.float32(1)
-    who = np.empty(n, dtype=np.intp)
-    v_out = np.empty(n, dtype=np.float64)
-    vf_out = np.empty(n, dtype=np.float64)
-    cause_out = np.empty(n, dtype=np.int16)
+    cap = min(n, 1024 + n // 32)
+    who = np.empty(cap, dtype=np.intp)
+    v_out = np.empty(cap, dtype=np.float64)
+    vf_out = np.empty(cap, dtype=np.float64)
+    cause_out = np.empty(cap, dtype=np.int16)
     r = 0
     k = 0
     for i in range(n):
@@ -227,6 +243,20 @@ def _buy(stage, m, u, buy_a, buy_b, mod_idx, mod_buy, mod_val, mod_cause):
         v = u[i] / np.float64(p)
         v = max(v, 1e-12)
         v = min(v, 1 - 1e-12)
+        if k == cap:
+            cap = min(n, 2 * cap)
+            t_who = np.empty(cap, dtype=np.intp)
+            t_who[:k] = who
+            who = t_who
+            t_v_out = np.empty(cap, dtype=np.float64)
+            t_v_out[:k] = v_out
+            v_out = t_v_out
+            t_vf_out = np.empty(cap, dtype=np.float64)
+            t_vf_out[:k] = vf_out
+            vf_out = t_vf_out
+            t_cause_out = np.empty(cap, dtype=np.int16)
+            t_cause_out[:k] = cause_out
+            cause_out = t_cause_out
         who[k] = i
         v_out[k] = v
         vf_out[k] = mod_val[r] if modded else 1.0
