@@ -110,22 +110,17 @@ def _combine_effects(n, stage, slot_edge, idx, st, start, tables, has_edge, buy_
 def _transition(
     stage, m, u, a_all, b_all, a_churn, b_churn, sat_g, mul, add,
     slot_edge, a_edge, b_edge, to_churn, edge_cause, mod_idx, mod_fac, mod_cause,
+    start, r, k_out, who, edge_out, cause_out, v_out,
 ):  # fmt: skip
     n = len(stage)
     d = slot_edge.shape[1]
     use_g = len(sat_g) > 0
     n_mod = len(mod_idx)
-    cap = min(n, 1024 + n // 32)  # a few percent move on a day; grown when more do
-    who = np.empty(cap, dtype=np.intp)
-    edge_out = np.empty(cap, dtype=np.intp)
-    cause_out = np.empty(cap, dtype=np.int16)
-    v_out = np.empty(cap, dtype=np.float64)
+    cap = len(who)
     pe = np.zeros(d, dtype=np.float64)
     cum = np.zeros(d, dtype=np.float64)
     ee = np.zeros(d, dtype=np.intp)
-    r = 0
-    k_out = 0
-    for i in range(n):
+    for i in range(start, n):
         s = stage[i]
         while r < n_mod and mod_idx[r] < i:
             r += 1
@@ -190,45 +185,25 @@ def _transition(
         v = (uc - lower) / pe[k]
         v = max(v, 1e-12)
         v = min(v, 1 - 1e-12)
-        if k_out == cap:
-            cap = min(n, 2 * cap)
-            t_who = np.empty(cap, dtype=np.intp)
-            t_who[:k_out] = who
-            who = t_who
-            t_edge_out = np.empty(cap, dtype=np.intp)
-            t_edge_out[:k_out] = edge_out
-            edge_out = t_edge_out
-            t_cause_out = np.empty(cap, dtype=np.int16)
-            t_cause_out[:k_out] = cause_out
-            cause_out = t_cause_out
-            t_v_out = np.empty(cap, dtype=np.float64)
-            t_v_out[:k_out] = v_out
-            v_out = t_v_out
+        if k_out == cap:  # full: the caller grows the buffers and resumes at i
+            return k_out, i, r
         who[k_out] = i
         edge_out[k_out] = e
         cause_out[k_out] = c
         v_out[k_out] = v
         k_out += 1
-    return (
-        who[:k_out].copy(),
-        edge_out[:k_out].copy(),
-        cause_out[:k_out].copy(),
-        v_out[:k_out].copy(),
-    )
+    return k_out, n, r
 
 
-def _buy(stage, m, u, buy_a, buy_b, mod_idx, mod_buy, mod_val, mod_cause):
+def _buy(
+    stage, m, u, buy_a, buy_b, mod_idx, mod_buy, mod_val, mod_cause,
+    start, r, k, who, v_out, vf_out, cause_out,
+):  # fmt: skip
     n = len(stage)
     n_mod = len(mod_idx)
     one = np.float32(1)
-    cap = min(n, 1024 + n // 32)
-    who = np.empty(cap, dtype=np.intp)
-    v_out = np.empty(cap, dtype=np.float64)
-    vf_out = np.empty(cap, dtype=np.float64)
-    cause_out = np.empty(cap, dtype=np.int16)
-    r = 0
-    k = 0
-    for i in range(n):
+    cap = len(who)
+    for i in range(start, n):
         s = stage[i]
         p = buy_a[s] * m[i] + buy_b[s]
         if not p < one:
@@ -243,26 +218,35 @@ def _buy(stage, m, u, buy_a, buy_b, mod_idx, mod_buy, mod_val, mod_cause):
         v = u[i] / np.float64(p)
         v = max(v, 1e-12)
         v = min(v, 1 - 1e-12)
-        if k == cap:
-            cap = min(n, 2 * cap)
-            t_who = np.empty(cap, dtype=np.intp)
-            t_who[:k] = who
-            who = t_who
-            t_v_out = np.empty(cap, dtype=np.float64)
-            t_v_out[:k] = v_out
-            v_out = t_v_out
-            t_vf_out = np.empty(cap, dtype=np.float64)
-            t_vf_out[:k] = vf_out
-            vf_out = t_vf_out
-            t_cause_out = np.empty(cap, dtype=np.int16)
-            t_cause_out[:k] = cause_out
-            cause_out = t_cause_out
+        if k == cap:  # full: the caller grows the buffers and resumes at i
+            return k, i, r
         who[k] = i
         v_out[k] = v
         vf_out[k] = mod_val[r] if modded else 1.0
         cause_out[k] = mod_cause[r] if modded else -1
         k += 1
-    return who[:k].copy(), v_out[:k].copy(), vf_out[:k].copy(), cause_out[:k].copy()
+    return k, n, r
+
+
+def _grown(fn, n: int, args: tuple, dtypes: tuple) -> tuple[np.ndarray, ...]:
+    """Run a resumable pass ``fn`` into buffers for a few percent of ``n``, grown as needed.
+
+    The pass returns ``(filled, resume_at, mods_pointer)`` and stops when its buffers are
+    full; the buffers then double and it resumes where it stopped. (Growing inside the
+    compiled loop would cost reference counting on every step.)
+    """
+    cap = min(n, 1024 + n // 32)  # a few percent move or buy on a day
+    outs = [np.empty(cap, dtype=dt) for dt in dtypes]
+    k, i, r = 0, 0, 0
+    while True:
+        k, i, r = fn(*args, i, r, k, *outs)
+        if i >= n:
+            return tuple(o[:k].copy() for o in outs)
+        cap = min(n, 2 * cap)
+        bigger = [np.empty(cap, dtype=dt) for dt in dtypes]
+        for b, o in zip(bigger, outs, strict=True):
+            b[:k] = o[:k]
+        outs = bigger
 
 
 def transition(g, t, stage, m, u, sat_g, mods, mul, add):
@@ -282,10 +266,11 @@ def transition(g, t, stage, m, u, sat_g, mods, mul, add):
         mi = np.zeros(0, np.intp)
         mf = np.ones((0, g.slot_edge.shape[1]))
         mc = np.zeros((0, g.slot_edge.shape[1]), np.int16)
-    return _jit(_transition)(
+    args = (
         stage, m, u, t.a_all, t.b_all, t.a_churn, t.b_churn, gg, mul, add,
         g.slot_edge, t.a_edge, t.b_edge, g.to_churn, t.edge_cause.astype(np.int16), mi, mf, mc,
     )  # fmt: skip
+    return _grown(_jit(_transition), len(stage), args, (np.intp, np.intp, np.int16, np.float64))
 
 
 def buy(t, stage, m, u, mods):
@@ -297,7 +282,8 @@ def buy(t, stage, m, u, mods):
     else:
         mi, mb, mv = np.zeros(0, np.intp), np.ones(0), np.ones(0)
         mc = np.zeros(0, np.int16)
-    return _jit(_buy)(stage, m, u, t.buy_a, t.buy_b, mi, mb, mv, mc)
+    args = (stage, m, u, t.buy_a, t.buy_b, mi, mb, mv, mc)
+    return _grown(_jit(_buy), len(stage), args, (np.intp, np.float64, np.float64, np.int16))
 
 
 def _count(codes, out):
