@@ -149,11 +149,16 @@ def test_count_is_bincount_and_falls_back_on_codes_out_of_range(both, global_see
     a, b = both(lambda: jit.count(codes, 6))
     np.testing.assert_array_equal(b, np.bincount(codes, minlength=6))
     np.testing.assert_array_equal(a, b)
-    bad = codes.copy()
-    bad[7] = 8  # past the table: NumPy's answer (longer), never a write out of bounds
-    a, b = both(lambda: jit.count(bad, 6))
-    np.testing.assert_array_equal(b, np.bincount(bad, minlength=6))
-    assert len(b) == 9
+    for code in (6, 8, -1):  # past the table: NumPy's answer, never a write out of bounds
+        bad = codes.copy()
+        bad[7] = code
+        if code < 0:
+            with pytest.raises(ValueError):
+                jit.count(bad, 6)
+            continue
+        a, b = both(lambda bad=bad: jit.count(bad, 6))
+        np.testing.assert_array_equal(b, np.bincount(bad, minlength=6))
+        assert len(b) == code + 1
 
 
 def test_stage_buckets_and_recency_filter_match_numpy(both, global_seed):
