@@ -225,6 +225,39 @@ def _read(
     return prepare(transactions, schema=schema, sep=sep, date_hint=date_hint, events=events)
 
 
+def _check_stage_entries(log: Any, scn: Scenario, explicit_events: bool) -> None:
+    """Refuse an event log that cannot give one observed move (it would be ignored silently).
+
+    ``--events`` with no stage column (and so no stage entry or cancellation), with no rows,
+    or whose stage column holds none of the scenario's stages (e.g. ``--stage-col date``).
+    """
+    col = ((log.columns or {}).get("events") or {}).get("stage")
+    if explicit_events and col is None:
+        raise DataError(
+            "events: no stage column (looked for 'to_stage', 'stage'): the event log would be "
+            "ignored; allowed: name the column holding the stage each customer entered with "
+            "--stage-col"
+        )
+    if col is None:
+        return
+    if log.ev_stage is None or not (log.ev_stage >= 0).any():
+        raise DataError(
+            f"events: the event log has no rows with a stage in column {col!r} (stage, "
+            "--stage-col); allowed: one row per stage entry (customer, time, stage)"
+        )
+    values = [str(v) for v in log.categories.get("stage", ())]
+    known = set(scn.stages) | set(log.churn_events)
+    if not known.intersection(values):
+        shown = ", ".join(map(repr, values[:5])) + (
+            f" (and {len(values) - 5} more)" if len(values) > 5 else ""
+        )
+        raise DataError(
+            f"column {col!r} (stage, --stage-col) holds none of the scenario's stages: its values "
+            f"are {shown}; allowed: the stage each customer entered, named as in the scenario "
+            f"({', '.join(scn.stages)}) or a --churn-event value ({', '.join(log.churn_events)})"
+        )
+
+
 def calibrate(
     transactions: pd.DataFrame | str | os.PathLike,
     *,
@@ -296,6 +329,7 @@ def calibrate(
         raise ConfigError([("forecast_draws", f"must be <= draws ({draws}), got {forecast_draws}")])
     base_scn: Scenario = base if isinstance(base, Scenario) else load_scenario(base)
     log = _read(transactions, schema, sep, cutoff if cutoff is not None else holdout_end, events)
+    _check_stage_entries(log, base_scn, explicit_events=events is not None)
     cut = log.last_day if cutoff is None else log.parse_time(cutoff, "cutoff")
     if not log.first_day <= cut <= log.last_day:
         raise DataError(

@@ -1,0 +1,69 @@
+"""calibrate --events: an event log that cannot give one observed move is refused, not ignored."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from lifesim.churn import TransactionSchema
+from lifesim.errors import DataError
+from lifesim.experiments.calibration import calibrate
+
+# the check runs before any fit: a few purchases are enough
+TX = pd.DataFrame(
+    {
+        "customer": [1, 1, 2, 2, 3],
+        "day": [0, 5, 1, 8, 3],
+        "amount": [10.0, 12.0, 8.0, 9.0, 20.0],
+    }
+)
+EVENTS = pd.DataFrame(
+    {"customer": [1, 1, 2], "day": [0, 4, 1], "stage": ["awareness", "purchase", "awareness"]}
+)
+
+
+def _calibrate(events, schema=None):
+    return calibrate(TX, cutoff=8, draws=10, forecast_draws=10, events=events, schema=schema)
+
+
+@pytest.mark.parametrize(
+    "events, schema, message",
+    [
+        # no stage column: every row would have been dropped without a word
+        (EVENTS.drop(columns="stage"), None, "no stage column"),
+        (EVENTS.rename(columns={"stage": "status"}), None, "no stage column"),
+        # a header and no rows
+        (EVENTS.iloc[:0], None, "no rows with a stage in column 'stage'"),
+        # a column that is not stages (the dates): hundreds of 'not written' moves before
+        (EVENTS, TransactionSchema(stage="day"), "column 'day' (stage, --stage-col) holds none"),
+    ],
+)
+def test_an_event_log_that_gives_no_move_is_refused(events, schema, message):
+    with pytest.raises(DataError) as err:
+        _calibrate(events, schema)
+    assert message in str(err.value)
+
+
+def test_stage_names_the_scenario_partly_knows_are_still_read():
+    # 'lead' is not a stage of the scenario: reported as not written, not an error
+    ev = pd.concat([EVENTS, pd.DataFrame({"customer": [3], "day": [3], "stage": ["lead"]})])
+    with pytest.raises(DataError) as err:  # the five purchases are too few to fit: past the check
+        _calibrate(ev)
+    assert "repeat buyers" in str(err.value)
+
+
+def test_cli_stage_col_that_is_not_stages_exits_2_naming_the_flag(tmp_path):
+    tx, ev = tmp_path / "tx.csv", tmp_path / "ev.csv"
+    TX.to_csv(tx, index=False)
+    EVENTS.to_csv(ev, index=False)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-c", "from lifesim.cli import main; main()", "calibrate", str(tx)]
+    cmd += ["--events", str(ev), "--stage-col", "day", "--out", str(out), "--no-progress"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert "--stage-col" in r.stderr and "'day'" in r.stderr and "awareness" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
