@@ -179,3 +179,12 @@ def test_saved_run_folder_has_the_flow_table(cmp_runs, tmp_path):
     out = res.save(tmp_path / "run")
     back = pd.read_parquet(out / "flows.parquet")
     assert back["moves"].sum() == res.flow_counts["moves"].sum()
+
+
+def test_a_strategy_against_itself_is_refused_naming_b(cmp_runs):
+    # the baseline against the default b (the baseline) raised pandas' InvalidIndexError
+    res = cmp_runs[0]
+    with pytest.raises(ConfigError, match=r"b: must differ from a \('none'\); allowed: .*'stage"):
+        res.flow_difference("none")
+    with pytest.raises(ConfigError, match=r"b: must differ from a \('stage_focused'\)"):
+        res.flow_difference("stage_focused", "stage_focused")

@@ -17,6 +17,7 @@ from lifesim._io import atomic_dir
 from lifesim._version import __version__
 from lifesim.config import Scenario, dump_scenario
 from lifesim.engine.flows import matrix as flow_matrix
+from lifesim.errors import ConfigError
 from lifesim.experiments.flows import flow_difference as _flow_difference
 from lifesim.experiments.flows import flow_means
 from lifesim.metrics import BASE_METRIC, CLV_CONVENTION, INCREMENTAL, METRICS
@@ -316,6 +317,9 @@ class ComparisonResult:
         known = self._flow_strategies
         for name, v in (("a", a), ("b", b)):
             check_choice(name, v, known)
+        if a == b:
+            others = ", ".join(repr(s) for s in known if s != a)
+            raise ConfigError([("b", f"must differ from a ({a!r}); allowed: {others}")])
         return _flow_difference(self.flow_counts, a, b, self.replications, self.alpha, by_cause)
 
     def transition_matrix(self, strategy: str, normalize: str | None = None) -> pd.DataFrame:
