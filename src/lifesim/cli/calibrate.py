@@ -72,10 +72,7 @@ def calibrate(
     from lifesim.churn import TransactionSchema
     from lifesim.experiments.calibration import calibrate as run
 
-    if events is not None and not events.is_file():
-        from lifesim.errors import ConfigError
-
-        raise ConfigError([("--events", f"no such file: {str(events)!r}; allowed: an event log")])
+    check_input_file("--events", events, "an event log (customer, time, stage entered)")
     inputs = [data, base, events, *(e.partition("=")[2].partition(":")[0] for e in effect)]
     if out is not None:
         check_out_dir(out, overwrite=overwrite, inputs=inputs)
@@ -109,6 +106,18 @@ def calibrate(
 
         save_calibrate_run(res, out, overwrite=overwrite, inputs=inputs)
     emit(res, fmt, out, f"run folder: {out}  (report: {out / 'report.html'})" if out else "")
+
+
+def check_input_file(flag: str, path: Path | None, allowed: str) -> None:
+    """Refuse a missing or empty (0-byte) input file naming ``flag`` (``None``: not given)."""
+    from lifesim.errors import ConfigError
+
+    if path is None:
+        return
+    if not path.is_file():
+        raise ConfigError([(flag, f"no such file: {str(path)!r}; allowed: {allowed}")])
+    if path.stat().st_size == 0:
+        raise ConfigError([(flag, f"file {str(path)!r} is empty (0 bytes); allowed: {allowed}")])
 
 
 #: ``--from-log`` / ``--as-of`` of the commands that can start from a log's customers.
@@ -146,6 +155,7 @@ def log_state(
         return None
     if as_of is None:
         raise ConfigError([("--as-of", "required with --from-log (e.g. 1997-09-30)")])
+    check_input_file("--from-log", from_log, "a transaction log (CSV, TSV, .txt, Parquet)")
     from lifesim.churn import TransactionSchema
     from lifesim.experiments.calibration.state import state_from_log
 
