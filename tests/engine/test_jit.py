@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lifesim
-from lifesim.engine import jit
+from lifesim.engine import jit, jit_marketing
 from lifesim.engine.kernel import DayTables, Effect, build_modifiers, buy_step, transition_step
 from lifesim.model import StageGraph
 
@@ -166,7 +166,12 @@ def test_stage_buckets_and_recency_filter_match_numpy(both, global_seed):
     stage = rng.integers(0, 6, 3000).astype(np.int8)
     perm = rng.permutation(3000)
     last = rng.integers(-32768, 40, 3000).astype(np.int16)
-    a, b = both(lambda: (*jit.buckets(perm, stage, 6), jit.not_since(perm[::3], last, 20)))
+    a, b = both(
+        lambda: (
+            *jit_marketing.buckets(perm, stage, 6),
+            jit_marketing.not_since(perm[::3], last, 20),
+        )
+    )
     for x, y in zip(a, b, strict=True):
         assert x.dtype == y.dtype
         np.testing.assert_array_equal(x, y)

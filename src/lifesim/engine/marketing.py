@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lifesim.engine import jit
+from lifesim.engine import jit_marketing
 from lifesim.engine.budget import MarketingBudget
 from lifesim.engine.contacts import Contacts
 from lifesim.engine.kernel import Effect
@@ -147,7 +147,9 @@ class Marketing:
         buckets = self._stage_cache.get(order)
         if buckets is None:
             perm = self.score_order if order == "score" else self.rand_order
-            people, counts = jit.buckets(perm, self.svc.pop.stage, self.svc.graph.n_stages)
+            people, counts = jit_marketing.buckets(
+                perm, self.svc.pop.stage, self.svc.graph.n_stages
+            )
             ends = np.cumsum(counts)
             buckets = (people, ends - counts, ends)
             self._stage_cache[order] = buckets
@@ -282,7 +284,9 @@ class MarketView:
             start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(len(people)))
             people = np.roll(people, -start)
         if min_gap_days > 0:
-            people = jit.not_since(people, self._mk.svc.pop.last_contact, self.day - min_gap_days)
+            people = jit_marketing.not_since(
+                people, self._mk.svc.pop.last_contact, self.day - min_gap_days
+            )
         return people
 
     def last_contact_with(self, tactic: str) -> np.ndarray:

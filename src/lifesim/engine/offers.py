@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lifesim.engine import jit
+from lifesim.engine import jit_marketing
 from lifesim.engine.kernel import Effect
 from lifesim.engine.services import Services
 from lifesim.model import CompiledTactic
@@ -146,7 +146,9 @@ class OfferBook:
             )
             return
         led = self.svc.ledger
-        merged = jit.merge_store(e, idx, strength, until, led.period, led.period, spec.single_use)
+        merged = jit_marketing.merge_store(
+            e, idx, strength, until, led.period, led.period, spec.single_use
+        )
         if merged is not None:
             e.idx, e.strength, e.until_each, e.period_each, e.used, released = merged
             unit = spec.cost.per_redemption

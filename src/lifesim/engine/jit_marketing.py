@@ -1,0 +1,132 @@
+"""Compiled loops of the marketing bookkeeping (numba), with the NumPy code as the fallback.
+
+They follow the switch of :mod:`lifesim.engine.jit` (``LIFESIM_JIT``, ``set_enabled``): the
+people of each stage in a fixed order, the frequency-cap filter, and the merge of today's
+contacts into a tactic's store. Integer work only, so the results equal the NumPy code's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifesim.engine import jit
+from lifesim.engine.jit import _jit
+
+__all__ = ["buckets", "merge_store", "not_since"]
+
+
+def _buckets(perm, stage, out, counts):
+    for k in range(len(perm)):
+        counts[stage[perm[k]]] += 1
+    pos = np.zeros(len(counts), dtype=np.int64)
+    acc = 0
+    for s in range(len(counts)):
+        pos[s] = acc
+        acc += counts[s]
+    for k in range(len(perm)):
+        p = perm[k]
+        s = stage[p]
+        out[pos[s]] = p
+        pos[s] += 1
+
+
+def buckets(perm: np.ndarray, stage: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``perm`` grouped by stage (stable) and the number of people in each stage."""
+    if (
+        jit.ENABLED
+        and stage.dtype == np.int8
+        and (len(stage) == 0 or 0 <= stage.min())
+        and (len(stage) == 0 or stage.max() < k)
+    ):
+        out = np.empty(len(perm), dtype=perm.dtype)
+        counts = np.zeros(k, dtype=np.int64)
+        _jit(_buckets)(perm, stage, out, counts)
+        return out, counts
+    staged = stage[perm]
+    by_stage = np.argsort(staged, kind="stable")  # radix sort of small ints
+    return perm[by_stage], np.bincount(staged, minlength=k)
+
+
+def _not_since(people, last, upto):
+    out = np.empty(len(people), dtype=people.dtype)
+    k = 0
+    for i in range(len(people)):
+        p = people[i]
+        if last[p] <= upto:
+            out[k] = p
+            k += 1
+    return out[:k].copy()
+
+
+def not_since(people: np.ndarray, last: np.ndarray, upto: int) -> np.ndarray:
+    """Return ``people`` whose ``last`` day (int16) is at most ``upto``, in order."""
+    if jit.ENABLED and last.dtype == np.int16 and people.dtype in (np.intp, np.int64, np.int32):
+        return _jit(_not_since)(people, last, upto)
+    return people[last[people].astype(np.int32) <= upto]
+
+
+def _merge_store(o_idx, o_st, o_until, o_period, o_used, n_idx, n_st, until, period, cur):
+    no, nn = len(o_idx), len(n_idx)
+    has_used = len(o_used) > 0
+    # old entries re-contacted today are replaced; count the reservations they give back
+    keep = np.ones(no, dtype=np.bool_)
+    released = 0
+    j = 0
+    for i in range(no):
+        while j < nn and n_idx[j] < o_idx[i]:
+            j += 1
+        if j < nn and n_idx[j] == o_idx[i]:
+            keep[i] = False
+            if has_used and not o_used[i] and o_period[i] == cur:
+                released += 1
+    n_keep = 0
+    for i in range(no):
+        if keep[i]:
+            n_keep += 1
+    m = n_keep + nn
+    idx = np.empty(m, dtype=o_idx.dtype)
+    st = np.empty(m, dtype=o_st.dtype)
+    up = np.empty(m, dtype=o_until.dtype)
+    pe = np.empty(m, dtype=o_period.dtype)
+    used = np.zeros(m if has_used else 0, dtype=np.bool_)
+    i = 0
+    j = 0
+    k = 0
+    while i < no or j < nn:  # merge two sorted lists (no ties: replaced entries are gone)
+        if i < no and not keep[i]:
+            i += 1
+            continue
+        if j >= nn or (i < no and o_idx[i] < n_idx[j]):
+            idx[k] = o_idx[i]
+            st[k] = o_st[i]
+            up[k] = o_until[i]
+            pe[k] = o_period[i]
+            if has_used:
+                used[k] = o_used[i]
+            i += 1
+        else:
+            idx[k] = n_idx[j]
+            st[k] = n_st[j]
+            up[k] = until
+            pe[k] = period
+            j += 1
+        k += 1
+    return idx, st, up, pe, used, released
+
+
+def merge_store(e, idx, strength, until: int, period: int, cur: int, single_use: bool):
+    """Merge today's contacts (sorted ``idx``) into a tactic's store ``e``, or ``None``.
+
+    Entries of people contacted again are replaced. Returns the merged ``idx, strength,
+    until_each, period_each, used`` and the number of replaced entries whose unused offer
+    was reserved in period ``cur`` (``None`` without numba: the caller's NumPy code runs).
+    """
+    if not jit.ENABLED or e.idx.dtype != idx.dtype or e.strength.dtype != strength.dtype:
+        return None
+    o_used = e.used if single_use and e.used is not None else np.zeros(0, np.bool_)
+    out = _jit(_merge_store)(
+        e.idx, e.strength, e.until_each, e.period_each, o_used, idx, strength,
+        e.until_each.dtype.type(until), e.period_each.dtype.type(period), cur,
+    )  # fmt: skip
+    idx2, st, up, pe, used, released = out
+    return idx2, st, up, pe, (used if single_use else None), int(released)
