@@ -236,3 +236,13 @@ def test_days_when_most_people_move_or_buy_grow_the_output(both, global_seed):
     for x, y in zip(a, b, strict=True):
         assert x.dtype == y.dtype
         np.testing.assert_array_equal(x, y)
+
+
+def test_in_stages_is_flatnonzero_of_the_mask(both, global_seed):
+    rng = np.random.default_rng(global_seed)
+    stage = rng.integers(0, 6, 4000).astype(np.int8)
+    mask = np.array([True, False, True, False, False, True])
+    a, b = both(lambda: jit.in_stages(mask, stage))
+    np.testing.assert_array_equal(b, np.flatnonzero(mask[stage]))
+    np.testing.assert_array_equal(a, b)
+    assert b.dtype == a.dtype

@@ -142,7 +142,7 @@ class Contacts:
         rs = svc.stream(f"referral:{ct.name}:{day}")
         u = rs.random(svc.n)
         k = int((u[idx] < ref.p * strength).sum())
-        pool = np.flatnonzero(ct.referral_from[svc.pop.stage])
+        pool = jit.in_stages(ct.referral_from, svc.pop.stage)
         k = min(k, len(pool))
         n = len(idx)
         led = svc.ledger

@@ -24,6 +24,7 @@ __all__ = [
     "transition",
     "combine_effects",
     "count",
+    "in_stages",
     "set_enabled",
 ]
 
@@ -353,6 +354,23 @@ def below_table(u: np.ndarray, table: np.ndarray, codes: np.ndarray) -> np.ndarr
     if ENABLED and codes.dtype == np.int8 and (len(codes) == 0 or codes.max() < len(table)):
         return _jit(_below_table)(u, table, codes)
     return np.flatnonzero(u < table[codes])
+
+
+def _in_stages(mask, codes):
+    out = np.empty(len(codes), dtype=np.intp)
+    k = 0
+    for i in range(len(codes)):
+        if mask[codes[i]]:
+            out[k] = i
+            k += 1
+    return out[:k].copy()
+
+
+def in_stages(mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Return ``np.flatnonzero(mask[codes])``: the people whose stage the boolean ``mask`` marks."""
+    if ENABLED and codes.dtype == np.int8 and (len(codes) == 0 or codes.max() < len(mask)):
+        return _jit(_in_stages)(mask, codes)
+    return np.flatnonzero(mask[codes])
 
 
 def combine_effects(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:
