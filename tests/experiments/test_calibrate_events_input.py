@@ -67,3 +67,21 @@ def test_cli_stage_col_that_is_not_stages_exits_2_naming_the_flag(tmp_path):
     assert "--stage-col" in r.stderr and "'day'" in r.stderr and "awareness" in r.stderr
     assert "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_a_column_missing_from_both_tables_lists_the_events_columns_too():
+    with pytest.raises(DataError) as err:
+        _calibrate(EVENTS, TransactionSchema(stage="nope"))
+    msg = str(err.value)
+    assert "column 'nope' (stage, --stage-col) not found in the transactions or events" in msg
+    assert "'amount'; events: 'customer', 'day', 'stage'" in msg
+
+
+def test_event_col_naming_a_column_of_the_events_points_to_stage_col():
+    # --event-col is read from the transactions; the message said 'not found' and listed
+    # only the transactions' columns although the events have it
+    with pytest.raises(DataError) as err:
+        _calibrate(EVENTS, TransactionSchema(event="stage", churn_events=("churned",)))
+    msg = str(err.value)
+    assert "column 'stage' (event, --event-col) is in the events" in msg
+    assert "--stage-col stage" in msg

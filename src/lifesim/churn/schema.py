@@ -334,9 +334,20 @@ def prepare(
         given = getattr(schema, name)
         if given is not None and cols[name] is None and ev_cols.get(name) is None:
             where = "transactions" + (" or events" if ev is not None else "")
+            if name == "event" and ev is not None and given in ev.columns:
+                raise DataError(
+                    f"column {given!r} (event, --event-col) is in the events, but the event "
+                    "column is read from the transactions (a purchase or a cancellation per "
+                    "row); allowed: a column of the transactions, or --stage-col "
+                    f"{given} for the stage each customer entered in the events (values in "
+                    "--churn-event mean churn)"
+                )
+            shown = ", ".join(map(repr, [str(c) for c in df.columns][:20]))
+            if ev is not None:
+                shown += "; events: " + ", ".join(map(repr, [str(c) for c in ev.columns][:20]))
             raise DataError(
                 f"column {given!r} ({name}, --{name}-col) not found in the {where}; "
-                f"columns are: {', '.join(map(repr, [str(c) for c in df.columns][:20]))}"
+                f"columns are: {shown}"
             )
     # one customer index across both tables
     ids = [df[ccol]] + ([ev[ev_cols["customer"]]] if ev is not None else [])
