@@ -76,7 +76,7 @@ def people_problem(n: int, copies: int = 1) -> str | None:
     if have is None or need <= have:
         return None
     return (
-        f"{n:.3g} people need about {fmt_bytes(need)} of memory; this machine has "
+        f"{int(n):,} people need about {fmt_bytes(need)} of memory; this machine has "
         f"{fmt_bytes(have)}; allowed: at most about {have // BYTES_PER_PERSON:,} people"
     )
 

@@ -155,7 +155,7 @@ def test_compare_billion_replications_is_refused_before_any_seed(tmp_path):
 
 def test_simulate_with_a_trillion_customers_says_how_much_memory(tmp_path):
     code, err = fenced("simulate", "--customers", 10**12, "--no-progress", cwd=tmp_path)
-    refused(code, err, "customers", "people need about", "TB", "this machine has")
+    refused(code, err, "customers", "1,000,000,000,000 people need about", "TB", "this machine has")
     assert tree(tmp_path) == {}
 
 
