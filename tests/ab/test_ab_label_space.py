@@ -11,6 +11,7 @@ import pytest
 
 from lifesim import ab
 from lifesim.ab.io import Frame
+from lifesim.errors import DataError
 
 pl = pytest.importorskip("polars")
 
@@ -120,3 +121,18 @@ def test_second_label_found_after_the_first_rows():
     early = pl.DataFrame({"arm": ["A", "A", "C", "B"]})
     assert _guess_labels(early, "arm") == ["A", "C"]
     assert _guess_labels(pl.DataFrame({"arm": ["A"] * 1200}), "arm") == ["A"]
+
+
+@pytest.mark.parametrize("kind", ["pandas-object", "polars"])
+def test_control_and_expected_split_typed_with_the_padding_name_the_stripped_arm(kind):
+    # ' B' copied from the file named no arm ("control ' B' is not a value ... 'A', 'B'")
+    d = table(kind, ARMS, y=Y, x=X)
+    padded = ab.analyze(
+        d, arm="arm", metrics=ab.Mean("y"), control=" B", expected_split={" B": 3, "A ": 1}
+    )
+    row = padded.to_pandas().iloc[0]
+    assert (row.control, row.arm) == ("B", "A")
+    assert row.abs_effect == pytest.approx(2.0 - 6.0)  # mean A - mean B, by hand
+    assert padded.srm.expected_shares == pytest.approx({"B": 0.75, "A": 0.25})
+    with pytest.raises(DataError, match="control ' C' is not a value"):
+        ab.analyze(d, arm="arm", metrics=ab.Mean("y"), control=" C")

@@ -50,6 +50,8 @@ def _order_arms(labels: list[str], control: str | None, arm: str) -> tuple[list[
             )
         control = "control"
     control = str(control)
+    if control not in labels and control.strip() in labels:
+        control = control.strip()  # text labels are stripped: ' B' in the data is arm 'B'
     if control not in labels:
         raise DataError(
             f"control {control!r} is not a value of arm column {arm!r}; its values are "
@@ -71,6 +73,10 @@ def _expected_shares(
     if expected_split is None:
         return np.full(len(arms), 1.0 / len(arms))
     if isinstance(expected_split, Mapping):
+        expected_split = {  # as the labels: ' B' is arm 'B'
+            (k if str(k) in arms or str(k).strip() not in arms else str(k).strip()): v
+            for k, v in expected_split.items()
+        }
         unknown = [k for k in expected_split if str(k) not in arms]
         if unknown or len(expected_split) != len(arms):
             raise DataError(
