@@ -85,3 +85,20 @@ def test_event_col_naming_a_column_of_the_events_points_to_stage_col():
     msg = str(err.value)
     assert "column 'stage' (event, --event-col) is in the events" in msg
     assert "--stage-col stage" in msg
+
+
+def test_events_running_past_the_purchases_cannot_move_the_cutoff_beyond_them():
+    # the events end on day 40, the purchases on day 8: the default cutoff (the log's last
+    # day) would have treated days 9-40 as 32 days without purchases for every customer
+    late = pd.concat([EVENTS, pd.DataFrame({"customer": [2], "day": [40], "stage": ["purchase"]})])
+    with pytest.raises(DataError) as err:
+        calibrate(TX, draws=10, forecast_draws=10, events=late)
+    msg = str(err.value)
+    assert "cutoff == 'day 40' (by default the last day of the log" in msg
+    assert "transactions (day 8)" in msg and "up to day 8 (--cutoff)" in msg
+    with pytest.raises(
+        DataError, match=r"holdout_end == 'day 12' is after .* day 8 \(--holdout-end"
+    ):
+        calibrate(TX, cutoff=5, holdout_end=12, draws=10, forecast_draws=10, events=late)
+    with pytest.raises(DataError, match="repeat buyers"):  # within the purchases: past the check
+        calibrate(TX, cutoff=8, draws=10, forecast_draws=10, events=late)

@@ -258,6 +258,28 @@ def _check_stage_entries(log: Any, scn: Scenario, explicit_events: bool) -> None
         )
 
 
+def _check_within_purchases(log: Any, cut: int, hold: int | None, default_cut: bool) -> None:
+    """Refuse a cutoff or holdout end after the transactions' last row (events ran longer).
+
+    An event log that runs past the purchases moves the log's last day: customers would look
+    silent from the end of the purchase data on (a biased dropout), and the holdout would
+    count purchases that were never exported.
+    """
+    rows = [log.day] + ([log.ev_day[log.ev_stage < 0]] if log.ev_stage is not None else [])
+    last = int(np.concatenate(rows).max())
+    for flag, day in (("cutoff", cut), ("holdout_end", hold)):
+        if day is not None and day > last:
+            why = " (by default the last day of the log, here of the events)"
+            why = why if default_cut and flag == "cutoff" else ""
+            raise DataError(
+                f"{flag} == {log.format_day(day)!r}{why}"
+                f" is after the last row of the transactions ({log.format_day(last)}): the "
+                f"events run to {log.format_day(log.last_day)}, but purchases after the "
+                "transactions end are unknown, not absent; allowed: up to "
+                f"{log.format_day(last)} (--{flag.replace('_', '-')})"
+            )
+
+
 def calibrate(
     transactions: pd.DataFrame | str | os.PathLike,
     *,
@@ -351,6 +373,8 @@ def calibrate(
                 f"holdout_end == {holdout_end!r} is beyond the data (last day "
                 f"{log.format_day(log.last_day)}); allowed: up to the last day"
             )
+    if events is not None:
+        _check_within_purchases(log, cut, hold, cutoff is None)
     table = customer_table(log, cut, hold)
     c = table.customers
     repeat = int((c["x"] > 0).sum())
