@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 
@@ -125,6 +126,22 @@ def _prior_sd(items: list[str]) -> float | dict[str, float] | None:
     except ValueError:
         fail(f"--prior-sd {' '.join(items)!r}: give an SD (2.5) or METRIC=SD (revenue=2.5)")
     return None
+
+
+def _name_column_flag(message: str, given: dict[str, list[str | None]]) -> str:
+    """Say which flag named a missing column (``--mean: column 'x' is not in ...``).
+
+    A control that is not an arm is said as ``--control: ...``.
+    """
+    if message.startswith("control ") and " is not a value of arm column " in message:
+        return "--control: " + message
+    m = re.match(r"column '([^']*)'(?= is not in )", message)
+    if m is None:
+        return message
+    flags = [f for f, cols in given.items() if m.group(1) in cols]
+    if not flags:
+        return message
+    return f"{', '.join(flags)}: {message}"
 
 
 def analyze(
@@ -276,7 +293,13 @@ def analyze(
                 dropna=dropna,
             )
     except (LifesimError, ValueError, FileNotFoundError) as exc:
-        fail(str(in_flag_words(exc, flags_given(ctx))))
+        given = {
+            "--arm": [arm], "--proportion": proportion, "--mean": mean,
+            "--ratio": [c for r in ratio for c in r.split("/")],
+            "--covariate": [c for v in covariate for c in re.split(r"[=/]", v)[1:]],
+            "--unit": [unit], "--time-col": [time_col], "--count-col": [count_col],
+        }  # fmt: skip
+        fail(_name_column_flag(str(in_flag_words(exc, flags_given(ctx))), given))
         return
     if fmt is ReportFormat.json:
         text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False) + "\n"
