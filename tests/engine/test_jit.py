@@ -246,3 +246,64 @@ def test_in_stages_is_flatnonzero_of_the_mask(both, global_seed):
     np.testing.assert_array_equal(b, np.flatnonzero(mask[stage]))
     np.testing.assert_array_equal(a, b)
     assert b.dtype == a.dtype
+
+
+class _Random:
+    """A user's own strategy: random people of every stage, a frequency cap, explicit money."""
+
+    name = "mine"
+
+    def __init__(self, tactics):
+        self._t = list(tactics)
+
+    def tactics(self):
+        return set(self._t)
+
+    def decide(self, view):
+        stages = [s for s in view.stage_names if s != "churned"]
+        for i, t in enumerate(self._t):
+            people = view.people_in(stages[i % len(stages) :][:2], 3, order="random", key=t)
+            people = view.shuffled(people, key=t)
+            view.contact(t, people[: max(1, len(people) // 7)], view.allowance() / len(self._t))
+
+
+@pytest.mark.parametrize(
+    "path, kw",
+    [
+        ("launch_one_off.yaml", dict(strategy="stage_focused")),  # fatigue, one-off offers
+        ("study_interference.yaml", dict(strategy="referrals")),
+        ("study_short_kpi_trap.yaml", dict(strategy="blanket_discount", record_events=False)),
+        ("ecommerce.yaml", dict(strategy="churn_targeted")),
+        ("ecommerce.yaml", dict(strategy="mine")),
+        ("b2b.yaml", dict(strategy="stage_focused", customers=1)),
+        ("subscription.yaml", dict(strategy="kpi_focused", customers=3, days=1)),
+        ("default.yaml", dict(strategy="stage_focused", budget=0.0)),
+        ("default.yaml", dict(strategy="kpi_focused", budget=1e12)),
+        ("default.yaml", dict(strategy="stage_focused", initial=True)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={x}" for k, x in v.items()),
+)
+def test_more_scenarios_strategies_and_edges_are_bit_identical(both, path, kw, global_seed,
+                                                               configs_dir):  # fmt: skip
+    kw = {"customers": 400, "days": 40, **kw}
+    scn = lifesim.load_scenario(configs_dir / path)
+    if "budget" in kw:
+        scn = lifesim.Scenario.model_validate(
+            {**scn.model_dump(), "budget": {**scn.budget.model_dump(), "per_period": kw["budget"]}}
+        )
+        del kw["budget"]
+    if kw.pop("initial", False):
+        rng = np.random.default_rng(global_seed)
+        kw["initial"] = {"stage": rng.choice(list(scn.stages), 300)}
+        del kw["customers"]
+
+    def run():
+        strategy = kw.get("strategy")
+        if strategy == "mine":
+            strategy = _Random([t for t, s in scn.tactics.items() if s.mode == "contact"])
+        res = lifesim.simulate(scn, seed=global_seed, **{**kw, "strategy": strategy})
+        flows = res.flows().to_csv() if res.events_recorded else ""
+        return _digest(res) + flows + repr(res.summary())
+
+    a, b = both(run)
+    assert a == b
