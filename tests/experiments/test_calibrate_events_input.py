@@ -102,3 +102,13 @@ def test_events_running_past_the_purchases_cannot_move_the_cutoff_beyond_them():
         calibrate(TX, cutoff=5, holdout_end=12, draws=10, forecast_draws=10, events=late)
     with pytest.raises(DataError, match="repeat buyers"):  # within the purchases: past the check
         calibrate(TX, cutoff=8, draws=10, forecast_draws=10, events=late)
+
+
+def test_an_events_time_column_that_does_not_parse_says_it_is_the_events():
+    # both tables' time columns are usually named alike: the message named 'day' only
+    ev = EVENTS.assign(day=["1997-01-01", "1997-01-05", "1997-01-02"])
+    tx = TX.assign(day=["19970101", "19970106", "19970102", "19970109", "19970104"])
+    schema = TransactionSchema(time_format="%Y%m%d")
+    with pytest.raises(DataError) as err:
+        calibrate(tx, draws=10, forecast_draws=10, events=ev, schema=schema)
+    assert str(err.value).startswith("events: time column 'day': 3 value(s) are not dates")

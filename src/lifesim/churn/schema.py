@@ -374,7 +374,12 @@ def prepare(
     ev_churn = [np.ones(int(is_churn.sum()), bool)]
     ev_stage = ev_cause = ev_sat = None
     if ev is not None and len(ev):
-        ed, ekind = _to_days(ev[ev_cols["time"]], ev_cols["time"], schema.time_format, date_hint)
+        try:
+            ed, ekind = _to_days(
+                ev[ev_cols["time"]], ev_cols["time"], schema.time_format, date_hint
+            )
+        except DataError as exc:  # say which table: both time columns often share a name
+            raise DataError(f"events: {exc}") from None
         if ekind != kind:
             raise DataError(
                 f"events: time column {ev_cols['time']!r} holds {ekind}s but the transactions' "
