@@ -61,6 +61,8 @@ def simulate(
 
             known = ", ".join(scn.strategies)
             raise ConfigError([("--strategy", f"unknown strategy {strategy!r}; known: {known}")])
+        if scn.strategies[strategy].type == "churn_targeted":  # registered by its module
+            import lifesim.experiments.churn_targeted  # noqa: F401
     state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col, customers)
     if state is not None:  # the market is the log's customers (budget scales with it)
         scn = resolve(scn, customers=state.customers)
