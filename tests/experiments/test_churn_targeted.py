@@ -81,3 +81,23 @@ def test_churn_targeted_split_by_group_is_accepted_and_spent_by_group(group):
     assert (contacts.reindex(sorted(unspent), fill_value=0) == 0).all()
     # the retention share is what the model's ranking spends after the warm-up
     assert (contacts.get(strat.offer, 0) > 0) == (group == "retention")
+
+
+def test_a_default_offer_the_scenario_lacks_is_refused_before_any_run(configs_dir):
+    from lifesim.experiments import compare
+
+    calls = []
+    with pytest.raises(ConfigError) as err:
+        compare(
+            configs_dir / "subscription.yaml",
+            strategies="none,churn_targeted",
+            customers=200,
+            days=10,
+            progress=lambda done, total: calls.append(done),
+        )
+    msg = str(err.value)
+    assert "unknown tactic 'proactive_support' (the default offer)" in msg
+    # what is allowed: the scenario's contact tactics for customers, and where to choose one
+    assert "known: onboarding_emails, usage_nudges, annual_plan_offer" in msg
+    assert "params: {offer: NAME}" in msg
+    assert calls == []  # refused before the first run, not in the middle of the job

@@ -62,8 +62,23 @@ class ChurnTargeted(StageFocused):
                 ]
             )
         if self.offer not in scn.tactics:
+            customer = {st for st, spec_ in scn.stages.items() if spec_.kind == "customer"}
+            fits = [
+                t
+                for t, tac in scn.tactics.items()
+                if tac.mode == "contact" and set(tac.stages) & customer
+            ]
+            default = " (the default offer)" if "offer" not in spec.params else ""
             raise ConfigError(
-                [(f"strategies.{name}.params.offer", f"unknown tactic {self.offer!r}")]
+                [
+                    (
+                        f"strategies.{name}.params.offer",
+                        f"unknown tactic {self.offer!r}{default}; known: {', '.join(fits)} "
+                        f"(contact tactics for customers; choose one in the scenario: "
+                        f"strategies: {{{name}: {{type: churn_targeted, params: "
+                        f"{{offer: NAME}}}}}})",
+                    )
+                ]
             )
         if self.warmup < self.horizon + 30:
             raise ConfigError(

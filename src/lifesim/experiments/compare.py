@@ -37,7 +37,7 @@ from lifesim.experiments.incremental import (
 from lifesim.experiments.result import ComparisonResult
 from lifesim.experiments.stats import mean_ci, paired_diff
 from lifesim.metrics import METRICS, funnel, run_metrics
-from lifesim.model import check_trust, trusted
+from lifesim.model import check_trust, make_strategy, trusted
 
 __all__ = ["compare", "RunSummary"]
 
@@ -173,6 +173,8 @@ def compare(
     check_trust(scn, names, trust_code)
     if trust_code:
         scn = trusted(scn)
+    for name in names:  # a strategy's own settings are checked before any run starts
+        make_strategy(scn, name)
     reps = scn.compare.replications if replications is None else replications
     reps = check_int("replications", reps, min=2, max=MAX_REPLICATIONS)
     check_jobs("jobs", jobs)
