@@ -297,3 +297,11 @@ def test_compare_optimized_runs_the_strategy_at_its_best_settings(tmp_path, caps
         _run(["compare", *small, "--optimized", str(tmp_path), "--out", str(tmp_path / "c3")]) == 2
     )
     assert "not a lifesim optimize run folder" in capsys.readouterr().err
+
+
+def test_a_full_strategy_path_that_does_not_exist_is_named_once():
+    with pytest.raises(ConfigError) as err:
+        optimize(load_scenario(None), space=["strategies.stage_focused.params.x=0:1"], trials=1)
+    msg = str(err.value)
+    assert "(strategies.stage_focused.params.x)" in msg
+    assert "strategies.stage_focused.strategies." not in msg  # not prefixed a second time

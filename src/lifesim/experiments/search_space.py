@@ -127,6 +127,8 @@ def resolve_space(
             target = r.path
         if not found or isinstance(default, dict | list):
             known = ", ".join(k for k, v in d["strategies"][strategy].items() if v is not None)
+            if r.path.startswith("strategies."):  # already a full path: not prefixed again
+                rel = r.path
             raise ConfigError(
                 [
                     (
