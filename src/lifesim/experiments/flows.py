@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lifesim.errors import LifesimError
+from lifesim._checks import check_choice
+from lifesim.engine.flows import matrix as flow_matrix
+from lifesim.errors import ConfigError, LifesimError
 
 __all__ = ["flow_counts_table", "flow_means", "flow_difference", "KEYS", "ALL_CAUSES"]
 
@@ -209,3 +211,115 @@ def flow_difference(
     out["p_value"] = p
     out["n"] = n
     return out
+
+
+class FlowViews:
+    """Stage-flow views of a comparison (mixed into :class:`ComparisonResult`).
+
+    Reads the result's ``flow_counts``, ``strategies``, ``counterfactual``, ``baseline``,
+    ``replications``, ``alpha`` and ``scenario``.
+    """
+
+    @property
+    def _flow_strategies(self) -> list[str]:
+        extra = [self.counterfactual] if self.counterfactual not in self.strategies else []
+        have = set(self.flow_counts["strategy"]) if len(self.flow_counts) else set()
+        return [s for s in (*self.strategies, *extra) if s in have]
+
+    def flows(self, *, by_cause: bool = True) -> pd.DataFrame:
+        """Return the mean moves per replication between stages, by cause, per strategy.
+
+        Causes are ``organic`` or the tactic, campaign or support desk whose effect was on a
+        move (attribution, not causation: see :meth:`flow_difference` for what a strategy
+        changes). The extra no-marketing run, when compare made one, is included under its
+        label ``"(no marketing)"``.
+
+        Parameters
+        ----------
+        by_cause : bool
+            ``False``: one row per ``(from_stage, to_stage)``, summed over causes (``cause``
+            is then ``"(all causes)"``).
+
+        Returns
+        -------
+        DataFrame
+            ``strategy, from_stage, to_stage, cause, mean, sd, se, ci_low, ci_high, n``: one
+            row per strategy and flow that happened in one of its replications; ``se`` is the
+            Monte Carlo standard error of the mean, the CI a ``1 - alpha`` t interval over
+            the ``n`` replications.
+
+        Examples
+        --------
+        >>> from lifesim.experiments import compare
+        >>> res = compare(
+        ...     strategies="none,stage_focused", replications=2, customers=300, days=20, seed=1
+        ... )
+        >>> f = res.flows()
+        >>> sorted(f["strategy"].unique())
+        ['none', 'stage_focused']
+        """
+        return flow_means(
+            self.flow_counts, self._flow_strategies, self.replications, self.alpha, by_cause
+        )
+
+    def flow_difference(
+        self, a: str, b: str | None = None, *, by_cause: bool = True
+    ) -> pd.DataFrame:
+        """Return the paired difference ``a - b`` of the moves of each flow per replication.
+
+        Replication ``r`` of every strategy ran on the same seed, so this is what choosing
+        ``a`` over ``b`` changes in the flows, with the noise of the two runs mostly
+        cancelled (a paired t interval over replications).
+
+        Parameters
+        ----------
+        a : str
+            A compared strategy (or ``"(no marketing)"`` when compare ran one).
+        b : str, optional
+            The strategy subtracted (default: the baseline).
+        by_cause : bool
+            ``False``: sum each ``(from_stage, to_stage)`` over its causes first: what
+            changed between stages, whoever is credited with the moves.
+
+        Returns
+        -------
+        DataFrame
+            ``a, b, from_stage, to_stage, cause, mean_a, mean_b, diff, se, ci_low, ci_high,
+            p_value, n``: one row per flow that happened under ``a`` or ``b``; ``p_value`` is
+            the paired t-test's (H0: no difference, two-sided), unadjusted.
+
+        Raises
+        ------
+        ConfigError
+            When ``a`` or ``b`` is not a strategy of this comparison.
+        """
+        b = self.baseline if b is None else b
+        known = self._flow_strategies
+        for name, v in (("a", a), ("b", b)):
+            check_choice(name, v, known)
+        if a == b:
+            others = ", ".join(repr(s) for s in known if s != a)
+            raise ConfigError([("b", f"must differ from a ({a!r}); allowed: {others}")])
+        return flow_difference(self.flow_counts, a, b, self.replications, self.alpha, by_cause)
+
+    def transition_matrix(self, strategy: str, normalize: str | None = None) -> pd.DataFrame:
+        """Return the mean moves per replication between stages (rows: left; columns: entered).
+
+        Parameters
+        ----------
+        strategy : str
+            A compared strategy (or ``"(no marketing)"`` when compare ran one).
+        normalize : {None, "moves"}
+            ``None``: mean moves per replication. ``"moves"``: each row divided by the moves
+            out of its stage: where people went when they left (NaN for a stage nobody left).
+
+        Returns
+        -------
+        DataFrame
+            Index ``from_stage``, columns ``to_stage``: every stage of the scenario.
+        """
+        check_choice("strategy", strategy, self._flow_strategies)
+        check_choice("normalize", normalize, (None, "moves"))
+        f = self.flows(by_cause=False)
+        f = f[f["strategy"] == strategy].rename(columns={"mean": "moves"})
+        return flow_matrix(f, list(self.scenario.stages), normalize)
