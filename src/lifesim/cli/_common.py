@@ -50,6 +50,19 @@ OVERWRITE = typer.Option(
     "Without it --out must be new or empty; other folders and files are never replaced.",
 )
 #: ``--trust-code`` of the commands that may run a scenario's custom strategies.
+# options several commands share (one definition: the same flag, default and help everywhere)
+SEED = typer.Option(None, "--seed", help="Root seed (default: the scenario's).")
+CUSTOMERS = typer.Option(
+    None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
+)
+DAYS = typer.Option(None, "--days", help="Override the horizon in days.")
+JOBS = typer.Option(
+    -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
+)
+SCHEDULER = typer.Option(
+    None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
+)
+
 TRUST_CODE = typer.Option(
     False,
     "--trust-code",

@@ -9,7 +9,12 @@ import typer
 
 from lifesim._io import atomic_dir, check_out_dir, default_run_dir
 from lifesim.cli._common import (
+    CUSTOMERS,
+    DAYS,
+    JOBS,
     OVERWRITE,
+    SCHEDULER,
+    SEED,
     SET,
     TRUST_CODE,
     Format,
@@ -79,13 +84,9 @@ def compare(
     replications: int | None = typer.Option(
         None, "--replications", "-r", help="Replications per strategy (default: the scenario's)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
-    jobs: int = typer.Option(
-        -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
-    ),
+    seed: int | None = SEED,
+    jobs: int = JOBS,
+    scheduler: str | None = SCHEDULER,
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -95,10 +96,8 @@ def compare(
     overwrite: bool = OVERWRITE,
     trust_code: bool = TRUST_CODE,
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table or json."),
-    customers: int | None = typer.Option(
-        None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
-    ),
-    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    customers: int | None = CUSTOMERS,
+    days: int | None = DAYS,
     baseline: str | None = typer.Option(None, "--baseline", help="Strategy to compare against."),
     objective: str | None = typer.Option(
         None, "--objective", help="Metric deciding the winner (default: profit)."

@@ -8,7 +8,12 @@ import typer
 
 from lifesim._io import check_out_dir, default_run_dir
 from lifesim.cli._common import (
+    CUSTOMERS,
+    DAYS,
+    JOBS,
     OVERWRITE,
+    SCHEDULER,
+    SEED,
     SET,
     TRUST_CODE,
     Format,
@@ -43,11 +48,9 @@ _RUN_HELP = (
 def run(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="Scenario YAML with an 'experiment:' block."),
-    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
-    customers: int | None = typer.Option(
-        None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
-    ),
-    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    seed: int | None = SEED,
+    customers: int | None = CUSTOMERS,
+    days: int | None = DAYS,
     design: str | None = typer.Option(
         None, "--design", help="Override the randomisation unit: person or market (regions)."
     ),
@@ -135,17 +138,11 @@ def audit(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="Scenario YAML with an 'experiment:' block."),
     repeats: int = typer.Option(500, "--repeats", "-r", help="Repeats of the experiment."),
-    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
-    jobs: int = typer.Option(
-        -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
-    ),
-    customers: int | None = typer.Option(
-        None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
-    ),
-    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    seed: int | None = SEED,
+    jobs: int = JOBS,
+    scheduler: str | None = SCHEDULER,
+    customers: int | None = CUSTOMERS,
+    days: int | None = DAYS,
     design: str | None = typer.Option(
         None, "--design", help="Override the randomisation unit: person or market (regions)."
     ),

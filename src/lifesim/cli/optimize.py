@@ -7,7 +7,12 @@ from pathlib import Path
 import typer
 
 from lifesim.cli._common import (
+    CUSTOMERS,
+    DAYS,
+    JOBS,
     OVERWRITE,
+    SCHEDULER,
+    SEED,
     SET,
     TRUST_CODE,
     Format,
@@ -51,17 +56,11 @@ def optimize(
         help="Fresh replications re-running the best point and the defaults (default: "
         "--replications, at least 2).",
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
-    jobs: int = typer.Option(
-        -1, "--jobs", "-j", help="Parallel workers (default -1: all cores); results are the same."
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
-    ),
-    customers: int | None = typer.Option(
-        None, "--customers", help="Override the market size (budget, fees and staff scale with it)."
-    ),
-    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    seed: int | None = SEED,
+    jobs: int = JOBS,
+    scheduler: str | None = SCHEDULER,
+    customers: int | None = CUSTOMERS,
+    days: int | None = DAYS,
     out: Path | None = typer.Option(
         None,
         "--out",

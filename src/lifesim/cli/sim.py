@@ -8,7 +8,10 @@ import typer
 
 from lifesim._io import check_out_dir
 from lifesim.cli._common import (
+    CUSTOMERS,
+    DAYS,
     OVERWRITE,
+    SEED,
     SET,
     TRUST_CODE,
     Format,
@@ -26,9 +29,9 @@ def simulate(
     config: Path | None = typer.Argument(
         None, help="Scenario YAML file (default: the embedded default scenario)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
-    customers: int | None = typer.Option(None, "--customers", help="Override the market size."),
-    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    seed: int | None = SEED,
+    customers: int | None = CUSTOMERS,
+    days: int | None = DAYS,
     out: Path | None = typer.Option(
         None, "--out", help="Write the run folder here (a new or empty folder)."
     ),

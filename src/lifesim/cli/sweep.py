@@ -9,7 +9,12 @@ from pathlib import Path
 import typer
 
 from lifesim.cli._common import (
+    CUSTOMERS,
+    DAYS,
+    JOBS,
     OVERWRITE,
+    SCHEDULER,
+    SEED,
     SET,
     TRUST_CODE,
     Format,
@@ -40,13 +45,11 @@ def sweep(
     design: str = typer.Option("grid", "--design", help="grid, lhs or sobol."),
     samples: int | None = typer.Option(None, "--samples", help="Points of an lhs/sobol design."),
     objective: str = typer.Option("profit", "--objective", help="Metric deciding the winner."),
-    seed: int | None = typer.Option(None, "--seed", help="Root seed (default: the scenario's)."),
-    jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel workers; results are the same."),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Run on a Dask cluster, e.g. tcp://host:8786 (same results)."
-    ),
-    customers: int | None = typer.Option(None, "--customers", help="Override the market size."),
-    days: int | None = typer.Option(None, "--days", help="Override the horizon in days."),
+    seed: int | None = SEED,
+    jobs: int = JOBS,
+    scheduler: str | None = SCHEDULER,
+    customers: int | None = CUSTOMERS,
+    days: int | None = DAYS,
     out: Path = typer.Option(..., "--out", help="Run folder (points kept in <out>.partial)."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the interrupted sweep of <out>.partial."
