@@ -307,3 +307,22 @@ def test_more_scenarios_strategies_and_edges_are_bit_identical(both, path, kw, g
 
     a, b = both(run)
     assert a == b
+
+
+def test_codes_outside_a_table_get_numpys_answer(both):
+    # the compiled loops check each code and hand over to NumPy (never read out of bounds)
+    codes = np.array([0, 1, 5, 2], np.int8)
+    mask = np.array([True, False, True])
+    for fn in (
+        lambda: jit.in_stages(mask, codes),
+        lambda: jit.below_table(np.zeros(4), 1.0 * mask, codes),
+    ):
+        old = jit.set_enabled(True)
+        try:
+            with pytest.raises(IndexError):
+                fn()
+        finally:
+            jit.set_enabled(old)
+    a, b = both(lambda: jit_marketing.buckets(np.arange(4), codes, 3))
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -343,16 +343,21 @@ def _below_table(u, table, codes):
     out = np.empty(len(u), dtype=np.intp)
     k = 0
     for i in range(len(u)):
-        if u[i] < table[codes[i]]:
+        c = codes[i]
+        if c < 0 or c >= len(table):
+            return False, out[:0]
+        if u[i] < table[c]:
             out[k] = i
             k += 1
-    return out[:k].copy()
+    return True, out[:k].copy()
 
 
 def below_table(u: np.ndarray, table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Return the indices where ``u < table[codes]`` (a per-stage probability)."""
-    if ENABLED and codes.dtype == np.int8 and (len(codes) == 0 or codes.max() < len(table)):
-        return _jit(_below_table)(u, table, codes)
+    if ENABLED and codes.dtype == np.int8:
+        ok, out = _jit(_below_table)(u, table, codes)
+        if ok:  # else a code outside the table: NumPy's answer (or error)
+            return out
     return np.flatnonzero(u < table[codes])
 
 
@@ -360,16 +365,21 @@ def _in_stages(mask, codes):
     out = np.empty(len(codes), dtype=np.intp)
     k = 0
     for i in range(len(codes)):
-        if mask[codes[i]]:
+        c = codes[i]
+        if c < 0 or c >= len(mask):
+            return False, out[:0]
+        if mask[c]:
             out[k] = i
             k += 1
-    return out[:k].copy()
+    return True, out[:k].copy()
 
 
 def in_stages(mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Return ``np.flatnonzero(mask[codes])``: the people whose stage the boolean ``mask`` marks."""
-    if ENABLED and codes.dtype == np.int8 and (len(codes) == 0 or codes.max() < len(mask)):
-        return _jit(_in_stages)(mask, codes)
+    if ENABLED and codes.dtype == np.int8:
+        ok, out = _jit(_in_stages)(mask, codes)
+        if ok:  # else a code outside the mask: NumPy's answer (or error)
+            return out
     return np.flatnonzero(mask[codes])
 
 

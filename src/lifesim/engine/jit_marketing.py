@@ -16,8 +16,12 @@ __all__ = ["buckets", "merge_store", "not_since"]
 
 
 def _buckets(perm, stage, out, counts):
+    n_codes = len(counts)
     for k in range(len(perm)):
-        counts[stage[perm[k]]] += 1
+        s = stage[perm[k]]
+        if s < 0 or s >= n_codes:
+            return False
+        counts[s] += 1
     pos = np.zeros(len(counts), dtype=np.int64)
     acc = 0
     for s in range(len(counts)):
@@ -28,20 +32,16 @@ def _buckets(perm, stage, out, counts):
         s = stage[p]
         out[pos[s]] = p
         pos[s] += 1
+    return True
 
 
 def buckets(perm: np.ndarray, stage: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Return ``perm`` grouped by stage (stable) and the number of people in each stage."""
-    if (
-        jit.ENABLED
-        and stage.dtype == np.int8
-        and (len(stage) == 0 or 0 <= stage.min())
-        and (len(stage) == 0 or stage.max() < k)
-    ):
+    if jit.ENABLED and stage.dtype == np.int8:
         out = np.empty(len(perm), dtype=perm.dtype)
         counts = np.zeros(k, dtype=np.int64)
-        _jit(_buckets)(perm, stage, out, counts)
-        return out, counts
+        if _jit(_buckets)(perm, stage, out, counts):
+            return out, counts  # else a code outside [0, k): NumPy's answer
     staged = stage[perm]
     by_stage = np.argsort(staged, kind="stable")  # radix sort of small ints
     return perm[by_stage], np.bincount(staged, minlength=k)
