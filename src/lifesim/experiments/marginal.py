@@ -18,6 +18,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._checks import check_int, check_jobs, check_prob
+from lifesim._limits import MAX_REPLICATIONS
 from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds
 from lifesim.config import Scenario, ScenarioLike, load_scenario
@@ -230,10 +232,9 @@ def marginal_roi(
             [("budgets", f"must be >= 2 distinct finite numbers >= 0, got {list(budgets)!r}")]
         )
     reps = scn.compare.replications if replications is None else replications
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 2:
-        raise ConfigError([("replications", f"must be a whole number >= 2, got {reps!r}")])
-    if not 0 < alpha < 1:
-        raise ConfigError([("alpha", f"must be in (0, 1), got {alpha!r}")])
+    reps = check_int("replications", reps, min=2, max=MAX_REPLICATIONS)
+    check_prob("alpha", alpha)
+    check_jobs("jobs", jobs)
     check_trust(scn, [strategy], trust_code)
     if trust_code:
         scn = trusted(scn)

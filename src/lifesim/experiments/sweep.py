@@ -34,7 +34,9 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._checks import check_int, check_jobs
 from lifesim._io import atomic_dir, check_out_dir
+from lifesim._limits import MAX_REPLICATIONS
 from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Range, Scenario, ScenarioLike, load_scenario, override, parse_range
@@ -343,8 +345,8 @@ def sweep(
         raise ConfigError(
             [("objective", f"unknown metric {objective!r}; known: {', '.join(METRICS)}")]
         )
-    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 2:
-        raise ConfigError([("replications", f"must be a whole number >= 2, got {replications!r}")])
+    replications = check_int("replications", replications, min=2, max=MAX_REPLICATIONS)
+    check_jobs("jobs", jobs)
     root = as_seed_sequence(base.seed if seed is None else seed)
     values = _design(ranges, design, samples, root)
     paths = [r.path for r in ranges]

@@ -25,6 +25,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from lifesim._checks import check_jobs
 from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, override
@@ -241,6 +242,7 @@ def parameter_uncertainty(
         raise ConfigError(
             [("objective", f"unknown metric {objective!r}; known: {', '.join(METRICS)}")]
         )
+    check_jobs("jobs", jobs)
     cols = draw_columns(draws)
     if not cols:
         raise ConfigError(
