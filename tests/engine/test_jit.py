@@ -183,6 +183,37 @@ def test_stage_buckets_and_recency_filter_match_numpy(both, global_seed):
     np.testing.assert_array_equal(b[2], [p for p in perm[::3] if last[p] <= 20])
 
 
+def test_referral_pool_count_and_picks_match_numpy(both, global_seed):
+    rng = np.random.default_rng(global_seed)
+    stage = rng.integers(0, 6, 5000).astype(np.int8)
+    mask = np.array([True, False, True, False, False, True])
+    pool = [i for i in range(5000) if mask[stage[i]]]  # independent reference, by hand
+    picks = rng.choice(len(pool), 40, replace=False)
+    ranks = np.sort(
+        np.concatenate([[0, len(pool) - 1], picks[(picks > 0) & (picks < len(pool) - 1)]])
+    )
+    ranks = ranks.astype(np.intp)
+    for r in (ranks, ranks[:1], ranks[-1:], ranks[:0]):
+        a, b = both(
+            lambda r=r: (jit_marketing.count_in(mask, stage), jit_marketing.nth_in(mask, stage, r))
+        )
+        assert a[0] == b[0] == len(pool)
+        assert list(a[1]) == list(b[1]) == [pool[k] for k in r]
+    for on in (False, True):  # a rank past the pool, or a code outside the mask: NumPy's error
+        old = jit.set_enabled(on)
+        try:
+            with pytest.raises(IndexError):
+                jit_marketing.nth_in(mask, stage, np.array([len(pool)], np.intp))
+            bad = stage.copy()
+            bad[4000] = 6
+            with pytest.raises(IndexError):
+                jit_marketing.count_in(mask, bad)
+            with pytest.raises(IndexError):
+                jit_marketing.nth_in(mask, bad, ranks[-1:])
+        finally:
+            jit.set_enabled(old)
+
+
 def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     n = 5000

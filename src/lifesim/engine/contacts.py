@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from lifesim.config.scenario import Fatigue
-from lifesim.engine import jit
+from lifesim.engine import jit, jit_marketing
 from lifesim.engine.kernel import Effect
 from lifesim.engine.offers import OfferBook
 from lifesim.engine.services import Services
@@ -142,8 +142,8 @@ class Contacts:
         rs = svc.stream(f"referral:{ct.name}:{day}")
         u = rs.random(svc.n)
         k = int((u[idx] < ref.p * strength).sum())
-        pool = jit.in_stages(ct.referral_from, svc.pop.stage)
-        k = min(k, len(pool))
+        pool = jit_marketing.count_in(ct.referral_from, svc.pop.stage)  # people who may be referred
+        k = min(k, pool)
         n = len(idx)
         led = svc.ledger
         if ref.reward > 0:
@@ -153,7 +153,9 @@ class Contacts:
                 led.spend_reserved(day, led.period, ct.name, "referral", k, k * ref.reward)
         if k == 0:
             return
-        referred = np.sort(rs.choice(pool, size=k, replace=False)).astype(np.int32)
+        # the draws of rs.choice(pool people, k, replace=False), whose picks are ranks in the pool
+        ranks = np.sort(rs.choice(pool, size=k, replace=False)).astype(np.intp)
+        referred = jit_marketing.nth_in(ct.referral_from, svc.pop.stage, ranks).astype(np.int32)
         self.stats[ct.name]["referrals"] += k
         until = min(day + ref.duration, svc.days)
         code = self.referred_codes[ct.name]

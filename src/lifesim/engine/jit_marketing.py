@@ -12,7 +12,7 @@ import numpy as np
 from lifesim.engine import jit
 from lifesim.engine.jit import _jit
 
-__all__ = ["buckets", "merge_store", "not_since"]
+__all__ = ["buckets", "count_in", "merge_store", "not_since", "nth_in"]
 
 
 def _buckets(perm, stage, out, counts):
@@ -130,3 +130,63 @@ def merge_store(e, idx, strength, until: int, period: int, cur: int, single_use:
     )  # fmt: skip
     idx2, st, up, pe, used, released = out
     return idx2, st, up, pe, (used if single_use else None), int(released)
+
+
+def _count_in(mask, codes):
+    m = len(mask)
+    k = 0
+    for i in range(len(codes)):
+        c = codes[i]
+        if c < 0 or c >= m:
+            return -1
+        k += mask[c]
+    return k
+
+
+def count_in(mask: np.ndarray, codes: np.ndarray) -> int:
+    """Return ``np.count_nonzero(mask[codes])``: how many people the stage ``mask`` marks."""
+    if jit.ENABLED and codes.dtype == np.int8:
+        k = _jit(_count_in)(mask, codes)
+        if k >= 0:  # else a code outside the mask: NumPy's answer (or error)
+            return int(k)
+    return int(np.count_nonzero(mask[codes]))
+
+
+def _nth_in(mask, codes, ranks, out):
+    m = len(mask)
+    n = len(codes)
+    block = 512
+    j = 0
+    k = 0  # people the mask marks before ``lo``
+    for lo in range(0, n, block):
+        if j == len(ranks):
+            break
+        hi = min(lo + block, n)
+        c_blk = 0
+        for i in range(lo, hi):  # count the block (a tight loop)
+            c = codes[i]
+            if c < 0 or c >= m:
+                return False
+            c_blk += mask[c]
+        if k + c_blk <= ranks[j]:
+            k += c_blk
+            continue
+        for i in range(lo, hi):  # a rank falls in this block: find it
+            if mask[codes[i]]:
+                while j < len(ranks) and ranks[j] == k:
+                    out[j] = i
+                    j += 1
+                k += 1
+    return j == len(ranks)
+
+
+def nth_in(mask: np.ndarray, codes: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Return ``np.flatnonzero(mask[codes])[ranks]`` for sorted, distinct ``ranks`` (intp).
+
+    Stops at the last rank asked for, and never lists the others.
+    """
+    if jit.ENABLED and codes.dtype == np.int8:
+        out = np.empty(len(ranks), dtype=np.intp)
+        if _jit(_nth_in)(mask, codes, ranks, out):
+            return out  # else a code outside the mask or a rank past the end: NumPy's answer
+    return np.flatnonzero(mask[codes])[ranks]
