@@ -42,6 +42,9 @@ def _fmt_value(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_DIST_TAGS = ("constant", "gamma", "lognormal", "invgamma", "uniform", "beta")
+
+
 def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -49,7 +52,7 @@ def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
         loc = [str(x) for x in e["loc"]]
         # drop discriminated-union tags from the path (e.g. 'gamma')
         if e["type"] not in ("union_tag_invalid", "union_tag_not_found"):
-            loc = [x for x in loc if x not in ("constant", "gamma", "lognormal", "uniform", "beta")]
+            loc = [x for x in loc if x not in _DIST_TAGS]
         path = ".".join(loc)
         typ = e["type"]
         if typ == "extra_forbidden":
@@ -66,7 +69,7 @@ def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
             msg = f"unknown distribution {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
             path = f"{path}.dist" if path else "dist"
         elif typ == "union_tag_not_found":
-            msg = "a distribution needs a 'dist' key (constant, gamma, lognormal, uniform, beta)"
+            msg = f"a distribution needs a 'dist' key ({', '.join(_DIST_TAGS)})"
         elif typ == "literal_error":
             msg = f"must be one of {e['ctx']['expected']}, got {_fmt_value(e['input'])}"
         elif typ in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):

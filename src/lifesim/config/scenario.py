@@ -26,6 +26,7 @@ __all__ = [
     "Constant",
     "Gamma",
     "LogNormal",
+    "InverseGamma",
     "Uniform",
     "Beta",
     "Distribution",
@@ -208,6 +209,20 @@ class LogNormal(_Strict):
     max: Positive | None = None
 
 
+class InverseGamma(_Strict):
+    """InverseGamma(``shape``, ``scale``): ``scale / G`` with ``G ~ Gamma(shape, 1)``.
+
+    Its mean is ``scale / (shape - 1)`` when ``shape > 1``; optionally clipped at ``max``. A
+    per-person spend multiplier with this distribution and a gamma ``order_value`` of scale 1
+    is the Gamma-Gamma spend model (Fader, Hardie & Lee 2005).
+    """
+
+    dist: Literal["invgamma"]
+    shape: Positive
+    scale: Positive
+    max: Positive | None = None
+
+
 class Uniform(_Strict):
     """Uniform on [``low``, ``high``]."""
 
@@ -231,7 +246,9 @@ class Beta(_Strict):
     scale: Positive = 1.0
 
 
-Distribution = Annotated[Constant | Gamma | LogNormal | Uniform | Beta, Field(discriminator="dist")]
+Distribution = Annotated[
+    Constant | Gamma | LogNormal | InverseGamma | Uniform | Beta, Field(discriminator="dist")
+]
 
 
 class Segment(_Strict):
@@ -244,7 +261,7 @@ class Segment(_Strict):
     propensity : Distribution
         Distribution of the individual propensity multiplier ``m``.
     order_value : Distribution
-        Distribution of the amount of one order.
+        Distribution of the amount of one order (times the person's ``spend``).
     non_target : float
         Share of people who never convert (propensity 0: DOMAIN.md's non-target refusal).
     satisfaction : float
@@ -255,6 +272,11 @@ class Segment(_Strict):
     dropout_correlation : float
         Correlation in [-1, 1] between the normal scores of propensity and dropout (a
         Gaussian copula; 0: independent).
+    spend : Distribution
+        Distribution of the individual spend multiplier: each of the person's orders is an
+        ``order_value`` draw times their own multiplier, drawn once (heterogeneous spend:
+        some customers always buy more; default the constant 1, everyone alike). Drawn
+        independently of propensity and dropout.
     """
 
     share: Probability = 1.0
@@ -268,6 +290,7 @@ class Segment(_Strict):
     satisfaction: Probability = 1.0
     dropout: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=1.0))
     dropout_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
+    spend: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=1.0))
 
 
 class Market(_Strict):

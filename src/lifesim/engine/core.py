@@ -129,6 +129,10 @@ class Simulation:
         self.days = self.scenario.days
         self.n = self.scenario.market.size
         self.segments = list(self.scenario.segments)
+        self._spend_varies = any(  # orders are order_value x the person's spend multiplier
+            not (sg.spend.dist == "constant" and sg.spend.value == 1.0)
+            for sg in self.scenario.segments.values()
+        )
         self.pop = Population.build(self.scenario, self.graph, self.n, self.stream("population"))
         if initial is not None:
             try:
@@ -275,12 +279,14 @@ class Simulation:
         return DayTables.make(g, boost, cause, buy)
 
     def order_values(self, who: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Return order amounts of ``who`` from uniforms ``v`` (segment quantiles)."""
+        """Return order amounts of ``who`` from uniforms ``v`` (segment quantiles x spend)."""
         out = np.empty(len(who))
         seg = self.pop.segment[who]
         for k, name in enumerate(self.segments):
             sel = seg == k if len(self.segments) > 1 else slice(None)
             out[sel] = dist_ppf(self.scenario.segments[name].order_value, v[sel])
+        if self._spend_varies:
+            out *= self.pop.spend[who]
         return out
 
     def step(self, day: int) -> None:

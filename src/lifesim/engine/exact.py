@@ -22,6 +22,16 @@ from lifesim.model import StageGraph, dist_ppf
 __all__ = ["ExpectedPath", "expected_path"]
 
 
+def _mean_spend(d) -> float:  # noqa: ANN001 - a scenario Distribution
+    """Mean of a spend multiplier: the integral of its quantile function over (0, 1)."""
+    if d.dist == "constant":
+        return float(d.value)
+    from scipy import integrate
+
+    value, _ = integrate.quad(lambda u: float(dist_ppf(d, np.array([u]))[0]), 0, 1, limit=200)
+    return float(value)
+
+
 @dataclass(frozen=True)
 class ExpectedPath:
     """Exact expectations of a scenario.
@@ -75,7 +85,7 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
     ms, ds, ws, vals = [], [], [], []
     q = (np.arange(nodes) + 0.5) / nodes
     for seg in scn.segments.values():
-        mean_value = float(dist_ppf(seg.order_value, q).mean())
+        mean_value = float(dist_ppf(seg.order_value, q).mean()) * _mean_spend(seg.spend)
         if seg.dropout.dist == "constant" and seg.dropout_correlation == 0:
             m = dist_ppf(seg.propensity, q)
             d = np.full(nodes, float(seg.dropout.value))

@@ -39,6 +39,9 @@ def dist_ppf(d: Distribution, q: np.ndarray) -> np.ndarray:
         out = special.gammaincinv(d.shape, q) * d.scale
     elif kind == "lognormal":
         out = np.exp(d.mu + d.sigma * special.ndtri(q))
+    elif kind == "invgamma":
+        with np.errstate(divide="ignore"):  # q = 1: +inf (then clipped at max, if any)
+            out = d.scale / special.gammainccinv(d.shape, q)
     elif kind == "uniform":
         out = d.low + (d.high - d.low) * q
     elif kind == "beta":
@@ -62,6 +65,8 @@ def sample_dist(d: Distribution, n: int, rng: np.random.Generator) -> np.ndarray
         out = rng.gamma(d.shape, d.scale, n)
     elif kind == "lognormal":
         out = rng.lognormal(d.mu, d.sigma, n)
+    elif kind == "invgamma":
+        out = d.scale / rng.gamma(d.shape, 1.0, n)
     elif kind == "uniform":
         out = rng.uniform(d.low, d.high, n)
     elif kind == "beta":
@@ -113,6 +118,8 @@ class Population:
         Day of the last marketing contact (-32768: never).
     initial_stage : int8
         Stage code at the start of day 0.
+    spend : float32
+        Factor on every order value of the person (the segment's spend multiplier).
     """
 
     stage: np.ndarray
@@ -130,6 +137,7 @@ class Population:
     churn_mult: np.ndarray
     last_contact: np.ndarray
     initial_stage: np.ndarray
+    spend: np.ndarray
 
     def __len__(self) -> int:
         return len(self.stage)
@@ -184,6 +192,14 @@ class Population:
             if rho != 0:  # propensity from the same copula (its own draw is replaced)
                 keep = ~nt[idx]
                 prop[idx[keep]] = dist_ppf(spec.propensity, special.ndtr(z1[keep]))
+        spend = np.ones(n, dtype=np.float32)
+        for k, name in enumerate(seg_names):  # after dropout: other draws stay as they were
+            d = scn.segments[name].spend
+            if d.dist == "constant":
+                spend[seg == k] = d.value
+            else:
+                idx = np.flatnonzero(seg == k)
+                spend[idx] = sample_dist(d, len(idx), rng)
         is_cust = graph.kind[stage] == 1
         return cls(
             stage=stage,
@@ -201,6 +217,7 @@ class Population:
             churn_mult=churn,
             last_contact=np.full(n, -32768, dtype=np.int16),
             initial_stage=stage.copy(),
+            spend=spend,
         )
 
     def set_state(self, graph: StageGraph, state: Mapping[str, Any]) -> None:
@@ -211,8 +228,8 @@ class Population:
         graph : StageGraph
         state : mapping
             ``stage`` (stage names or codes, one per person; required), and optionally
-            ``propensity`` and ``dropout`` (non-negative multipliers, as the segments would
-            draw them). Arrays not given keep the drawn values.
+            ``propensity``, ``dropout`` and ``spend`` (non-negative multipliers, as the
+            segments would draw them). Arrays not given keep the drawn values.
 
         Raises
         ------
@@ -220,11 +237,11 @@ class Population:
             Naming the key, the bad value and what is allowed.
         """
         n = len(self)
-        unknown = set(state) - {"stage", "propensity", "dropout"}
+        unknown = set(state) - {"stage", "propensity", "dropout", "spend"}
         if unknown:
             raise ValueError(
                 f"initial state: unknown key(s) {sorted(unknown)}; allowed: stage, propensity, "
-                "dropout"
+                "dropout, spend"
             )
         if "stage" not in state:
             raise ValueError("initial state: 'stage' is required (one stage name per person)")
@@ -246,7 +263,8 @@ class Population:
                         f"initial state: unknown stage {str(u)!r}; known stages: {', '.join(names)}"
                     )
             codes = np.array([names.index(u) for u in uniq], dtype=np.int8)[inv]
-        for key, attr in (("propensity", "propensity"), ("dropout", "churn_mult")):
+        keys = (("propensity", "propensity"), ("dropout", "churn_mult"), ("spend", "spend"))
+        for key, attr in keys:
             if key not in state:
                 continue
             v = np.asarray(state[key], dtype=np.float64)
@@ -281,5 +299,6 @@ class Population:
                 ),
                 "initial_customer": graph.kind[self.initial_stage] == 1,
                 "churn_mult": self.churn_mult,
+                "spend": self.spend,
             },
         )

@@ -24,6 +24,7 @@ from lifesim.experiments.calibration.scenario import (
     annotate_yaml,
     calibrated_scenario,
     draw_paths,
+    order_paths,
 )
 from lifesim.experiments.calibration.seasonality import fit_day_of_week, fit_yearly
 from lifesim.experiments.calibration.spend import fit_gamma_gamma
@@ -106,17 +107,6 @@ def _transition_draws(
     return out
 
 
-def _repeat_mean_value(repeat: pd.DataFrame, codes: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Mean value of each customer's repeat orders by the cutoff (0 without any).
-
-    ``repeat``: the repeat orders (``cust`` codes, ``amount``); ``codes``: the customers'
-    codes in table order; ``x``: their repeat order counts.
-    """
-    n = int(codes.max()) + 1 if len(codes) else 0
-    per = np.bincount(repeat["cust"].to_numpy(), repeat["amount"].to_numpy(), n)[codes]
-    return np.divide(per, x, out=np.zeros(len(x)), where=x > 0)
-
-
 def _weekly_fit(table: CustomerTable, params: dict[str, float]) -> pd.DataFrame:
     """Observed vs expected repeat purchase days per calendar week of the calibration period."""
     r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
@@ -172,8 +162,21 @@ def _histogram_fit(
     )
 
 
+def _spend_draws(spend: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``n`` Gamma-Gamma parameter sets with a finite mean order value (``q > 1``).
+
+    The asymptotic normal of the log-parameters (as the other draws); the rare draw with
+    ``q <= 1`` is drawn again, i.e. the draws come from the normal restricted to ``q > 1``.
+    """
+    out = np.empty((0, 3))
+    while len(out) < n:
+        d = spend.draws(n, rng)
+        out = np.vstack([out, d[d[:, 1] > 1]])
+    return out[:n]
+
+
 def _feasible_draws(
-    fit: Any, scn: Scenario, n: int, rng: np.random.Generator, ov: tuple[float, float]
+    fit: Any, scn: Scenario, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, int]:
     """Draw ``n`` parameter sets the engine can represent (a valid scenario each).
 
@@ -193,7 +196,7 @@ def _feasible_draws(
         for theta in fit.draws(n, rng):
             if len(out) == n:
                 break
-            row = np.array([[*theta, *ov]])
+            row = np.array([theta])
             values = {k: float(v[0]) for k, v in draw_paths(scn, row).items()}
             try:
                 override(scn, values)
@@ -393,14 +396,28 @@ def calibrate(
     o = table.calibration_orders
     oc = o["cust"].to_numpy()
     rep_orders = o[np.r_[False, oc[1:] == oc[:-1]]]  # by customer, then day: not the first
-    codes = log.customers.get_indexer(c.index)
-    spend_m = _repeat_mean_value(rep_orders, codes, c["x"].to_numpy())
+    spend_m = c["repeat_value"].to_numpy()
     spend = fit_gamma_gamma(c["x"].to_numpy(), spend_m)
+    use_spend = spend.converged and spend.params["q"] > 1  # else: no finite mean order value
     source = str(transactions) if not isinstance(transactions, pd.DataFrame) else "a DataFrame"
     label = f"{len(c):,} customers of {os.path.basename(source)} to {log.format_day(cut)}"
     scn, comments, missing = calibrated_scenario(
-        base_scn, fit.params, (ov["mu"], ov["sigma"]), label
+        base_scn,
+        fit.params,
+        (ov["mu"], ov["sigma"]),
+        label,
+        spend=tuple(spend.estimate) if use_spend else None,
     )
+    if not use_spend:
+        missing.append(
+            "spend heterogeneity (Gamma-Gamma): "
+            + (
+                f"q = {spend.params['q']:.3g} <= 1 (no finite mean order value)"
+                if spend.converged
+                else "the fit did not converge"
+            )
+            + "; every customer's orders share one log-normal order value distribution"
+        )
     inflow = fit_inflow(c["first_day"].to_numpy(), log.first_day, cut, log.format_day)
     unused: list[str] = []  # fitted, but the engine has no field for it
     (unused if inflow.identified else missing).append(inflow.summary_line())
@@ -413,9 +430,10 @@ def calibrate(
         (unused if season.identified else missing).append(season.summary_line())
     if ov["zero"]:
         share = ov["zero"] / (ov["zero"] + ov["n"])
+        model = "Gamma-Gamma" if use_spend else "log-normal"
         missing.append(
             f"order value: {ov['zero']:,} of {ov['zero'] + ov['n']:,} orders ({share:.1%}) had "
-            "a value of 0 and are left out of the log-normal fit; every simulated order has a "
+            f"a value of 0 and are left out of the {model} fit; every simulated order has a "
             f"positive value, so revenue per order is {1 / (1 - share) - 1:.1%} higher than in "
             "the log"
         )
@@ -472,18 +490,22 @@ def calibrate(
     ss = as_seed_sequence(seed)
     draw_ss, hist_ss, sim_ss = ss.spawn(3)
     rng = np.random.default_rng(draw_ss)
-    pd_draws, rejected = _feasible_draws(fit, scn, draws, rng, (ov["mu"], ov["sigma"]))
-    ov_draws = np.column_stack(
-        [
-            rng.normal(ov["mu"], ov["se_mu"], draws),
-            np.abs(rng.normal(ov["sigma"], ov["se_sigma"], draws)),
-        ]
-    )
+    pd_draws, rejected = _feasible_draws(fit, scn, draws, rng)
+    if use_spend:
+        ov_draws = _spend_draws(spend, draws, rng)
+        ov_cols = ["spend_p", "spend_q", "spend_gamma"]
+    else:
+        ov_draws = np.column_stack(
+            [
+                rng.normal(ov["mu"], ov["se_mu"], draws),
+                np.abs(rng.normal(ov["sigma"], ov["se_sigma"], draws)),
+            ]
+        )
+        ov_cols = ["order_value_mu", "order_value_sigma"]
     draws_df = pd.DataFrame(
-        np.column_stack([pd_draws, ov_draws]),
-        columns=["r", "alpha", "s", "beta", "order_value_mu", "order_value_sigma"],
+        np.column_stack([pd_draws, ov_draws]), columns=["r", "alpha", "s", "beta", *ov_cols]
     )
-    paths = draw_paths(scn, draws_df.to_numpy())
+    paths = draw_paths(scn, pd_draws) | order_paths(scn, ov_draws)
     for m in measured:
         paths[m.path] = m.draws(draws, rng)
     observed_draws = _transition_draws(transitions, scn, paths, draws, ss.spawn(1)[0])
@@ -508,6 +530,7 @@ def calibrate(
             horizon,
             sim_ss,
             progress,
+            spend=(ov_draws[:k], spend_m) if use_spend else None,
         )
         bg_draws = bg.draws(k, rng)
         money = None
@@ -547,4 +570,5 @@ def calibrate(
         seasonality=seasons,
         stage_transitions=transitions,
         spend=spend,
+        repeat_value=spend_m,
     )

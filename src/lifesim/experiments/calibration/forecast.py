@@ -4,9 +4,14 @@ For each parameter draw ``(r, alpha, s, beta)`` every customer's state at the cu
 from its conditional distribution given their own history ``(x, t_x, T)`` under the
 Pareto/NBD: alive with probability ``P(alive)``, and if alive a purchase rate
 ``Gamma(r + x, alpha + T)`` and a dropout rate ``Gamma(s, beta + T)`` (given survival to ``T``
-the two posteriors are independent). The calibrated scenario then runs the holdout from that
-market with the draw's own random numbers. Intervals are the 2.5% and 97.5% quantiles over
-draws, so they hold parameter uncertainty and simulation noise together.
+the two posteriors are independent). With the Gamma-Gamma spend model (a calibrated scenario
+whose customers have an inverse-gamma ``spend``), each customer's spend is drawn from its own
+posterior too: ``nu ~ Gamma(q + p x, gamma + m x)`` given ``x`` repeat orders of mean value
+``m`` (prior ``Gamma(q, gamma)`` without any), spend ``p' / (p nu)`` (the draw's ``p'`` over
+the scenario's ``p``: the customer's mean order ``p' / nu``). The calibrated scenario then
+runs the holdout from that market with the draw's own random numbers. Intervals are the 2.5%
+and 97.5% quantiles over draws, so they hold parameter uncertainty and simulation noise
+together.
 
 The classic baseline, BG/NBD fitted to the same data, forecasts in closed form (Fader, Hardie
 & Lee 2005, eq. 10); its intervals cover parameter uncertainty only (draws from the
@@ -30,7 +35,7 @@ from lifesim.experiments.calibration.models import (
     pareto_nbd_p_alive,
 )
 
-__all__ = ["HoldoutCheck", "holdout_check", "cutoff_state"]
+__all__ = ["HoldoutCheck", "holdout_check", "cutoff_state", "SpendState", "spend_params"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,40 @@ def _hist(counts: np.ndarray) -> np.ndarray:
     return np.bincount(np.minimum(counts, 7), minlength=8)[:8]
 
 
+@dataclass(frozen=True)
+class SpendState:
+    """What a customer's spend is drawn from.
+
+    Gamma-Gamma ``(p, q, gamma)``, the mean of the scenario's ``order_value`` and each
+    customer's mean repeat order value ``m`` (0: none).
+    """
+
+    params: np.ndarray
+    order_mean: float
+    m: np.ndarray
+
+    def draw(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Each customer's spend multiplier (see the module docstring)."""
+        p, q, g = self.params
+        xs = np.where(self.m > 0, x, 0.0)  # all-zero repeat orders say nothing (not in the fit)
+        nu = rng.gamma(q + p * xs, 1.0 / (g + self.m * xs))
+        return p / (self.order_mean * nu)
+
+
+def spend_params(scn: Scenario) -> tuple[np.ndarray, float] | None:
+    """Gamma-Gamma ``(p, q, gamma)`` of a scenario and its order-value mean (None: no model).
+
+    ``order_value ~ Gamma(p, scale c)`` times ``spend ~ InvGamma(q, g)`` is Gamma-Gamma with
+    ``gamma = g c``; ``lifesim calibrate`` writes ``c = 1``.
+    """
+    seg = next(iter(sg for sg in scn.segments.values() if sg.share > 0))
+    ov, sp = seg.order_value, seg.spend
+    if sp.dist != "invgamma" or ov.dist != "gamma":
+        return None
+    params = np.array([float(ov.shape), float(sp.shape), float(sp.scale * ov.scale)])
+    return params, float(ov.shape * ov.scale)
+
+
 def cutoff_state(
     params: np.ndarray,
     s: Summary,
@@ -99,6 +138,7 @@ def cutoff_state(
     rng: np.random.Generator,
     alive_stage: str,
     dead_stage: str,
+    spend: SpendState | None = None,
 ) -> dict[str, np.ndarray]:
     """Draw each customer's state at the cutoff given their history (see module docstring)."""
     r, alpha, sh, beta = params
@@ -106,11 +146,14 @@ def cutoff_state(
     alive = rng.random(len(p)) < p
     lam = rng.gamma(r + s.x, 1.0 / (alpha + s.T))
     mu = rng.gamma(sh, 1.0 / (beta + s.T))
-    return {
+    out = {
         "stage": np.where(alive, alive_stage, dead_stage),
         "propensity": np.where(alive, lam / buy_p, 0.0),
         "dropout": mu / churn_p,
     }
+    if spend is not None:
+        out["spend"] = spend.draw(s.x, rng)
+    return out
 
 
 def _stage_of_kind(scn: Scenario, kind: str, buying: bool = False) -> str:
@@ -166,11 +209,14 @@ def holdout_check(
     horizon: int,
     seed: np.random.SeedSequence,
     progress: Callable[[int, int], None] | None = None,
+    spend: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> HoldoutCheck:
     """Simulate the holdout under each parameter draw; compare with what happened.
 
     ``holdout_days`` are days since the cutoff (1 = the day after), ``holdout_cust`` table
-    positions of the customers who ordered.
+    positions of the customers who ordered. ``spend``: Gamma-Gamma draws ``(p, q, gamma)``
+    (one row per parameter draw) and each customer's mean repeat order value, for a scenario
+    with the spend model (see :func:`spend_params`).
     """
     n, k = len(s.x), len(draws)
     weeks = _weeks(horizon)
@@ -186,10 +232,17 @@ def holdout_check(
     totals = np.zeros(k)
     revenue = np.zeros(k)
     children = seed.spawn(k)
+    gg = spend_params(scn)
+    if spend is not None and gg is None:
+        raise ValueError("spend draws given for a scenario without the Gamma-Gamma spend model")
     for i, (theta, child) in enumerate(zip(draws, children, strict=True)):
         state_ss, sim_ss = child.spawn(2)
+        sp = None
+        if gg is not None:
+            m = spend[1] if spend is not None else np.zeros(n)
+            sp = SpendState(spend[0][i] if spend is not None else gg[0], gg[1], m)
         state = cutoff_state(
-            theta, s, buy_p, churn_p, np.random.default_rng(state_ss), alive_stage, dead_stage
+            theta, s, buy_p, churn_p, np.random.default_rng(state_ss), alive_stage, dead_stage, sp
         )
         res = simulate(scn, seed=sim_ss, days=horizon, record_events=False, initial=state)
         pur = res.purchases

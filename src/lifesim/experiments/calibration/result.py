@@ -35,6 +35,9 @@ MEANING = {
     "b": "BG/NBD: dropout-probability Beta(a, b) after each purchase",
     "order_value_mu": "mean of log order value (an order = one customer's purchases in a day)",
     "order_value_sigma": "sd of log order value",
+    "spend_p": "Gamma-Gamma p (scenario: segments.customers.order_value.shape)",
+    "spend_q": "Gamma-Gamma q (scenario: segments.customers.spend.shape)",
+    "spend_gamma": "Gamma-Gamma gamma (scenario: segments.customers.spend.scale)",
 }
 
 CONVENTIONS = [
@@ -180,6 +183,7 @@ class CalibrationResult:
     seasonality: tuple[SeasonalFit, ...] = ()
     stage_transitions: pd.DataFrame | None = None
     spend: Fit | None = None
+    repeat_value: np.ndarray | None = field(repr=False, default=None)
 
     def forecast(
         self,
@@ -207,6 +211,10 @@ class CalibrationResult:
                 [("draws", f"must be a whole number in 2..{len(self.draws)}, got {draws!r}")]
             )
         theta = self.draws[["r", "alpha", "s", "beta"]].to_numpy()[:draws]
+        spend = None
+        if "spend_p" in self.draws.columns and self.repeat_value is not None:
+            gg = self.draws[["spend_p", "spend_q", "spend_gamma"]].to_numpy()[:draws]
+            spend = (gg, self.repeat_value)
         progress = as_progress(progress, int(draws), "forecast", "draws")
         empty = np.zeros(0, np.int64)
         chk = holdout_check(
@@ -220,6 +228,7 @@ class CalibrationResult:
             int(days),
             np.random.SeedSequence(seed),
             progress,
+            spend=spend,
         )
         return chk.weekly.drop(columns=["actual", "cum_actual"])
 
@@ -228,7 +237,7 @@ class CalibrationResult:
         rows = []
         fits = [("Pareto/NBD", self.fit), ("BG/NBD (baseline)", self.bgnbd)]
         if self.spend is not None:
-            fits.append(("Gamma-Gamma (baseline)", self.spend))
+            fits.append(("Gamma-Gamma (spend)", self.spend))
         for model, fit in fits:
             lo, hi = fit.interval()
             for i, name in enumerate(fit.names):
@@ -240,6 +249,11 @@ class CalibrationResult:
         return pd.DataFrame(
             rows, columns=["model", "parameter", "estimate", "se", "lower", "upper"]
         )
+
+    @property
+    def _uses_spend(self) -> bool:
+        """Whether the scenario's customers have the Gamma-Gamma spend model."""
+        return self.spend is not None and "spend_p" in self.draws.columns
 
     def _observed(self, column: str) -> bool:
         t = self.stage_transitions
@@ -259,7 +273,8 @@ class CalibrationResult:
             "repeat_buyers": self.repeat_buyers,
             **_fit_dict(self.fit),
             "order_value": {
-                "method": "log-normal, maximum likelihood on order values (per purchase day)",
+                "method": "log-normal, maximum likelihood on order values (per purchase day)"
+                + ("; not used by the engine (see spend)" if self._uses_spend else ""),
                 "n": int(ov["n"]),
                 "parameters": {
                     name: {
@@ -283,6 +298,14 @@ class CalibrationResult:
             "conventions": CONVENTIONS,
             "baseline_bgnbd": {"fit": _fit_dict(self.bgnbd)},
         }
+        if self._uses_spend:
+            out["spend"] = {
+                **_fit_dict(self.spend),
+                "repeat_buyers_used": self.spend.n,
+                "used_by_engine": "segments.customers.order_value ~ Gamma(p, 1) times each "
+                "customer's spend ~ InvGamma(q, gamma); --from-log and the holdout check draw "
+                "each customer's spend from its posterior given their repeat orders",
+            }
         if self.spend is not None:
             out["baseline_bgnbd"]["spend"] = {
                 **_fit_dict(self.spend),

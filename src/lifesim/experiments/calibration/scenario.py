@@ -11,7 +11,12 @@ stage with probability ``p x dropout``. With daily rates (the fit's unit is days
   independent, as in the Pareto/NBD;
 * every customer stage buys and drops out alike (the data cannot tell them apart); moves out
   of churned stages are set to 0 (dropout is permanent in the fitted model);
-* order values ``~ LogNormal(mu, sigma)`` fitted to the order values (per purchase day);
+* order values: the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) when it is identified
+  (``q > 1``): ``order_value ~ Gamma(p, 1)`` times the person's ``spend ~ InvGamma(q,
+  gamma)``, i.e. each customer's orders are ``Gamma(p, nu)`` around their own mean ``p / nu``
+  with ``nu ~ Gamma(q, gamma)`` across customers, independent of purchase and dropout rates;
+  otherwise ``order_value ~ LogNormal(mu, sigma)`` fitted to the order values (per purchase
+  day), everyone alike;
 * both gamma distributions are clipped at their 99.99% quantile (the engine needs bounded
   multipliers): the clipped mass is 1e-4.
 
@@ -32,7 +37,7 @@ from scipy import special
 from lifesim.config import Scenario, load_scenario
 from lifesim.config.load import scenario_to_dict
 
-__all__ = ["calibrated_scenario", "annotate_yaml", "draw_paths", "CLIP_Q"]
+__all__ = ["calibrated_scenario", "annotate_yaml", "draw_paths", "order_paths", "CLIP_Q"]
 
 CLIP_Q = 0.9999
 
@@ -83,6 +88,7 @@ def calibrated_scenario(
     params: dict[str, float],
     order_value: tuple[float, float],
     source: str,
+    spend: tuple[float, float, float] | None = None,
 ) -> tuple[Scenario, dict[tuple[str, ...], str], list[str]]:
     """Return the calibrated scenario, a comment per fitted key path, and what is not identified.
 
@@ -93,9 +99,11 @@ def calibrated_scenario(
     params : dict
         Pareto/NBD ``r, alpha, s, beta`` in days.
     order_value : (mu, sigma)
-        Log-normal order-value parameters.
+        Log-normal order-value parameters (used without ``spend``).
     source : str
         What the values were fitted from (for the comments).
+    spend : (p, q, gamma), optional
+        Gamma-Gamma spend parameters (``q > 1``): per-customer order values.
     """
     r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
     d = scenario_to_dict(base)
@@ -130,13 +138,21 @@ def calibrated_scenario(
         "customers": {
             "share": 1.0,
             "propensity": {"dist": "gamma", "shape": r, "scale": 1 / r, "max": m_max},
-            "order_value": {"dist": "lognormal", "mu": mu, "sigma": sigma},
+            "order_value": {"dist": "lognormal", "mu": mu, "sigma": sigma}
+            if spend is None
+            else {"dist": "gamma", "shape": spend[0], "scale": 1.0},
             "non_target": 0.0,
             "satisfaction": 1.0,
             "dropout": {"dist": "gamma", "shape": s, "scale": 1 / s, "max": d_max},
             "dropout_correlation": 0.0,
         }
     }
+    if spend is not None:
+        d["segments"]["customers"]["spend"] = {
+            "dist": "invgamma",
+            "shape": spend[1],
+            "scale": spend[2],
+        }
     lim = _dropout_limit(d, enough=d_max) if churn_p < 1 else 0.0
     if lim < 1:  # not even the mean dropout multiplier fits in a day
         from lifesim.errors import DataError
@@ -165,8 +181,15 @@ def calibrated_scenario(
         if lim >= _gamma_max(s)
         else "largest value keeping daily probabilities <= 1 (below the 99.99% quantile)"
     )
-    comments[(*seg, "order_value", "mu")] = f"fitted (log-normal MLE) from {source}"
-    comments[(*seg, "order_value", "sigma")] = f"fitted (log-normal MLE) from {source}"
+    if spend is None:
+        comments[(*seg, "order_value", "mu")] = f"fitted (log-normal MLE) from {source}"
+        comments[(*seg, "order_value", "sigma")] = f"fitted (log-normal MLE) from {source}"
+    else:
+        gg = f"fitted (Gamma-Gamma) from {source}"
+        comments[(*seg, "order_value", "shape")] = f"{gg}: p (spread of one customer's orders)"
+        comments[(*seg, "order_value", "scale")] = "1: the customer's spend sets the scale"
+        comments[(*seg, "spend", "shape")] = f"{gg}: q (spread of spend across customers)"
+        comments[(*seg, "spend", "scale")] = f"{gg}: gamma (mean order p gamma / (q - 1))"
     d["name"] = f"{base.name} calibrated"
     scn = load_scenario(d)
     not_identified = [
@@ -201,15 +224,28 @@ def loads_back(text: str) -> Scenario:
     return load_scenario(yaml.safe_load(text))
 
 
-def draw_paths(scn: Scenario, draws: np.ndarray) -> dict[str, np.ndarray]:
-    """Scenario key paths of the fitted values, per parameter draw.
+def order_paths(scn: Scenario, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """Scenario key paths of the order-value model per draw.
 
-    ``draws`` has columns ``r, alpha, s, beta, mu, sigma``; the clipping maxima stay those of
+    ``draws``: columns ``p, q, gamma`` (Gamma-Gamma, when the scenario's customers have a
+    spend distribution) or ``mu, sigma`` (log-normal).
+    """
+    seg = "segments.customers"
+    if scn.segments["customers"].spend.dist == "invgamma":
+        p, q, g = (draws[:, i] for i in range(3))
+        return {f"{seg}.order_value.shape": p, f"{seg}.spend.shape": q, f"{seg}.spend.scale": g}
+    return {f"{seg}.order_value.mu": draws[:, 0], f"{seg}.order_value.sigma": draws[:, 1]}
+
+
+def draw_paths(scn: Scenario, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """Scenario key paths of the fitted Pareto/NBD values, per parameter draw.
+
+    ``draws`` has columns ``r, alpha, s, beta``; the clipping maxima stay those of
     the calibrated scenario ``scn``, except the dropout maximum of a draw whose dropout rate
     ``s / beta`` would then make a daily probability exceed 1: it is lowered so that
     ``s / beta x max`` stays at the largest valid value (so every draw passes its checks).
     """
-    r, alpha, s, beta, mu, sigma = (draws[:, i] for i in range(6))
+    r, alpha, s, beta = (draws[:, i] for i in range(4))
     out: dict[str, np.ndarray] = {}
     d = scenario_to_dict(scn)
     d_max = d["segments"]["customers"]["dropout"]["max"]
@@ -236,6 +272,4 @@ def draw_paths(scn: Scenario, draws: np.ndarray) -> dict[str, np.ndarray]:
     out[f"{seg}.propensity.scale"] = 1 / r
     out[f"{seg}.dropout.shape"] = s
     out[f"{seg}.dropout.scale"] = 1 / s
-    out[f"{seg}.order_value.mu"] = mu
-    out[f"{seg}.order_value.sigma"] = sigma
     return out

@@ -4,8 +4,10 @@ For a scenario whose customers follow the Pareto/NBD (what ``lifesim calibrate``
 segment with gamma propensity and gamma dropout, a customer stage with repeat purchases and a
 move into a churned stage), each customer of the log at ``as_of`` is drawn from their
 conditional distribution given their history ``(x, t_x, T)``: alive with ``P(alive)``, and if
-alive a purchase rate ``Gamma(r + x, alpha + T)`` and a dropout rate ``Gamma(s, beta + T)``
-(see :mod:`lifesim.experiments.calibration.forecast`). The market is those customers.
+alive a purchase rate ``Gamma(r + x, alpha + T)`` and a dropout rate ``Gamma(s, beta + T)``,
+and with the Gamma-Gamma spend model a spend from its posterior given the customer's repeat
+order values (see :mod:`lifesim.experiments.calibration.forecast`). The market is those
+customers.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from lifesim._random import SeedLike, stream
 from lifesim.config import Scenario
 from lifesim.errors import ConfigError, DataError
-from lifesim.experiments.calibration.forecast import cutoff_state
+from lifesim.experiments.calibration.forecast import SpendState, cutoff_state, spend_params
 from lifesim.experiments.calibration.models import Summary
 from lifesim.experiments.calibration.summary import customer_table
 
@@ -87,12 +89,20 @@ class LogState:
     churn_p: float
     as_of: str
     customers: int
+    spend: SpendState | None = None
+    repeat_value: np.ndarray | None = None
 
     def for_scenario(self, scn: Scenario) -> LogState:
         """Return the same customers under another parameter set (e.g. a draw of the fit)."""
         params, alive, dead, buy_p, churn_p = pareto_params(scn)
         return replace(
-            self, params=params, alive_stage=alive, dead_stage=dead, buy_p=buy_p, churn_p=churn_p
+            self,
+            params=params,
+            alive_stage=alive,
+            dead_stage=dead,
+            buy_p=buy_p,
+            churn_p=churn_p,
+            spend=_spend_state(scn, self.repeat_value),
         )
 
     def __call__(self, seed: SeedLike) -> dict[str, np.ndarray]:
@@ -106,7 +116,15 @@ class LogState:
             rng,
             self.alive_stage,
             self.dead_stage,
+            self.spend,
         )
+
+
+def _spend_state(scn: Scenario, m: np.ndarray | None) -> SpendState | None:
+    gg = spend_params(scn)
+    if gg is None or m is None:
+        return None
+    return SpendState(gg[0], gg[1], m)
 
 
 def state_from_log(
@@ -150,4 +168,6 @@ def state_from_log(
         churn_p,
         f"{name} at {as_of}",
         len(table.customers),
+        _spend_state(scenario, table.customers["repeat_value"].to_numpy()),
+        table.customers["repeat_value"].to_numpy(),
     )

@@ -31,7 +31,8 @@ class CustomerTable:
     customers : DataFrame
         Index: customer id. Columns ``first_day``, ``x``, ``t_x``, ``T``, ``orders`` (purchase
         days up to the cutoff), ``holdout`` (purchase days after the cutoff, up to the
-        holdout end; 0 without one).
+        holdout end; 0 without one), ``repeat_value`` (mean value of the repeat orders up to
+        the cutoff, the first order left out; 0 without any).
     orders : DataFrame
         One row per (customer position, day) order: ``cust``, ``day``, ``amount`` (summed).
     cutoff, holdout_end : int or None
@@ -97,6 +98,9 @@ def customer_table(log: TransactionLog, cutoff: int, holdout_end: int | None) ->
     n_cal = np.bincount(oc[cal], minlength=n_cust)
     last = np.full(n_cust, np.iinfo(np.int64).min)
     np.maximum.at(last, oc[cal], od[cal])
+    repeat = cal & np.r_[False, oc[1:] == oc[:-1]]  # by customer, then day: not the first
+    rep_value = np.bincount(oc[repeat], weights=amount[kept][repeat], minlength=n_cust)
+    x = n_cal[keep] - 1
     hold = np.zeros(n_cust, np.int64)
     if holdout_end is not None:
         h = (od > cutoff) & (od <= holdout_end)
@@ -104,11 +108,12 @@ def customer_table(log: TransactionLog, cutoff: int, holdout_end: int | None) ->
     customers = pd.DataFrame(
         {
             "first_day": first[keep],
-            "x": n_cal[keep] - 1,
+            "x": x,
             "t_x": last[keep] - first[keep],
             "T": cutoff - first[keep],
             "orders": n_cal[keep],
             "holdout": hold[keep],
+            "repeat_value": np.divide(rep_value[keep], x, out=np.zeros(len(keep)), where=x > 0),
         },
         index=pd.Index(log.customers[keep], name="customer"),
     )
