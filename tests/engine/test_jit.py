@@ -214,6 +214,23 @@ def test_referral_pool_count_and_picks_match_numpy(both, global_seed):
             jit.set_enabled(old)
 
 
+def test_head_of_a_rolled_recency_filter_matches_numpy(both, global_seed):
+    rng = np.random.default_rng(global_seed)
+    last = rng.integers(-32768, 40, 3000).astype(np.int16)
+    for people in (rng.permutation(3000)[:900], np.zeros(0, np.intp), np.array([7])):
+        for start in sorted({0, len(people) // 3, max(len(people) - 1, 0)}):
+            ring = people.tolist()[start:] + people.tolist()[:start]  # by hand
+            for upto, limit in ((20, 0), (20, 1), (20, 50), (20, 5000), (-5, 10), (32767, 30)):
+                a, b = both(
+                    lambda p=people, s=start, u=upto, k=limit: jit_marketing.first_not_since(
+                        p, last, u, s, k
+                    )
+                )
+                assert a.dtype == b.dtype == people.dtype
+                want = [p for p in ring if last[p] <= upto][:limit]
+                assert a.tolist() == b.tolist() == want
+
+
 def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     n = 5000

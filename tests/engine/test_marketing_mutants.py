@@ -900,6 +900,37 @@ def test_random_order_of_two_people_is_rolled_too():
     assert firsts == {0, 1}
 
 
+def test_a_limit_gives_the_head_of_the_same_list():
+    sim = make({"nl": NL}, size=40, seed=3)
+    pop = sim.pop
+    pop.stage[::3] = sim.graph.index("b")
+    pop.stage[1::5] = sim.graph.index("c")
+    pop.last_contact[::4] = 6  # contacted two days ago
+    mk = sim.marketing
+    for day in range(3):
+        v = _view(sim, 8 + day)
+        for stages in (["a"], ["a", "b"], ["c"]):
+            for order in ("score", "random"):
+                ring = [
+                    p
+                    for p in (mk.score_order if order == "score" else mk.rand_order)
+                    if sim.graph.names[pop.stage[p]] in stages
+                ]
+                if order == "random":
+                    start = int(sim.stream(f"policy:nl:{8 + day}").integers(len(ring)))
+                    ring = ring[start:] + ring[:start]
+                for gap in (0, 3):
+                    want = [p for p in ring if gap == 0 or pop.last_contact[p] <= 8 + day - gap]
+                    full = v.people_in(stages, gap, order=order, key="nl")
+                    assert full.tolist() == want
+                    for limit in (0, 1, 4, len(want), len(want) + 5):
+                        got = v.people_in(stages, gap, order=order, key="nl", limit=limit)
+                        assert got.tolist() == want[:limit]
+                        assert got.dtype == full.dtype
+    with pytest.raises(ValueError, match="limit must be >= 0 or None, got -1"):
+        v.people_in(["a"], limit=-1)
+
+
 def test_by_score_and_shuffled():
     sim = make({"nl": NL}, size=20, seed=4)
     v = _view(sim, 3)

@@ -190,3 +190,43 @@ def test_reach_does_not_look_for_people_money_cannot_pay_for():
     assert calls == [("paid_ads", 0.5)]
     assert strat.reach(View(2), ["awareness"], "paid_ads", 9.0).tolist() == [3, 1, 2]
     assert strat.reach(View(0), ["awareness"], "paid_ads").tolist() == [3, 1, 2]  # no money
+
+
+def test_reach_asks_only_for_the_people_the_money_pays_for_when_order_alone_decides():
+    from types import SimpleNamespace
+
+    from lifesim.model import make_strategy
+
+    scn = lifesim.default_scenario()
+    asked = []
+
+    class View:
+        day = 10
+        tactics = {
+            t: SimpleNamespace(spec=SimpleNamespace(stages=list(spec.stages)))
+            for t, spec in scn.tactics.items()
+        }
+
+        def affordable(self, tactic, money):
+            return 2
+
+        def people_in(self, stages, min_gap_days=0, order="score", key="", limit=None):
+            asked.append(limit)
+            return np.array([3, 1, 2, 0, 4])[:limit]
+
+        def last_contact_with(self, tactic):
+            return np.full(5, -32768, dtype=np.int16)
+
+    strat = make_strategy(scn, "stage_focused")
+    served = scn.tactics["newsletter"].stages
+    assert strat.reach(View(), served, "newsletter", 9.0).tolist() == [3, 1]
+    assert strat.reach(View(), served, "newsletter").tolist() == [3, 1, 2, 0, 4]  # no money
+    other = next(s for s in scn.stages if s not in served)  # the contact skips this stage's
+    assert len(strat.reach(View(), [other], "newsletter", 9.0)) == 5  # people: all are needed
+    strat.caps = {"newsletter": 3}  # a cap filters the list after it is found
+    assert len(strat.reach(View(), served, "newsletter", 9.0)) == 5
+    strat.caps, strat.targeting = {}, "uplift"
+    strat.uplift_noise = 0.0
+    View.by_uplift = lambda self, tactic, people, noise: people[::-1]
+    assert strat.reach(View(), served, "newsletter", 9.0).tolist() == [4, 0, 2, 1, 3]
+    assert asked == [2, None, None, None, None]

@@ -12,7 +12,7 @@ import numpy as np
 from lifesim.engine import jit
 from lifesim.engine.jit import _jit
 
-__all__ = ["buckets", "count_in", "merge_store", "not_since", "nth_in"]
+__all__ = ["buckets", "count_in", "first_not_since", "merge_store", "not_since", "nth_in"]
 
 
 def _buckets(perm, stage, out, counts):
@@ -63,6 +63,43 @@ def not_since(people: np.ndarray, last: np.ndarray, upto: int) -> np.ndarray:
     if jit.ENABLED and last.dtype == np.int16 and people.dtype in (np.intp, np.int64, np.int32):
         return _jit(_not_since)(people, last, upto)
     return people[last[people].astype(np.int32) <= upto]
+
+
+def _first_not_since(people, last, upto, start, limit):
+    n = len(people)
+    out = np.empty(min(n, limit), dtype=people.dtype)
+    k = 0
+    for j in range(n):
+        if k == limit:
+            break
+        i = start + j
+        if i >= n:
+            i -= n
+        p = people[i]
+        if last[p] <= upto:
+            out[k] = p
+            k += 1
+    return out[:k].copy()
+
+
+def first_not_since(
+    people: np.ndarray, last: np.ndarray, upto: int, start: int, limit: int
+) -> np.ndarray:
+    """Return the first ``limit`` of ``np.roll(people, -start)`` whose ``last`` is <= ``upto``.
+
+    Reads ``people`` from position ``start`` on (wrapping round) and stops at ``limit``:
+    the head of :func:`not_since` of the rolled list, without the roll or a whole pass.
+    """
+    if (
+        jit.ENABLED
+        and last.dtype == np.int16
+        and people.dtype in (np.intp, np.int64, np.int32)
+        and 0 <= start <= len(people)
+    ):
+        return _jit(_first_not_since)(people, last, upto, start, max(limit, 0))
+    if start:
+        people = np.roll(people, -start)
+    return people[last[people].astype(np.int32) <= upto][: max(limit, 0)]
 
 
 def _merge_store(o_idx, o_st, o_until, o_period, o_used, n_idx, n_st, until, period, cur):

@@ -254,7 +254,12 @@ class MarketView:
         return self._mk.budget.allowance(self.day)
 
     def people_in(
-        self, stages: list[str], min_gap_days: int = 0, order: str = "score", key: str = ""
+        self,
+        stages: list[str],
+        min_gap_days: int = 0,
+        order: str = "score",
+        key: str = "",
+        limit: int | None = None,
     ) -> np.ndarray:
         """People now in any of ``stages``, in the order a strategy would reach them.
 
@@ -269,9 +274,14 @@ class MarketView:
             and the day), so each day reaches a different slice.
         key : str
             Names the random start (e.g. the tactic), for ``order='random'``.
+        limit : int, optional
+            Return only the first ``limit`` of these people (found without a pass over the
+            rest: a strategy that can pay for a few contacts asks for a few people).
         """
         if order not in ("score", "random"):
             raise ValueError(f"order must be 'score' or 'random', got {order!r}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
         mk = self._mk
         parts = [mk.people_in_stage(self.stage_names.index(s), order) for s in stages]
         if len(parts) == 1:
@@ -280,13 +290,17 @@ class MarketView:
             people = np.concatenate(parts)
             rank = mk.score_rank if order == "score" else mk.rand_rank
             people = people[np.argsort(rank[people], kind="stable")]  # merge of sorted runs
+        start = 0
         if order == "random" and len(people) > 1:
             start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(len(people)))
+        last = mk.svc.pop.last_contact
+        if limit is not None:  # the head of the list below, without building all of it
+            upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
+            return jit_marketing.first_not_since(people, last, upto, start, limit)
+        if start:
             people = np.roll(people, -start)
         if min_gap_days > 0:
-            people = jit_marketing.not_since(
-                people, self._mk.svc.pop.last_contact, self.day - min_gap_days
-            )
+            people = jit_marketing.not_since(people, last, self.day - min_gap_days)
         return people
 
     def last_contact_with(self, tactic: str) -> np.ndarray:

@@ -22,6 +22,7 @@ Example
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -127,22 +128,48 @@ class Executed:
         """People in ``stages`` in the order the execution reaches them, caps applied.
 
         With ``money``, nobody when it (or the budget) cannot pay for one contact: the
-        contact would reach nobody, so the people are not looked for.
+        contact would reach nobody, so the people are not looked for. When nothing but the
+        order decides who is contacted (the tactic serves all of ``stages``, no cap, no
+        uplift ranking), only the first people the money pays for are looked for.
         """
         affordable = getattr(view, "affordable", None)
-        if money is not None and affordable is not None and affordable(tactic, money) <= 0:
-            return np.zeros(0, dtype=np.int64)
-        if self.targeting == "random":
-            people = view.people_in(stages, min_gap_days=self.gap, order="random", key=tactic)
-        else:
-            people = view.people_in(stages, min_gap_days=self.gap)
         cap = self.caps.get(tactic, 0)
+        limit = None
+        if money is not None and affordable is not None:
+            n = affordable(tactic, money)
+            if n <= 0:
+                return np.zeros(0, dtype=np.int64)
+            if cap <= 0 and self.targeting != "uplift" and _takes_limit(view):
+                served = view.tactics[tactic].spec.stages
+                if all(s in served for s in stages):
+                    limit = n  # contact() would take the first n of the list
+        kw = {} if limit is None else {"limit": limit}
+        if self.targeting == "random":
+            people = view.people_in(stages, min_gap_days=self.gap, order="random", key=tactic, **kw)
+        else:
+            people = view.people_in(stages, min_gap_days=self.gap, **kw)
         if cap > 0 and len(people):
             last = view.last_contact_with(tactic)
             people = people[last[people].astype(np.int32) <= view.day - cap]
         if self.targeting == "uplift" and len(people) > 1:
             people = view.by_uplift(tactic, people, self.uplift_noise)
         return people
+
+
+_TAKES_LIMIT: dict[type, bool] = {}
+
+
+def _takes_limit(view: Any) -> bool:
+    """Tell whether the view's ``people_in`` takes ``limit`` (a filtering wrapper may not)."""
+    kind = type(view)
+    ok = _TAKES_LIMIT.get(kind)
+    if ok is None:
+        try:
+            ok = "limit" in inspect.signature(kind.people_in).parameters
+        except (AttributeError, TypeError, ValueError):
+            ok = False
+        _TAKES_LIMIT[kind] = ok
+    return ok
 
 
 class KpiFocused(Executed):
