@@ -1964,3 +1964,82 @@ def test_to_dict_cleans_lists_in_the_verdict_and_keeps_significance_per_pair():
     ).to_dict()
     assert nan_ci["winner"]["ci"] == [None, None]
     json.dumps(nan_ci, allow_nan=False)
+
+
+# --- added after the full run of 2026-12-07 (every mutant of the target judged) ----------------
+
+
+class _Display:
+    """What ``progress=True`` gets from ``lifesim._progress.auto_progress``: records the calls."""
+
+    def __init__(self, label, unit):
+        self.made, self.begun, self.calls = (label, unit), [], []
+
+    def begin(self, total, done=0):
+        self.begun.append((total, done))
+
+    def __call__(self, done, total):
+        self.calls.append((done, total))
+
+
+def _displays(monkeypatch) -> list[_Display]:
+    made: list[_Display] = []
+
+    def auto(label, unit="runs"):
+        made.append(_Display(label, unit))
+        return made[-1]
+
+    monkeypatch.setattr("lifesim._progress.auto_progress", auto)
+    return made
+
+
+def test_marginal_progress_true_names_the_job_and_counts_its_runs(monkeypatch):
+    made = _displays(monkeypatch)
+    marginal_roi(
+        None,
+        "stage_focused",
+        budgets=[0, 500],
+        replications=2,
+        customers=20,
+        days=5,
+        seed=1,
+        progress=True,
+    )
+    # 2 no-marketing runs + 2 budgets x 2 replications = 6 runs
+    assert len(made) == 1 and made[0].made == ("marginal ROI", "runs")
+    assert made[0].begun == [(6, 0)]
+    assert made[0].calls == [(i, 6) for i in range(1, 7)]
+
+
+def test_marginal_refuses_too_many_replications_and_zero_jobs():
+    from lifesim._limits import MAX_REPLICATIONS
+
+    with pytest.raises(ConfigError) as e:
+        marginal_roi(None, "stage_focused", budgets=[0, 1], replications=MAX_REPLICATIONS + 1)
+    p, msg = _problem(e)
+    assert p == "replications" and msg == f"must be <= {MAX_REPLICATIONS:,}, got 100001"
+    with pytest.raises(ConfigError) as e:
+        marginal_roi(None, "stage_focused", budgets=[0, 1], replications=2, jobs=0)
+    assert _problem(e) == ("jobs", "must be >= 1 or -1 (all cores), got 0")
+
+
+def test_save_tables_writes_the_flow_counts_when_the_runs_kept_them(tmp_path):
+    flows = pd.DataFrame(
+        {
+            "replication": [0, 1],
+            "strategy": ["none", "none"],
+            "from_stage": ["a", "a"],
+            "to_stage": ["b", "b"],
+            "cause": ["organic", "organic"],
+            "moves": [3, 5],
+        }
+    )
+    res = ComparisonResult(**{**_result().__dict__, "flow_counts": flows})
+    res.save_tables(tmp_path)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "flows.parquet"), flows)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "flows.csv"), flows)
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert "flows" in man["tables"]
+    # a hand-built result without flows writes no flows table (as in the save test above)
+    _result().save_tables(tmp_path / "plain")
+    assert not (tmp_path / "plain" / "flows.csv").exists()
