@@ -231,6 +231,69 @@ def test_head_of_a_rolled_recency_filter_matches_numpy(both, global_seed):
                 assert a.tolist() == b.tolist() == want
 
 
+def test_lapsed_store_entries_are_dropped_in_one_pass(global_seed):
+    rng = np.random.default_rng(global_seed)
+    n = 400
+    for with_used in (False, True):
+        e = Effect(
+            np.sort(rng.choice(5000, n, replace=False)).astype(np.int32),
+            np.ones(3),
+            0,
+            90,
+            strength=rng.random(n).astype(np.float32),
+            used=rng.random(n) < 0.3 if with_used else None,
+            until_each=rng.integers(5, 15, n).astype(np.int32),
+            period_each=rng.integers(0, 2, n).astype(np.int16),
+        )
+        old = jit.set_enabled(True)
+        try:
+            assert jit_marketing.drop_lapsed(e, 4, 1) == (None, 0)  # nothing lapses yet
+            kept, released = jit_marketing.drop_lapsed(e, 9, 1)
+            jit.set_enabled(False)
+            assert jit_marketing.drop_lapsed(e, 9, 1) is None  # the caller's NumPy code runs
+        finally:
+            jit.set_enabled(old)
+        stay = [i for i in range(n) if e.until_each[i] > 9]  # by hand
+        for got, arr in zip(
+            kept[:4], (e.idx, e.strength, e.until_each, e.period_each), strict=True
+        ):
+            assert got.dtype == arr.dtype
+            assert got.tolist() == arr[stay].tolist()
+        if with_used:
+            assert kept[4].tolist() == e.used[stay].tolist()
+            gone = [i for i in range(n) if e.until_each[i] <= 9]
+            assert released == sum(1 for i in gone if not e.used[i] and e.period_each[i] == 1)
+            assert released > 0
+        else:
+            assert kept[4] is None and released == 0
+
+
+def test_end_of_day_fatigue_rounds_as_numpy(global_seed):
+    rng = np.random.default_rng(global_seed)
+    fat = rng.uniform(0.0, 6.0, 5000).astype(np.float32)
+    sat = rng.uniform(0.0, 1.0, 5000).astype(np.float32)
+    f32 = np.float32
+    for with_sat in (False, True):
+        f, s = fat.copy(), sat.copy()
+        old = jit.set_enabled(True)
+        try:
+            assert jit_marketing.fatigue_day(f, s, f32(2.0), f32(0.37), f32(0.81), with_sat)
+        finally:
+            jit.set_enabled(old)
+        want_s = sat.copy()
+        if with_sat:  # the NumPy code written out: float32, rounded at every step
+            over = np.maximum(fat - f32(2.0), f32(0)) * f32(0.37)
+            want_s = np.maximum(sat - over, f32(0))
+            assert (want_s < sat).any() and (want_s == 0).any()
+        assert s.tobytes() == want_s.tobytes()
+        assert f.tobytes() == (fat * f32(0.81)).tobytes()
+    old = jit.set_enabled(False)
+    try:
+        assert not jit_marketing.fatigue_day(fat, sat, f32(2.0), f32(0.37), f32(0.81), True)
+    finally:
+        jit.set_enabled(old)
+
+
 def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     n = 5000

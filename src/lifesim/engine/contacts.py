@@ -214,6 +214,12 @@ class Contacts:
         if not self.active:
             return
         pop = self.svc.pop
+        fat = self.fat
+        if jit_marketing.fatigue_day(
+            pop.fatigue, pop.satisfaction, np.float32(fat.churn_threshold),
+            np.float32(fat.satisfaction_per_unit), self.decay, fat.satisfaction_per_unit > 0,
+        ):  # fmt: skip
+            return
         if self.fat.satisfaction_per_unit > 0:
             over = pop.fatigue - np.float32(self.fat.churn_threshold)
             np.maximum(over, 0, out=over)

@@ -12,15 +12,26 @@ import numpy as np
 from lifesim.engine import jit
 from lifesim.engine.jit import _jit
 
-__all__ = ["buckets", "count_in", "first_not_since", "merge_store", "not_since", "nth_in"]
+__all__ = [
+    "buckets",
+    "count_in",
+    "drop_lapsed",
+    "fatigue_day",
+    "first_not_since",
+    "merge_store",
+    "not_since",
+    "nth_in",
+]
 
 
 def _buckets(perm, stage, out, counts):
     n_codes = len(counts)
+    staged = np.empty(len(perm), dtype=np.int8)  # one gather of the stages, read twice
     for k in range(len(perm)):
         s = stage[perm[k]]
         if s < 0 or s >= n_codes:
             return False
+        staged[k] = s
         counts[s] += 1
     pos = np.zeros(len(counts), dtype=np.int64)
     acc = 0
@@ -28,9 +39,8 @@ def _buckets(perm, stage, out, counts):
         pos[s] = acc
         acc += counts[s]
     for k in range(len(perm)):
-        p = perm[k]
-        s = stage[p]
-        out[pos[s]] = p
+        s = staged[k]
+        out[pos[s]] = perm[k]
         pos[s] += 1
     return True
 
@@ -227,3 +237,79 @@ def nth_in(mask: np.ndarray, codes: np.ndarray, ranks: np.ndarray) -> np.ndarray
         if _jit(_nth_in)(mask, codes, ranks, out):
             return out  # else a code outside the mask or a rank past the end: NumPy's answer
     return np.flatnonzero(mask[codes])[ranks]
+
+
+def _drop_lapsed(idx, st, until, period, used, day, cur):
+    n = len(idx)
+    has_used = len(used) > 0
+    keep = 0
+    released = 0
+    for i in range(n):
+        if until[i] > day:
+            keep += 1
+        elif has_used and not used[i] and period[i] == cur:
+            released += 1
+    if keep == n:
+        return False, idx, st, until, period, used, 0
+    idx2 = np.empty(keep, dtype=idx.dtype)
+    st2 = np.empty(keep, dtype=st.dtype)
+    up2 = np.empty(keep, dtype=until.dtype)
+    pe2 = np.empty(keep, dtype=period.dtype)
+    us2 = np.empty(keep if has_used else 0, dtype=np.bool_)
+    k = 0
+    for i in range(n):
+        if until[i] > day:
+            idx2[k] = idx[i]
+            st2[k] = st[i]
+            up2[k] = until[i]
+            pe2[k] = period[i]
+            if has_used:
+                us2[k] = used[i]
+            k += 1
+    return True, idx2, st2, up2, pe2, us2, released
+
+
+def drop_lapsed(e, day: int, cur: int):
+    """Drop the entries of store ``e`` that lapse by ``day`` in one pass, or ``None``.
+
+    Returns ``(kept, released)``: ``kept`` is the kept ``idx, strength, until_each,
+    period_each, used`` (``None`` when nothing lapses) and ``released`` how many dropped
+    offers were unused and reserved in period ``cur`` (their money comes back). ``None``
+    without numba: the caller's NumPy code runs.
+    """
+    if not jit.ENABLED or e.strength is None or e.period_each is None:
+        return None
+    used = e.used if e.used is not None else np.zeros(0, np.bool_)
+    out = _jit(_drop_lapsed)(e.idx, e.strength, e.until_each, e.period_each, used, day, cur)
+    changed, idx, st, up, pe, us, released = out
+    if not changed:
+        return None, 0
+    return (idx, st, up, pe, (us if e.used is not None else None)), int(released)
+
+
+def _fatigue_day(fatigue, sat, thr, per_unit, decay, with_sat):
+    zero = np.float32(0)
+    for i in range(len(fatigue)):
+        f = fatigue[i]
+        if with_sat:
+            over = f - thr
+            if over < zero:
+                over = zero
+            over = over * per_unit
+            s = sat[i] - over
+            if s < zero:
+                s = zero
+            sat[i] = s
+        fatigue[i] = f * decay
+
+
+def fatigue_day(fatigue, sat, thr, per_unit, decay, with_sat: bool) -> bool:
+    """End of day in one pass: satisfaction falls past the threshold, fatigue decays.
+
+    ``thr``, ``per_unit`` and ``decay`` are float32, as are both arrays (every step then
+    rounds as the NumPy code's does). Returns ``False`` (nothing done) without numba.
+    """
+    if not (jit.ENABLED and fatigue.dtype == np.float32 and sat.dtype == np.float32):
+        return False
+    _jit(_fatigue_day)(fatigue, sat, thr, per_unit, decay, with_sat)
+    return True

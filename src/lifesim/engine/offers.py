@@ -94,15 +94,29 @@ class OfferBook:
             name = self.svc.causes[code]
             unit = self.tactics[name].spec.cost.per_redemption
             self.stats[name]["redeemed"] += len(p)
-            periods, counts = np.unique(e.period_each[p], return_counts=True)
+            per_each = e.period_each[p]
+            if (per_each == per_each[0]).all():  # the usual case: one period
+                periods, counts = per_each[:1], np.array([len(p)], dtype=np.intp)
+            else:
+                periods, counts = np.unique(per_each, return_counts=True)
             for per, k in zip(periods, counts, strict=True):
                 self.svc.ledger.spend_reserved(day, int(per), name, "redemption", int(k), k * unit)
         return used_code
 
     def expire(self, day: int) -> None:
         """Drop lapsed contacts; unredeemed offers give their reservation back."""
+        led = self.svc.ledger
         for code, e in self.stores.items():
             if e.until_each is None or not len(e.idx):
+                continue
+            done = jit_marketing.drop_lapsed(e, day, led.period)
+            if done is not None:  # compiled: one pass over the store
+                kept, released = done
+                if kept is not None:
+                    e.idx, e.strength, e.until_each, e.period_each, e.used = kept
+                unit = self.tactics[self.svc.causes[code]].spec.cost.per_redemption
+                if released and unit > 0:
+                    led.release(led.period, released * unit)
                 continue
             drop = e.until_each <= day
             if drop.any():
