@@ -160,29 +160,48 @@ def test_day_of_week_multipliers_by_hand_and_what_is_not_identified():
     assert not y.identified and "spans 1.9 years; at least 2 are needed" in y.reason
 
 
-def test_calibrate_reports_seasonality_as_fitted_but_not_used():
+def test_calibrate_writes_the_fitted_seasonality_into_the_scenario_calendar():
+    import lifesim
+    from lifesim.experiments.calibration.state import state_from_log
+
     rng = np.random.default_rng(0)  # fixed data whose Pareto/NBD fit converges
     first = np.sort(rng.integers(0, 200, 900))
     log = _log(first, 365, rng)
     start = pd.Timestamp("2024-01-01")
     dated = log.assign(day=start + pd.to_timedelta(log["day"], "D"))
+    closed = dated["day"].dt.day_of_week == 6  # no repeat purchase on Sundays
+    dated = dated[~closed | (dated.index < len(first))]  # _log's first rows: first purchases
     res = calibrate(dated, cutoff="2024-09-30", draws=10, forecast_draws=10)
     season = res.to_dict()["seasonality"]
-    assert season["day_of_week"]["identified"] and not season["day_of_week"]["used_by_engine"]
-    assert set(season["day_of_week"]["multipliers"]) == {"Mon", "Tue", "Wed", "Thu", "Fri",
-                                                         "Sat", "Sun"}  # fmt: skip
+    assert season["day_of_week"]["identified"] and season["day_of_week"]["used_by_engine"]
+    multipliers = season["day_of_week"]["multipliers"]
+    assert set(multipliers) == {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+    assert multipliers["Sun"]["estimate"] == 0.0
+    cal = res.scenario.calendar
+    assert str(cal.start) == "2024-10-01"  # day 0 of a run from the cutoff
+    assert cal.day_of_week == {k: v["estimate"] for k, v in multipliers.items()}
+    assert not cal.month  # yearly seasonality not identified (0.75 years)
+    assert "calendar.day_of_week" in season["day_of_week"]["note"]
+    assert not res.not_used and "calendar:" in res.scenario_yaml
     assert season["yearly"] == {
         "identified": False,
         "reason": "the calibration period spans 0.75 years; at least 2 are needed",
     }
-    assert any(m.startswith("day-of-week seasonality of purchases: fitted") for m in res.not_used)
     assert any(m.startswith("yearly seasonality of purchases: not identified") for m in (
         res.not_identified))  # fmt: skip
+    # the engine uses it: a run from the log's customers at another date sells on no Sunday
+    state = state_from_log(res.scenario, dated, "2024-10-06")  # a Sunday: day 0 a Monday
+    scn = state.dated(res.scenario)
+    assert str(scn.calendar.start) == "2024-10-07"
+    run = lifesim.simulate(scn, seed=1, days=70, initial=state(1), record_events=False)
+    days = run.purchases["day"].to_numpy()
+    assert len(days) > 100 and not (days % 7 == 6).any()
     # integer days: no calendar
     res = calibrate(log, cutoff=273, draws=10, forecast_draws=10)
     assert res.to_dict()["seasonality"]["day_of_week"]["reason"] == (
         "integer day numbers carry no weekday"
     )
+    assert not res.scenario.calendar.seasonal
 
 
 #: Daily move probabilities of the synthetic CRM (stage names of the default scenario).

@@ -105,7 +105,7 @@ def run(
                         )
                     ]
                 )
-            scn, exp = resolve_experiment(scn, state.customers)
+            scn, exp = resolve_experiment(state.dated(scn), state.customers)
         inputs = [config, from_log]
         out = default_run_dir("experiment", scn.name) if out is None else out
         check_out_dir(out, overwrite=overwrite, inputs=inputs)

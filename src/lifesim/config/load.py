@@ -272,14 +272,13 @@ def _check_scaled_probabilities(scn: Scenario, boost: dict[str, float]) -> list[
                     f"dropout factor {sat:g}); must be <= 1",
                 )
             )
-        if st.buy is not None and st.buy.propensity and st.buy.p > 0:
-            if st.buy.p * m_max > 1.0 + 1e-12:
-                problems.append(
-                    (
-                        f"stages.{s}.buy.p",
-                        f"p x largest propensity = {st.buy.p * m_max:.4g}; must be <= 1",
-                    )
-                )
+        season = scn.calendar.largest()
+        if st.buy is not None and st.buy.p > 0:
+            top = st.buy.p * (m_max if st.buy.propensity else 1.0) * season
+            if top > 1.0 + 1e-12:
+                what = "p x largest propensity" if st.buy.propensity else "p"
+                what += " x largest calendar factor" if season != 1 else ""
+                problems.append((f"stages.{s}.buy.p", f"{what} = {top:.4g}; must be <= 1"))
     return problems
 
 

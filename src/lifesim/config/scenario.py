@@ -8,8 +8,10 @@ in :func:`lifesim.config.check_scenario`.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from lifesim import _limits
@@ -28,6 +30,7 @@ __all__ = [
     "LogNormal",
     "InverseGamma",
     "Uniform",
+    "Calendar",
     "Beta",
     "Distribution",
     "Segment",
@@ -291,6 +294,60 @@ class Segment(_Strict):
     dropout: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=1.0))
     dropout_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     spend: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=1.0))
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class Calendar(_Strict):
+    """Seasonality: factors on repeat purchases by day of the week and month of the year.
+
+    On simulated day ``d`` (the date ``start + d``) every stage's repeat-purchase probability
+    (``buy.p``) is multiplied by ``day_of_week[weekday] x month[month]`` (a day or month not
+    listed: 1). ``lifesim calibrate`` writes the multipliers it fits (mean 1 over the week and
+    the year). Stage moves, first purchases included, are not seasonal.
+
+    Attributes
+    ----------
+    start : date, optional
+        The date of day 0 (required with any factor).
+    day_of_week : dict of str to float
+        ``Mon`` .. ``Sun`` to a factor >= 0.
+    month : dict of str to float
+        ``Jan`` .. ``Dec`` to a factor >= 0.
+    """
+
+    start: dt.date | None = None
+    day_of_week: dict[Literal[WEEKDAYS], NonNegative] = Field(default_factory=dict)
+    month: dict[Literal[MONTHS], NonNegative] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dated(self) -> Calendar:
+        if (self.day_of_week or self.month) and self.start is None:
+            raise ValueError(
+                "start: required with day_of_week or month factors (the date of day 0, e.g. "
+                "2026-01-01)"
+            )
+        return self
+
+    @property
+    def seasonal(self) -> bool:
+        """Whether any factor differs from 1."""
+        return any(v != 1 for v in (*self.day_of_week.values(), *self.month.values()))
+
+    def factors(self, days: int) -> np.ndarray:
+        """Return the factor of each day ``0 .. days - 1`` (float64)."""
+        dow = np.array([self.day_of_week.get(d, 1.0) for d in WEEKDAYS])
+        mon = np.array([self.month.get(m, 1.0) for m in MONTHS])
+        dates = np.datetime64(self.start, "D") + np.arange(days)
+        weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+        month = dates.astype("datetime64[M]").astype(np.int64) % 12
+        return dow[weekday] * mon[month]
+
+    def largest(self) -> float:
+        """Return the largest factor any day can have."""
+        return max(self.day_of_week.values(), default=1.0) * max(self.month.values(), default=1.0)
 
 
 class Market(_Strict):
@@ -725,6 +782,8 @@ class Scenario(_Strict):
     economics : Economics
     compare : CompareSpec
     experiment : Experiment, optional
+    calendar : Calendar
+        Seasonality of repeat purchases (default: none).
     uncertain : dict of str to Distribution or [low, high]
         Values that are guesses, stated as ranges: a key path (``stages.retention.buy.p``,
         ``tactics.coupon.effect.retention->churned``) to a distribution or an interval
@@ -750,6 +809,7 @@ class Scenario(_Strict):
     economics: Economics = Field(default_factory=Economics)
     compare: CompareSpec = Field(default_factory=CompareSpec)
     experiment: Experiment | None = None
+    calendar: Calendar = Field(default_factory=Calendar)
     uncertain: dict[
         str, Distribution | Annotated[list[float], Field(min_length=2, max_length=2)]
     ] = Field(default_factory=dict)

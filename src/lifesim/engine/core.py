@@ -127,6 +127,8 @@ class Simulation:
         self.seed_seq = as_seed_sequence(seed)
         self.graph = StageGraph.from_scenario(self.scenario)
         self.days = self.scenario.days
+        cal = self.scenario.calendar
+        self._season = cal.factors(self.days) if cal.seasonal else None  # on repeat purchases
         self.n = self.scenario.market.size
         self.segments = list(self.scenario.segments)
         self._spend_varies = any(  # orders are order_value x the person's spend multiplier
@@ -265,6 +267,8 @@ class Simulation:
     def _tables(self, day: int) -> DayTables:
         g = self.graph
         boost, bcause, buy, self._ticket_extra = self.marketing.stage_factors()
+        if self._season is not None:
+            buy = buy * self._season[day]
         cause = np.where(bcause >= 0, bcause, 0).astype(np.int16)
         live = []
         for s, b, start, until, code in self._stage_boosts:

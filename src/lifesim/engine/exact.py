@@ -124,8 +124,9 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
     revenue = 0.0
     src = g.src.astype(np.intp)
     dst = g.dst.astype(np.intp)
+    season = scn.calendar.factors(scn.days) if scn.calendar.seasonal else np.ones(scn.days)
     for day in range(scn.days):
-        day_orders = (x * buy).sum(axis=1)
+        day_orders = (x * buy).sum(axis=1) * season[day]
         orders[day] = w @ day_orders
         revenue += (w * val) @ day_orders
         pe = g.p * np.where(g.boosted, boosts[day], 1.0)

@@ -57,6 +57,20 @@ def calibration_figure(res: CalibrationResult) -> Figure:
     grid = np.linspace(np.log(v).min(), np.log(v).max(), 200)
     mu, sigma = res.order_value["mu"], res.order_value["sigma"]
     ax[2].plot(grid, stats.norm.pdf(grid, mu, sigma), color="tab:blue", label="fitted log-normal")
+    seg = res.scenario.segments["customers"]
+    if seg.spend.dist == "invgamma":  # what the engine draws: Gamma(p, 1) x InvGamma(q, gamma)
+        rng = np.random.default_rng(0)
+        k = 200_000
+        sim = rng.gamma(seg.order_value.shape, seg.order_value.scale, k)
+        sim *= seg.spend.scale / rng.gamma(seg.spend.shape, 1.0, k)
+        ax[2].hist(
+            np.log(sim[sim > 0]),
+            bins=grid,
+            density=True,
+            histtype="step",
+            color="tab:red",
+            label="Gamma-Gamma (the engine's)",
+        )
     ax[2].set(xlabel="log order value", ylabel="density", title="Order values")
     ax[2].legend()
     fig.tight_layout()
@@ -64,7 +78,7 @@ def calibration_figure(res: CalibrationResult) -> Figure:
 
 
 def _unused_panels(res: CalibrationResult) -> list:
-    """Plotters of what was fitted but is not used by the engine (one axis each)."""
+    """Plotters of the inflow (not used by the engine) and seasonality (one axis each)."""
     panels = []
     inflow = res.inflow
     if inflow is not None and inflow.identified:
@@ -99,12 +113,12 @@ def _plot_season(ax, f) -> None:  # noqa: ANN001
     name = "Day-of-week" if f.kind == "day_of_week" else "Yearly"
     ax.set(
         ylabel="x mean purchase rate (95% CI)",
-        title=f"{name} seasonality (p = {f.p_value:.2g}; not used by the engine)",
+        title=f"{name} seasonality (p = {f.p_value:.2g}; in the scenario's calendar)",
     )
 
 
 def unused_figure(res: CalibrationResult) -> Figure:
-    """Plot what was fitted but is not used by the engine (inflow, seasonality)."""
+    """Plot the fitted inflow (not used by the engine) and seasonality (the calendar)."""
     panels = _unused_panels(res)
     fig, ax = subplots(1, len(panels), figsize=(7 * len(panels), 4), squeeze=False)
     for plot, a in zip(panels, ax[0], strict=True):

@@ -175,6 +175,39 @@ def _spend_draws(spend: Any, n: int, rng: np.random.Generator) -> np.ndarray:
     return out[:n]
 
 
+def _with_calendar(
+    scn: Scenario,
+    seasons: Sequence[Any],
+    start: str,
+    comments: dict[tuple[str, ...], str],
+    label: str,
+) -> tuple[Scenario, list[str]]:
+    """Write the identified seasonal multipliers into ``calendar`` (day 0 = ``start``).
+
+    Returns the scenario and notes for what could not be written (a multiplier that would
+    push a daily purchase probability above 1 leaves the scenario without seasonality).
+    """
+    values: dict[str, Any] = {}
+    key = {"day_of_week": "day_of_week", "yearly": "month"}
+    for f in seasons:
+        if f.identified:
+            values[f"calendar.{key[f.kind]}"] = {
+                row.season: float(row.multiplier) for row in f.table.itertuples()
+            }
+    if not values:
+        return scn, []
+    try:
+        out = override(scn, {"calendar.start": start, **values})
+    except ConfigError as exc:
+        return scn, [f"seasonality: fitted but not written to the scenario ({exc})"]
+    comments[("calendar", "start")] = "the day after the cutoff: day 0 of a run from the cutoff"
+    for k in values:
+        comments[tuple(k.split("."))] = (
+            f"fitted from the repeat purchase days of {label}: multipliers of buy.p (mean 1)"
+        )
+    return out, []
+
+
 def _feasible_draws(
     fit: Any, scn: Scenario, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, int]:
@@ -427,7 +460,10 @@ def calibrate(
         f(repeat_days, log.first_day, cut, dates) for f in (fit_day_of_week, fit_yearly)
     )
     for season in seasons:
-        (unused if season.identified else missing).append(season.summary_line())
+        if not season.identified:
+            missing.append(season.summary_line())
+    scn, seasonal_notes = _with_calendar(scn, seasons, log.format_day(cut + 1), comments, label)
+    missing += seasonal_notes
     if ov["zero"]:
         share = ov["zero"] / (ov["zero"] + ov["n"])
         model = "Gamma-Gamma" if use_spend else "log-normal"

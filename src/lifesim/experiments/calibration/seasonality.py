@@ -17,8 +17,10 @@ times are calendar dates (integer day numbers carry no calendar):
   standard error ``m / sqrt(purchases)`` (Poisson; the trend's own noise is left out);
   a chi-square test of equal months gives a p-value.
 
-The engine's purchase probabilities do not vary by calendar, so these are reported (fit.json,
-report) and listed as "fitted but not used by the engine".
+Identified multipliers are written into the calibrated scenario's ``calendar``
+(``day_of_week``, ``month``; ``start`` the day after the cutoff), where they multiply every
+stage's repeat-purchase probability on each simulated date; they are fixed at their estimates
+in the parameter draws.
 """
 
 from __future__ import annotations
@@ -29,14 +31,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["SeasonalFit", "fit_day_of_week", "fit_yearly", "MIN_WEEKS", "MIN_YEARS", "NOT_USED"]
+__all__ = ["SeasonalFit", "fit_day_of_week", "fit_yearly", "MIN_WEEKS", "MIN_YEARS", "USED"]
 
 #: Fewest complete weeks for day-of-week seasonality.
 MIN_WEEKS = 8
 #: Fewest years (of 365 days) for yearly seasonality.
 MIN_YEARS = 2
 
-NOT_USED = "not used by the engine (its purchase probabilities do not vary by calendar)"
+USED = {
+    "day_of_week": "written to the scenario as calendar.day_of_week (multiplies buy.p)",
+    "yearly": "written to the scenario as calendar.month (multiplies buy.p)",
+}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -84,8 +89,8 @@ class SeasonalFit:
                 }
                 for row in self.table.itertuples()
             },
-            "used_by_engine": False,
-            "note": NOT_USED,
+            "used_by_engine": True,
+            "note": USED[self.kind],
         }
 
     def summary_line(self) -> str:
@@ -99,7 +104,7 @@ class SeasonalFit:
             f"{name} seasonality of purchases: fitted, highest {top.season} "
             f"{top.multiplier:.3g} [{top.lower:.3g}, {top.upper:.3g}], lowest {low.season} "
             f"{low.multiplier:.3g} [{low.lower:.3g}, {low.upper:.3g}] x the mean rate "
-            f"(test of none: p = {self.p_value:.3g}); {NOT_USED}"
+            f"(test of none: p = {self.p_value:.3g}); {USED[self.kind]}"
         )
 
 

@@ -91,6 +91,18 @@ class LogState:
     customers: int
     spend: SpendState | None = None
     repeat_value: np.ndarray | None = None
+    start: str | None = None
+
+    def dated(self, scn: Scenario) -> Scenario:
+        """Return ``scn`` with its calendar starting the day after ``as_of`` (day 0 then).
+
+        Unchanged when the scenario has no seasonality or the log's times are day numbers.
+        """
+        if self.start is None or not scn.calendar.seasonal:
+            return scn
+        from lifesim.config import override
+
+        return override(scn, {"calendar.start": self.start}, where="(--as-of)")
 
     def for_scenario(self, scn: Scenario) -> LogState:
         """Return the same customers under another parameter set (e.g. a draw of the fit)."""
@@ -170,4 +182,5 @@ def state_from_log(
         len(table.customers),
         _spend_state(scenario, table.customers["repeat_value"].to_numpy()),
         table.customers["repeat_value"].to_numpy(),
+        log.format_day(day + 1) if log.time_kind == "date" else None,
     )
