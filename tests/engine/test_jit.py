@@ -294,6 +294,41 @@ def test_end_of_day_fatigue_rounds_as_numpy(global_seed):
         jit.set_enabled(old)
 
 
+def test_contact_bookkeeping_rounds_as_numpy(global_seed):
+    rng = np.random.default_rng(global_seed)
+    n = 3000
+    fat = rng.uniform(0.0, 6.0, n).astype(np.float32)
+    sat = rng.uniform(0.0, 1.0, n).astype(np.float32)
+    last = rng.integers(-32768, 40, n).astype(np.int16)
+    idx = np.sort(rng.choice(n, 700, replace=False)).astype(np.int32)
+    f32 = np.float32
+    for add_s, with_sat in ((0.3, True), (-0.45, True), (0.3, False)):
+        f, s, la, lw = fat.copy(), sat.copy(), last.copy(), last.copy()
+        old = jit.set_enabled(True)
+        try:
+            assert jit_marketing.after_contact(
+                idx, f, f32(0.35), la, lw, 41, s, f32(add_s), with_sat
+            )
+        finally:
+            jit.set_enabled(old)
+        # the NumPy code written out: float32 sums, satisfaction clipped to [0, 1]
+        want_f, want_s, want_l = fat.copy(), sat.copy(), last.copy()
+        want_f[idx] += f32(0.35)
+        want_l[idx] = 41
+        if with_sat:
+            want_s[idx] = np.clip(sat[idx] + f32(add_s), 0, 1)
+            assert (want_s[idx] == (1 if add_s > 0 else 0)).any()
+        assert f.tobytes() == want_f.tobytes() and s.tobytes() == want_s.tobytes()
+        assert la.tolist() == lw.tolist() == want_l.tolist()
+    before = fat.copy()
+    old = jit.set_enabled(False)
+    try:  # without numba nothing is done: the caller's NumPy code runs
+        assert not jit_marketing.after_contact(idx, fat, f32(1), last, last, 1, sat, f32(1), True)
+    finally:
+        jit.set_enabled(old)
+    assert fat.tobytes() == before.tobytes()
+
+
 def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     n = 5000

@@ -104,12 +104,17 @@ class Contacts:
         if spec.single_use and spec.cost.per_redemption > 0:
             led.reserve(n * spec.cost.per_redemption)
         self.offers.add(ct, day, idx, strength, min(day + spec.duration, svc.days))
-        pop.fatigue[idx] += np.float32(spec.fatigue)
-        pop.last_contact[idx] = day
-        self.last_contact_with(ct.name)[idx] = day
-        if spec.satisfaction:
-            s = pop.satisfaction[idx] + np.float32(spec.satisfaction)
-            pop.satisfaction[idx] = np.clip(s, 0, 1)
+        last_with = self.last_contact_with(ct.name)
+        if not jit_marketing.after_contact(
+            idx, pop.fatigue, np.float32(spec.fatigue), pop.last_contact, last_with, day,
+            pop.satisfaction, np.float32(spec.satisfaction), bool(spec.satisfaction),
+        ):  # fmt: skip
+            pop.fatigue[idx] += np.float32(spec.fatigue)
+            pop.last_contact[idx] = day
+            last_with[idx] = day
+            if spec.satisfaction:
+                s = pop.satisfaction[idx] + np.float32(spec.satisfaction)
+                pop.satisfaction[idx] = np.clip(s, 0, 1)
         st = self.stats[ct.name]
         st["contacts"] += n
         if spec.single_use:

@@ -13,6 +13,7 @@ from lifesim.engine import jit
 from lifesim.engine.jit import _jit
 
 __all__ = [
+    "after_contact",
     "buckets",
     "count_in",
     "drop_lapsed",
@@ -312,4 +313,43 @@ def fatigue_day(fatigue, sat, thr, per_unit, decay, with_sat: bool) -> bool:
     if not (jit.ENABLED and fatigue.dtype == np.float32 and sat.dtype == np.float32):
         return False
     _jit(_fatigue_day)(fatigue, sat, thr, per_unit, decay, with_sat)
+    return True
+
+
+def _after_contact(idx, fatigue, add_f, last, last_with, day, sat, add_s, with_sat):
+    zero = np.float32(0)
+    one = np.float32(1)
+    for j in range(len(idx)):
+        p = idx[j]
+        fatigue[p] += add_f
+        last[p] = day
+        last_with[p] = day
+        if with_sat:
+            s = sat[p] + add_s
+            if s < zero:
+                s = zero
+            elif s > one:
+                s = one
+            sat[p] = s
+
+
+def after_contact(
+    idx, fatigue, add_f, last, last_with, day: int, sat, add_s, with_sat: bool
+) -> bool:
+    """Record contacts of the distinct people ``idx`` in one pass, or return ``False``.
+
+    Fatigue grows by ``add_f``, the day becomes their last contact (with any tactic and with
+    this one), and with ``with_sat`` satisfaction moves by ``add_s`` within [0, 1].
+    ``add_f`` and ``add_s`` are float32 like the arrays, so every sum rounds as NumPy's.
+    ``False`` without numba: the caller's NumPy code runs.
+    """
+    if not (
+        jit.ENABLED
+        and fatigue.dtype == np.float32
+        and sat.dtype == np.float32
+        and last.dtype == np.int16
+        and last_with.dtype == np.int16
+    ):
+        return False
+    _jit(_after_contact)(idx, fatigue, add_f, last, last_with, day, sat, add_s, with_sat)
     return True
