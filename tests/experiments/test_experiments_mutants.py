@@ -2043,3 +2043,104 @@ def test_save_tables_writes_the_flow_counts_when_the_runs_kept_them(tmp_path):
     # a hand-built result without flows writes no flows table (as in the save test above)
     _result().save_tables(tmp_path / "plain")
     assert not (tmp_path / "plain" / "flows.csv").exists()
+
+
+class _RescoreView:
+    """What ``ChurnTargeted._rescore`` reads: a day, stages, revenue so far, the offer's cost."""
+
+    def __init__(self, day, stage, revenue, unit_cost, names):
+        from types import SimpleNamespace
+
+        self.day, self.stage, self.revenue, self.stage_names = day, stage, revenue, names
+        self.tactics = {"proactive_support": SimpleNamespace(unit_cost=unit_cost)}
+
+    def history(self):
+        return {"purchases": "purchases table", "events": "events table"}
+
+
+def _stub_churn(monkeypatch, y, prob):
+    """Replace the churn model by stubs: labels ``y``, P(churn) ``prob`` (a Series by person)."""
+    from types import SimpleNamespace
+
+    from lifesim import churn
+
+    seen = {"fits": 0}
+
+    def prepare(purchases, events=None, observed_until=None):
+        seen["prepare"] = (purchases, events, observed_until)
+        return "log"
+
+    def build_dataset(log, cutoff, horizon):
+        seen["dataset"] = (log, cutoff, horizon)
+        return SimpleNamespace(y=None if y is None else pd.Series(y), X="X", spec="spec")
+
+    class Model:
+        def __init__(self, max_iter, random_state):
+            seen["model"] = (max_iter, random_state)
+
+        def fit(self, X, y):
+            seen["fits"] += 1
+
+        def predict_churn(self, X):
+            return prob
+
+    monkeypatch.setattr(churn, "prepare", prepare)
+    monkeypatch.setattr(churn, "build_dataset", build_dataset)
+    monkeypatch.setattr(churn, "build_features", lambda log, now, spec: SimpleNamespace(X="F"))
+    monkeypatch.setattr(churn, "ChurnModel", Model)
+    return seen
+
+
+def test_churn_targeted_rescore_expected_value_by_hand(monkeypatch):
+    scn, s = _ct({"horizon_days": 10, "warmup_days": 40, "max_iter": 7})
+    names = list(scn.stages)
+    cust = names.index(s.offer_stages[0])
+    gone = names.index("churned")
+    margin = scn.economics.margin
+    # people 0-3 scored; person 3 is no longer a customer. Day 100: rate = revenue / 100
+    prob = pd.Series([0.5, 0.5, 0.25, 0.9], index=[0, 1, 2, 3])
+    stage = np.array([cust, cust, cust, gone])
+    revenue = np.array([100.0, 0.0, 40.0, 100.0])
+    # EV = p x margin x (rate x 10 + revenue) x 0.4 - unit = p x margin x 1.1 x revenue x 0.4
+    ev = [0.5 * margin * 110 * 0.4, 0.0, 0.25 * margin * 44 * 0.4]
+    unit = ev[2] - 0.5 * 0.25 * margin * 0.4 * 4  # below person 2's EV by half their rate term
+    seen = _stub_churn(monkeypatch, y=[0, 1] * 25, prob=prob)  # exactly 50 labels: a model
+    s._rescore(_RescoreView(100, stage, revenue, unit, names))
+    assert seen["prepare"] == ("purchases table", "events table", 99)  # observed until yesterday
+    assert seen["dataset"] == ("log", 89, 10) and seen["model"] == (7, 100) and seen["fits"] == 1
+    # person 1 (EV = -unit) and person 3 (not a customer) are left out; 0 before 2
+    np.testing.assert_array_equal(s.ranked, [0, 2])
+    assert s.model_info == [{"day": 100, "customers": 3, "targeted": 2, "churn_rate": 0.5}]
+    # an offer that costs nothing: EV 0 (no revenue) is still not worth sending
+    s._rescore(_RescoreView(100, stage, revenue, 0.0, names))
+    np.testing.assert_array_equal(s.ranked, [0, 2])
+
+
+def test_churn_targeted_rescore_keeps_the_ranking_without_two_classes_or_50_labels(monkeypatch):
+    scn, s = _ct({"horizon_days": 10, "warmup_days": 40})
+    names = list(scn.stages)
+    cust = names.index(s.offer_stages[0])
+    view = _RescoreView(100, np.array([cust]), np.array([50.0]), 0.01, names)
+    prob = pd.Series([0.5], index=[0])
+    s.ranked = np.array([7])
+    for y in ([0] * 60, [1] * 60, [0, 1] * 24 + [0], None):  # one class; 49 labels; no labels
+        seen = _stub_churn(monkeypatch, y=y, prob=prob)
+        s._rescore(view)
+        assert seen["fits"] == 0 and "model" not in seen
+        np.testing.assert_array_equal(s.ranked, [7])
+        assert s.model_info == []
+
+
+def test_churn_targeted_rescore_ranks_ties_in_the_order_of_the_scores(monkeypatch):
+    scn, s = _ct({"horizon_days": 10, "warmup_days": 40})
+    names = list(scn.stages)
+    cust = names.index(s.offer_stages[0])
+    n = 120
+    # three groups of 40 people with equal EV, interleaved: ties keep the scores' order
+    p = np.tile([0.2, 0.6, 0.4], n // 3)
+    prob = pd.Series(p, index=np.arange(n))
+    view = _RescoreView(100, np.full(n, cust), np.full(n, 100.0), 0.01, names)
+    _stub_churn(monkeypatch, y=[0, 1] * 30, prob=prob)
+    s._rescore(view)
+    want = [*range(1, n, 3), *range(2, n, 3), *range(0, n, 3)]
+    np.testing.assert_array_equal(s.ranked, want)
