@@ -2144,3 +2144,17 @@ def test_churn_targeted_rescore_ranks_ties_in_the_order_of_the_scores(monkeypatc
     s._rescore(view)
     want = [*range(1, n, 3), *range(2, n, 3), *range(0, n, 3)]
     np.testing.assert_array_equal(s.ranked, want)
+
+
+def test_churn_targeted_decide_with_a_partial_split_and_no_retention_tactic_in_the_plan():
+    s = _ct_with_caps()
+    # a plan without retention tactics: the retention share still goes to the ranking
+    s.pairs = {"acquisition": s.pairs["acquisition"], "advocacy": s.pairs["advocacy"]}
+    s.split = {"acquisition": 0.2, "retention": 0.6}  # advocacy left out: 0
+    s.ranked = np.array([5])
+    v = _FakeView(day=41)
+    s.decide(v)
+    # shares are over 0.2 + 0.6 = 0.8 of the day's 100: acquisition 25 over its 6 pairs, offer 75
+    assert [t for t, _, _ in v.contacts] == [t for _, t in s.pairs["acquisition"]] + [s.offer]
+    assert [m for _, _, m in v.contacts] == pytest.approx([25 / 6] * 6 + [75.0])
+    assert v.contacts[-1][1] == [5]
