@@ -2158,3 +2158,48 @@ def test_churn_targeted_decide_with_a_partial_split_and_no_retention_tactic_in_t
     assert [t for t, _, _ in v.contacts] == [t for _, t in s.pairs["acquisition"]] + [s.offer]
     assert [m for _, _, m in v.contacts] == pytest.approx([25 / 6] * 6 + [75.0])
     assert v.contacts[-1][1] == [5]
+
+
+class _PayingView(_FakeView):
+    """A view that says how many contacts money pays for, with last contacts per tactic."""
+
+    def __init__(self, day, affordable=10):
+        super().__init__(day)
+        self.n_affordable = affordable
+        self.asked = []
+        self.by_tactic = {}
+
+    def affordable(self, tactic, money):
+        self.asked.append((tactic, money))
+        return self.n_affordable
+
+    def last_contact_with(self, tactic):
+        return self.by_tactic.get(tactic, np.full(60, -(10**6), dtype=np.int64))
+
+
+def test_churn_targeted_decide_asks_what_each_pair_s_money_pays_for():
+    s = _ct_with_caps()
+    v = _PayingView(day=41, affordable=0)  # the money pays for nobody: nobody is looked for
+    s.decide(v)
+    acq = [t for _, t in s.pairs["acquisition"]]
+    assert [t for t, _ in v.asked] == [*acq, "referral_programme"]
+    assert [m for _, m in v.asked] == pytest.approx([100 * 0.2 / 6] * 6 + [100 * 0.3])
+    assert [p for _, p, _ in v.contacts] == [[]] * 7
+
+
+def test_churn_targeted_offer_goes_only_by_its_own_cap():
+    s = _ct_with_caps()
+    s.ranked = np.array([5, 8])
+    s.split = {"acquisition": 1.0}  # no retention share: no offer
+    v = _PayingView(day=41)
+    s.decide(v)
+    assert s.offer not in [t for t, _, _ in v.contacts]
+    s.split = {"retention": 1.0}
+    for cap, want in ((None, [5, 8]), (1, [8])):
+        s.caps = {} if cap is None else {s.offer: cap}
+        v = _PayingView(day=41)
+        v.by_tactic[s.offer] = np.full(60, -(10**6), dtype=np.int64)
+        v.by_tactic[s.offer][5] = 41  # had the offer today (nobody else has a cap)
+        v.by_tactic["newsletter"] = np.full(60, 41, dtype=np.int64)  # another tactic's: ignored
+        s.decide(v)
+        assert v.contacts == [(s.offer, want, pytest.approx(100.0))]
