@@ -2014,8 +2014,10 @@ def test_marginal_progress_true_names_the_job_and_counts_its_runs(monkeypatch):
 def test_marginal_refuses_too_many_replications_and_zero_jobs():
     from lifesim._limits import MAX_REPLICATIONS
 
-    with pytest.raises(ConfigError) as e:
-        marginal_roi(None, "stage_focused", budgets=[0, 1], replications=MAX_REPLICATIONS + 1)
+    with pytest.raises(ConfigError) as e:  # jobs=0 too: without the check it fails at once
+        marginal_roi(
+            None, "stage_focused", budgets=[0, 1], replications=MAX_REPLICATIONS + 1, jobs=0
+        )
     p, msg = _problem(e)
     assert p == "replications" and msg == f"must be <= {MAX_REPLICATIONS:,}, got 100001"
     with pytest.raises(ConfigError) as e:
@@ -2203,3 +2205,104 @@ def test_churn_targeted_offer_goes_only_by_its_own_cap():
         v.by_tactic["newsletter"] = np.full(60, 41, dtype=np.int64)  # another tactic's: ignored
         s.decide(v)
         assert v.contacts == [(s.offer, want, pytest.approx(100.0))]
+
+
+def test_run_one_starts_from_the_initial_state_of_its_seed_and_keeps_spend_and_flows():
+    from lifesim._random import as_seed_sequence
+    from lifesim.engine import simulate
+    from lifesim.model import trusted
+
+    scn = trusted(load_scenario({**_scenario(), "days": 9}))
+    seed = as_seed_sequence(5)
+    got = []
+
+    def initial(s):  # a LogState-like callable: one market per seed
+        got.append(s)
+        return {"stage": ["b", "b", "b", "a", "a"]}
+
+    one = _run_one(scn, seed, 1, "spend_1", initial)
+    assert got == [seed]
+    sim = simulate(scn, seed=seed, strategy="spend_1", initial=initial(seed))
+    assert one.metrics["revenue"] == run_metrics_of(sim)["revenue"]
+    np.testing.assert_allclose(one.shares[0], [0.4, 0.6], rtol=1e-6)  # 2 of 5 start in 'a'
+    assert one.spend == {"ad": 9.0}  # one contact a day at 1.0 for 9 days
+    pd.testing.assert_frame_equal(one.flows, sim.flows())
+    # a plain mapping is used as it is
+    plain = _run_one(scn, seed, 1, "spend_1", {"stage": ["b"] * 5})
+    np.testing.assert_allclose(plain.shares[0], [0.0, 1.0])
+    assert plain.metrics["revenue"] == 0.0  # nobody in 'a', the only stage that buys
+    # without marketing nothing is spent: no ledger items
+    assert _run_one(scn, seed, 0, COUNTERFACTUAL).spend == {}
+
+
+def run_metrics_of(sim):
+    from lifesim.metrics import run_metrics
+
+    return run_metrics(sim)
+
+
+def test_compare_names_the_number_it_refuses():
+    from lifesim._limits import MAX_REPLICATIONS
+
+    for kw, want in (
+        ({"replications": 1}, ("replications", "must be a whole number >= 2, got 1")),
+        ({"alpha": 1.0}, ("alpha", "must be in (0, 1), got 1.0")),
+        ({"jobs": 0}, ("jobs", "must be >= 1 or -1 (all cores), got 0")),
+        # with jobs=0 too: a missing replications check fails on jobs at once (not after
+        # running 100,001 replications)
+        (
+            {"replications": MAX_REPLICATIONS + 1, "jobs": 0},
+            ("replications", f"must be <= {MAX_REPLICATIONS:,}, got {MAX_REPLICATIONS + 1}"),
+        ),
+    ):
+        with pytest.raises(ConfigError) as e:
+            _cmp(strategies="none,spend_1", **kw)
+        assert _problem(e) == want, kw
+
+
+def test_compare_checks_each_strategys_settings_before_the_first_run(monkeypatch):
+    made = _displays(monkeypatch)
+    d = scenario_to_dict(load_scenario(None))
+    d["strategies"]["ct"] = {"type": "churn_targeted", "params": {"warmup_days": 10}}
+    with pytest.raises(ConfigError) as e:
+        compare(d, strategies="none,ct", replications=2, customers=20, days=5, progress=True)
+    assert _problem(e)[0] == "strategies.ct.params.warmup_days"
+    assert made == []  # refused before the display (and any run) started
+
+
+def test_compare_progress_true_names_the_job_and_counts_its_runs(monkeypatch):
+    made = _displays(monkeypatch)
+    _cmp(strategies="spend_1,none", progress=True, customers=5, days=3)
+    assert len(made) == 1 and made[0].made == ("compare", "runs")
+    assert made[0].begun == [(4, 0)] and made[0].calls == [(i, 4) for i in range(1, 5)]
+
+
+def test_churn_targeted_default_name_and_the_missing_default_offer_message(configs_dir):
+    scn = _ct_scenario()
+    s = ChurnTargeted(scn, scn.strategies["ct"])
+    assert s.name == "churn_targeted"
+    # subscription.yaml has its own tactics, none called proactive_support
+    d = scenario_to_dict(load_scenario(configs_dir / "subscription.yaml"))
+    d["strategies"] = {"ct": {"type": "churn_targeted"}}
+    # contact tactics that reach a customer stage (subscriber, loyal), in catalogue order
+    fits = "onboarding_emails, usage_nudges, annual_plan_offer"
+    how = (
+        " (contact tactics for customers; choose one in the scenario: "
+        "strategies: {%s: {type: churn_targeted, params: {offer: NAME}}})"
+    )
+    scn = load_scenario(d)
+    with pytest.raises(ConfigError) as e:
+        ChurnTargeted(scn, scn.strategies["ct"])
+    assert _problem(e) == (
+        "strategies.churn_targeted.params.offer",
+        f"unknown tactic 'proactive_support' (the default offer); known: {fits}"
+        + how % "churn_targeted",
+    )
+    d["strategies"]["ct"]["params"] = {"offer": "nope"}
+    scn = load_scenario(d)
+    with pytest.raises(ConfigError) as e:
+        ChurnTargeted(scn, scn.strategies["ct"], "ct")
+    assert _problem(e) == (
+        "strategies.ct.params.offer",
+        f"unknown tactic 'nope'; known: {fits}" + how % "ct",
+    )
