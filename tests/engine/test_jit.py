@@ -329,6 +329,30 @@ def test_contact_bookkeeping_rounds_as_numpy(global_seed):
     assert fat.tobytes() == before.tobytes()
 
 
+def test_redemptions_are_found_as_numpy_finds_them(global_seed):
+    rng = np.random.default_rng(global_seed)
+    idx = np.sort(rng.choice(2000, 300, replace=False)).astype(np.int32)
+    used = rng.random(300) < 0.3
+    who = np.sort(rng.choice(2000, 400, replace=False)).astype(np.intp)
+    who = np.concatenate([who, who[:3], [idx[0], idx[-1], 5000]])  # repeats and the ends
+    served = np.where(rng.random(len(who)) < 0.2, np.int16(4), np.int16(-1))
+    # by hand: a buyer not served yet who holds an unused offer uses it
+    want = [int(np.flatnonzero(idx == w)[0]) for j, w in enumerate(who)
+            if served[j] < 0 and w in idx and not used[idx == w][0]]  # fmt: skip
+    u, code = used.copy(), served.copy()
+    old = jit.set_enabled(True)
+    try:
+        got = jit_marketing.redeem_hits(idx, u, who, code, 7)
+        jit.set_enabled(False)
+        assert jit_marketing.redeem_hits(idx, used.copy(), who, served.copy(), 7) is None
+    finally:
+        jit.set_enabled(old)
+    assert got.tolist() == want and len(want) > 10
+    assert u.tolist() == [bool(used[i]) or i in want for i in range(300)]
+    hit = [served[j] < 0 and w in idx and not used[idx == w][0] for j, w in enumerate(who)]
+    assert code.tolist() == [7 if h else int(c) for h, c in zip(hit, served, strict=True)]
+
+
 def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     n = 5000

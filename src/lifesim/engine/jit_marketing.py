@@ -22,6 +22,7 @@ __all__ = [
     "merge_store",
     "not_since",
     "nth_in",
+    "redeem_hits",
 ]
 
 
@@ -353,3 +354,41 @@ def after_contact(
         return False
     _jit(_after_contact)(idx, fatigue, add_f, last, last_with, day, sat, add_s, with_sat)
     return True
+
+
+def _redeem_hits(idx, used, who, used_code, code, pos):
+    n = len(idx)
+    k = 0
+    for j in range(len(who)):
+        if used_code[j] >= 0:
+            continue
+        w = who[j]
+        lo = 0
+        hi = n
+        while lo < hi:  # the leftmost position of w in the sorted idx
+            mid = (lo + hi) >> 1
+            if idx[mid] < w:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < n and idx[lo] == w and not used[lo]:
+            pos[k] = lo
+            k += 1
+            used_code[j] = code
+    for t in range(k):  # marked after the search, as the NumPy code does
+        used[pos[t]] = True
+    return k
+
+
+def redeem_hits(idx, used, who, used_code, code: int):
+    """Use up the offers of store ``idx``/``used`` held by buyers ``who`` not served yet.
+
+    A buyer whose ``used_code`` is still -1 and who holds an unused offer here gets
+    ``code``; the offer is marked used. Returns the store positions of the offers used,
+    in buyer order, or ``None`` without numba (the caller's NumPy code runs).
+    """
+    if not jit.ENABLED or who.dtype not in (np.intp, np.int64, np.int32):
+        return None
+    pos = np.empty(len(who), dtype=np.intp)
+    k = _jit(_redeem_hits)(idx, used, who, used_code, np.int16(code), pos)
+    return pos[:k]

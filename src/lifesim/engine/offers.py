@@ -83,14 +83,16 @@ class OfferBook:
             e = self.stores[code]
             if e.used is None or not len(e.idx):
                 continue
-            pos = np.minimum(np.searchsorted(e.idx, who), len(e.idx) - 1)
-            hit = (e.idx[pos] == who) & (used_code < 0)
-            hit[hit] = ~e.used[pos[hit]]
-            if not hit.any():
+            p = jit_marketing.redeem_hits(e.idx, e.used, who, used_code, code)
+            if p is None:
+                pos = np.minimum(np.searchsorted(e.idx, who), len(e.idx) - 1)
+                hit = (e.idx[pos] == who) & (used_code < 0)
+                hit[hit] = ~e.used[pos[hit]]
+                p = pos[hit]
+                e.used[p] = True
+                used_code[hit] = code
+            if not len(p):
                 continue
-            p = pos[hit]
-            e.used[p] = True
-            used_code[hit] = code
             name = self.svc.causes[code]
             unit = self.tactics[name].spec.cost.per_redemption
             self.stats[name]["redeemed"] += len(p)
