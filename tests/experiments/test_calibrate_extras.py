@@ -80,6 +80,8 @@ def test_inflow_by_hand_and_a_cohort_is_not_identified():
 
 
 def test_calibrate_fits_the_inflow_of_a_log_that_covers_acquisition(tmp_path):
+    import lifesim
+    from lifesim.experiments.calibration.state import state_from_log
     from lifesim.report.calibrate import save_calibrate_run
 
     # fixed data whose Pareto/NBD fit converges (the rate's sampling is tested above)
@@ -92,20 +94,54 @@ def test_calibrate_fits_the_inflow_of_a_log_that_covers_acquisition(tmp_path):
     assert f["identified"] and f["first_purchases"] == n and f["days"] == 300
     assert f["per_day"]["estimate"] == pytest.approx(n / 300)
     assert abs(f["per_day"]["estimate"] - 3.0) < 4.5 * np.sqrt(3.0 / 300)  # 900 over 300 days
-    assert f["used_by_engine"] is False
-    line = next(m for m in res.not_used if m.startswith("inflow of new customers: fitted"))
-    assert "not used by the engine" in line and line in res.summary()
-    assert not any(m.startswith("inflow") for m in res.not_identified)
+    assert f["used_by_engine"] is True and "market.arrivals" in f["note"]
+    assert not res.not_used and not any(m.startswith("inflow") for m in res.not_identified)
+    # the scenario: the business's customers, and new ones arriving with their first order
+    scn = res.scenario
+    assert scn.market.size == res.customers == n
+    arr = scn.market.arrivals
+    assert (arr.per_day, arr.stage, arr.purchase) == (n / 300, "retention", True)
+    d = res.draws["market.arrivals.per_day"]
+    assert d.nunique() == len(d) and (d > 0).all()
     save_calibrate_run(res, tmp_path / "cal")
     text = (tmp_path / "cal" / "scenario.yaml").read_text()
-    head = text.split("\nname:")[0]
-    assert "Fitted but not used by the engine" in head and f"{n / 300:.4g} first purchases" in head
+    assert "Fitted but not used by the engine" not in text
+    assert f"fitted from the first purchases of {n:,} customers" in text
     assert json.loads((tmp_path / "cal" / "fit.json").read_text())["inflow"] == json.loads(
         json.dumps(f)
     )
     assert (tmp_path / "cal" / "unused.png").stat().st_size > 0
     assert "first purchases/day" in (tmp_path / "cal" / "report.html").read_text()
-    yaml.safe_load(text)  # still a plain scenario file
+    assert lifesim.load_scenario(yaml.safe_load(text)).market.arrivals == arr
+    # a run from the log's customers adds the customers still to come, each with an order
+    state = state_from_log(scn, log, 299)
+    run = lifesim.simulate(scn, seed=1, days=100, initial=state(1))
+    arrivals = run.people["arrival_day"].to_numpy() >= 0
+    assert arrivals[: state.customers].sum() == 0
+    k = int(arrivals.sum())
+    assert abs(k - 100 * n / 300) < 5 * np.sqrt(100 * n / 300)  # Poisson count
+    first_orders = run.purchases[run.purchases["cause"] == "arrival"]
+    assert sorted(first_orders["person"]) == list(np.flatnonzero(arrivals))
+    day = run.people["arrival_day"].to_numpy()
+    np.testing.assert_array_equal(first_orders["day"], day[first_orders["person"]])
+
+
+def test_the_holdout_forecast_counts_the_customers_at_the_cutoff_not_arrivals():
+    from lifesim.experiments.calibration import Summary
+    from lifesim.experiments.calibration.models import pareto_nbd_expected
+
+    rng = np.random.default_rng(0)  # fixed data whose Pareto/NBD fit converges
+    first = np.sort(rng.integers(0, 300, 2000))
+    log = _log(first, 420, rng)
+    res = calibrate(log, cutoff=299, holdout_end=419, draws=20, forecast_draws=20, seed=1)
+    assert res.scenario.market.arrivals is not None
+    o = log[log["day"] <= 299].drop_duplicates(["customer", "day"]).groupby("customer")["day"]
+    s = Summary((o.size() - 1).to_numpy(float), (o.max() - o.min()).to_numpy(float),
+                (299 - o.min()).to_numpy(float))  # fmt: skip
+    theta = res.draws[["r", "alpha", "s", "beta"]].to_numpy()[:20]
+    expected = np.mean([pareto_nbd_expected(th, 120.0, s.x, s.t_x, s.T).sum() for th in theta])
+    # as the cohort check (2%: the engine's discrete days); arrivals would add ~2,400 orders
+    assert res.holdout.total["predicted"] == pytest.approx(expected, rel=0.03)
 
 
 def _seasonal_days(rng, start: str, n_days: int, week, month, per_day=50.0):

@@ -99,7 +99,13 @@ def validate(
     scn = load_with_sets(config, set_)
     typer.echo(
         f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} segments, "
-        f"{scn.market.size:,} people, {scn.days} days)"
+        f"{scn.market.size:,} people"
+        + (
+            f" + {scn.market.arrivals.per_day:g} arriving a day into {scn.market.arrivals.stage}"
+            if scn.market.arrivals is not None
+            else ""
+        )
+        + f", {scn.days} days)"
     )
     code = {f"strategies.{n}.target": t for n, t in custom_targets(scn).items()}
     if scn.experiment is not None:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from lifesim import _limits
 from lifesim.config._booleans import bool_problems
 from lifesim.config.experiment import check_experiment
-from lifesim.config.scenario import Distribution, Scenario
+from lifesim.config.scenario import NOT_ARRIVED, Distribution, Scenario
 from lifesim.errors import ConfigError
 
 __all__ = [
@@ -178,6 +178,20 @@ def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, fl
             problems += _stage_ref(stages, t, f"stages.{s}.to.{t}")
             if t == s:
                 problems.append((f"stages.{s}.to.{t}", "a stage cannot move to itself"))
+    arr = scn.market.arrivals
+    if arr is not None:
+        problems += _stage_ref(stages, arr.stage, "market.arrivals.stage")
+        if NOT_ARRIVED in stages:
+            problems.append(
+                (
+                    f"stages.{NOT_ARRIVED}",
+                    "a reserved name with market.arrivals (the stage of people who have not "
+                    "arrived yet); allowed: any other name",
+                )
+            )
+        need = scn.market.size + arr.per_day * scn.days
+        if problem := _limits.people_problem(int(min(need, 1e18))):
+            problems.append(("market.arrivals.per_day", f"{problem} (market.size + arrivals)"))
     init = scn.market.initial
     if isinstance(init, str):
         problems += _stage_ref(stages, init, "market.initial")

@@ -19,9 +19,9 @@ __all__ = ["resolve", "override", "parse_assignment", "parse_range", "Range"]
 def resolve(scenario: Scenario, customers: int | None = None, days: int | None = None) -> Scenario:
     """Apply a market-size and a horizon override to a scenario, with checks.
 
-    A new market size scales the budget per period, the tactics' monthly fees and the support
-    staff in proportion, so that a what-if at another size keeps the same marketing
-    intensity. The scenario itself is not changed.
+    A new market size scales the budget per period, the tactics' monthly fees, the support
+    staff and the arrivals per day in proportion, so that a what-if at another size keeps the
+    same marketing intensity. The scenario itself is not changed.
 
     Parameters
     ----------
@@ -61,7 +61,11 @@ def resolve(scenario: Scenario, customers: int | None = None, days: int | None =
         if problem := people_problem(customers):
             raise ConfigError([("customers", problem)])
         ratio = customers / scn.market.size
-        upd["market"] = scn.market.model_copy(update={"size": customers})
+        market: dict = {"size": customers}
+        if scn.market.arrivals is not None:  # the same inflow per person of the market
+            arr = scn.market.arrivals
+            market["arrivals"] = arr.model_copy(update={"per_day": arr.per_day * ratio})
+        upd["market"] = scn.market.model_copy(update=market)
         if scn.budget.per_period is not None:
             upd["budget"] = scn.budget.model_copy(
                 update={"per_period": scn.budget.per_period * ratio}

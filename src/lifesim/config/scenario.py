@@ -31,6 +31,8 @@ __all__ = [
     "InverseGamma",
     "Uniform",
     "Calendar",
+    "Arrivals",
+    "NOT_ARRIVED",
     "Beta",
     "Distribution",
     "Segment",
@@ -350,6 +352,29 @@ class Calendar(_Strict):
         return max(self.day_of_week.values(), default=1.0) * max(self.month.values(), default=1.0)
 
 
+#: The stage of people who have not arrived yet (added to the stage graph with arrivals).
+NOT_ARRIVED = "not_arrived"
+
+
+class Arrivals(_Strict):
+    """New people entering the market over the run (a Poisson number a day).
+
+    Attributes
+    ----------
+    per_day : float
+        Mean number of arrivals a day (scaled with ``market.size`` by ``--customers``).
+    stage : str
+        The stage they enter.
+    purchase : bool
+        Whether arriving is a first purchase (an order, as a move with ``purchase: true``):
+        true for new customers of a transaction log, false for new prospects.
+    """
+
+    per_day: NonNegative
+    stage: str
+    purchase: bool = False
+
+
 class Market(_Strict):
     """Market size and where people start.
 
@@ -360,10 +385,15 @@ class Market(_Strict):
         (about ``lifesim._limits.BYTES_PER_PERSON`` bytes a person).
     initial : str or dict of str to float
         A stage name (everyone starts there) or stage -> share (shares sum to 1).
+    arrivals : Arrivals, optional
+        People who join the market during the run (drawn once per run from the
+        ``arrivals`` stream, so every strategy sees the same people arrive on the same days);
+        until they arrive they are in the stage ``not_arrived``.
     """
 
     size: Annotated[int, AfterValidator(_people)] = 10_000
     initial: str | dict[str, Probability] = "awareness"
+    arrivals: Arrivals | None = None
 
 
 class Campaign(_Strict):
@@ -815,3 +845,8 @@ class Scenario(_Strict):
     ] = Field(default_factory=dict)
     # set only by lifesim.model.trusted() (never from a file): custom strategies may run code
     _trust_code: bool = PrivateAttr(default=False)
+
+    @property
+    def stage_names(self) -> list[str]:
+        """Every stage a person can be in: ``stages``, then ``not_arrived`` with arrivals."""
+        return list(self.stages) + ([NOT_ARRIVED] if self.market.arrivals is not None else [])

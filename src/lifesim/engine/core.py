@@ -1,9 +1,10 @@
 """The simulation: SimPy owns time, NumPy arrays hold the people, one vectorised step a day.
 
-Phases of a day ``d`` (SimPy time): ``d + 0.0`` budget period starts; ``d + 0.1`` the
-calendar (campaign sends, strategy decisions); ``d + 0.5`` the customers' day: (a) repeat
-purchases, (b) stage moves, (c) new support tickets; ``d + 0.9`` end of day (support waiting
-penalty, fatigue decay, daily counts). Support batches finish at ``d + 1.5`` and later.
+Phases of a day ``d`` (SimPy time): ``d + 0.0`` budget period starts; ``d + 0.05`` new
+people arrive (scenarios with ``market.arrivals``); ``d + 0.1`` the calendar (campaign sends,
+strategy decisions); ``d + 0.5`` the customers' day: (a) repeat purchases, (b) stage moves,
+(c) new support tickets; ``d + 0.9`` end of day (support waiting penalty, fatigue decay, daily
+counts). Support batches finish at ``d + 1.5`` and later.
 """
 
 from __future__ import annotations
@@ -46,9 +47,17 @@ from lifesim.model import (
     trusted,
 )
 
-__all__ = ["Simulation", "simulate", "PHASE_BUDGET", "PHASE_CALENDAR", "PHASE_DAY", "PHASE_END"]
+__all__ = [
+    "Simulation",
+    "simulate",
+    "PHASE_BUDGET",
+    "PHASE_ARRIVALS",
+    "PHASE_CALENDAR",
+    "PHASE_DAY",
+    "PHASE_END",
+]
 
-PHASE_BUDGET, PHASE_CALENDAR, PHASE_DAY, PHASE_END = 0.0, 0.1, 0.5, 0.9
+PHASE_BUDGET, PHASE_ARRIVALS, PHASE_CALENDAR, PHASE_DAY, PHASE_END = 0.0, 0.05, 0.1, 0.5, 0.9
 
 Progress = Callable[[int, int], None]
 
@@ -127,18 +136,27 @@ class Simulation:
         self.seed_seq = as_seed_sequence(seed)
         self.graph = StageGraph.from_scenario(self.scenario)
         self.days = self.scenario.days
+        arr = self.scenario.market.arrivals
+        # _arrived[d]: people arrived before day d (a Poisson count a day, its own stream)
+        self._arrived = None
+        if arr is not None:
+            counts = self.stream("arrivals").poisson(arr.per_day, self.days)
+            self._arrived = np.concatenate([[0], np.cumsum(counts)])
         cal = self.scenario.calendar
         self._season = cal.factors(self.days) if cal.seasonal else None  # on repeat purchases
-        self.n = self.scenario.market.size
+        self.n0 = self.scenario.market.size  # the market at the start
+        self.n = self.n0 + (int(self._arrived[-1]) if self._arrived is not None else 0)
         self.segments = list(self.scenario.segments)
         self._spend_varies = any(  # orders are order_value x the person's spend multiplier
             not (sg.spend.dist == "constant" and sg.spend.value == 1.0)
             for sg in self.scenario.segments.values()
         )
-        self.pop = Population.build(self.scenario, self.graph, self.n, self.stream("population"))
+        self.pop = Population.build(
+            self.scenario, self.graph, self.n0, self.stream("population"), self.n - self.n0
+        )
         if initial is not None:
             try:
-                self.pop.set_state(self.graph, initial)
+                self.pop.set_state(self.graph, initial, count=self.n0)
             except ValueError as exc:
                 raise ConfigError([("initial", str(exc).removeprefix("initial state: "))]) from None
         self.env = simpy.Environment()
@@ -224,6 +242,34 @@ class Simulation:
             length = min(period, self.days - k * period)
             self.ledger.new_period(k, length / period)  # a stub period gets a prorated budget
             self.marketing.start_period(k * period)
+
+    def _arrivals(self):
+        arr = self.scenario.market.arrivals
+        entry = self.graph.index(arr.stage)
+        code = self.cause_code("arrival")
+        rs = self.stream("arrival_orders")
+        for day in range(self.days):
+            yield self._at(day + PHASE_ARRIVALS)
+            lo, hi = self.n0 + self._arrived[day], self.n0 + self._arrived[day + 1]
+            if hi > lo:
+                self._arrive(day, np.arange(lo, hi), entry, code, rs, arr.purchase)
+
+    def _arrive(self, day, who, entry, code, rs, purchase) -> None:  # noqa: ANN001
+        """Move today's arrivals from ``not_arrived`` into their stage (an order if asked)."""
+        pop, g, k = self.pop, self.graph, len(who)
+        frm = pop.stage[who].copy()
+        pop.stage[who] = entry
+        pop.entered_day[who] = day
+        cause = np.full(k, code, dtype=np.int16)
+        if g.kind[entry] == 1:
+            pop.first_customer_day[who] = day
+            pop.acquired_by[who] = code
+        self.recorder.on_moves(day, who, frm, np.full(k, entry, dtype=pop.stage.dtype), cause)
+        if purchase:
+            amount = self.order_values(who, rs.random(k))
+            pop.purchases[who] += 1
+            pop.revenue[who] += amount
+            self.recorder.on_purchases(day, who, amount, cause)
 
     def _campaign(self, name: str, c: Campaign):
         code = self.cause_code(name)
@@ -356,6 +402,8 @@ class Simulation:
         """Run the whole horizon and return the result."""
         t0 = time.perf_counter()
         self.env.process(self._budget_periods())
+        if self._arrived is not None:
+            self.env.process(self._arrivals())
         for name, c in self.scenario.campaigns.items():
             self.env.process(self._campaign(name, c))
         self.env.process(self._calendar())

@@ -78,6 +78,8 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
     ExpectedPath
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if scn.market.arrivals is not None:
+        raise ValueError("expected_path needs a fixed market: no market.arrivals")
     if scn.support is not None or scn.satisfaction.churn_weight > 0:
         raise ValueError("expected_path needs independent people: no support, no churn_weight")
     g = StageGraph.from_scenario(scn)

@@ -64,7 +64,7 @@ class Recorder:
 
     def on_moves(self, day: int, who, frm, to, cause) -> None:
         """Record today's moves."""
-        self.moves[day] = len(who)
+        self.moves[day] += len(who)  # arrivals, then the day's moves
         if self.record_events and len(who):
             self.events.append(person=who, day=day, **{"from": frm}, to=to, cause=cause)
 

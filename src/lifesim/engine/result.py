@@ -109,6 +109,10 @@ class SimulationResult:
         survey = sim.stream("survey").normal(0.0, 1.5, n)
         score = np.clip(np.rint(10 * people["satisfaction"].to_numpy() + survey), 0, 10)
         people["nps_score"] = score.astype(np.int8)
+        if sim._arrived is not None:  # -1: in the market from the start
+            per_day = np.diff(sim._arrived)
+            days = np.repeat(np.arange(sim.days, dtype=np.int16), per_day)
+            people["arrival_day"] = np.concatenate([np.full(sim.n0, -1, np.int16), days])
         mk = sim.marketing
         ledger = sim.ledger.to_pandas()
         cost = ledger.groupby("item")["cost"].sum() if len(ledger) else pd.Series(dtype=float)

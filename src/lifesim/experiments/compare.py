@@ -286,7 +286,7 @@ def _summarise(
     funnels = {}
     for s in names:
         arr = np.stack([r.shares for r in runs if r.strategy == s])
-        shares[s] = pd.DataFrame(arr.mean(axis=0), columns=list(scn.stages))
+        shares[s] = pd.DataFrame(arr.mean(axis=0), columns=scn.stage_names)
         funnels[s] = np.stack([r.funnel for r in runs if r.strategy == s]).mean(axis=0)
     stage_shares = pd.concat(shares, names=["strategy", "day"]).reset_index()
     spend = pd.DataFrame(
@@ -297,7 +297,7 @@ def _summarise(
         ],
         columns=["strategy", "item", "cost"],
     )
-    funnel_df = pd.DataFrame(funnels, index=pd.Index(list(scn.stages), name="stage")).T
+    funnel_df = pd.DataFrame(funnels, index=pd.Index(scn.stage_names, name="stage")).T
     funnel_df.index.name = "strategy"
     return ComparisonResult(
         scenario=scn,
@@ -318,7 +318,7 @@ def _summarise(
         incremental=incremental,
         pairwise=pairwise,
         spend=spend,
-        flow_counts=flow_counts_table(runs, list(scn.stages)),
+        flow_counts=flow_counts_table(runs, scn.stage_names),
     )
 
 

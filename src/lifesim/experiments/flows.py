@@ -322,4 +322,4 @@ class FlowViews:
         check_choice("normalize", normalize, (None, "moves"))
         f = self.flows(by_cause=False)
         f = f[f["strategy"] == strategy].rename(columns={"mean": "moves"})
-        return flow_matrix(f, list(self.scenario.stages), normalize)
+        return flow_matrix(f, self.scenario.stage_names, normalize)

@@ -10,7 +10,7 @@ from lifesim.config import Scenario
 
 __all__ = ["StageGraph", "KIND_CODES"]
 
-KIND_CODES = {"prospect": 0, "customer": 1, "churned": 2}
+KIND_CODES = {"prospect": 0, "customer": 1, "churned": 2, "outside": 3}
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,7 +22,8 @@ class StageGraph:
     names : tuple of str
         Stage names; the index is the stage code.
     kind : ndarray of int8, shape (S,)
-        0 prospect, 1 customer, 2 churned.
+        0 prospect, 1 customer, 2 churned, 3 outside (``not_arrived``, the last stage of a
+        scenario with arrivals: no moves out, no purchases; people leave it by arriving).
     src, dst : ndarray of int8, shape (E,)
         Source and target stage of each edge (move).
     p : ndarray of float64, shape (E,)
@@ -82,9 +83,11 @@ class StageGraph:
     @classmethod
     def from_scenario(cls, scn: Scenario) -> StageGraph:
         """Compile the stage graph of a validated scenario."""
-        names = tuple(scn.stages)
+        names = tuple(scn.stage_names)  # with arrivals: not_arrived last
+        kinds = [KIND_CODES[st.kind] for st in scn.stages.values()]
+        kinds += [KIND_CODES["outside"]] * (len(names) - len(kinds))
         code = {n: i for i, n in enumerate(names)}
-        kind = np.array([KIND_CODES[st.kind] for st in scn.stages.values()], dtype=np.int8)
+        kind = np.array(kinds, dtype=np.int8)
         src, dst, p, sc, bo, pu = [], [], [], [], [], []
         for s, st in scn.stages.items():
             for t, tr in st.to.items():
@@ -104,8 +107,9 @@ class StageGraph:
             slot[s, fill[s]] = e
             fill[s] += 1
         dst_a = np.array(dst, dtype=np.int8)
-        buy_p = np.array([st.buy.p if st.buy else 0.0 for st in scn.stages.values()])
-        buy_sc = np.array([bool(st.buy and st.buy.propensity) for st in scn.stages.values()])
+        stages = list(scn.stages.values()) + [None] * (len(names) - len(scn.stages))
+        buy_p = np.array([st.buy.p if st and st.buy else 0.0 for st in stages])
+        buy_sc = np.array([bool(st and st.buy and st.buy.propensity) for st in stages])
         return cls(
             names=names,
             kind=kind,

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import special
 
 from lifesim.config import Scenario
-from lifesim.config.scenario import Distribution
+from lifesim.config.scenario import NOT_ARRIVED, Distribution
 from lifesim.model.graph import StageGraph
 
 __all__ = ["Population", "sample_dist", "dist_ppf"]
@@ -149,13 +149,20 @@ class Population:
 
     @classmethod
     def build(
-        cls, scn: Scenario, graph: StageGraph, n: int, rng: np.random.Generator
+        cls,
+        scn: Scenario,
+        graph: StageGraph,
+        n: int,
+        rng: np.random.Generator,
+        arrivals: int = 0,
     ) -> Population:
         """Draw a market of ``n`` people from the scenario's segments and initial stages.
 
         Draws happen in a fixed order from ``rng`` (the population stream), so the same seed
-        gives the same people whatever strategy runs on them.
+        gives the same people whatever strategy runs on them. ``arrivals`` more people are
+        drawn alike after them, in the stage ``not_arrived`` until they arrive.
         """
+        n0, n = n, n + arrivals
         seg_names = list(scn.segments)
         shares = np.array([scn.segments[s].share for s in seg_names], dtype=np.float64)
         seg = rng.choice(len(seg_names), size=n, p=shares / shares.sum()).astype(np.int8)
@@ -200,6 +207,8 @@ class Population:
             else:
                 idx = np.flatnonzero(seg == k)
                 spend[idx] = sample_dist(d, len(idx), rng)
+        if arrivals:
+            stage[n0:] = graph.index(NOT_ARRIVED)
         is_cust = graph.kind[stage] == 1
         return cls(
             stage=stage,
@@ -220,7 +229,9 @@ class Population:
             spend=spend,
         )
 
-    def set_state(self, graph: StageGraph, state: Mapping[str, Any]) -> None:
+    def set_state(
+        self, graph: StageGraph, state: Mapping[str, Any], count: int | None = None
+    ) -> None:
         """Start from a given market (e.g. real customers at a cutoff) instead of the drawn one.
 
         Parameters
@@ -230,13 +241,16 @@ class Population:
             ``stage`` (stage names or codes, one per person; required), and optionally
             ``propensity``, ``dropout`` and ``spend`` (non-negative multipliers, as the
             segments would draw them). Arrays not given keep the drawn values.
+        count : int, optional
+            The people the state describes: the first ``count`` (default: everyone; the
+            people after them are those still to arrive).
 
         Raises
         ------
         ValueError
             Naming the key, the bad value and what is allowed.
         """
-        n = len(self)
+        n = len(self) if count is None else count
         unknown = set(state) - {"stage", "propensity", "dropout", "spend"}
         if unknown:
             raise ValueError(
@@ -248,14 +262,14 @@ class Population:
         stage = np.asarray(state["stage"])
         if stage.shape != (n,):
             raise ValueError(f"initial state: stage has shape {stage.shape}; expected ({n},)")
+        names = [s for s in graph.names if s != NOT_ARRIVED]  # the scenario's stages
         if stage.dtype.kind in "iu":
-            bad = (stage < 0) | (stage >= graph.n_stages)
+            bad = (stage < 0) | (stage >= len(names))
             if bad.any():
-                top = graph.n_stages - 1
+                top = len(names) - 1
                 raise ValueError(f"initial state: stage code {stage[bad][0]} not in 0..{top}")
             codes = stage.astype(np.int8)
         else:
-            names = list(graph.names)
             uniq, inv = np.unique(stage.astype(str), return_inverse=True)
             for u in uniq:
                 if u not in names:
@@ -272,11 +286,11 @@ class Population:
                 raise ValueError(f"initial state: {key} has shape {v.shape}; expected ({n},)")
             if not np.isfinite(v).all() or (v < 0).any():
                 raise ValueError(f"initial state: {key} must be finite and >= 0")
-            getattr(self, attr)[:] = v
-        self.stage[:] = codes
-        self.initial_stage[:] = codes
-        self.non_target[:] = self.propensity == 0
-        self.first_customer_day[:] = np.where(graph.kind[codes] == 1, 0, -1)
+            getattr(self, attr)[:n] = v
+        self.stage[:n] = codes
+        self.initial_stage[:n] = codes
+        self.non_target[:n] = self.propensity[:n] == 0
+        self.first_customer_day[:n] = np.where(graph.kind[codes] == 1, 0, -1)
 
     def to_pandas(self, graph: StageGraph, segments: list[str]) -> pd.DataFrame:
         """One row per person, with stage and segment names as categoricals."""

@@ -78,7 +78,7 @@ def calibration_figure(res: CalibrationResult) -> Figure:
 
 
 def _unused_panels(res: CalibrationResult) -> list:
-    """Plotters of the inflow (not used by the engine) and seasonality (one axis each)."""
+    """Plotters of the inflow and seasonality written into the scenario (one axis each)."""
     panels = []
     inflow = res.inflow
     if inflow is not None and inflow.identified:
@@ -92,7 +92,7 @@ def _unused_panels(res: CalibrationResult) -> list:
             ax.set(
                 xlabel="week of the calibration period",
                 ylabel="first purchases per day",
-                title="Inflow of new customers (not used by the engine)",
+                title="Inflow of new customers (market.arrivals)",
             )
             ax.legend()
 
@@ -118,7 +118,7 @@ def _plot_season(ax, f) -> None:  # noqa: ANN001
 
 
 def unused_figure(res: CalibrationResult) -> Figure:
-    """Plot the fitted inflow (not used by the engine) and seasonality (the calendar)."""
+    """Plot the fitted inflow (market.arrivals) and seasonality (the calendar)."""
     panels = _unused_panels(res)
     fig, ax = subplots(1, len(panels), figsize=(7 * len(panels), 4), squeeze=False)
     for plot, a in zip(panels, ax[0], strict=True):
@@ -197,11 +197,14 @@ def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None
             )
         )
     unused = ""
+    if res.also_fitted:
+        items = "".join(f"<li>{html.escape(m)}</li>" for m in res.also_fitted)
+        unused = f"<h2>Inflow and seasonality (in the scenario)</h2><ul>{items}</ul>"
     if res.not_used:
         items = "".join(f"<li>{html.escape(m)}</li>" for m in res.not_used)
-        unused = f"<h2>Fitted but not used by the engine</h2><ul>{items}</ul>"
-        if "unused" in figures:
-            unused += f'<img src="data:image/png;base64,{figures["unused"]}" alt="not used">'
+        unused += f"<h2>Fitted but not used by the engine</h2><ul>{items}</ul>"
+    if unused and "unused" in figures:
+        unused += f'<img src="data:image/png;base64,{figures["unused"]}" alt="inflow, seasonality">'
 
     conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in CONVENTIONS)
     verdict = ""

@@ -267,7 +267,7 @@ def compare_sankey_figure(res: ComparisonResult) -> Figure:
     for ax, s in zip(axes, who, strict=True):
         sankey_figure(
             f[f["strategy"] == s],
-            res.scenario.stages,
+            res.scenario.stage_names,
             value="mean",
             colors=colors,
             ax=ax,
@@ -303,7 +303,7 @@ def compare_heatmap_figure(res: ComparisonResult) -> Figure:
 
 def _difference_matrix(res: ComparisonResult, s: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     d = res.flow_difference(s, by_cause=False)
-    stages = list(res.scenario.stages)
+    stages = res.scenario.stage_names
     m = matrix(d.rename(columns={"diff": "moves"}), stages)
     sig = (d["ci_low"] > 0) | (d["ci_high"] < 0)
     marks = matrix(d.assign(moves=sig.astype(float)), stages) > 0

@@ -1,8 +1,9 @@
 """Calibration: fit the simulator to a business's own transaction log and check its forecast.
 
 :func:`calibrate` fits the Pareto/NBD (purchase and dropout rates, each heterogeneous across
-customers) and a log-normal order value to a log, writes them into a scenario whose customer
-stages implement that model, draws parameter sets for the fit's uncertainty, and, given a
+customers), the Gamma-Gamma spend model, the inflow of new customers and seasonality to a log,
+writes them into a scenario whose customer stages, arrivals and calendar implement that model,
+draws parameter sets for the fit's uncertainty, and, given a
 holdout period, forecasts it with the simulator from the real customers' state at the cutoff,
 beside the classic BG/NBD.
 """

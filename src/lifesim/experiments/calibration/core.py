@@ -12,7 +12,7 @@ import pandas as pd
 
 from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence
-from lifesim.config import Scenario, ScenarioLike, load_scenario, override
+from lifesim.config import Scenario, ScenarioLike, load_scenario, override, resolve
 from lifesim.config.load import scenario_to_dict
 from lifesim.errors import ConfigError, DataError
 from lifesim.experiments.calibration.effects import read_effect
@@ -173,6 +173,23 @@ def _spend_draws(spend: Any, n: int, rng: np.random.Generator) -> np.ndarray:
         d = spend.draws(n, rng)
         out = np.vstack([out, d[d[:, 1] > 1]])
     return out[:n]
+
+
+def _with_arrivals(
+    scn: Scenario, inflow: Any, comments: dict[tuple[str, ...], str], label: str
+) -> Scenario:
+    """Write the fitted inflow as ``market.arrivals`` into the buying customer stage."""
+    alive = next(n for n, st in scn.stages.items() if st.kind == "customer" and st.buy)
+    arrivals = {"per_day": float(inflow.rate), "stage": alive, "purchase": True}
+    out = override(scn, {"market.arrivals": arrivals})
+    path = ("market", "arrivals")
+    comments[(*path, "per_day")] = (
+        f"fitted from the first purchases of {label}: {inflow.first_purchases:,} in "
+        f"{inflow.days:,} days (Poisson; 95% interval [{inflow.lower:.4g}, {inflow.upper:.4g}])"
+    )
+    comments[(*path, "stage")] = "new customers enter the buying customer stage"
+    comments[(*path, "purchase")] = "arriving is their first order"
+    return out
 
 
 def _with_calendar(
@@ -451,9 +468,17 @@ def calibrate(
             )
             + "; every customer's orders share one log-normal order value distribution"
         )
+    scn = resolve(scn, customers=len(c))  # the business's size (budget, fees, staff scaled)
+    comments[("market", "size")] = (
+        f"the customers at the cutoff ({label}); budget, tactic fees and support staff of the "
+        "base scenario scaled with it"
+    )
     inflow = fit_inflow(c["first_day"].to_numpy(), log.first_day, cut, log.format_day)
     unused: list[str] = []  # fitted, but the engine has no field for it
-    (unused if inflow.identified else missing).append(inflow.summary_line())
+    if inflow.identified:
+        scn = _with_arrivals(scn, inflow, comments, label)
+    else:
+        missing.append(inflow.summary_line())
     repeat_days = rep_orders["day"].to_numpy()
     dates = log.time_kind == "date"
     seasons = tuple(
@@ -545,6 +570,11 @@ def calibrate(
     for m in measured:
         paths[m.path] = m.draws(draws, rng)
     observed_draws = _transition_draws(transitions, scn, paths, draws, ss.spawn(1)[0])
+    if scn.market.arrivals is not None:  # Jeffreys posterior of the Poisson rate
+        arr_rng = np.random.default_rng(ss.spawn(1)[0])
+        paths["market.arrivals.per_day"] = arr_rng.gamma(
+            inflow.first_purchases + 0.5, 1.0 / inflow.days, draws
+        )
     draws_df = pd.concat([draws_df, pd.DataFrame({**paths, **observed_draws})], axis=1)
     draws_df.insert(0, "draw", np.arange(draws))
     check = base_check = actual = None

@@ -31,6 +31,7 @@ from lifesim.engine import simulate
 from lifesim.experiments.calibration.models import (
     Fit,
     Summary,
+    bg_nbd_active,
     bg_nbd_expected,
     pareto_nbd_p_alive,
 )
@@ -55,8 +56,11 @@ class HoldoutCheck:
     histogram : DataFrame
         Customers by holdout purchase count (0 .. 7+): ``actual``, ``predicted``.
     revenue : dict or None
-        ``predicted``, ``actual``, ``lower``, ``upper`` (the simulator only).
+        ``predicted``, ``actual``, ``lower``, ``upper``, ``error_pct``.
     draws : int
+    active : dict or None
+        Customers (of the cutoff) with at least one purchase in the holdout: ``predicted``,
+        ``actual``, ``lower``, ``upper``, ``error_pct``.
     """
 
     method: str
@@ -66,6 +70,7 @@ class HoldoutCheck:
     histogram: pd.DataFrame
     revenue: dict[str, float] | None
     draws: int
+    active: dict[str, float] | None = None
 
     def scores(self, actual: np.ndarray) -> dict[str, float]:
         """MAPE of cumulative weekly transactions, interval hit rate, per-customer fit."""
@@ -246,6 +251,7 @@ def holdout_check(
         )
         res = simulate(scn, seed=sim_ss, days=horizon, record_events=False, initial=state)
         pur = res.purchases
+        pur = pur[pur["person"].to_numpy() < n]  # the customers at the cutoff, not arrivals
         day = pur["day"].to_numpy()
         who = pur["person"].to_numpy()
         wk[i] = np.bincount(day // 7, minlength=weeks)[:weeks]
@@ -273,6 +279,7 @@ def holdout_check(
         histogram=hist,
         revenue=_total(revenue, float(holdout_amount.sum())),
         draws=k,
+        active=_total(n - hists[:, 0], float((actual_c > 0).sum())),
     )
 
 
@@ -336,6 +343,10 @@ def bgnbd_check(
             "predicted": np.full(8, np.nan),
         }
     )
+    act = np.array([bg_nbd_active(th, float(horizon), s.x, s.t_x, s.T).sum() for th in draws])
+    active = _total(act, float((actual_c > 0).sum()))
+    active["predicted"] = float(bg_nbd_active(fit.estimate, float(horizon), s.x, s.t_x, s.T).sum())
+    active["error_pct"] = float((active["predicted"] - active["actual"]) / active["actual"] * 100)
     return HoldoutCheck(
         method="BG/NBD (closed form; intervals: parameter uncertainty only)"
         + ("; revenue: Gamma-Gamma spend" if spend is not None else ""),
@@ -345,4 +356,5 @@ def bgnbd_check(
         histogram=hist,
         revenue=revenue,
         draws=len(draws),
+        active=active,
     )

@@ -12,11 +12,11 @@ growing or shrinking inflow, or a log whose first weeks hold existing customers 
 first time, shows up there, and the weekly counts' dispersion (variance / mean, 1 for a
 Poisson process) says how far the Poisson interval can be trusted.
 
-The engine cannot use it: a scenario's market is a fixed population (``market.size`` people
-from day 0) with no arrivals, and new customers come only from its prospect stages, whose
-first purchases per day fall as the prospects are used up. The fitted rate is written to
-``fit.json``, the report and a comment in ``scenario.yaml``, and listed as "fitted but not
-used by the engine".
+When identified, the calibrated scenario gets ``market.arrivals``: that many new customers a
+day (a Poisson number), entering the buying customer stage with their first order, and
+``draws.parquet`` carries the rate's uncertainty (``Gamma(n + 1/2, D)``, the Jeffreys posterior
+of a Poisson rate). A run from the log's customers (``--from-log``) then adds the customers
+still to come.
 """
 
 from __future__ import annotations
@@ -27,16 +27,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["Inflow", "fit_inflow", "MIN_QUARTER_SHARE", "NOT_USED"]
+__all__ = ["Inflow", "fit_inflow", "MIN_QUARTER_SHARE", "USED"]
 
 #: Least share of first purchases in each quarter of the period for the inflow to be fitted.
 MIN_QUARTER_SHARE = 0.05
 
-#: Why the engine does not use the fitted inflow.
-NOT_USED = (
-    "not used by the engine: a scenario's market is a fixed population (market.size from "
-    "day 0, no arrivals); new customers come only from its prospect stages (from the base "
-    "scenario), whose first purchases per day fall as prospects are used up"
+#: Where the fitted inflow goes.
+USED = (
+    "written to the scenario as market.arrivals (new customers a day, entering the buying "
+    "customer stage with their first order)"
 )
 
 
@@ -119,8 +118,8 @@ class Inflow:
                 "upper": num(self.half_upper),
             },
             "weekly_dispersion": num(self.dispersion),
-            "used_by_engine": False,
-            "note": NOT_USED,
+            "used_by_engine": True,
+            "note": USED,
         }
 
     def summary_line(self) -> str:
@@ -141,7 +140,7 @@ class Inflow:
                 f" (weekly counts vary {self.dispersion:.3g} x as much as a Poisson "
                 "process's: the interval is too narrow)"
             )
-        return f"{line}; {NOT_USED}"
+        return f"{line}; {USED}"
 
 
 def fit_inflow(first_days: np.ndarray, start: int, cutoff: int, fmt=str) -> Inflow:

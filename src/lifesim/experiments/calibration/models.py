@@ -194,6 +194,24 @@ def bg_nbd_expected(params, t, x, t_x, T) -> np.ndarray:
     return num / (1.0 + ratio)
 
 
+def bg_nbd_active(params, t, x, t_x, T) -> np.ndarray:
+    """Return P(at least one purchase in ``(T, T + t]``) given the history (BG/NBD).
+
+    A customer alive at ``T`` (probability ``1 / (1 + [x > 0] a / (b + x - 1)
+    ((alpha + T) / (alpha + t_x))^(r + x))``, Fader, Hardie & Lee 2005) can only drop out
+    right after a purchase, so no purchase in the period means a purchase rate
+    ``lambda ~ Gamma(r + x, alpha + T)`` gave none: ``P = ((alpha + T) / (alpha + T + t))^(r +
+    x)``.
+    """
+    r, alpha, a, b = params
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(
+            x > 0, a / np.maximum(b + x - 1.0, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0
+        )
+    alive = 1.0 / (1.0 + ratio)
+    return alive * (1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x))
+
+
 #: The search starts with Nelder-Mead (robust where the likelihood is flat or undefined) on at
 #: most this many distinct ``(x, t_x, T)`` rows, a random subsample of customers for larger
 #: logs; L-BFGS-B then polishes on all the data from there.

@@ -96,6 +96,8 @@ def _check_dict(check: HoldoutCheck, actual: np.ndarray) -> dict[str, Any]:
     }
     if check.revenue is not None:
         out["revenue"] = {k: _num(v) for k, v in check.revenue.items()}
+    if check.active is not None:
+        out["active_customers"] = {k: _num(v) for k, v in check.active.items()}
     return out
 
 
@@ -117,7 +119,8 @@ class CalibrationResult:
     bgnbd : Fit
         BG/NBD on the same data (the classic baseline).
     order_value : dict
-        ``mu``, ``sigma`` (log-normal MLE), their standard errors and ``n`` orders.
+        ``mu``, ``sigma`` (log-normal MLE), their standard errors and ``n`` orders (the
+        scenario's order values when the Gamma-Gamma spend model is not identified).
     scenario : Scenario
         The calibrated scenario (``scenario.yaml`` in the run folder).
     scenario_yaml : str
@@ -141,14 +144,18 @@ class CalibrationResult:
         First purchases per day over the calibration period (when the log covers
         acquisition; see :mod:`lifesim.experiments.calibration.inflow`).
     not_used : list of str
-        What was fitted but has no place in a scenario (the engine cannot use it).
+        What was fitted but has no place in a scenario (empty now that the engine has
+        arrivals and a calendar; kept for the fit.json key ``fitted_not_used_by_engine``).
     seasonality : tuple of SeasonalFit
         Day-of-week and yearly multipliers of the repeat purchase rate, or why they are not
         identified (see :mod:`lifesim.experiments.calibration.seasonality`).
     spend : Fit or None
-        Gamma-Gamma spend model (``p, q, gamma``) of the BG/NBD baseline, fitted to the mean
-        repeat order value of the repeat buyers: its revenue forecast of the holdout (see
-        :mod:`lifesim.experiments.calibration.spend`).
+        Gamma-Gamma spend model (``p, q, gamma``), fitted to the mean repeat order value of
+        the repeat buyers: the scenario's per-customer spend (when ``q > 1``) and the BG/NBD
+        baseline's revenue forecast (see :mod:`lifesim.experiments.calibration.spend`).
+    repeat_value : ndarray or None
+        Each customer's mean repeat order value by the cutoff (0 without one), from which
+        their spend is drawn.
     stage_transitions : DataFrame or None
         Observed moves between stages (with an event log): ``from_stage``, ``to_stage``,
         ``moves``, ``days_at_risk``, ``p_per_day``, ``lower``, ``upper`` and ``scenario``
@@ -254,6 +261,12 @@ class CalibrationResult:
     def _uses_spend(self) -> bool:
         """Whether the scenario's customers have the Gamma-Gamma spend model."""
         return self.spend is not None and "spend_p" in self.draws.columns
+
+    @property
+    def also_fitted(self) -> list[str]:
+        """Lines for what was fitted beside the Pareto/NBD and written into the scenario."""
+        fits = [self.inflow, *self.seasonality] if self.inflow is not None else []
+        return [f.summary_line() for f in fits if f.identified]
 
     def _observed(self, column: str) -> bool:
         t = self.stage_transitions
@@ -373,6 +386,9 @@ class CalibrationResult:
                     f"[{row.lower:.4g}, {row.upper:.4g}] ({row.moves:,} moves / "
                     f"{row.days_at_risk:,.0f} days); {row.scenario}"
                 )
+        if self.also_fitted:
+            lines += ["", "also fitted (in the scenario):"]
+            lines += [f"  - {t}" for t in self.also_fitted]
         if self.not_used:
             lines += ["", "fitted but not used by the engine:"]
             lines += [f"  - {t}" for t in self.not_used]
@@ -389,6 +405,14 @@ class CalibrationResult:
                     f"{sc['weeks_in_interval']:.0%}; per customer corr {sc['corr']:.3f}, "
                     f"MAE {sc['mae']:.3f}"
                 )
+            for name, chk in (("lifesim", self.holdout), ("BG/NBD", self.baseline)):
+                if chk.active is not None:
+                    v = chk.active
+                    lines.append(
+                        f"  {name:<8} active customers (>= 1 purchase) {v['predicted']:,.0f} "
+                        f"[{v['lower']:,.0f}, {v['upper']:,.0f}] vs actual {v['actual']:,.0f} "
+                        f"({v['error_pct']:+.1f}%)"
+                    )
             for name, chk in (("lifesim", self.holdout), ("BG/NBD+GG", self.baseline)):
                 if chk.revenue is None:
                     lines.append(
