@@ -608,3 +608,35 @@ def test_experiment_run_starts_from_the_log_customers(tmp_path):
         assert not (tmp_path / "bad").exists()
     r = _cli("experiment", "run", str(scn_path), "--as-of", "100", "--no-progress")
     assert r.returncode == 2 and "--as-of: only with --from-log" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "z"),
+    [
+        (209.72, 4.3017, 0.99624834),
+        (208.72, 3.3017, 0.99716791),
+        (56.87, 21.75, 0.9127),
+        (3.0, 2.0, 0.5),
+    ],
+)
+def test_the_hypergeometric_term_is_finite_where_scipy_gives_nan(a, b, z):
+    # a draw with a nearly homogeneous dropout (s = 205, beta = 60,670) made SciPy's hyp2f1
+    # return NaN for 306 customers, and their P(alive) NaN: counted as gone in the holdout.
+    # Reference: Euler's integral of 2F1(a, b; a + 1; z) itself, a t^(a-1) (1 - z t)^(-b)
+    from scipy import integrate
+
+    from lifesim.experiments.calibration.models import _log_f_pfaff
+
+    f = lambda t: a * np.exp((a - 1) * np.log(t) - b * np.log1p(-z * t))  # noqa: E731
+    ref = np.log(integrate.quad(f, 0, 1, limit=400, epsabs=0, epsrel=1e-12)[0])
+    assert _log_f_pfaff(np.array([a]), np.array([b]), np.array([z]))[0] == pytest.approx(
+        ref, rel=1e-9
+    )
+
+
+def test_p_alive_is_a_probability_for_a_nearly_homogeneous_dropout():
+    theta = np.array([3.30166412, 171.82184, 205.421542, 60669.6058])
+    x, t_x, T = np.array([1.0, 0.0, 2.0]), np.array([56.0, 0.0, 171.0]), np.array([105.0, 191, 194])
+    p = pareto_nbd_p_alive(theta, x, t_x, T)
+    assert np.all(np.isfinite(p)) and np.all((p > 0) & (p <= 1))
+    assert p[1] < p[0]  # silent for 191 days after one purchase: less likely alive

@@ -81,9 +81,26 @@ class Fit:
 
 
 def _log_f_pfaff(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """``log 2F1(a, b; a + 1; z)`` for ``0 <= z < 1``, via Pfaff's transformation."""
+    """``log 2F1(a, b; a + 1; z)`` for ``0 <= z < 1``, via Pfaff's transformation.
+
+    ``2F1(1, b; a + 1; w)`` with ``w = z / (z - 1) <= 0``; where SciPy's ``hyp2f1`` fails (NaN
+    for large ``a`` and very negative ``w``, e.g. a nearly homogeneous dropout draw), Euler's
+    integral ``a int_0^1 (1 - t)^(a - 1) (1 - w t)^(-b) dt`` is evaluated by quadrature.
+    """
+    a, b, z = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (a, b, z)))
     w = z / (z - 1.0)  # <= 0
-    return -b * np.log1p(-z) + np.log(special.hyp2f1(1.0, b, a + 1.0, w))
+    with np.errstate(invalid="ignore"):
+        h = np.asarray(special.hyp2f1(1.0, b, a + 1.0, w), np.float64)
+    bad = ~(np.isfinite(h) & (h > 0))
+    if bad.any():
+        from scipy import integrate
+
+        h = h.copy()
+        for i in zip(*np.nonzero(bad), strict=True):
+            ai, bi, wi = a[i], b[i], w[i]
+            f = lambda t: np.exp((ai - 1.0) * np.log1p(-t) - bi * np.log1p(-wi * t))  # noqa: E731
+            h[i] = ai * integrate.quad(f, 0.0, 1.0, limit=200, points=[min(1.0, 1.0 / ai)])[0]
+    return -b * np.log1p(-z) + np.log(h)
 
 
 @dataclass(frozen=True)
