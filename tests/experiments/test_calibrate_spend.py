@@ -123,3 +123,22 @@ def test_a_start_from_the_log_draws_each_customers_spend_from_their_orders(fitte
     # a scenario without the spend model draws no spend (everyone's orders alike)
     plain = override(res.scenario, {"segments.customers.spend": {"dist": "constant", "value": 1}})
     assert "spend" not in state.for_scenario(plain)(7)
+
+
+def test_gamma_gamma_intervals_cover_the_truth_at_the_nominal_rate(global_seed):
+    # K datasets from the model itself; each 95% interval should cover the truth in ~95% of
+    # them: the one-sided 3-sigma binomial floor at K = 40 is 0.95 - 3 x 0.034 = 0.85
+    from lifesim.experiments.calibration.spend import fit_gamma_gamma
+
+    p, q, g, n, k = 4.0, 5.0, 30.0, 1500, 40
+    hits = []
+    for ss in np.random.SeedSequence(global_seed).spawn(k):
+        rng = np.random.default_rng(ss)
+        x = rng.integers(1, 8, n)
+        nu = rng.gamma(q, 1 / g, n)
+        m = rng.gamma(p * x, 1 / (nu * x))  # the mean of x Gamma(p, nu) orders
+        fit = fit_gamma_gamma(x, m)
+        lo, hi = fit.interval()
+        hits.append((lo <= [p, q, g]) & ([p, q, g] <= hi))
+    cover = np.mean(hits, axis=0)
+    assert (cover >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / k)).all(), cover
