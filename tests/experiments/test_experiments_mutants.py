@@ -2306,3 +2306,15 @@ def test_churn_targeted_default_name_and_the_missing_default_offer_message(confi
         "strategies.ct.params.offer",
         f"unknown tactic 'nope'; known: {fits}" + how % "ct",
     )
+
+
+def test_compare_passes_the_initial_state_to_every_run_and_times_itself():
+    import time
+
+    t0 = time.perf_counter()
+    res = _cmp(strategies="spend_1,none", days=3, initial={"stage": ["b"] * 5})
+    took = time.perf_counter() - t0
+    # everyone starts in 'b', which never buys: no revenue in any run
+    assert (res.runs.revenue == 0).all() and len(res.runs) == 4
+    assert (res.stage_shares.b == 1.0).all()
+    assert 0 < res.elapsed_s <= took
