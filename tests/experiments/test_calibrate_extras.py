@@ -464,3 +464,18 @@ def test_an_observed_move_the_engine_cannot_hold_is_said_not_written():
     assert "outgoing probabilities can sum to" in t.loc[("awareness", "churned"), "scenario"]
     assert res.scenario.stages["awareness"].to["churned"].p == 0.001  # the base's
     assert res.scenario.stages["awareness"].to["consideration"].p == pytest.approx(100 / 1500)
+
+
+def test_seasonality_without_evidence_is_reported_not_written():
+    rng = np.random.default_rng(1)  # fixed data: no weekday effect, test of none p = 0.47
+    log = _log(np.sort(rng.integers(0, 200, 900)), 365, rng)
+    dated = log.assign(day=pd.Timestamp("2024-01-01") + pd.to_timedelta(log["day"], "D"))
+    res = calibrate(dated, cutoff="2024-09-30", draws=10, forecast_draws=10)
+    dow = res.to_dict()["seasonality"]["day_of_week"]
+    assert dow["identified"] and dow["p_value_no_seasonality"] > 0.05
+    assert dow["used_by_engine"] is False
+    assert not res.scenario.calendar.seasonal
+    assert any(
+        m.startswith("day_of_week seasonality: not written to the scenario (no evidence")
+        for m in res.not_identified
+    )

@@ -26,7 +26,7 @@ from lifesim.experiments.calibration.scenario import (
     draw_paths,
     order_paths,
 )
-from lifesim.experiments.calibration.seasonality import fit_day_of_week, fit_yearly
+from lifesim.experiments.calibration.seasonality import WRITE_BELOW, fit_day_of_week, fit_yearly
 from lifesim.experiments.calibration.spend import fit_gamma_gamma
 from lifesim.experiments.calibration.stages import apply_transitions, fit_stage_transitions
 from lifesim.experiments.calibration.summary import CustomerTable, customer_table
@@ -205,24 +205,30 @@ def _with_calendar(
     push a daily purchase probability above 1 leaves the scenario without seasonality).
     """
     values: dict[str, Any] = {}
+    notes: list[str] = []
     key = {"day_of_week": "day_of_week", "yearly": "month"}
     for f in seasons:
-        if f.identified:
+        if f.identified and f.p_value >= WRITE_BELOW:  # noise would only add variance
+            notes.append(
+                f"{key[f.kind]} seasonality: not written to the scenario (no evidence: test of "
+                f"none p = {f.p_value:.3g} >= {WRITE_BELOW})"
+            )
+        elif f.identified:
             values[f"calendar.{key[f.kind]}"] = {
                 row.season: float(row.multiplier) for row in f.table.itertuples()
             }
     if not values:
-        return scn, []
+        return scn, notes
     try:
         out = override(scn, {"calendar.start": start, **values})
     except ConfigError as exc:
-        return scn, [f"seasonality: fitted but not written to the scenario ({exc})"]
+        return scn, [*notes, f"seasonality: fitted but not written to the scenario ({exc})"]
     comments[("calendar", "start")] = "the day after the cutoff: day 0 of a run from the cutoff"
     for k in values:
         comments[tuple(k.split("."))] = (
             f"fitted from the repeat purchase days of {label}: multipliers of buy.p (mean 1)"
         )
-    return out, []
+    return out, notes
 
 
 def _feasible_draws(

@@ -95,11 +95,14 @@ def _log_f_pfaff(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     if bad.any():
         from scipy import integrate
 
+        def euler(t: float, ai: float, bi: float, wi: float) -> float:
+            return float(np.exp((ai - 1.0) * np.log1p(-t) - bi * np.log1p(-wi * t)))
+
         h = h.copy()
         for i in zip(*np.nonzero(bad), strict=True):
-            ai, bi, wi = a[i], b[i], w[i]
-            f = lambda t: np.exp((ai - 1.0) * np.log1p(-t) - bi * np.log1p(-wi * t))  # noqa: E731
-            h[i] = ai * integrate.quad(f, 0.0, 1.0, limit=200, points=[min(1.0, 1.0 / ai)])[0]
+            args = (a[i], b[i], w[i])
+            peak = [min(1.0, 1.0 / a[i])]  # the integrand lives near 0 when a is large
+            h[i] = a[i] * integrate.quad(euler, 0.0, 1.0, args=args, limit=200, points=peak)[0]
     return -b * np.log1p(-z) + np.log(h)
 
 

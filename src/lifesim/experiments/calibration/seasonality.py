@@ -17,7 +17,8 @@ times are calendar dates (integer day numbers carry no calendar):
   standard error ``m / sqrt(purchases)`` (Poisson; the trend's own noise is left out);
   a chi-square test of equal months gives a p-value.
 
-Identified multipliers are written into the calibrated scenario's ``calendar``
+Identified multipliers whose test of none rejects at 5% are written into the calibrated
+scenario's ``calendar``
 (``day_of_week``, ``month``; ``start`` the day after the cutoff), where they multiply every
 stage's repeat-purchase probability on each simulated date; they are fixed at their estimates
 in the parameter draws.
@@ -38,9 +39,14 @@ MIN_WEEKS = 8
 #: Fewest years (of 365 days) for yearly seasonality.
 MIN_YEARS = 2
 
+#: Multipliers are written to the scenario when the test of none has p below this.
+WRITE_BELOW = 0.05
+
 USED = {
-    "day_of_week": "written to the scenario as calendar.day_of_week (multiplies buy.p)",
-    "yearly": "written to the scenario as calendar.month (multiplies buy.p)",
+    "day_of_week": "written to the scenario as calendar.day_of_week (multiplies buy.p) when "
+    "the test of none has p < 0.05",
+    "yearly": "written to the scenario as calendar.month (multiplies buy.p) when the test of "
+    "none has p < 0.05",
 }
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -89,7 +95,7 @@ class SeasonalFit:
                 }
                 for row in self.table.itertuples()
             },
-            "used_by_engine": True,
+            "used_by_engine": bool(self.p_value < WRITE_BELOW),
             "note": USED[self.kind],
         }
 
@@ -104,7 +110,12 @@ class SeasonalFit:
             f"{name} seasonality of purchases: fitted, highest {top.season} "
             f"{top.multiplier:.3g} [{top.lower:.3g}, {top.upper:.3g}], lowest {low.season} "
             f"{low.multiplier:.3g} [{low.lower:.3g}, {low.upper:.3g}] x the mean rate "
-            f"(test of none: p = {self.p_value:.3g}); {USED[self.kind]}"
+            f"(test of none: p = {self.p_value:.3g}); "
+            + (
+                USED[self.kind].split(" when ")[0]
+                if self.p_value < WRITE_BELOW
+                else "not written to the scenario (no evidence of seasonality)"
+            )
         )
 
 
