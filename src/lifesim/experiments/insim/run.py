@@ -258,10 +258,10 @@ def simulate_experiment(
 def _truth_task(
     scn: Scenario, exp: Experiment, seed: np.random.SeedSequence, arm: int, initial: Any = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    n = scn.market.size
     shares = [1.0 if i == arm else 0.0 for i in range(len(exp.arms))]
     router = _router(scn, exp, lambda k: np.full(k, arm), shares)
     res = simulate(scn, seed=seed, strategy=router, initial=_start(initial, seed))
+    n = res.customers  # market.size plus the people who arrived (market.arrivals)
     router.assign_from(stage_at(res, exp.start - 1))  # if no arm used a tactic
     values = metric_values(res, exp, lambda lo, hi: router.log.per_person(n, lo, hi))
     inside = router.assignment >= 0  # the eligible people (the same under every arm: CRN)
