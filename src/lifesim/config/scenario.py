@@ -60,7 +60,7 @@ def _probability(v: float) -> float:
 
 
 def _nonneg(v: float) -> float:
-    if v < 0:
+    if not v >= 0:  # NaN too
         raise ValueError(f"must be >= 0, got {v:g}")
     return v
 

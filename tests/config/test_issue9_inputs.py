@@ -1,0 +1,64 @@
+"""Bad values in the scenario keys of issue 9 (market.arrivals, calendar, segments.X.spend) are
+refused with the key path, the value and what is allowed (never a crash or a silent run)."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lifesim.config import load_scenario
+from lifesim.errors import ConfigError
+
+REF = Path(__file__).resolve().parents[2] / "configs" / "reference.yaml"
+
+
+@pytest.fixture
+def ref() -> dict:
+    d = yaml.safe_load(REF.read_text())
+    d["market"]["arrivals"] = {"per_day": 5.0, "stage": "awareness"}
+    d["calendar"] = {"start": "2024-01-01", "day_of_week": {"Sat": 1.2}}
+    return d
+
+
+def problems(data) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigError) as exc:
+        load_scenario(data)
+    return exc.value.problems
+
+
+def _set(d: dict, path: str, value) -> dict:
+    d = copy.deepcopy(d)
+    *head, last = path.split(".")
+    node = d
+    for k in head:
+        node = node.setdefault(k, {})
+    node[last] = value
+    return d
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["market.arrivals.per_day", "calendar.day_of_week.Sat", "budget.per_period"],
+)
+def test_nan_is_not_a_non_negative_number(ref, path):
+    got = problems(_set(ref, path, float("nan")))
+    assert (path, "must be >= 0, got nan") in got
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_refuses_nan_arrivals_with_exit_2():
+    r = run("validate", str(REF), "--set", "market.arrivals={per_day: .nan, stage: awareness}")
+    assert r.returncode == 2, r.stderr
+    assert "market.arrivals.per_day: must be >= 0, got nan" in r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
