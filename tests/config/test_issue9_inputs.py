@@ -62,3 +62,23 @@ def test_cli_refuses_nan_arrivals_with_exit_2():
     assert r.returncode == 2, r.stderr
     assert "market.arrivals.per_day: must be >= 0, got nan" in r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+
+
+def test_an_impossible_date_in_a_file_is_a_yaml_error_with_its_line(ref, tmp_path):
+    text = yaml.safe_dump(ref, sort_keys=False).replace("'2024-01-01'", "2024-02-30")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    line = 1 + text.splitlines().index(next(ln for ln in text.splitlines() if "2024-02-30" in ln))
+    with pytest.raises(ConfigError, match=f"line {line}, column .*'2024-02-30' is not a date"):
+        load_scenario(path)
+    r = run("validate", str(path))
+    assert r.returncode == 2 and "'2024-02-30' is not a date" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+
+
+def test_an_impossible_date_in_set_names_the_key():
+    r = run("validate", str(REF), "--set", "calendar.start=2023-02-29")
+    assert r.returncode == 2, r.stderr
+    assert "calendar.start: " in r.stderr and "'2023-02-29'" in r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert run("validate", str(REF), "--set", "calendar.start=2024-02-29").returncode == 0

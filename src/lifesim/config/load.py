@@ -539,9 +539,27 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
+class _Loader(yaml.SafeLoader):
+    """A safe loader whose impossible dates (``2024-02-30``) are YAML errors with a position."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:  # day is out of range for month, ...
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{node.value!r} is not a date ({exc}); write YYYY-MM-DD, e.g. 2024-02-29",
+                node.start_mark,
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def _parse_yaml(text: str, where: str) -> Any:
     """Parse one YAML document safely: no tags, no duplicate keys, no bombs, no deep nests."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -152,7 +152,7 @@ def parse_assignment(text: str, flag: str = "--set") -> tuple[str, Any]:
         raise ConfigError([(flag, f"{text!r}: write PATH=VALUE, e.g. budget.per_period=16000")])
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: an impossible date, e.g. 2024-02-30
         value = raw
     return path, value
 
