@@ -82,3 +82,15 @@ def test_an_impossible_date_in_set_names_the_key():
     assert "calendar.start: " in r.stderr and "'2023-02-29'" in r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
     assert run("validate", str(REF), "--set", "calendar.start=2024-02-29").returncode == 0
+
+
+def test_a_day_not_in_the_calendar_has_factor_1_in_the_probability_check(ref):
+    ref["stages"]["retention"]["buy"]["p"] = 0.3  # x largest propensity 4 = 1.2 on a plain day
+    ref["calendar"] = {"start": "2024-01-01", "day_of_week": {"Sun": 0.5}}
+    got = dict(problems(ref))
+    assert "= 1.2; must be <= 1" in got["stages.retention.buy.p"]
+    ref["calendar"]["month"] = {"Jan": 0.5}  # every month but January still has 1
+    assert "= 1.2; must be <= 1" in dict(problems(ref))["stages.retention.buy.p"]
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    ref["calendar"] = {"start": "2024-01-01", "day_of_week": dict.fromkeys(days, 0.5)}
+    assert load_scenario(ref).calendar.largest() == 0.5  # every day halved: 0.6 is fine

@@ -348,8 +348,10 @@ class Calendar(_Strict):
         return dow[weekday] * mon[month]
 
     def largest(self) -> float:
-        """Return the largest factor any day can have."""
-        return max(self.day_of_week.values(), default=1.0) * max(self.month.values(), default=1.0)
+        """Return the largest factor any day can have (a day or month not listed has 1)."""
+        dow = [*self.day_of_week.values(), *([1.0] if len(self.day_of_week) < 7 else [])]
+        mon = [*self.month.values(), *([1.0] if len(self.month) < 12 else [])]
+        return max(dow) * max(mon)
 
 
 #: The stage of people who have not arrived yet (added to the stage graph with arrivals).
