@@ -112,3 +112,17 @@ def test_a_bad_spend_is_refused_naming_the_field():
         lifesim.simulate(
             _reference(), days=1, initial={"stage": ["retention"] * 3, "spend": [1, -1, 1]}
         )
+
+
+def test_the_exact_revenue_uses_the_inverse_gammas_own_mean():
+    alike = expected_path(_reference()).revenue_per_person
+    assert alike > 0
+    # spend InvGamma(3, 4): mean 4 / (3 - 1) = 2, so twice the revenue of everyone alike
+    assert np.isclose(expected_path(_reference(INVGAMMA)).revenue_per_person, 2 * alike)
+    # shape <= 1: the mean spend is infinite, so is the expected revenue (not a finite guess)
+    heavy = {"dist": "invgamma", "shape": 0.8, "scale": 1.0}
+    assert expected_path(_reference(heavy)).revenue_per_person == np.inf
+    # an inverse-gamma order value of mean 10 / (1.5 - 1) = 20 is the constant 20 on average
+    ov = expected_path(_reference(order_value={"dist": "invgamma", "shape": 1.5, "scale": 10.0}))
+    flat = expected_path(_reference(order_value={"dist": "constant", "value": 20.0}))
+    assert np.isclose(ov.revenue_per_person, flat.revenue_per_person, rtol=1e-9)

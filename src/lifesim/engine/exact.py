@@ -23,9 +23,15 @@ __all__ = ["ExpectedPath", "expected_path"]
 
 
 def _mean_spend(d) -> float:  # noqa: ANN001 - a scenario Distribution
-    """Mean of a spend multiplier: the integral of its quantile function over (0, 1)."""
+    """Mean of a spend multiplier: the integral of its quantile function over (0, 1).
+
+    An unclipped inverse gamma has the closed form ``scale / (shape - 1)``, infinite for
+    ``shape <= 1`` (quadrature of its unbounded quantile function would return garbage).
+    """
     if d.dist == "constant":
         return float(d.value)
+    if d.dist == "invgamma" and d.max is None:
+        return float(d.scale / (d.shape - 1)) if d.shape > 1 else float("inf")
     from scipy import integrate
 
     value, _ = integrate.quad(lambda u: float(dist_ppf(d, np.array([u]))[0]), 0, 1, limit=200)
@@ -87,7 +93,10 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
     ms, ds, ws, vals = [], [], [], []
     q = (np.arange(nodes) + 0.5) / nodes
     for seg in scn.segments.values():
-        mean_value = float(dist_ppf(seg.order_value, q).mean()) * _mean_spend(seg.spend)
+        ov = seg.order_value
+        mean_value = (
+            _mean_spend(ov) if ov.dist == "invgamma" else float(dist_ppf(ov, q).mean())
+        ) * _mean_spend(seg.spend)
         if seg.dropout.dist == "constant" and seg.dropout_correlation == 0:
             m = dist_ppf(seg.propensity, q)
             d = np.full(nodes, float(seg.dropout.value))
@@ -127,10 +136,14 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
     src = g.src.astype(np.intp)
     dst = g.dst.astype(np.intp)
     season = scn.calendar.factors(scn.days) if scn.calendar.seasonal else np.ones(scn.days)
+    endless = ~np.isfinite(val)  # an infinite mean order (inverse gamma of shape <= 1)
+    val = np.where(endless, 0.0, val)
     for day in range(scn.days):
         day_orders = (x * buy).sum(axis=1) * season[day]
         orders[day] = w @ day_orders
         revenue += (w * val) @ day_orders
+        if endless.any() and (w * endless) @ day_orders > 0:
+            revenue = np.inf
         pe = g.p * np.where(g.boosted, boosts[day], 1.0)
         pe = pe[None, :] * np.where(g.scaled[None, :], m[:, None], 1.0)  # (K, E)
         pe = pe * np.where(g.to_churn[None, :], dropout[:, None], 1.0)
