@@ -35,3 +35,20 @@ def test_the_check_has_power_against_a_wrong_model(configs_dir, global_seed):
     p = expected_path(ref).shares.iloc[-1].to_numpy()
     obs = res.stage_counts.iloc[-1].to_numpy() / n
     assert np.abs((obs - p) / np.sqrt(p * (1 - p) / n)).max() > 5
+
+
+def test_a_move_that_is_an_order_counts_in_orders_and_revenue():
+    """One move a day with probability 0.1 that is an order of 10: 1, then 1 + 0.9."""
+    scn = {
+        "name": "moves",
+        "days": 2,
+        "market": {"size": 10, "initial": "lead"},
+        "stages": {
+            "lead": {"kind": "prospect", "to": {"buyer": {"p": 0.1, "purchase": True}}},
+            "buyer": {"kind": "customer"},
+        },
+        "segments": {"all": {"order_value": {"dist": "constant", "value": 10.0}}},
+    }
+    exact = expected_path(scn)
+    np.testing.assert_allclose(exact.orders, [0.1, 0.9 * 0.1])
+    assert np.isclose(exact.revenue_per_person, 10 * (0.1 + 0.09))

@@ -140,14 +140,15 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
     val = np.where(endless, 0.0, val)
     for day in range(scn.days):
         day_orders = (x * buy).sum(axis=1) * season[day]
-        orders[day] = w @ day_orders
-        revenue += (w * val) @ day_orders
-        if endless.any() and (w * endless) @ day_orders > 0:
-            revenue = np.inf
         pe = g.p * np.where(g.boosted, boosts[day], 1.0)
         pe = pe[None, :] * np.where(g.scaled[None, :], m[:, None], 1.0)  # (K, E)
         pe = pe * np.where(g.to_churn[None, :], dropout[:, None], 1.0)
         flow = x[:, src] * pe  # mass moving along each edge
+        day_orders = day_orders + flow[:, g.purchase].sum(axis=1)  # moves that are orders
+        orders[day] = w @ day_orders
+        revenue += (w * val) @ day_orders
+        if endless.any() and (w * endless) @ day_orders > 0:
+            revenue = np.inf
         new = x.copy()
         np.subtract.at(new.T, src, flow.T)
         np.add.at(new.T, dst, flow.T)
