@@ -94,3 +94,31 @@ def test_a_day_not_in_the_calendar_has_factor_1_in_the_probability_check(ref):
     days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     ref["calendar"] = {"start": "2024-01-01", "day_of_week": dict.fromkeys(days, 0.5)}
     assert load_scenario(ref).calendar.largest() == 0.5  # every day halved: 0.6 is fine
+
+
+def test_more_days_or_customers_are_refused_when_the_arrivals_would_not_fit(ref):
+    from lifesim import _limits
+    from lifesim.config import resolve
+
+    have = _limits.machine_memory()
+    if have is None:
+        pytest.skip("the machine's memory is unknown here")
+    most = have // _limits.BYTES_PER_PERSON
+    ref["market"]["size"] = 1000
+    ref["market"]["arrivals"]["per_day"] = most / 4000  # fits in the file's 365 days
+    scn = load_scenario(ref)
+    with pytest.raises(ConfigError) as exc:
+        resolve(scn, days=8000)  # twice what fits: nothing is allocated to find out
+    ((key, msg),) = exc.value.problems
+    assert key == "days" and "x 8,000 days) need about" in msg
+    with pytest.raises(ConfigError) as exc:
+        resolve(scn, customers=1000 * 12)  # 12 x the inflow too
+    ((key, msg),) = exc.value.problems
+    assert key == "customers" and "(market.size 12,000 + arrivals.per_day" in msg
+    assert resolve(scn, days=100).days == 100
+
+
+def test_an_infinite_inflow_is_not_reported_as_a_made_up_count(ref):
+    ref["market"]["arrivals"]["per_day"] = float("inf")
+    ((key, msg),) = problems(ref)
+    assert key == "market.arrivals.per_day" and msg.startswith("inf people (market.size")

@@ -162,6 +162,20 @@ def _check_uncertain(scn: Scenario) -> list[tuple[str, str]]:
     return problems
 
 
+def arrivals_problem(size: int, per_day: float, days: int) -> str | None:
+    """Say why a market with arrivals cannot fit in memory, or ``None`` when it can."""
+    need = size + per_day * days
+    n = int(min(need, 1e18))
+    if (problem := _limits.people_problem(n)) is None:
+        return None
+    shown = f"{need:,.0f}" if need < 1e18 else f"{need:.3g}"
+    return problem.replace(
+        f"{n:,} people",
+        f"{shown} people (market.size {size:,} + arrivals.per_day {per_day:g} x {days:,} days)",
+        1,
+    )
+
+
 def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, float]]:
     """Check references to stages (graph, market, campaigns, support) and that shares sum to 1.
 
@@ -189,9 +203,8 @@ def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, fl
                     "arrived yet); allowed: any other name",
                 )
             )
-        need = scn.market.size + arr.per_day * scn.days
-        if problem := _limits.people_problem(int(min(need, 1e18))):
-            problems.append(("market.arrivals.per_day", f"{problem} (market.size + arrivals)"))
+        if problem := arrivals_problem(scn.market.size, arr.per_day, scn.days):
+            problems.append(("market.arrivals.per_day", problem))
     init = scn.market.initial
     if isinstance(init, str):
         problems += _stage_ref(stages, init, "market.initial")

@@ -81,7 +81,14 @@ def resolve(scenario: Scenario, customers: int | None = None, days: int | None =
         }
     if days is not None:
         upd["days"] = check_int("days", days, min=1, max=MAX_DAYS)
-    return scn.model_copy(update=upd) if upd else scn
+    out = scn.model_copy(update=upd) if upd else scn
+    if upd and out.market.arrivals is not None:  # the people to come must fit too
+        from lifesim.config.load import arrivals_problem
+
+        problem = arrivals_problem(out.market.size, out.market.arrivals.per_day, out.days)
+        if problem:
+            raise ConfigError([("customers" if days is None else "days", problem)])
+    return out
 
 
 def override(scenario: Scenario, values: Mapping[str, Any], where: str = "") -> Scenario:
