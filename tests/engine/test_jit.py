@@ -353,6 +353,31 @@ def test_redemptions_are_found_as_numpy_finds_them(global_seed):
     assert code.tolist() == [7 if h else int(c) for h, c in zip(hit, served, strict=True)]
 
 
+def test_draws_at_positions_are_the_streams_own_and_leave_it_in_place(both, global_seed):
+    rng = np.random.default_rng(global_seed)
+    cases = [
+        (100_000, np.sort(rng.choice(100_000, 300, replace=False))),
+        (10, np.array([0, 0, 3, 9])),  # repeats and both ends
+        (5, np.zeros(0, np.intp)),
+        (1, np.array([0], np.int32)),
+    ]
+    for bits in (np.random.SFC64, np.random.PCG64):
+        for n, pos in cases:
+
+            def run(n=n, pos=pos, bits=bits):
+                g = np.random.Generator(bits(global_seed))
+                got = jit_marketing.draws_at(g, n, pos)
+                return got, g.random(3), g.choice(1000, 4, replace=False), g.integers(0, 2**40)
+
+            ref = np.random.Generator(bits(global_seed))
+            want = (ref.random(n)[pos], ref.random(3), ref.choice(1000, 4, replace=False))
+            want = (*want, ref.integers(0, 2**40))
+            for got in both(run):
+                assert got[0].tobytes() == want[0].tobytes()
+                assert got[1].tobytes() == want[1].tobytes()
+                assert got[2].tolist() == want[2].tolist() and got[3] == want[3]
+
+
 def test_churn_extra_and_ticket_draws_round_as_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     n = 5000

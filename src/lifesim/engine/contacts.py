@@ -120,8 +120,8 @@ class Contacts:
         if spec.single_use:
             st["issued"] += n
         if spec.support_load > 0 and svc.open_tickets is not None:
-            u = svc.stream(f"support:{ct.name}:{day}").random(svc.n)
-            svc.open_tickets(day, idx[u[idx] < spec.support_load])
+            u = jit_marketing.draws_at(svc.stream(f"support:{ct.name}:{day}"), svc.n, idx)
+            svc.open_tickets(day, idx[u < spec.support_load])  # u: the contacted people's draws
         if spec.referral is not None:
             self._refer(ct, day, idx, strength)
         return n
@@ -145,8 +145,8 @@ class Contacts:
         ref = ct.spec.referral
         svc = self.svc
         rs = svc.stream(f"referral:{ct.name}:{day}")
-        u = rs.random(svc.n)
-        k = int((u[idx] < ref.p * strength).sum())
+        u = jit_marketing.draws_at(rs, svc.n, idx)  # rs.random(svc.n)[idx]
+        k = int((u < ref.p * strength).sum())
         pool = jit_marketing.count_in(ct.referral_from, svc.pop.stage)  # people who may be referred
         k = min(k, pool)
         n = len(idx)

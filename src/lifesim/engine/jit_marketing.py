@@ -16,6 +16,7 @@ __all__ = [
     "after_contact",
     "buckets",
     "count_in",
+    "draws_at",
     "drop_lapsed",
     "fatigue_day",
     "first_not_since",
@@ -392,3 +393,56 @@ def redeem_hits(idx, used, who, used_code, code: int):
     pos = np.empty(len(who), dtype=np.intp)
     k = _jit(_redeem_hits)(idx, used, who, used_code, np.int16(code), pos)
     return pos[:k]
+
+
+def _sfc64_draws_at(state, n, pos, out):
+    # SFC64 as NumPy implements it; a double is (next >> 11) * 2**-53, one step per draw
+    a = state[0]
+    b = state[1]
+    c = state[2]
+    w = state[3]
+    one = np.uint64(1)
+    s3 = np.uint64(3)
+    s11 = np.uint64(11)
+    s24 = np.uint64(24)
+    s40 = np.uint64(40)
+    scale = 1.0 / 9007199254740992.0
+    m = len(pos)
+    j = 0
+    for i in range(n):
+        tmp = a + b + w
+        w += one
+        a = b ^ (b >> s11)
+        b = c + (c << s3)
+        c = ((c << s24) | (c >> s40)) + tmp
+        while j < m and pos[j] == i:
+            out[j] = np.float64(tmp >> s11) * scale
+            j += 1
+    state[0] = a
+    state[1] = b
+    state[2] = c
+    state[3] = w
+
+
+def draws_at(rs: np.random.Generator, n: int, pos: np.ndarray) -> np.ndarray:
+    """Return ``rs.random(n)[pos]`` for sorted ``pos``, leaving ``rs`` where that leaves it.
+
+    With numba and an SFC64 stream (every named stream is one) the draws nobody looks at
+    are stepped over without being stored; otherwise the NumPy code runs.
+    """
+    bg = rs.bit_generator
+    ok = (
+        jit.ENABLED
+        and type(bg) is np.random.SFC64
+        and pos.dtype in (np.intp, np.int64, np.int32)
+        and (len(pos) == 0 or (0 <= pos[0] and pos[-1] < n))
+    )
+    if not ok:
+        return rs.random(n)[pos]
+    st = bg.state
+    s = np.array(st["state"]["state"], dtype=np.uint64)
+    out = np.empty(len(pos))
+    _jit(_sfc64_draws_at)(s, n, pos, out)
+    st["state"]["state"] = s
+    bg.state = st
+    return out
