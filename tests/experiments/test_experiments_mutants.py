@@ -2318,3 +2318,29 @@ def test_compare_passes_the_initial_state_to_every_run_and_times_itself():
     assert (res.runs.revenue == 0).all() and len(res.runs) == 4
     assert (res.stage_shares.b == 1.0).all()
     assert 0 < res.elapsed_s <= took
+
+
+def test_assumption_line_of_a_tactic_two_strategies_use_names_both():
+    scn = load_scenario(None)
+    res = ComparisonResult(
+        **{**_result().__dict__, "scenario": scn, "strategies": ("kpi_focused", "stage_focused")}
+    )
+    src = scn.tactics["newsletter"].source
+    assert f"newsletter [kpi_focused, stage_focused]: {src}" in res.assumption_lines()
+
+
+def test_verdict_text_formats_a_rate_objective_in_percent_and_lists_every_close_strategy():
+    res = _result(objective="conversion_rate")
+    v = res.verdict
+    # conversion_rate = 0.1 (k + 1) + 0.01 r: 'none' (k = 2) leads 'spend_1' by 0.1 each time
+    assert (v["winner"], v["runner_up"]) == ("none", "spend_1")
+    assert res.verdict_text().startswith(
+        "Winner on conversion_rate: none, ahead of spend_1 by 10.00% [10.00%, 10.00%], p = "
+    )
+    close = {**res.verdict, "significant": False, "indistinguishable_from": ["spend_1", "x"]}
+    text = ComparisonResult(**{**res.__dict__, "verdict": close}).verdict_text()
+    assert text.endswith(", NOT distinguishable at 5% from spend_1, x.")
+    legacy = {k: x for k, x in res.verdict.items() if k != "p_value_adjusted"}
+    old = ComparisonResult(**{**res.__dict__, "verdict": legacy}).verdict_text()
+    assert old.startswith("Winner on conversion_rate: none, ahead of spend_1 by 10.00% [")
+    assert old.endswith(" (significant at 0.05).")
