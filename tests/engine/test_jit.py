@@ -231,6 +231,52 @@ def test_head_of_a_rolled_recency_filter_matches_numpy(both, global_seed):
                 assert a.tolist() == b.tolist() == want
 
 
+def test_head_of_a_merge_of_stage_lists_matches_numpy(both, global_seed):
+    rng = np.random.default_rng(global_seed)
+    n = 3000
+    perm = rng.permutation(n)
+    rank = np.empty(n, np.int32)
+    rank[perm] = np.arange(n)
+    stage = rng.integers(0, 4, n).astype(np.int8)
+    last = rng.integers(-32768, 40, n).astype(np.int16)
+    runs = [perm[stage[perm] == s] for s in range(4)]  # each in the order of perm
+    for parts in ([runs[0], runs[2]], [runs[1], runs[3], runs[0]], [runs[2], runs[2][:0]]):
+        ring = [p for p in perm if any(p in set(r.tolist()) for r in parts)]  # by hand
+        for start in sorted({0, 1, len(ring) // 2, len(ring) - 1}):
+            rolled = ring[start:] + ring[:start]
+            for upto, limit in ((20, 0), (20, 1), (20, 40), (20, 5000), (32767, 25), (-99, 5)):
+                a, b = both(
+                    lambda p=parts, s=start, u=upto, k=limit: jit_marketing.first_not_since_merged(
+                        p, rank, last, u, s, k
+                    )
+                )
+                want = [p for p in rolled if last[p] <= upto][:limit]
+                assert a.tolist() == b.tolist() == want
+                assert a.dtype == b.dtype == perm.dtype
+
+
+def test_first_served_people_match_numpy(global_seed):
+    rng = np.random.default_rng(global_seed)
+    stage = rng.integers(0, 5, 2000).astype(np.int8)
+    mask = np.array([False, True, True, False, True])
+    people = rng.permutation(2000)
+    old = jit.set_enabled(True)
+    try:
+        for k in (0, 1, 30, 5000):
+            got = jit_marketing.first_served(people, mask, stage, k)
+            assert got.dtype == np.int32
+            assert got.tolist() == [p for p in people if mask[stage[p]]][:k]  # by hand
+        for bad in (np.array([3, 2000]), np.array([-1, 4])):  # NumPy answers these
+            assert jit_marketing.first_served(bad, mask, stage, 5) is None
+        odd = stage.copy()
+        odd[people[0]] = 5
+        assert jit_marketing.first_served(people, mask, odd, 5) is None
+        jit.set_enabled(False)
+        assert jit_marketing.first_served(people, mask, stage, 5) is None
+    finally:
+        jit.set_enabled(old)
+
+
 def test_lapsed_store_entries_are_dropped_in_one_pass(global_seed):
     rng = np.random.default_rng(global_seed)
     n = 400

@@ -91,11 +91,13 @@ class Contacts:
         if n <= 0:
             return 0
         led = svc.ledger
-        people = _first_served(people, ct.stage_mask, pop.stage, n)
-        n = len(people)
+        idx = jit_marketing.first_served(people, ct.stage_mask, pop.stage, n)
+        if idx is None:
+            idx = _first_served(people, ct.stage_mask, pop.stage, n).astype(np.int32)
+        n = len(idx)
         if n == 0:
             return 0
-        idx = np.sort(people).astype(np.int32)
+        idx.sort()
         if n > 1 and (idx[1:] == idx[:-1]).any():
             raise ValueError(f"contact({ct.name!r}): people must be distinct")
         if spec.cost.per_contact > 0:

@@ -20,6 +20,8 @@ __all__ = [
     "drop_lapsed",
     "fatigue_day",
     "first_not_since",
+    "first_not_since_merged",
+    "first_served",
     "merge_store",
     "not_since",
     "nth_in",
@@ -446,3 +448,84 @@ def draws_at(rs: np.random.Generator, n: int, pos: np.ndarray) -> np.ndarray:
     st["state"]["state"] = s
     bg.state = st
     return out
+
+
+def _first_not_since_merged(cat, bounds, rank, last, upto, start, limit):
+    k = len(bounds) - 1
+    total = bounds[k]
+    out = np.empty(min(total, limit), dtype=cat.dtype)
+    got = 0
+    for phase in range(2):  # positions start.. of the merged list, then ..start (wrapping)
+        hi = total if phase == 0 else start
+        lo = start if phase == 0 else 0
+        if got == limit or lo >= hi:
+            continue
+        heads = bounds[:k].copy()
+        for pos in range(hi):
+            best = -1
+            best_rank = 0
+            for r in range(k):  # the run whose head comes first in the order
+                if heads[r] < bounds[r + 1]:
+                    rr = rank[cat[heads[r]]]
+                    if best < 0 or rr < best_rank:
+                        best = r
+                        best_rank = rr
+            p = cat[heads[best]]
+            heads[best] += 1
+            if pos >= lo and last[p] <= upto:
+                out[got] = p
+                got += 1
+                if got == limit:
+                    break
+    return out[:got].copy()
+
+
+def first_not_since_merged(parts, rank, last, upto: int, start: int, limit: int) -> np.ndarray:
+    """:func:`first_not_since` of the merge of ``parts`` (each sorted by ``rank``), by rank.
+
+    Merges only as far as the head needs, instead of sorting all of the parts' people.
+    """
+    cat = np.concatenate(parts)
+    if not (
+        jit.ENABLED
+        and last.dtype == np.int16
+        and cat.dtype in (np.intp, np.int64, np.int32)
+        and 0 <= start <= len(cat)
+    ):
+        merged = cat[np.argsort(rank[cat], kind="stable")]
+        return first_not_since(merged, last, upto, start, limit)
+    bounds = np.zeros(len(parts) + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum([len(p) for p in parts])
+    return _jit(_first_not_since_merged)(cat, bounds, rank, last, upto, start, max(limit, 0))
+
+
+def _first_served(people, mask, stage, k, out):
+    m = len(mask)
+    n = len(stage)
+    j = 0
+    for i in range(len(people)):
+        if j == k:
+            break
+        p = people[i]
+        if p < 0 or p >= n:
+            return -1
+        c = stage[p]
+        if c < 0 or c >= m:
+            return -1
+        if mask[c]:
+            out[j] = p
+            j += 1
+    return j
+
+
+def first_served(people: np.ndarray, mask: np.ndarray, stage: np.ndarray, k: int):
+    """Return the first ``k`` of ``people`` whose stage ``mask`` serves, as int32, or ``None``.
+
+    Stops at the ``k``-th. ``None`` without numba, or for a person or a stage code outside
+    the arrays (the caller's NumPy code runs, and answers as NumPy does).
+    """
+    if not (jit.ENABLED and stage.dtype == np.int8 and people.dtype in (np.int64, np.int32)):
+        return None
+    out = np.empty(max(min(k, len(people)), 0), dtype=np.int32)
+    j = _jit(_first_served)(people, mask, stage, k, out)
+    return None if j < 0 else out[:j]

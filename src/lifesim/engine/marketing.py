@@ -284,19 +284,22 @@ class MarketView:
             raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
         mk = self._mk
         parts = [mk.people_in_stage(self.stage_names.index(s), order) for s in stages]
+        total = sum(len(p) for p in parts)
+        start = 0
+        if order == "random" and total > 1:
+            start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
+        last = mk.svc.pop.last_contact
+        rank = mk.score_rank if order == "score" else mk.rand_rank
+        if limit is not None:  # the head of the list below, without building all of it
+            upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
+            if len(parts) != 1:
+                return jit_marketing.first_not_since_merged(parts, rank, last, upto, start, limit)
+            return jit_marketing.first_not_since(parts[0], last, upto, start, limit)
         if len(parts) == 1:
             people = parts[0]
         else:
             people = np.concatenate(parts)
-            rank = mk.score_rank if order == "score" else mk.rand_rank
             people = people[np.argsort(rank[people], kind="stable")]  # merge of sorted runs
-        start = 0
-        if order == "random" and len(people) > 1:
-            start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(len(people)))
-        last = mk.svc.pop.last_contact
-        if limit is not None:  # the head of the list below, without building all of it
-            upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
-            return jit_marketing.first_not_since(people, last, upto, start, limit)
         if start:
             people = np.roll(people, -start)
         if min_gap_days > 0:
