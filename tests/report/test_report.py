@@ -90,3 +90,13 @@ def test_report_folder(tmp_path, res):
     out = save_compare_run(res, tmp_path / "run")
     assert (out / "report.html").stat().st_size > 10_000
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_comparison_of_one_strategy_gets_its_report(tmp_path):
+    one = compare(None, strategies=["none"], replications=2, seed=1, customers=300, days=20)
+    assert len(one.differences) == 0
+    fig = forest_figure(one)  # used to raise KeyError: 'metric' (no differences, no columns)
+    assert any("nothing to compare" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+    save_compare_run(one, tmp_path / "run")
+    assert (tmp_path / "run" / "report.html").exists()

@@ -91,10 +91,9 @@ def forest_figure(res: ComparisonResult) -> Figure:
     """
     d = res.differences
     others = [s for s in res.strategies if s != res.baseline]
+    has = set(d["metric"]) if len(d) else set()  # one strategy: no differences (no columns)
     shown = [
-        m
-        for m in FOREST_METRICS
-        if m in set(d["metric"]) and np.isfinite(d.loc[d["metric"] == m, "diff"]).any()
+        m for m in FOREST_METRICS if m in has and np.isfinite(d.loc[d["metric"] == m, "diff"]).any()
     ]
     groups = [
         (u, [m for m in shown if unit_of(m) == u])
@@ -143,8 +142,11 @@ def forest_figure(res: ComparisonResult) -> Figure:
         digits = 0 if span >= 20 else 1 if span >= 2 else 2
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _, k=digits: f"{x:,.{k}f}"))
         ax.set_xlabel(f"difference, {UNIT_LABELS[unit]}", fontsize=9)
-    if others:
+    if others and groups:
         axes[0, 0].legend(fontsize=8, loc="best")
+    elif not others:
+        axes[0, 0].set_axis_off()
+        axes[0, 0].text(0.5, 0.5, "one strategy: nothing to compare", ha="center", va="center")
     fig.suptitle(f"Differences against {res.baseline!r} (paired, {level}% CI)")
     fig.tight_layout()
     return fig
