@@ -169,7 +169,7 @@ def compare(
         draws_file, draws = _draws_table(config, scn, draws_file, parameter_draws, seed)
     state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col, customers)
     if state is not None:  # the market is the log's customers (budget scales with it)
-        scn = resolve(state.dated(scn), customers=state.customers)
+        scn = resolve(state.dated(scn), customers=state.customers, scale_arrivals=False)
     inputs = [config, draws_file, from_log]
     check_out_dir(out, overwrite=overwrite, inputs=inputs)
     n_strat = len(names)

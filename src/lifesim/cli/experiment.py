@@ -84,6 +84,7 @@ def run(
     set_: list[str] = SET,
 ) -> None:
     """Run the experiment once: dataset, analysis, and the true effect beside every estimate."""
+    from lifesim.config import resolve
     from lifesim.experiments.insim import run_experiment
     from lifesim.experiments.insim.run import check_experiment_trust, resolve_experiment
     from lifesim.report.experiment import save_experiment_run
@@ -105,7 +106,8 @@ def run(
                         )
                     ]
                 )
-            scn, exp = resolve_experiment(state.dated(scn), state.customers)
+            market = resolve(state.dated(scn), state.customers, scale_arrivals=False)
+            scn, exp = resolve_experiment(market)
         inputs = [config, from_log]
         out = default_run_dir("experiment", scn.name) if out is None else out
         check_out_dir(out, overwrite=overwrite, inputs=inputs)

@@ -68,7 +68,7 @@ def simulate(
             import lifesim.experiments.churn_targeted  # noqa: F401
     state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col, customers)
     if state is not None:  # the market is the log's customers (budget scales with it)
-        scn = resolve(state.dated(scn), customers=state.customers)
+        scn = resolve(state.dated(scn), customers=state.customers, scale_arrivals=False)
     inputs = [config, from_log]
     if out is not None:
         check_out_dir(out, overwrite=overwrite, inputs=inputs)

@@ -16,7 +16,13 @@ from lifesim.errors import ConfigError
 __all__ = ["resolve", "override", "parse_assignment", "parse_range", "Range"]
 
 
-def resolve(scenario: Scenario, customers: int | None = None, days: int | None = None) -> Scenario:
+def resolve(
+    scenario: Scenario,
+    customers: int | None = None,
+    days: int | None = None,
+    *,
+    scale_arrivals: bool = True,
+) -> Scenario:
     """Apply a market-size and a horizon override to a scenario, with checks.
 
     A new market size scales the budget per period, the tactics' monthly fees, the support
@@ -31,6 +37,10 @@ def resolve(scenario: Scenario, customers: int | None = None, days: int | None =
         The market size (``market.size``); ``None`` keeps the scenario's.
     days : int, optional
         The horizon (``days``); ``None`` keeps the scenario's.
+    scale_arrivals : bool
+        Scale ``market.arrivals.per_day`` with the market size (``False`` when the market is
+        given, e.g. a log's customers at a date: the inflow of new people stays the
+        scenario's).
 
     Returns
     -------
@@ -62,7 +72,7 @@ def resolve(scenario: Scenario, customers: int | None = None, days: int | None =
             raise ConfigError([("customers", problem)])
         ratio = customers / scn.market.size
         market: dict = {"size": customers}
-        if scn.market.arrivals is not None:  # the same inflow per person of the market
+        if scn.market.arrivals is not None and scale_arrivals:  # the same inflow per person
             arr = scn.market.arrivals
             market["arrivals"] = arr.model_copy(update={"per_day": arr.per_day * ratio})
         upd["market"] = scn.market.model_copy(update=market)

@@ -87,7 +87,8 @@ class Simulation:
         without this: scenario files are shared like documents).
     initial : mapping, optional
         Start from this market instead of a drawn one: ``stage`` per person (names or codes;
-        its length sets the market size), optionally ``propensity`` and ``dropout``
+        its length sets the market size; ``market.arrivals`` still adds the scenario's
+        inflow, not scaled with it), optionally ``propensity``, ``dropout`` and ``spend``
         multipliers (see :meth:`lifesim.model.Population.set_state`).
 
     Notes
@@ -130,7 +131,9 @@ class Simulation:
             )
         if initial is not None and "stage" in initial:
             customers = len(initial["stage"])
-        self.scenario = resolve(trusted(scn) if trust_code else scn, customers, days)
+        self.scenario = resolve(  # a given market keeps the scenario's inflow of new people
+            trusted(scn) if trust_code else scn, customers, days, scale_arrivals=initial is None
+        )
         if seed is None:
             seed = self.scenario.seed
         self.seed_seq = as_seed_sequence(seed)
