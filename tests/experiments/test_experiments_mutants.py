@@ -2344,3 +2344,28 @@ def test_verdict_text_formats_a_rate_objective_in_percent_and_lists_every_close_
     old = ComparisonResult(**{**res.__dict__, "verdict": legacy}).verdict_text()
     assert old.startswith("Winner on conversion_rate: none, ahead of spend_1 by 10.00% [")
     assert old.endswith(" (significant at 0.05).")
+
+
+def test_spend_table_is_the_mean_per_replication_by_item_largest_first():
+    from dataclasses import replace
+
+    spends = {  # (replication, strategy) -> ledger items; 'none' spends nothing
+        (0, "spend_3"): {"ad": 3.0, "fee": 1.0},
+        (1, "spend_3"): {"ad": 5.0},
+        (2, "spend_3"): {"ad": 4.0, "fee": 0.5},
+        (1, "spend_1"): {"fee": 6.0},
+    }
+    runs = [replace(r, spend=spends.get((r.replication, r.strategy), {})) for r in _runs()]
+    scn = load_scenario(_scenario())
+    res = _summarise(scn, list(NAMES), 3, 99, "spend_3", "profit", 0.05, runs, 1.5, "none")
+    # spend_3: ad (3 + 5 + 4) / 3 = 4, fee (1 + 0 + 0.5) / 3 = 0.5; spend_1: fee 6 / 3 = 2
+    want = pd.DataFrame(
+        {
+            "strategy": ["spend_3", "spend_3", "spend_1"],
+            "item": ["ad", "fee", "fee"],
+            "cost": [4.0, 0.5, 2.0],
+        }
+    )
+    pd.testing.assert_frame_equal(res.spend, want)
+    empty = _result().spend  # no run spent anything: an empty table with the columns
+    assert list(empty.columns) == ["strategy", "item", "cost"] and len(empty) == 0
