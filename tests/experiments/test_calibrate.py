@@ -53,7 +53,7 @@ def test_bg_nbd_reproduces_the_published_cdnow_fit():
     assert fit.loglik == pytest.approx(-9582.4, abs=0.1)
 
 
-def _market_log(n: int, days: int, seed: np.random.SeedSequence) -> pd.DataFrame:
+def _market_log(n: int, days: int, seed: np.random.SeedSequence, rho: float = 0.0) -> pd.DataFrame:
     """The simulator's purchases of n customers with TRUE parameters, as a transaction log.
 
     Everyone is a new customer whose first order was on day -1 (the models' clock starts at
@@ -72,6 +72,7 @@ def _market_log(n: int, days: int, seed: np.random.SeedSequence) -> pd.DataFrame
         "all": {
             "propensity": {"dist": "gamma", "shape": r, "scale": 1 / r, "max": top_m},
             "dropout": {"dist": "gamma", "shape": s, "scale": 1 / s, "max": top_d},
+            "dropout_correlation": rho,  # the engine's Gaussian copula (0: Pareto/NBD)
         }
     }
     d["market"]["initial"] = "retention"

@@ -70,3 +70,27 @@ def test_the_holdout_check_reports_active_customers_for_both_forecasters():
         # both models generated nothing else: within 15% of what happened
         assert abs(act["error_pct"]) < 15, (key, act)
     assert "active customers (>= 1 purchase)" in res.summary()
+
+
+def test_lifesim_active_customers_match_the_pareto_nbd_it_simulates():
+    # the continuous-time Pareto/NBD's own answer by Monte Carlo, draw by draw: alive with
+    # P(alive), rates from their posteriors, Poisson purchases over the remaining lifetime
+    from lifesim.experiments.calibration import Summary
+    from lifesim.experiments.calibration.models import pareto_nbd_p_alive
+
+    rng = np.random.default_rng(0)  # fixed data whose fits converge
+    log = _log(np.sort(rng.integers(0, 60, 3000)), 300, rng)
+    res = calibrate(log, cutoff=200, holdout_end=299, draws=20, forecast_draws=20, seed=4)
+    o = log[log["day"] <= 200].drop_duplicates(["customer", "day"]).groupby("customer")["day"]
+    s = Summary((o.size() - 1).to_numpy(float), (o.max() - o.min()).to_numpy(float),
+                (200 - o.min()).to_numpy(float))  # fmt: skip
+    mc = np.random.default_rng(1)
+    active = []
+    for r, alpha, sh, beta in res.draws[["r", "alpha", "s", "beta"]].to_numpy()[:20]:
+        for _ in range(10):
+            alive = mc.random(len(s.x)) < pareto_nbd_p_alive((r, alpha, sh, beta), s.x, s.t_x, s.T)
+            lam = mc.gamma(r + s.x, 1 / (alpha + s.T))
+            tau = np.minimum(mc.exponential(1 / mc.gamma(sh, 1 / (beta + s.T))), 99.0)
+            active.append(((mc.poisson(lam * tau) > 0) & alive).sum())
+    # the engine's days are discrete (at most one order a day): 3%, as the count checks
+    assert res.holdout.active["predicted"] == pytest.approx(np.mean(active), rel=0.03)

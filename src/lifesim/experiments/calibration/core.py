@@ -15,6 +15,7 @@ from lifesim._random import SeedLike, as_seed_sequence
 from lifesim.config import Scenario, ScenarioLike, load_scenario, override, resolve
 from lifesim.config.load import scenario_to_dict
 from lifesim.errors import ConfigError, DataError
+from lifesim.experiments.calibration.correlation import fit_correlation
 from lifesim.experiments.calibration.effects import read_effect
 from lifesim.experiments.calibration.forecast import bgnbd_check, holdout_check
 from lifesim.experiments.calibration.inflow import fit_inflow
@@ -464,6 +465,13 @@ def calibrate(
         label,
         spend=tuple(spend.estimate) if use_spend else None,
     )
+    corr = fit_correlation(s, fit.estimate)
+    missing.append(
+        f"{corr.summary_line()}: reported, not written to the scenario (fitted with r, alpha, "
+        "s, beta held at the independent fit; written so, it made the CDNOW holdout forecast "
+        "worse), so purchase and dropout rates stay independent, as in the Pareto/NBD; set "
+        "segments.customers.dropout_correlation to use it"
+    )
     if not use_spend:
         missing.append(
             "spend heterogeneity (Gamma-Gamma): "
@@ -643,4 +651,5 @@ def calibrate(
         stage_transitions=transitions,
         spend=spend,
         repeat_value=spend_m,
+        correlation=corr,
     )

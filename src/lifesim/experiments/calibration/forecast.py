@@ -144,13 +144,23 @@ def cutoff_state(
     alive_stage: str,
     dead_stage: str,
     spend: SpendState | None = None,
+    rho: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Draw each customer's state at the cutoff given their history (see module docstring)."""
+    """Draw each customer's state at the cutoff given their history (see module docstring).
+
+    ``rho``: the copula correlation of purchase and dropout rates (see
+    :func:`lifesim.experiments.calibration.correlation.correlated_state`).
+    """
     r, alpha, sh, beta = params
-    p = pareto_nbd_p_alive(params, s.x, s.t_x, s.T)
-    alive = rng.random(len(p)) < p
-    lam = rng.gamma(r + s.x, 1.0 / (alpha + s.T))
-    mu = rng.gamma(sh, 1.0 / (beta + s.T))
+    if rho != 0:
+        from lifesim.experiments.calibration.correlation import correlated_state
+
+        alive, lam, mu = correlated_state(params, rho, s, rng)
+    else:
+        p = pareto_nbd_p_alive(params, s.x, s.t_x, s.T)
+        alive = rng.random(len(p)) < p
+        lam = rng.gamma(r + s.x, 1.0 / (alpha + s.T))
+        mu = rng.gamma(sh, 1.0 / (beta + s.T))
     out = {
         "stage": np.where(alive, alive_stage, dead_stage),
         "propensity": np.where(alive, lam / buy_p, 0.0),
@@ -238,6 +248,7 @@ def holdout_check(
     revenue = np.zeros(k)
     children = seed.spawn(k)
     gg = spend_params(scn)
+    rho = float(next(sg for sg in scn.segments.values() if sg.share > 0).dropout_correlation)
     if spend is not None and gg is None:
         raise ValueError("spend draws given for a scenario without the Gamma-Gamma spend model")
     for i, (theta, child) in enumerate(zip(draws, children, strict=True)):
@@ -247,7 +258,15 @@ def holdout_check(
             m = spend[1] if spend is not None else np.zeros(n)
             sp = SpendState(spend[0][i] if spend is not None else gg[0], gg[1], m)
         state = cutoff_state(
-            theta, s, buy_p, churn_p, np.random.default_rng(state_ss), alive_stage, dead_stage, sp
+            theta,
+            s,
+            buy_p,
+            churn_p,
+            np.random.default_rng(state_ss),
+            alive_stage,
+            dead_stage,
+            sp,
+            rho,
         )
         res = simulate(scn, seed=sim_ss, days=horizon, record_events=False, initial=state)
         pur = res.purchases

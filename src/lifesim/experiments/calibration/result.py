@@ -16,6 +16,7 @@ from lifesim._io import atomic_dir
 from lifesim._progress import ProgressLike, as_progress
 from lifesim.config import Scenario
 from lifesim.errors import ConfigError
+from lifesim.experiments.calibration.correlation import CorrelationFit
 from lifesim.experiments.calibration.forecast import HoldoutCheck
 from lifesim.experiments.calibration.inflow import Inflow
 from lifesim.experiments.calibration.models import Fit, Summary
@@ -153,6 +154,10 @@ class CalibrationResult:
         Gamma-Gamma spend model (``p, q, gamma``), fitted to the mean repeat order value of
         the repeat buyers: the scenario's per-customer spend (when ``q > 1``) and the BG/NBD
         baseline's revenue forecast (see :mod:`lifesim.experiments.calibration.spend`).
+    correlation : CorrelationFit or None
+        Gaussian-copula correlation of purchase and dropout rates (profile likelihood; see
+        :mod:`lifesim.experiments.calibration.correlation`), written into the scenario when
+        its test of none rejects at 5%.
     repeat_value : ndarray or None
         Each customer's mean repeat order value by the cutoff (0 without one), from which
         their spend is drawn.
@@ -191,6 +196,7 @@ class CalibrationResult:
     stage_transitions: pd.DataFrame | None = None
     spend: Fit | None = None
     repeat_value: np.ndarray | None = field(repr=False, default=None)
+    correlation: CorrelationFit | None = None
 
     def forecast(
         self,
@@ -266,7 +272,11 @@ class CalibrationResult:
     def also_fitted(self) -> list[str]:
         """Lines for what was fitted beside the Pareto/NBD and written into the scenario."""
         fits = [self.inflow, *self.seasonality] if self.inflow is not None else []
-        return [f.summary_line() for f in fits if f.identified]
+        out = [f.summary_line() for f in fits if f.identified]
+        c = self.correlation
+        if c is not None and self.scenario.segments["customers"].dropout_correlation != 0:
+            out.append(f"{c.summary_line()}; written as segments.customers.dropout_correlation")
+        return out
 
     def _observed(self, column: str) -> bool:
         t = self.stage_transitions
@@ -327,6 +337,9 @@ class CalibrationResult:
                 "out; customers whose repeat orders are all 0 left out); revenue forecast "
                 "sum_i E[X_i] E[M_i]",
             }
+        if self.correlation is not None:
+            written = self.scenario.segments["customers"].dropout_correlation != 0
+            out["correlation"] = {**self.correlation.to_dict(), "used_by_engine": bool(written)}
         if self.inflow is not None:
             out["inflow"] = self.inflow.to_dict()
         if self.seasonality:

@@ -92,6 +92,7 @@ class LogState:
     spend: SpendState | None = None
     repeat_value: np.ndarray | None = None
     start: str | None = None
+    rho: float = 0.0
 
     def dated(self, scn: Scenario) -> Scenario:
         """Return ``scn`` with its calendar starting the day after ``as_of`` (day 0 then).
@@ -115,6 +116,7 @@ class LogState:
             buy_p=buy_p,
             churn_p=churn_p,
             spend=_spend_state(scn, self.repeat_value),
+            rho=_rho(scn),
         )
 
     def __call__(self, seed: SeedLike) -> dict[str, np.ndarray]:
@@ -129,7 +131,13 @@ class LogState:
             self.alive_stage,
             self.dead_stage,
             self.spend,
+            self.rho,
         )
+
+
+def _rho(scn: Scenario) -> float:
+    seg = next(sg for sg in scn.segments.values() if sg.share > 0)
+    return float(seg.dropout_correlation)
 
 
 def _spend_state(scn: Scenario, m: np.ndarray | None) -> SpendState | None:
@@ -183,4 +191,5 @@ def state_from_log(
         _spend_state(scenario, table.customers["repeat_value"].to_numpy()),
         table.customers["repeat_value"].to_numpy(),
         log.format_day(day + 1) if log.time_kind == "date" else None,
+        _rho(scenario),
     )
