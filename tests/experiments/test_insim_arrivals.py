@@ -39,3 +39,20 @@ def test_truth_covers_the_people_who_arrive_later(configs_dir, global_seed):
     profit = {a: margin * r.revenue_total - r.marketing_cost for a, r in plain.items()}
     got = truth.loc[("profit_all", "discount"), "true_effect"]
     assert np.isclose(got, (profit["discount"] - profit["onboarding"]) / n, rtol=1e-6)
+
+
+def test_summaries_say_that_people_arrive(configs_dir):
+    from lifesim.experiments import compare
+    from lifesim.experiments.insim import run_experiment
+    from lifesim.report.summary import compare_decision
+
+    scn, _ = _study(configs_dir, days=30)
+    per_day = scn.market.arrivals.per_day
+    res = compare(scn, strategies=["none", "stage_focused"], replications=2, seed=1)
+    want = f"1,500 people + {per_day:g} arriving a day x 30 days"
+    assert want in res.summary().splitlines()[0]
+    decision = compare_decision(res)
+    assert f"1,500 people + {per_day:g} arriving a day over 30 days" in decision.compared
+    out = run_experiment(scn, seed=1, truth_replications=1)
+    assert want in out.summary().splitlines()[0]
+    assert sum(out.n.values()) > 1500  # the units: everyone who was in the market

@@ -397,6 +397,13 @@ class Market(_Strict):
     initial: str | dict[str, Probability] = "awareness"
     arrivals: Arrivals | None = None
 
+    def describe(self) -> str:
+        """Return ``"2,000 people"``, with arrivals ``"2,000 people + 20 arriving a day"``."""
+        text = f"{self.size:,} people"
+        if self.arrivals is not None:
+            text += f" + {self.arrivals.per_day:g} arriving a day"
+        return text
+
 
 class Campaign(_Strict):
     """A scheduled campaign (e.g. a weekly email) run by the SimPy calendar.

@@ -89,7 +89,7 @@ class MarginalROIResult:
         level = round(100 * (1 - self.alpha))
         lines = [
             f"lifesim marginal ROI: strategy {self.strategy!r}, scenario {self.scenario.name!r}, "
-            f"{self.scenario.market.size:,} people x {self.scenario.days} days, "
+            f"{self.scenario.market.describe()} x {self.scenario.days} days, "
             f"{self.replications} replications, seed {self.seed}",
             "",
             f"{'budget/period':>14}{'spend':>12}  incremental profit [{level}% CI]",

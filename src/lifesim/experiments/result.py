@@ -333,8 +333,9 @@ class ComparisonResult(FlowViews):
         level = round(100 * (1 - self.alpha))
         w = 34
         lines = [
-            f"lifesim compare: scenario {self.scenario.name!r}, {self.scenario.market.size:,} "
-            f"people x {self.scenario.days} days, {self.replications} replications, "
+            f"lifesim compare: scenario {self.scenario.name!r}, "
+            f"{self.scenario.market.describe()} x {self.scenario.days} days, "
+            f"{self.replications} replications, "
             f"seed {self.seed}",
             "",
             f"mean [{level}% CI]".ljust(24) + "".join(s[:w].ljust(w) for s in self.strategies),

@@ -241,7 +241,7 @@ def experiment_decision(res: ExperimentResult) -> Decision:
         )
     assumptions = [
         f"The scenario's tactic effects, as in {res.scenario.name!r} (check their sources).",
-        f"A market of {res.scenario.market.size:,} people over {res.scenario.days} days.",
+        f"A market of {res.scenario.market.describe()} over {res.scenario.days} days.",
     ]
     return Decision(compared, " ".join(parts), clear, None, certainty, mechanisms, assumptions)
 

@@ -386,7 +386,7 @@ def _assumptions(res: ComparisonResult) -> list[str]:
         )
     scn = res.scenario
     out.append(
-        f"A market of {scn.market.size:,} people over {scn.days} days: rates such as NPS "
+        f"A market of {scn.market.describe()} over {scn.days} days: rates such as NPS "
         "and churn can differ at another size or horizon (re-run with --customers/--days)."
     )
     return out
@@ -404,7 +404,7 @@ def compare_decision(
     names = ", ".join(_name(res, s) for s in res.strategies)
     compared = (
         f"Compared {len(res.strategies)} strateg{'ies' if len(res.strategies) > 1 else 'y'} "
-        f"({names}) in scenario {scn.name!r}: {scn.market.size:,} people over {scn.days} "
+        f"({names}) in scenario {scn.name!r}: {scn.market.describe()} over {scn.days} "
         f"days, {res.replications} replications each with common random numbers; the "
         f"objective is {label} ({'higher' if METRICS[obj].higher_is_better else 'lower'} is "
         "better)."

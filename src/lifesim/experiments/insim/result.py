@@ -176,7 +176,7 @@ class ExperimentResult:
         level = round(100 * (1 - exp.alpha))
         lines = [
             f"Experiment in scenario {self.scenario.name!r}: {exp.design.unit}-level design, "
-            f"{self.scenario.market.size:,} people x {self.scenario.days} days, seed {self.seed}",
+            f"{self.scenario.market.describe()} x {self.scenario.days} days, seed {self.seed}",
             "units per arm: " + ", ".join(f"{a}={k:,}" for a, k in self.n.items()),
             "",
             f"{'metric':<16}{'method':<7}{'arm':<14}{'estimate':>11}  "
