@@ -238,3 +238,21 @@ def test_compare_cli_refuses_an_unreadable_draws_file_naming_the_flag(tmp_path):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert r.returncode == 2, r.stderr
         assert "--draws-file" in r.stderr and str(path.name) in r.stderr, r.stderr
+
+
+def test_a_draw_at_another_market_size_is_scaled_like_the_scenario(monkeypatch):
+    """--customers scales market.arrivals.per_day (and the budget); a draw's values are at the
+    scenario's own size, so they are scaled alike: a draw equal to the scenario is the base."""
+    import lifesim.experiments.uncertainty as unc
+
+    d = lifesim.default_scenario().model_dump(mode="json")
+    d["market"] = {**d["market"], "size": 1000, "arrivals": {"per_day": 10.0, "stage": "awareness"}}
+    scn = lifesim.load_scenario(d)
+    seen = []
+    monkeypatch.setattr(unc, "_one", lambda sc, *a: seen.append(sc) or 0.0)
+    draws = pd.DataFrame({"market.arrivals.per_day": [10.0, 20.0], "budget.per_period": [8e3, 8e3]})
+    parameter_uncertainty(scn, draws, strategies="none", customers=3000, days=10, seed=1)
+    per_day = [sc.market.arrivals.per_day for sc in seen]
+    assert per_day == pytest.approx([30.0, 60.0])  # 3 x the draw, as the base's 10 -> 30
+    assert [sc.budget.per_period for sc in seen] == pytest.approx([24e3, 24e3])
+    assert {sc.market.size for sc in seen} == {3000} and {sc.days for sc in seen} == {10}

@@ -234,8 +234,9 @@ def parameter_uncertainty(
     from lifesim.config import resolve
 
     t0 = time.perf_counter()
-    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    base = resolve(trusted(base) if trust_code else base, customers, days)
+    raw = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    raw = trusted(raw) if trust_code else raw
+    base = resolve(raw, customers, days)
     names = _parse_strategies(base, strategies)
     check_trust(base, names, trust_code)
     if objective not in METRICS:
@@ -267,11 +268,15 @@ def parameter_uncertainty(
         )
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ConfigError([("replications", f"must be a whole number >= 1, got {replications!r}")])
-    scns = [
-        override(
-            base,
-            dict(zip(cols, draws[cols].iloc[i].tolist(), strict=True)),
-            where=f"(draw {i}: row {i} of the draws table)",
+    scns = [  # a draw's values are at the scenario's size: --customers scales them as the base
+        resolve(
+            override(
+                raw,
+                dict(zip(cols, draws[cols].iloc[i].tolist(), strict=True)),
+                where=f"(draw {i}: row {i} of the draws table)",
+            ),
+            customers,
+            days,
         )
         for i in range(k)
     ]
