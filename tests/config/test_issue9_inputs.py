@@ -122,3 +122,29 @@ def test_an_infinite_inflow_is_not_reported_as_a_made_up_count(ref):
     ref["market"]["arrivals"]["per_day"] = float("inf")
     ((key, msg),) = problems(ref)
     assert key == "market.arrivals.per_day" and msg.startswith("inf people (market.size")
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        (
+            "market.arrivals.per_day=3",
+            "known: none (market.arrivals is not set (null): set it whole, e.g. "
+            "market.arrivals={per_day: ...})",
+        ),
+        (
+            "calendar.month.Dec=1.2",
+            "known: none (calendar.month is empty: set it whole, e.g. calendar.month={Dec: ...})",
+        ),
+    ],
+)
+def test_set_into_an_unset_block_says_how_to_set_it(assignment, message):
+    from lifesim.config import default_scenario, override
+
+    path = assignment.partition("=")[0]
+    with pytest.raises(ConfigError) as exc:
+        override(default_scenario(), {path: 1.0})
+    ((key, msg),) = exc.value.problems
+    assert key == path and msg.endswith(message)
+    r = run("validate", "configs/default.yaml", "--set", assignment)
+    assert r.returncode == 2 and message in r.stderr, r.stderr

@@ -134,7 +134,14 @@ def override(scenario: Scenario, values: Mapping[str, Any], where: str = "") -> 
         cur: Any = d
         for i, k in enumerate(keys):
             if not isinstance(cur, dict) or k not in cur:
-                known = ", ".join(map(str, cur)) if isinstance(cur, dict) else "none (a value)"
+                parent = ".".join(keys[:i])
+                if isinstance(cur, dict) and cur:
+                    known = ", ".join(map(str, cur))
+                elif cur is None or isinstance(cur, dict):  # an unset block, an empty mapping
+                    state = "not set (null)" if cur is None else "empty"
+                    known = f"none ({parent} is {state}: set it whole, e.g. {parent}={{{k}: ...}})"
+                else:
+                    known = "none (a value)"
                 problems.append(
                     (path, f"no key {'.'.join(keys[: i + 1])!r} in the scenario; known: {known}")
                 )
