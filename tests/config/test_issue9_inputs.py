@@ -148,3 +148,16 @@ def test_set_into_an_unset_block_says_how_to_set_it(assignment, message):
     assert key == path and msg.endswith(message)
     r = run("validate", "configs/default.yaml", "--set", assignment)
     assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("key", ["spend", "order_value"])
+def test_an_inverse_gamma_without_a_mean_is_refused_unless_clipped(ref, key):
+    seg = next(iter(ref["segments"]))
+    ref["segments"][seg][key] = {"dist": "invgamma", "shape": 1.0, "scale": 2.0}
+    got = dict(problems(ref))
+    msg = got[f"segments.{seg}.{key}.shape"]
+    assert "shape 1 <= 1 has an infinite mean" in msg and f"{key}.max" in msg
+    ref["segments"][seg][key]["max"] = 1000.0
+    load_scenario(ref)  # clipped: a finite mean
+    ref["segments"][seg][key] = {"dist": "invgamma", "shape": 1.5, "scale": 2.0}
+    load_scenario(ref)

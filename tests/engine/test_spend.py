@@ -10,6 +10,7 @@ from scipy import stats
 import lifesim
 from lifesim.config import load_scenario
 from lifesim.engine.exact import expected_path
+from lifesim.errors import ConfigError
 
 INVGAMMA = {"dist": "invgamma", "shape": 3.0, "scale": 4.0}  # mean 4 / (3 - 1) = 2
 
@@ -119,9 +120,13 @@ def test_the_exact_revenue_uses_the_inverse_gammas_own_mean():
     assert alike > 0
     # spend InvGamma(3, 4): mean 4 / (3 - 1) = 2, so twice the revenue of everyone alike
     assert np.isclose(expected_path(_reference(INVGAMMA)).revenue_per_person, 2 * alike)
-    # shape <= 1: the mean spend is infinite, so is the expected revenue (not a finite guess)
+    # shape <= 1: the mean spend is infinite; such a scenario is refused (see test_config)
     heavy = {"dist": "invgamma", "shape": 0.8, "scale": 1.0}
-    assert expected_path(_reference(heavy)).revenue_per_person == np.inf
+    with pytest.raises(ConfigError, match=r"segments.all.spend.shape: .* infinite mean"):
+        expected_path(_reference(heavy))
+    # clipped at 50: E[min(S, 50)] = int_0^50 P(S > s) ds = int_0^50 P(G < 1 / s) ds = 6.7651
+    clipped = expected_path(_reference({**heavy, "max": 50.0})).revenue_per_person
+    assert np.isclose(clipped, 6.7651271 * alike, rtol=1e-5)
     # an inverse-gamma order value of mean 10 / (1.5 - 1) = 20 is the constant 20 on average
     ov = expected_path(_reference(order_value={"dist": "invgamma", "shape": 1.5, "scale": 10.0}))
     flat = expected_path(_reference(order_value={"dist": "constant", "value": 20.0}))

@@ -205,6 +205,18 @@ def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, fl
             )
         if problem := arrivals_problem(scn.market.size, arr.per_day, scn.days):
             problems.append(("market.arrivals.per_day", problem))
+    for name, seg in scn.segments.items():  # money needs a mean (and float32 room)
+        for key in ("order_value", "spend"):
+            d = getattr(seg, key)
+            if d.dist == "invgamma" and d.shape <= 1 and d.max is None:
+                problems.append(
+                    (
+                        f"segments.{name}.{key}.shape",
+                        f"an inverse gamma of shape {d.shape:g} <= 1 has an infinite mean "
+                        "(revenue would have no expectation; single draws overflow); allowed: "
+                        f"shape > 1, or a max (segments.{name}.{key}.max)",
+                    )
+                )
     init = scn.market.initial
     if isinstance(init, str):
         problems += _stage_ref(stages, init, "market.initial")

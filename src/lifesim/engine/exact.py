@@ -136,8 +136,6 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
     src = g.src.astype(np.intp)
     dst = g.dst.astype(np.intp)
     season = scn.calendar.factors(scn.days) if scn.calendar.seasonal else np.ones(scn.days)
-    endless = ~np.isfinite(val)  # an infinite mean order (inverse gamma of shape <= 1)
-    val = np.where(endless, 0.0, val)
     for day in range(scn.days):
         day_orders = (x * buy).sum(axis=1) * season[day]
         pe = g.p * np.where(g.boosted, boosts[day], 1.0)
@@ -147,8 +145,6 @@ def expected_path(scenario: ScenarioLike, nodes: int = 4096) -> ExpectedPath:
         day_orders = day_orders + flow[:, g.purchase].sum(axis=1)  # moves that are orders
         orders[day] = w @ day_orders
         revenue += (w * val) @ day_orders
-        if endless.any() and (w * endless) @ day_orders > 0:
-            revenue = np.inf
         new = x.copy()
         np.subtract.at(new.T, src, flow.T)
         np.add.at(new.T, dst, flow.T)
