@@ -106,9 +106,18 @@ def test_parameters_are_recovered_inside_their_intervals_at_the_nominal_rate(glo
     cover = np.mean(hits, axis=0)
     assert (cover >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / k)).all(), dict(zip(TRUE, cover, strict=True))
     # and the intervals are not wide for nothing: the stated standard errors match the spread
-    # of the estimates across datasets (sd of a sd from k = 30 draws: ~13%; 3 sigma)
+    # of the estimates across datasets. The relative sd of a sample sd from k draws is
+    # sqrt((kurtosis - 1) / 4k) (13% for normal estimates at k = 30; more when a dataset's
+    # weakly identified beta runs far off, so the kurtosis of the estimates sets it); 3 sigma
+    est = np.array(est)
+    dev = est - est.mean(axis=0)
+    kurt = (dev**4).mean(axis=0) / (dev**2).mean(axis=0) ** 2
+    rel = np.sqrt((kurt - 1) / (4 * k))
     ratio = np.mean(ses, axis=0) / np.std(est, axis=0, ddof=1)
-    assert ((ratio > 0.6) & (ratio < 1.65)).all(), dict(zip(TRUE, ratio.round(2), strict=True))
+    lo, hi = 1 / (1 + 3 * rel), 1 / np.maximum(1 - 3 * rel, 1e-9)
+    assert ((ratio > lo) & (ratio < hi)).all(), dict(
+        zip(TRUE, zip(ratio.round(2), lo.round(2), hi.round(2), strict=True), strict=True)
+    )
 
 
 def test_the_simulated_holdout_matches_the_pareto_nbd_closed_form(global_seed):
