@@ -131,3 +131,16 @@ def test_the_exact_revenue_uses_the_inverse_gammas_own_mean():
     ov = expected_path(_reference(order_value={"dist": "invgamma", "shape": 1.5, "scale": 10.0}))
     flat = expected_path(_reference(order_value={"dist": "constant", "value": 20.0}))
     assert np.isclose(ov.revenue_per_person, flat.revenue_per_person, rtol=1e-9)
+
+
+def test_a_spend_given_at_the_start_counts_even_when_the_segments_have_none(global_seed):
+    n = 400
+    start = {"stage": np.full(n, "retention")}
+    plain = lifesim.simulate(_reference(), seed=global_seed, days=60, initial=start)
+    double = lifesim.simulate(
+        _reference(), seed=global_seed, days=60, initial={**start, "spend": np.full(n, 2.0)}
+    )
+    assert len(plain.purchases) > 50
+    base = plain.purchases
+    np.testing.assert_array_equal(base[["person", "day"]], double.purchases[["person", "day"]])
+    np.testing.assert_allclose(double.purchases["amount"], 2 * base["amount"], rtol=1e-12)

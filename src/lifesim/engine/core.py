@@ -150,10 +150,6 @@ class Simulation:
         self.n0 = self.scenario.market.size  # the market at the start
         self.n = self.n0 + (int(self._arrived[-1]) if self._arrived is not None else 0)
         self.segments = list(self.scenario.segments)
-        self._spend_varies = any(  # orders are order_value x the person's spend multiplier
-            not (sg.spend.dist == "constant" and sg.spend.value == 1.0)
-            for sg in self.scenario.segments.values()
-        )
         self.pop = Population.build(
             self.scenario, self.graph, self.n0, self.stream("population"), self.n - self.n0
         )
@@ -162,6 +158,8 @@ class Simulation:
                 self.pop.set_state(self.graph, initial, count=self.n0)
             except ValueError as exc:
                 raise ConfigError([("initial", str(exc).removeprefix("initial state: "))]) from None
+        # orders are order_value x the person's spend multiplier (drawn, or given in initial)
+        self._spend_varies = bool((self.pop.spend != 1).any())
         self.env = simpy.Environment()
         self.ledger = Ledger(self.scenario.budget.per_period)
         self.recorder = Recorder(self.graph.n_stages, self.days, events=record_events)
