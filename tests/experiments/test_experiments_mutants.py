@@ -2350,22 +2350,77 @@ def test_spend_table_is_the_mean_per_replication_by_item_largest_first():
     from dataclasses import replace
 
     spends = {  # (replication, strategy) -> ledger items; 'none' spends nothing
-        (0, "spend_3"): {"ad": 3.0, "fee": 1.0},
-        (1, "spend_3"): {"ad": 5.0},
-        (2, "spend_3"): {"ad": 4.0, "fee": 0.5},
+        (0, "spend_3"): {"ad": 1.0, "fee": 3.0},
+        (1, "spend_3"): {"fee": 5.0},
+        (2, "spend_3"): {"ad": 0.5, "fee": 4.0},
         (1, "spend_1"): {"fee": 6.0},
     }
     runs = [replace(r, spend=spends.get((r.replication, r.strategy), {})) for r in _runs()]
     scn = load_scenario(_scenario())
     res = _summarise(scn, list(NAMES), 3, 99, "spend_3", "profit", 0.05, runs, 1.5, "none")
-    # spend_3: ad (3 + 5 + 4) / 3 = 4, fee (1 + 0 + 0.5) / 3 = 0.5; spend_1: fee 6 / 3 = 2
+    # spend_3: fee (3 + 5 + 4) / 3 = 4 first, ad (1 + 0 + 0.5) / 3 = 0.5; spend_1: fee 6 / 3 = 2
     want = pd.DataFrame(
         {
             "strategy": ["spend_3", "spend_3", "spend_1"],
-            "item": ["ad", "fee", "fee"],
+            "item": ["fee", "ad", "fee"],
             "cost": [4.0, 0.5, 2.0],
         }
     )
     pd.testing.assert_frame_equal(res.spend, want)
     empty = _result().spend  # no run spent anything: an empty table with the columns
     assert list(empty.columns) == ["strategy", "item", "cost"] and len(empty) == 0
+
+
+def test_summarise_keeps_each_runs_flows_in_run_order():
+    from dataclasses import replace
+
+    def flows(n):
+        return pd.DataFrame(
+            {"from_stage": ["a"], "to_stage": ["b"], "cause": ["organic"], "moves": [n]}
+        )
+
+    runs = [replace(r, flows=flows(10 * r.replication + 1)) for r in _runs()]
+    scn = load_scenario(_scenario())
+    res = _summarise(scn, list(NAMES), 3, 99, "spend_3", "profit", 0.05, runs, 1.5, "none")
+    f = res.flow_counts
+    assert list(f.replication) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert list(f.strategy) == NAMES * 3
+    assert list(f.moves) == [1, 1, 1, 11, 11, 11, 21, 21, 21]
+    assert list(f.from_stage.astype(str)) == ["a"] * 9
+
+
+def test_incremental_ratios_with_small_positive_extra_spend_and_customers():
+    w = _wide(
+        {
+            "cf": {
+                "profit": [10, 10, 10],
+                "marketing_cost": [1, 1, 1],
+                "customers_acquired": [3] * 3,
+            },
+            "x": {
+                "profit": [11, 12, 10.5],  # +1, +2, +0.5
+                "marketing_cost": [1.5, 1.5, 1.5],  # +0.5 each
+                "customers_acquired": [4, 3, 3.5],  # +1, 0, +0.5: mean 0.5
+            },
+        }
+    )
+    r = incremental_table(w, ["x"], "cf").set_index("measure")
+    assert r.loc["incremental_roi", "estimate"] == pytest.approx((3.5 / 3) / 0.5)
+    assert r.loc["incremental_cac", "estimate"] == pytest.approx(0.5 / 0.5)
+    # extra customers +1, -1, 0: none on average, so no cost per customer
+    w.loc[(w.strategy == "x") & (w.replication == 1), "customers_acquired"] = 2.0
+    w.loc[(w.strategy == "x") & (w.replication == 2), "customers_acquired"] = 3.0
+    r = incremental_table(w, ["x"], "cf").set_index("measure")
+    assert math.isnan(r.loc["incremental_cac", "estimate"])
+
+
+def test_incremental_and_pairwise_tables_default_to_95_percent():
+    w = _wide({"cf": {"profit": [10, 12, 11]}, "x": {"profit": [14, 17, 18]}})
+    pd.testing.assert_frame_equal(
+        incremental_table(w, ["x"], "cf"), incremental_table(w, ["x"], "cf", alpha=0.05)
+    )
+    r = incremental_table(w, ["x"], "cf").set_index("measure").loc["incremental_profit"]
+    ci = stats.ttest_1samp([4, 5, 7], 0).confidence_interval(0.95)
+    assert (r.ci_low, r.ci_high) == pytest.approx((ci.low, ci.high))
+    pw = pairwise_table(w, ["x", "cf"], metrics=["profit"])
+    assert (pw.ci_low.iloc[0], pw.ci_high.iloc[0]) == pytest.approx((ci.low, ci.high))
