@@ -2424,3 +2424,11 @@ def test_incremental_and_pairwise_tables_default_to_95_percent():
     assert (r.ci_low, r.ci_high) == pytest.approx((ci.low, ci.high))
     pw = pairwise_table(w, ["x", "cf"], metrics=["profit"])
     assert (pw.ci_low.iloc[0], pw.ci_high.iloc[0]) == pytest.approx((ci.low, ci.high))
+
+
+def test_pairwise_significance_is_p_strictly_below_alpha():
+    w = _wide({"cf": {"profit": [10, 12, 11]}, "x": {"profit": [14, 17, 18]}})
+    p = pairwise_table(w, ["x", "cf"], metrics=["profit"]).p_adjusted.iloc[0]
+    assert 0 < p < 1
+    assert not pairwise_table(w, ["x", "cf"], p, metrics=["profit"]).significant.iloc[0]
+    assert pairwise_table(w, ["x", "cf"], p * 1.000001, metrics=["profit"]).significant.iloc[0]
