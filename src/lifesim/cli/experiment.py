@@ -91,7 +91,7 @@ def run(
 
     try:
         scn, exp = resolve_experiment(
-            load_with_sets(config, set_), customers, days, design, clusters
+            load_with_sets(config, set_), customers, days, design, clusters, trust_code
         )
         check_experiment_trust(scn, trust_code)
         state = log_state(scn, from_log, as_of, customer_col, time_col, amount_col, customers)
@@ -107,7 +107,7 @@ def run(
                     ]
                 )
             market = resolve(state.dated(scn), state.customers, scale_arrivals=False)
-            scn, exp = resolve_experiment(market)
+            scn, exp = resolve_experiment(market, trust_code=trust_code)
         inputs = [config, from_log]
         out = default_run_dir("experiment", scn.name) if out is None else out
         check_out_dir(out, overwrite=overwrite, inputs=inputs)
@@ -186,7 +186,7 @@ def audit(
 
     try:
         scn, exp = resolve_experiment(
-            load_with_sets(config, set_), customers, days, design, clusters
+            load_with_sets(config, set_), customers, days, design, clusters, trust_code
         )
         check_experiment_trust(scn, trust_code)
         if peek is not None:
