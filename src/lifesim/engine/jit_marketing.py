@@ -32,12 +32,15 @@ __all__ = [
 def _buckets(perm, stage, out, counts):
     n_codes = len(counts)
     staged = np.empty(len(perm), dtype=np.int8)  # one gather of the stages, read twice
+    tally = np.zeros((4, n_codes), dtype=np.int64)  # 4 tallies: no wait on the last count
     for k in range(len(perm)):
         s = stage[perm[k]]
         if s < 0 or s >= n_codes:
             return False
         staged[k] = s
-        counts[s] += 1
+        tally[k & 3, s] += 1
+    for s in range(n_codes):
+        counts[s] += tally[0, s] + tally[1, s] + tally[2, s] + tally[3, s]
     pos = np.zeros(len(counts), dtype=np.int64)
     acc = 0
     for s in range(len(counts)):
