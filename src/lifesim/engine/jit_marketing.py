@@ -1,8 +1,13 @@
 """Compiled loops of the marketing bookkeeping (numba), with the NumPy code as the fallback.
 
 They follow the switch of :mod:`lifesim.engine.jit` (``LIFESIM_JIT``, ``set_enabled``): the
-people of each stage in a fixed order, the frequency-cap filter, and the merge of today's
-contacts into a tactic's store. Integer work only, so the results equal the NumPy code's.
+people of each stage in a fixed order, the frequency-cap filter and the head of a (merged,
+rolled) stage list, the people a contact reaches and what it records on them (fatigue, last
+contact, satisfaction), the merge of today's contacts into a tactic's store and the drop of
+lapsed ones, redemptions, the end-of-day fatigue, the count and pick of a referral pool, and
+the uniforms of a named stream at a few positions. Integer work, or float32 sums in the NumPy
+code's order, or the stream's own arithmetic: the results equal the NumPy code's bit for bit
+(``tests/engine/test_jit.py``).
 """
 
 from __future__ import annotations
