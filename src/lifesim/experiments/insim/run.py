@@ -155,6 +155,10 @@ def _router(
     arms = {a: _strategy(scn, arm.strategy) for a, arm in exp.arms.items()}
     names = list(scn.stages)
     eligible = None if exp.eligible is None else np.array([names.index(s) for s in exp.eligible])
+    if eligible is None and scn.market.arrivals is not None:
+        # the people in the market on the assignment day: not those still to arrive
+        # (their windows would open before they exist, diluting every effect)
+        eligible = np.arange(len(names))
     return ArmRouter(
         arms,
         assignment,
