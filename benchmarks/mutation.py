@@ -120,7 +120,13 @@ TARGETS: dict[str, Target] = {
     ),
     "experiments/insim": Target(
         mutate=("src/lifesim/experiments/insim/*",),
-        tests=("tests/experiments/test_insim.py", "tests/experiments/test_insim_metrics.py"),
+        # whole experiments and audits (seconds to minutes per mutant); test_insim_peeking
+        # holds the only tests of peeking.py (none of its 817 mutants had a test without it)
+        tests=(
+            "tests/experiments/test_insim.py",
+            "tests/experiments/test_insim_metrics.py",
+            "tests/experiments/test_insim_peeking.py",
+        ),
     ),
     "engine/kernel": Target(
         mutate=(
