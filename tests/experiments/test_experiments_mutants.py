@@ -1445,6 +1445,9 @@ def test_churn_targeted_params_and_an_offer_without_churn_effect():
             "must be >= horizon_days + 30 = 40, got 39",
         ),
         ({"warmup_days": 89}, "strategies.ct.params.warmup_days", "= 90, got 89"),
+        # a horizon of 0 days labels nobody: every rescoring failed and no offer went out
+        ({"horizon_days": 0}, "strategies.ct.params.horizon_days", "must be >= 1, got 0"),
+        ({"max_iter": 0}, "strategies.ct.params.max_iter", "must be >= 1, got 0"),
     ],
 )
 def test_churn_targeted_refuses_bad_params(params, path, msg):

@@ -80,6 +80,11 @@ class ChurnTargeted(StageFocused):
                     )
                 ]
             )
+        for key, value, low in (("horizon_days", self.horizon, 1), ("max_iter", self.max_iter, 1)):
+            if value < low:  # a horizon of 0 days labels nobody: no rescoring, no offer ever
+                raise ConfigError(
+                    [(f"strategies.{name}.params.{key}", f"must be >= {low}, got {value}")]
+                )
         if self.warmup < self.horizon + 30:
             raise ConfigError(
                 [
