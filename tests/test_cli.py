@@ -1,23 +1,12 @@
 import json
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from lifesim.cli import app
+from tests._cli import run
 
 runner = CliRunner()
-
-
-def run(*args):
-    """Run the real console entry point (exit codes and stderr as a user sees them)."""
-    return subprocess.run(
-        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_simulate_json_has_the_contract_keys(configs_dir):

@@ -1,21 +1,10 @@
 """Small comforts of the CLI: --version, did-you-mean suggestions in errors."""
 
-import subprocess
-import sys
-
 import pytest
 
 import lifesim
 from lifesim.errors import ConfigError, did_you_mean
-
-
-def run(*args):
-    return subprocess.run(
-        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests._cli import run
 
 
 def test_version():

@@ -1,19 +1,10 @@
 """--set PATH=VALUE on every command that takes a scenario: same paths and messages as validate."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-
-def run(*args):
-    return subprocess.run(
-        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from tests._cli import run
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,6 @@
 refused with the key path, the value and what is allowed (never a crash or a silent run)."""
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import yaml
 
 from lifesim.config import load_scenario
 from lifesim.errors import ConfigError
+from tests._cli import run
 
 REF = Path(__file__).resolve().parents[2] / "configs" / "reference.yaml"
 
@@ -46,15 +45,6 @@ def _set(d: dict, path: str, value) -> dict:
 def test_nan_is_not_a_non_negative_number(ref, path):
     got = problems(_set(ref, path, float("nan")))
     assert (path, "must be >= 0, got nan") in got
-
-
-def run(*args):
-    return subprocess.run(
-        [sys.executable, "-c", "from lifesim.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_cli_refuses_nan_arrivals_with_exit_2():
