@@ -36,7 +36,14 @@ from lifesim.experiments.calibration.models import (
     pareto_nbd_p_alive,
 )
 
-__all__ = ["HoldoutCheck", "holdout_check", "cutoff_state", "SpendState", "spend_params"]
+__all__ = [
+    "HoldoutCheck",
+    "holdout_check",
+    "cutoff_state",
+    "SpendState",
+    "spend_params",
+    "customer_segment",
+]
 
 
 @dataclass(frozen=True)
@@ -121,13 +128,18 @@ class SpendState:
         return p / (self.order_mean * nu)
 
 
+def customer_segment(scn: Scenario):  # noqa: ANN201 - a config Segment
+    """Return the segment of a calibrated scenario's customers (the first with a share)."""
+    return next(sg for sg in scn.segments.values() if sg.share > 0)
+
+
 def spend_params(scn: Scenario) -> tuple[np.ndarray, float] | None:
     """Gamma-Gamma ``(p, q, gamma)`` of a scenario and its order-value mean (None: no model).
 
     ``order_value ~ Gamma(p, scale c)`` times ``spend ~ InvGamma(q, g)`` is Gamma-Gamma with
     ``gamma = g c``; ``lifesim calibrate`` writes ``c = 1``.
     """
-    seg = next(iter(sg for sg in scn.segments.values() if sg.share > 0))
+    seg = customer_segment(scn)
     ov, sp = seg.order_value, seg.spend
     if sp.dist != "invgamma" or ov.dist != "gamma":
         return None
@@ -248,7 +260,7 @@ def holdout_check(
     revenue = np.zeros(k)
     children = seed.spawn(k)
     gg = spend_params(scn)
-    rho = float(next(sg for sg in scn.segments.values() if sg.share > 0).dropout_correlation)
+    rho = float(customer_segment(scn).dropout_correlation)
     if spend is not None and gg is None:
         raise ValueError("spend draws given for a scenario without the Gamma-Gamma spend model")
     for i, (theta, child) in enumerate(zip(draws, children, strict=True)):

@@ -21,7 +21,12 @@ import numpy as np
 from lifesim._random import SeedLike, stream
 from lifesim.config import Scenario
 from lifesim.errors import ConfigError, DataError
-from lifesim.experiments.calibration.forecast import SpendState, cutoff_state, spend_params
+from lifesim.experiments.calibration.forecast import (
+    SpendState,
+    customer_segment,
+    cutoff_state,
+    spend_params,
+)
 from lifesim.experiments.calibration.models import Summary
 from lifesim.experiments.calibration.summary import customer_table
 
@@ -136,8 +141,7 @@ class LogState:
 
 
 def _rho(scn: Scenario) -> float:
-    seg = next(sg for sg in scn.segments.values() if sg.share > 0)
-    return float(seg.dropout_correlation)
+    return float(customer_segment(scn).dropout_correlation)
 
 
 def _spend_state(scn: Scenario, m: np.ndarray | None) -> SpendState | None:
