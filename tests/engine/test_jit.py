@@ -121,6 +121,24 @@ def test_modifiers_transitions_and_purchases_are_bit_identical(both, global_seed
         assert len(a[6]) > 0  # people moved: the comparison is not vacuous
 
 
+def test_union_of_sorted_runs_and_each_entrys_row(global_seed):
+    """The heap merge behind combine_effects: the sorted union, and each entry's row in it."""
+    rng = np.random.default_rng(global_seed)
+    union = jit._jit(jit._union_rows)
+    cases = [[np.array([3, 5, 9])], [np.array([], int), np.array([2, 4]), np.array([], int)]]
+    cases += [[np.array([1, 2, 3])] * 4, [np.array([7]), np.array([0]), np.array([7, 8])]]
+    for _ in range(30):
+        k = int(rng.integers(1, 40))
+        cases.append([np.unique(rng.integers(0, 60, rng.integers(0, 25))) for _ in range(k)])
+    for runs in cases:
+        idx = np.concatenate(runs).astype(np.intp)
+        start = np.zeros(len(runs) + 1, dtype=np.int64)
+        start[1:] = np.cumsum([len(r) for r in runs])
+        uniq, rows = union(idx, start)
+        np.testing.assert_array_equal(uniq, np.unique(idx))
+        np.testing.assert_array_equal(uniq[rows], idx)  # every entry points at its person
+
+
 def test_inputs_of_other_dtypes_take_the_numpy_path(both, global_seed):
     # the compiled loops round like NumPy's float32 in-place steps only for float32 inputs:
     # anything else must take the NumPy code (and give its numbers)

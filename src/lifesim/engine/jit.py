@@ -52,23 +52,70 @@ def _jit(fn):
     return f
 
 
-def _combine_effects(n, stage, slot_edge, idx, st, start, tables, has_edge, buy_f, val_f, codes):
+def _union_rows(idx, start):
+    """Merge the sorted runs ``idx[start[g]:start[g + 1]]``: their union and each entry's row.
+
+    A heap over the runs' heads: O(entries x log runs), no pass over the whole market.
+    """
+    n_g = len(start) - 1
+    pos = start[:-1].copy()
+    heap_v = np.empty(n_g, dtype=np.intp)
+    heap_g = np.empty(n_g, dtype=np.intp)
+    h = 0
+    for g in range(n_g):
+        if pos[g] < start[g + 1]:
+            c = h  # push (idx[pos[g]], g) and sift up
+            h += 1
+            v = idx[pos[g]]
+            while c > 0 and heap_v[(c - 1) >> 1] > v:
+                heap_v[c] = heap_v[(c - 1) >> 1]
+                heap_g[c] = heap_g[(c - 1) >> 1]
+                c = (c - 1) >> 1
+            heap_v[c] = v
+            heap_g[c] = g
+    rows = np.empty(len(idx), dtype=np.intp)
+    uniq = np.empty(len(idx), dtype=np.intp)
+    u = 0
+    last = -1
+    while h > 0:
+        v = heap_v[0]
+        g = heap_g[0]
+        if v != last:
+            uniq[u] = v
+            u += 1
+            last = v
+        rows[pos[g]] = u - 1
+        pos[g] += 1
+        if pos[g] < start[g + 1]:  # the run's next head replaces the top
+            nv = idx[pos[g]]
+            ng = g
+        else:  # the run is done: the heap's last item replaces the top
+            h -= 1
+            nv = heap_v[h]
+            ng = heap_g[h]
+        c = 0  # sift (nv, ng) down from the top
+        while True:
+            child = 2 * c + 1
+            if child >= h:
+                break
+            if child + 1 < h and heap_v[child + 1] < heap_v[child]:
+                child += 1
+            if heap_v[child] >= nv:
+                break
+            heap_v[c] = heap_v[child]
+            heap_g[c] = heap_g[child]
+            c = child
+        if h > 0:
+            heap_v[c] = nv
+            heap_g[c] = ng
+    return uniq[:u].copy(), rows
+
+
+def _combine_effects(
+    stage, slot_edge, idx, rows, u, st, start, tables, has_edge, buy_f, val_f, codes
+):  # fmt: skip
     d = slot_edge.shape[1]
     n_e = tables.shape[1] - 1  # the last column is the factor 1 of padding slots
-    rowmap = np.full(n, -1, dtype=np.int32)
-    for k in range(len(idx)):
-        rowmap[idx[k]] = 0
-    u = 0
-    for i in range(n):  # people touched, in order: their rows
-        if rowmap[i] == 0:
-            rowmap[i] = u
-            u += 1
-        else:
-            rowmap[i] = -1
-    uniq = np.empty(u, dtype=np.intp)
-    for i in range(n):
-        if rowmap[i] >= 0:
-            uniq[rowmap[i]] = i
     fac = np.ones((u, d))
     best = np.ones((u, d))
     cause = np.full((u, d), -1, dtype=np.int16)
@@ -82,7 +129,7 @@ def _combine_effects(n, stage, slot_edge, idx, st, start, tables, has_edge, buy_
         vf = val_f[gi]
         for k in range(start[gi], start[gi + 1]):
             i = idx[k]
-            r = rowmap[i]
+            r = rows[k]
             sv = np.float64(st[k])
             if has_edge[gi]:
                 s = stage[i]
@@ -102,7 +149,7 @@ def _combine_effects(n, stage, slot_edge, idx, st, start, tables, has_edge, buy_
                     buy_best[r] = fb
             if vf != 1.0:
                 val[r] *= 1.0 + (vf - 1.0) * sv
-    return uniq, fac, cause, buy, val, buy_cause
+    return fac, cause, buy, val, buy_cause
 
 
 def _transition(
@@ -398,11 +445,14 @@ def combine_effects(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:
             tables[k, : len(gr[1])] = gr[1]
         start = np.zeros(len(groups) + 1, dtype=np.int64)
         start[1:] = np.cumsum([len(gr[4]) for gr in groups])
-        return _jit(_combine_effects)(
-            n,
+        idx = np.concatenate([gr[4] for gr in groups]).astype(np.intp)
+        uniq, rows = _jit(_union_rows)(idx, start)
+        return uniq, *_jit(_combine_effects)(
             stage,
             slot_edge,
-            np.concatenate([gr[4] for gr in groups]).astype(np.intp),
+            idx,
+            rows,
+            len(uniq),
             np.concatenate([gr[5] for gr in groups]).astype(np.float32),
             start,
             tables,
