@@ -9,6 +9,7 @@ in :func:`lifesim.config.check_scenario`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -62,12 +63,34 @@ def _probability(v: float) -> float:
 def _nonneg(v: float) -> float:
     if not v >= 0:  # NaN too
         raise ValueError(f"must be >= 0, got {v:g}")
+    if v == math.inf:  # an infinite cost, effect or order value makes NaN or crashes a run
+        raise ValueError("must be a finite number >= 0, got inf")
+    return v
+
+
+def _nonneg_or_inf(v: float) -> float:
+    if not v >= 0:  # NaN too
+        raise ValueError(f"must be >= 0, got {v:g}")
     return v
 
 
 def _positive(v: float) -> float:
     if not v > 0:
         raise ValueError(f"must be > 0, got {v:g}")
+    if v == math.inf:
+        raise ValueError("must be a finite number > 0, got inf")
+    return v
+
+
+def _budget(v: float) -> float:
+    if v == math.inf:
+        raise ValueError("must be a finite number >= 0 (null: no limit), got inf")
+    return _nonneg(v)
+
+
+def _finite(v: float) -> float:
+    if not math.isfinite(v):
+        raise ValueError(f"must be a finite number, got {v:g}")
     return v
 
 
@@ -205,13 +228,26 @@ class Gamma(_Strict):
     max: Positive | None = None
 
 
+_LOG_MAX = 709.0  # exp() of more overflows a float64
+
+
 class LogNormal(_Strict):
     """LogNormal(``mu``, ``sigma``) of the underlying normal, optionally clipped at ``max``."""
 
     dist: Literal["lognormal"]
-    mu: float
+    mu: Annotated[float, AfterValidator(_finite)]
     sigma: NonNegative
     max: Positive | None = None
+
+    @model_validator(mode="after")
+    def _representable(self) -> LogNormal:
+        # the largest draw is about exp(mu + 8.3 sigma) (a uniform draw is at most 1 - 2**-53)
+        if self.max is None and self.mu + 8.3 * self.sigma > _LOG_MAX:
+            raise ValueError(
+                f"mu + 8.3 x sigma = {self.mu + 8.3 * self.sigma:g}: the largest draws would "
+                f"overflow to inf; allowed: mu + 8.3 x sigma <= {_LOG_MAX:.0f}, or a max"
+            )
+        return self
 
 
 class InverseGamma(_Strict):
@@ -372,7 +408,8 @@ class Arrivals(_Strict):
         true for new customers of a transaction log, false for new prospects.
     """
 
-    per_day: NonNegative
+    # inf passes here: the market-size check says how much memory it would take
+    per_day: Annotated[float, AfterValidator(_nonneg_or_inf)]
     stage: str
     purchase: bool = False
 
@@ -457,7 +494,7 @@ class Budget(_Strict):
         default 1.5; ``null``: no ceiling (full catch-up).
     """
 
-    per_period: NonNegative | None = None
+    per_period: Annotated[float, AfterValidator(_budget)] | None = None
     period_days: PositiveInt = 30
     max_catch_up: Annotated[float, AfterValidator(_at_least_one)] | None = 1.5
 
