@@ -90,3 +90,24 @@ def test_an_infinite_inflow_still_says_how_much_memory_it_would_take(capsys, her
     text = yaml.safe_dump(BASE) + "market: {arrivals: {per_day: .inf, stage: awareness}}\n"
     (here / "s.yaml").write_text(text, encoding="utf-8")
     refused(*run(capsys, "validate", here / "s.yaml"), "market.arrivals.per_day", "memory")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"type": "stage_focused", "min_gap_days": 2**70},
+        {"type": "stage_focused", "execution": {"min_gap_days": 2**70}},
+        {"type": "stage_focused", "execution": {"caps": {"coupon": 2**70}}},
+    ],
+)
+def test_a_frequency_cap_beyond_any_horizon_is_refused_not_an_internal_error(capsys, here, spec):
+    # before: `simulate --strategy mine` ended in "internal error: OverflowError" (exit 1)
+    scn = {**_with("strategies", {"mine": spec}), "days": 20, "market": {"size": 50}}
+    (here / "s.yaml").write_text(yaml.safe_dump(scn), encoding="utf-8")
+    code, err = run(capsys, "simulate", here / "s.yaml", "--strategy", "mine", "--no-progress")
+    refused(code, err, "strategies.mine.", "must be <= 32000", str(2**70))
+    ok = {"type": "stage_focused", "min_gap_days": 32000}
+    scn["strategies"] = {"mine": ok}
+    (here / "s.yaml").write_text(yaml.safe_dump(scn), encoding="utf-8")
+    code, err = run(capsys, "simulate", here / "s.yaml", "--strategy", "mine", "--no-progress")
+    assert code == 0, err

@@ -128,6 +128,19 @@ def _replications(v: int) -> int:
     return v
 
 
+def _gap_days(v: int) -> int:
+    v = _nonneg_int(v)
+    if v > _limits.MAX_DAYS:  # larger ones overflow the engine's day arithmetic
+        raise ValueError(
+            f"must be <= {_limits.MAX_DAYS} (the longest horizon: a longer gap already means "
+            f"one contact per run), got {v}"
+        )
+    return v
+
+
+GapDays = Annotated[int, AfterValidator(_gap_days)]
+
+
 def _at_least_one(v: float) -> float:
     if not v >= 1:
         raise ValueError(f"must be >= 1, got {v}")
@@ -713,8 +726,8 @@ class Execution(_Strict):
 
     targeting: Literal["score", "random", "uplift"] | None = None
     uplift_noise: NonNegative | None = None
-    min_gap_days: NonNegativeInt | None = None
-    caps: dict[str, NonNegativeInt] = Field(default_factory=dict)
+    min_gap_days: GapDays | None = None
+    caps: dict[str, GapDays] = Field(default_factory=dict)
     tactics: list[str] | None = None
     broadcasts: bool | None = None
     pacing: Literal["even", "asap"] = "even"
@@ -779,7 +792,7 @@ class StrategySpec(_Strict):
     plan: dict[str, list[str]] | None = None
     split: dict[str, Probability] | None = None
     execution: Literal["naive", "careful"] | Execution | None = None
-    min_gap_days: NonNegativeInt | None = None
+    min_gap_days: GapDays | None = None
     targeting: Literal["score", "random", "uplift"] | None = None
     target: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
