@@ -120,13 +120,22 @@ TARGETS: dict[str, Target] = {
     ),
     "experiments/insim": Target(
         mutate=("src/lifesim/experiments/insim/*",),
-        # whole experiments and audits (seconds to minutes per mutant); test_insim_peeking
-        # holds the only tests of peeking.py (none of its 817 mutants had a test without it)
+        # in-process modules of hand-built tables, fake market views and markets of a few
+        # dozen people (well under a second a test); test_insim.py's whole experiments and
+        # audits and test_insim_peeking.py's 250-repeat audit take seconds to minutes per
+        # mutant, and their result views were checked only through the CLI (a subprocess)
         tests=(
-            "tests/experiments/test_insim.py",
+            "tests/experiments/test_insim_mutants.py",
+            "tests/experiments/test_insim_mutants_run.py",
+            "tests/experiments/test_insim_mutants_peek.py",
             "tests/experiments/test_insim_metrics.py",
-            "tests/experiments/test_insim_peeking.py",
         ),
+    ),
+    "experiments/flows.py": Target(
+        mutate=("src/lifesim/experiments/flows.py",),
+        # hand-built flow tables and a stand-in result; test_compare_flows.py's comparisons
+        # start a process pool (jobs=2), which mutmut's forked workers should not
+        tests=("tests/experiments/test_flows_mutants.py",),
     ),
     "engine/kernel": Target(
         mutate=(
