@@ -273,6 +273,29 @@ def test_head_of_a_merge_of_stage_lists_matches_numpy(both, global_seed):
                 assert a.dtype == b.dtype == perm.dtype
 
 
+def test_head_of_runs_of_a_bucket_array_found_at_every_start(both, global_seed):
+    """The runs are slices of one array (a day's stage buckets); every start, small markets."""
+    rng = np.random.default_rng(global_seed)
+    for n in (1, 2, 7, 40, 300):
+        perm = rng.permutation(n)
+        rank = np.empty(n, np.int32)
+        rank[perm] = np.arange(n)
+        stage = rng.integers(0, 3, n).astype(np.int8)
+        last = rng.integers(-5, 5, n).astype(np.int16)
+        everyone = np.concatenate([perm[stage[perm] == s] for s in range(3)])
+        counts = np.bincount(stage, minlength=3)
+        lo, hi = np.cumsum(counts) - counts, np.cumsum(counts)
+        for codes in ([0, 2], [2, 1, 0], [1, 2]):
+            ring = [p for p in perm if stage[p] in codes]  # by hand
+            for start in range(len(ring) + 1):
+                rolled = ring[start:] + ring[:start]
+                for upto, limit in ((0, 3), (9, n), (-9, 2)):
+                    args = (everyone, lo[codes], hi[codes], rank, last, upto, start, limit)
+                    a, b = both(lambda args=args: jit_marketing.first_not_since_runs(*args))
+                    want = [p for p in rolled if last[p] <= upto][:limit]
+                    assert a.tolist() == b.tolist() == want
+
+
 def test_first_served_people_match_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     stage = rng.integers(0, 5, 2000).astype(np.int8)

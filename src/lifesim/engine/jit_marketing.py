@@ -26,6 +26,7 @@ __all__ = [
     "fatigue_day",
     "first_not_since",
     "first_not_since_merged",
+    "first_not_since_runs",
     "first_served",
     "merge_store",
     "not_since",
@@ -458,34 +459,84 @@ def draws_at(rs: np.random.Generator, n: int, pos: np.ndarray) -> np.ndarray:
     return out
 
 
-def _first_not_since_merged(cat, bounds, rank, last, upto, start, limit):
-    k = len(bounds) - 1
-    total = bounds[k]
-    out = np.empty(min(total, limit), dtype=cat.dtype)
+def _first_not_since_runs(people, lo, hi, rank, last, upto, start, limit):
+    k = len(lo)
+    total = 0
+    for r in range(k):
+        total += hi[r] - lo[r]
+    out = np.empty(min(total, limit), dtype=people.dtype)
     got = 0
+    heads = lo.copy()
+    if 0 < start < total:  # the runs' heads at merged position `start`, by bisection on rank
+        xa, xb = 0, len(rank)
+        while xa < xb:  # the smallest x with more than `start` people ranked below x
+            x = (xa + xb) >> 1
+            c = 0
+            for r in range(k):  # people of run r ranked below x: a binary search
+                a, b = lo[r], hi[r]
+                while a < b:
+                    mid = (a + b) >> 1
+                    if rank[people[mid]] < x:
+                        a = mid + 1
+                    else:
+                        b = mid
+                c += a - lo[r]
+            if c > start:
+                xb = x
+            else:
+                xa = x + 1
+        for r in range(k):  # the person ranked xa - 1 is at position `start`: heads before it
+            a, b = lo[r], hi[r]
+            while a < b:
+                mid = (a + b) >> 1
+                if rank[people[mid]] < xa - 1:
+                    a = mid + 1
+                else:
+                    b = mid
+            heads[r] = a
     for phase in range(2):  # positions start.. of the merged list, then ..start (wrapping)
-        hi = total if phase == 0 else start
-        lo = start if phase == 0 else 0
-        if got == limit or lo >= hi:
-            continue
-        heads = bounds[:k].copy()
-        for pos in range(hi):
+        todo = total - start if phase == 0 else start
+        if phase == 1:
+            heads = lo.copy()
+        for _ in range(todo):
+            if got == limit:
+                break
             best = -1
             best_rank = 0
             for r in range(k):  # the run whose head comes first in the order
-                if heads[r] < bounds[r + 1]:
-                    rr = rank[cat[heads[r]]]
+                if heads[r] < hi[r]:
+                    rr = rank[people[heads[r]]]
                     if best < 0 or rr < best_rank:
                         best = r
                         best_rank = rr
-            p = cat[heads[best]]
+            p = people[heads[best]]
             heads[best] += 1
-            if pos >= lo and last[p] <= upto:
+            if last[p] <= upto:
                 out[got] = p
                 got += 1
-                if got == limit:
-                    break
     return out[:got].copy()
+
+
+def first_not_since_runs(people, lo, hi, rank, last, upto: int, start: int, limit: int):
+    """:func:`first_not_since_merged` of the runs ``people[lo[r]:hi[r]]`` (no copy of them).
+
+    The heads at merged position ``start`` are found by bisection on rank, so only the
+    part of the merge that is returned is walked.
+    """
+    total = int((hi - lo).sum())
+    if not (
+        jit.ENABLED
+        and last.dtype == np.int16
+        and people.dtype in (np.intp, np.int64, np.int32)
+        and 0 <= start <= total
+    ):
+        parts = [people[a:b] for a, b in zip(lo, hi, strict=True)]
+        merged = np.concatenate(parts)
+        merged = merged[np.argsort(rank[merged], kind="stable")]
+        return first_not_since(merged, last, upto, start, limit)
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    return _jit(_first_not_since_runs)(people, lo, hi, rank, last, upto, start, max(limit, 0))
 
 
 def first_not_since_merged(parts, rank, last, upto: int, start: int, limit: int) -> np.ndarray:
@@ -494,17 +545,9 @@ def first_not_since_merged(parts, rank, last, upto: int, start: int, limit: int)
     Merges only as far as the head needs, instead of sorting all of the parts' people.
     """
     cat = np.concatenate(parts)
-    if not (
-        jit.ENABLED
-        and last.dtype == np.int16
-        and cat.dtype in (np.intp, np.int64, np.int32)
-        and 0 <= start <= len(cat)
-    ):
-        merged = cat[np.argsort(rank[cat], kind="stable")]
-        return first_not_since(merged, last, upto, start, limit)
     bounds = np.zeros(len(parts) + 1, dtype=np.int64)
     bounds[1:] = np.cumsum([len(p) for p in parts])
-    return _jit(_first_not_since_merged)(cat, bounds, rank, last, upto, start, max(limit, 0))
+    return first_not_since_runs(cat, bounds[:-1], bounds[1:], rank, last, upto, start, limit)
 
 
 def _first_served(people, mask, stage, k, out):

@@ -144,6 +144,11 @@ class Marketing:
         The first call of a day buckets everyone by stage in one stable sort of the stage
         codes in this order; each stage is then a slice of it.
         """
+        people, lo, hi = self._buckets(order)
+        return people[lo[code] : hi[code]]
+
+    def _buckets(self, order: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Everyone grouped by stage in ``order``, and where each stage starts and ends."""
         buckets = self._stage_cache.get(order)
         if buckets is None:
             perm = self.score_order if order == "score" else self.rand_order
@@ -153,8 +158,7 @@ class Marketing:
             ends = np.cumsum(counts)
             buckets = (people, ends - counts, ends)
             self._stage_cache[order] = buckets
-        people, lo, hi = buckets
-        return people[lo[code] : hi[code]]
+        return buckets
 
     def decide(self, day: int) -> None:
         """Let the strategy make today's contacts."""
@@ -230,20 +234,21 @@ class MarketView:
     def __init__(self, mk: Marketing, day: int):
         self._mk = mk
         svc = mk.svc
-        pop = svc.pop
         self.day = day
         self.n = svc.n
         self.stage_names = svc.graph.names
         self.segment_names = tuple(svc.scenario.segments)
         self.tactics = mk.tactics
-        self.stage = _ro(pop.stage)
-        self.segment = _ro(pop.segment)
-        self.score = _ro(mk.score)
-        self.last_contact = _ro(pop.last_contact)
-        self.fatigue = _ro(pop.fatigue)
-        self.satisfaction = _ro(pop.satisfaction)
-        self.purchases = _ro(pop.purchases)
-        self.revenue = _ro(pop.revenue)
+
+    # read-only views of the market's arrays, made when a strategy asks for them
+    stage = property(lambda self: _ro(self._mk.svc.pop.stage))
+    segment = property(lambda self: _ro(self._mk.svc.pop.segment))
+    score = property(lambda self: _ro(self._mk.score))
+    last_contact = property(lambda self: _ro(self._mk.svc.pop.last_contact))
+    fatigue = property(lambda self: _ro(self._mk.svc.pop.fatigue))
+    satisfaction = property(lambda self: _ro(self._mk.svc.pop.satisfaction))
+    purchases = property(lambda self: _ro(self._mk.svc.pop.purchases))
+    revenue = property(lambda self: _ro(self._mk.svc.pop.revenue))
 
     def remaining(self) -> float:
         """Budget left in this period (``inf`` when unlimited)."""
@@ -283,7 +288,9 @@ class MarketView:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
         mk = self._mk
-        parts = [mk.people_in_stage(self.stage_names.index(s), order) for s in stages]
+        everyone, lo, hi = mk._buckets(order)
+        codes = [self.stage_names.index(s) for s in stages]
+        parts = [everyone[lo[c] : hi[c]] for c in codes]
         total = sum(len(p) for p in parts)
         start = 0
         if order == "random" and total > 1:
@@ -292,8 +299,10 @@ class MarketView:
         rank = mk.score_rank if order == "score" else mk.rand_rank
         if limit is not None:  # the head of the list below, without building all of it
             upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
-            if len(parts) != 1:
-                return jit_marketing.first_not_since_merged(parts, rank, last, upto, start, limit)
+            if len(parts) != 1:  # the stages' runs of `everyone`, merged by rank
+                return jit_marketing.first_not_since_runs(
+                    everyone, lo[codes], hi[codes], rank, last, upto, start, limit
+                )
             return jit_marketing.first_not_since(parts[0], last, upto, start, limit)
         if len(parts) == 1:
             people = parts[0]

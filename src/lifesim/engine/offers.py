@@ -142,11 +142,9 @@ class OfferBook:
         code = self.codes[ct.name]
         spec = ct.spec
         n = len(idx)
-        period = np.full(n, self.svc.ledger.period, dtype=np.int16)
-        upto = np.full(n, until, dtype=np.int32)
-        used = np.zeros(n, dtype=bool) if spec.single_use else None
         e = self.stores.get(code)
         if e is None or not len(e.idx):
+            period, upto, used = _new_entries(n, self.svc.ledger.period, until, spec.single_use)
             self.stores[code] = Effect(
                 idx,
                 ct.edge_factor,
@@ -171,6 +169,7 @@ class OfferBook:
             if released and unit > 0:
                 led.release(led.period, released * unit)
             return
+        period, upto, used = _new_entries(n, led.period, until, spec.single_use)
         pos = np.minimum(np.searchsorted(idx, e.idx), n - 1)
         replaced = idx[pos] == e.idx
         if replaced.any():
@@ -184,6 +183,12 @@ class OfferBook:
         e.period_each = np.concatenate([e.period_each, period])[order]
         if used is not None:
             e.used = np.concatenate([e.used, used])[order]
+
+
+def _new_entries(n: int, period: int, until: int, single_use: bool) -> tuple:
+    """Budget period, expiry day and (single-use offers) used flags of ``n`` new contacts."""
+    used = np.zeros(n, dtype=bool) if single_use else None
+    return np.full(n, period, dtype=np.int16), np.full(n, until, dtype=np.int32), used
 
 
 def _keep(e: Effect, keep: np.ndarray) -> None:

@@ -198,7 +198,9 @@ class KpiFocused(Executed):
         """Spend today's money on the mix, reaching people as the execution says."""
         budget = self.money(view)
         for t, share in self.mix.items():
-            view.contact(t, self.reach(view, self.stages[t], t, budget * share), budget * share)
+            people = self.reach(view, self.stages[t], t, budget * share)
+            if len(people):  # contacting nobody changes nothing
+                view.contact(t, people, budget * share)
 
 
 def _default_plan(scn: Scenario) -> dict[str, list[str]]:
@@ -259,7 +261,9 @@ class StageFocused(Executed):
         for g, pairs in active.items():
             money = budget * self.split[g] / tot / len(pairs)
             for stage, t in pairs:
-                view.contact(t, self.reach(view, [stage], t, money), money)
+                people = self.reach(view, [stage], t, money)
+                if len(people):  # contacting nobody changes nothing
+                    view.contact(t, people, money)
 
 
 class FixedSplit(StageFocused):
@@ -287,7 +291,9 @@ class FixedSplit(StageFocused):
                 continue
             for t in ts:
                 money = budget * share / len(ts)
-                view.contact(t, self.reach(view, [stage], t, money), money)
+                people = self.reach(view, [stage], t, money)
+                if len(people):  # contacting nobody changes nothing
+                    view.contact(t, people, money)
 
 
 #: Strategy types implemented in upper layers register here (``churn_targeted`` registers
