@@ -461,6 +461,17 @@ def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
                     f"unknown strategy {name!r}; known: {', '.join(scn.strategies)}",
                 )
             )
+    if not cmp.strategies:
+        problems.append(("compare.strategies", "at least one strategy is required"))
+    elif len(set(cmp.strategies)) != len(cmp.strategies):
+        problems.append(("compare.strategies", f"each strategy once, got {cmp.strategies}"))
+    if cmp.baseline not in scn.strategies:  # a typo here was silently replaced by the first
+        problems.append(
+            (
+                "compare.baseline",
+                f"unknown strategy {cmp.baseline!r}; known: {', '.join(scn.strategies)}",
+            )
+        )
     return problems
 
 

@@ -176,14 +176,18 @@ def compare(
     for name in names:  # a strategy's own settings are checked before any run starts
         make_strategy(scn, name)
     reps = scn.compare.replications if replications is None else replications
-    reps = check_int("replications", reps, min=2, max=MAX_REPLICATIONS)
+    reps = check_int(
+        "compare.replications" if replications is None else "replications",
+        reps,
+        min=2,
+        max=MAX_REPLICATIONS,
+    )
     check_jobs("jobs", jobs)
     check_prob("alpha", alpha)
+    key = "objective" if objective else "compare.objective"  # the scenario's, by its key
     objective = objective or scn.compare.objective
     if objective not in METRICS:
-        raise ConfigError(
-            [("objective", f"unknown metric {objective!r}; allowed: {', '.join(METRICS)}")]
-        )
+        raise ConfigError([(key, f"unknown metric {objective!r}; allowed: {', '.join(METRICS)}")])
     if baseline is None:
         baseline = scn.compare.baseline if scn.compare.baseline in names else names[0]
     elif baseline not in names:

@@ -368,11 +368,10 @@ def optimize(
     check_trust(scn, [strategy], trust_code)
     if trust_code:
         scn = trusted(scn)
+    key = "objective" if objective else "compare.objective"  # the scenario's, by its key
     objective = objective or scn.compare.objective
     if objective not in METRICS:
-        raise ConfigError(
-            [("objective", f"unknown metric {objective!r}; allowed: {', '.join(METRICS)}")]
-        )
+        raise ConfigError([(key, f"unknown metric {objective!r}; allowed: {', '.join(METRICS)}")])
     trials = check_int("trials", trials, min=1, max=100_000)
     reps = scn.compare.replications if replications is None else replications
     reps = check_int("replications", reps, min=1, max=MAX_REPLICATIONS)
