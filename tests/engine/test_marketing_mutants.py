@@ -262,6 +262,37 @@ def test_stage_factors_multiply_the_paid_broadcasts():
     assert buy[a] == 3.0 and tickets[b] == 0.0
 
 
+def test_the_days_tables_follow_the_paid_broadcasts_the_calendar_and_campaigns():
+    """The engine reuses a day's tables only when nothing they depend on changed."""
+    cal = {"start": "2026-06-01", "day_of_week": {"Tue": 0.5}}  # 2026-06-02 is a Tuesday
+    stages = {
+        "a": {
+            "kind": "customer",
+            "to": {"b": {"p": 0.1, "boost": True}, "c": 0.1},
+            "buy": {"p": 0.2},
+        },
+        "b": {"kind": "prospect", "to": {"a": 0.1}},
+        "c": {"kind": "churned"},
+    }
+    sim = make(BROADCASTS, days=30, calendar=cal, stages=stages)
+    mk, g = sim.marketing, sim.graph
+    a = g.index("a")
+    ab = _edge(sim, "a->b")
+    monday = sim._tables(0)
+    assert sim._tables(0) is monday  # nothing changed: the same tables
+    tuesday = sim._tables(1)
+    assert tuesday.buy_b[a] == np.float32(0.1) and monday.buy_b[a] == np.float32(0.2)
+    mk.budget.broadcasts = {"seo"}  # a new period paid for SEO: a->b x2, buy x3
+    seo = sim._tables(0)
+    assert seo.b_edge[ab] == 0.2 and seo.buy_b[a] == np.float32(0.6)
+    assert sim._ticket_extra[a] == np.float32(0.25)
+    mk.budget.broadcasts = set()
+    assert sim._tables(0).b_edge[ab] == 0.1 and sim._ticket_extra[a] == 0
+    sim._stage_boosts = [(a, 3.0, 2, 4, 7)]  # a campaign on stage a on days 2 and 3
+    assert sim._tables(2).b_edge[ab] == 0.1 * 3.0 and sim._tables(2).edge_cause[ab] == 7
+    assert sim._tables(4).b_edge[ab] == 0.1 and sim._stage_boosts == []
+
+
 # -- single-use offers: reservation, redemption, release, expiry -------------------------------
 def _store(sim, tactic):
     return sim.marketing.stores[sim.marketing.code[tactic]]

@@ -166,6 +166,7 @@ class Simulation:
         self.causes: list[str] = ["organic"]
         self.effects: list[Effect] = []
         self._stage_boosts: list[tuple[int, float, int, int, int]] = []
+        self._tables_seen: dict[tuple, tuple[DayTables, np.ndarray]] = {}
         self._day_hooks: list[Callable[[int], None]] = []
         self._rs_transition = self.stream("transition")
         self._rs_purchase = self.stream("purchase")
@@ -313,21 +314,27 @@ class Simulation:
     # -- the vectorised day ------------------------------------------------------------------
     def _tables(self, day: int) -> DayTables:
         g = self.graph
+        self._stage_boosts = [b for b in self._stage_boosts if b[3] > day]
+        on = tuple(b for b in self._stage_boosts if b[2] <= day)
+        season = None if self._season is None else float(self._season[day])
+        key = (tuple(sorted(self.marketing.broadcasts)), season, on)
+        hit = self._tables_seen.get(key)  # most days repeat the day before's tables
+        if hit is not None:
+            self._ticket_extra = hit[1]
+            return hit[0]
         boost, bcause, buy, self._ticket_extra = self.marketing.stage_factors()
         if self._season is not None:
             buy = buy * self._season[day]
         cause = np.where(bcause >= 0, bcause, 0).astype(np.int16)
-        live = []
-        for s, b, start, until, code in self._stage_boosts:
-            if until <= day:
-                continue
-            live.append((s, b, start, until, code))
-            if start <= day:
-                mask = (g.src == s) & g.boosted
-                boost[mask] *= b
-                cause[mask] = code
-        self._stage_boosts = live
-        return DayTables.make(g, boost, cause, buy)
+        for s, b, _start, _until, code in on:
+            mask = (g.src == s) & g.boosted
+            boost[mask] *= b
+            cause[mask] = code
+        tables = DayTables.make(g, boost, cause, buy)
+        if len(self._tables_seen) > 64:
+            self._tables_seen.clear()
+        self._tables_seen[key] = (tables, self._ticket_extra)
+        return tables
 
     def order_values(self, who: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Return order amounts of ``who`` from uniforms ``v`` (segment quantiles x spend)."""
