@@ -97,6 +97,7 @@ def validate(
     from lifesim.model import custom_targets
 
     scn = load_with_sets(config, set_)
+    _check_runnable(scn, str(config))
     typer.echo(
         f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} segments, "
         f"{scn.market.size:,} people"
@@ -117,3 +118,37 @@ def validate(
             f"needs trust: {path} names the Python code {target!r}; lifesim runs it only with "
             "--trust-code (nothing was imported or run)"
         )
+
+
+def _check_runnable(scn, source: str) -> None:
+    """Refuse what ``compare`` or ``simulate`` would refuse before their first run.
+
+    Each strategy the file defines or compares is built (without running it, and without
+    importing ``custom`` code): a strategy's ``params`` are checked only there.
+    ``compare.objective`` must be a metric.
+    """
+    import lifesim.experiments.churn_targeted  # noqa: F401 - registers its strategy type
+    from lifesim.config.load import _catalogue
+    from lifesim.config.scenario import StrategySpec
+    from lifesim.errors import ConfigError
+    from lifesim.metrics import METRICS
+    from lifesim.model import make_strategy
+
+    shipped = _catalogue()["strategies"]
+    problems: list[tuple[str, str]] = []
+    for name, spec in scn.strategies.items():
+        untouched = name in shipped and spec == StrategySpec.model_validate(shipped[name])
+        if untouched and name not in scn.compare.strategies:
+            continue  # a built-in the file never mentions (its default offer may not fit)
+        if spec.type != "custom":
+            try:
+                make_strategy(scn, name)
+            except ConfigError as exc:
+                problems += exc.problems
+    if scn.compare.objective not in METRICS:
+        allowed = ", ".join(METRICS)
+        problems.append(
+            ("compare.objective", f"unknown metric {scn.compare.objective!r}; allowed: {allowed}")
+        )
+    if problems:
+        raise ConfigError(problems, source=source)

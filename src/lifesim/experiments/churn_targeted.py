@@ -24,12 +24,21 @@ from typing import Any
 
 import numpy as np
 
+from lifesim import _limits
+from lifesim._checks import check_int, fail
 from lifesim.config import Scenario
 from lifesim.config.scenario import StrategySpec
 from lifesim.errors import ConfigError, DataError
 from lifesim.model.strategies import StageFocused, register_strategy_type
 
 __all__ = ["ChurnTargeted"]
+
+
+def _whole(key: str, value: Any, most: int | None = None) -> int:
+    """Return a whole number (``"20"`` too, as elsewhere in a scenario), else raise."""
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value)
+    return check_int(key, value, max=most)
 
 
 class ChurnTargeted(StageFocused):
@@ -47,10 +56,15 @@ class ChurnTargeted(StageFocused):
     def __init__(self, scn: Scenario, spec: StrategySpec, name: str = "churn_targeted"):
         super().__init__(scn, spec, name)
         p = dict(spec.params)
+        key = f"strategies.{name}.params"
         self.offer = p.pop("offer", "proactive_support")
-        self.horizon = int(p.pop("horizon_days", 60))
-        self.warmup = int(p.pop("warmup_days", 90))
-        self.max_iter = int(p.pop("max_iter", 60))
+        if not isinstance(self.offer, str):  # a list or mapping here was an internal error
+            fail(f"{key}.offer", "a tactic name", self.offer)
+        # whole numbers: 'abc' was an internal error, 1.7 was silently cut to 1
+        days = _limits.MAX_DAYS
+        self.horizon = _whole(f"{key}.horizon_days", p.pop("horizon_days", 60), days)
+        self.warmup = _whole(f"{key}.warmup_days", p.pop("warmup_days", 90), days)
+        self.max_iter = _whole(f"{key}.max_iter", p.pop("max_iter", 60))
         if p:
             raise ConfigError(
                 [
