@@ -273,3 +273,58 @@ def test_transition_matrix_of_a_strategy():
     with pytest.raises(ConfigError) as err:
         res.transition_matrix("x", normalize="daily")
     assert err.value.problems == [("normalize", "must be None or 'moves', got 'daily'")]
+
+
+def test_cube_orders_flows_by_from_then_to_stage_then_cause_whatever_their_arrival():
+    runs = [
+        _r(0, "x", [("b", "a", "mail", 1), ("a", "c", "ads", 2), ("a", "c", "organic", 3)]),
+        _r(0, "x", [("a", "b", "organic", 4), ("b", "a", "organic", 5)]),
+    ]
+    keys, cube = _cube(flow_counts_table(runs, STAGES), ["x"], 1)
+    # graph order a < b < c; causes: organic first, then mail, ads (order of appearance)
+    assert keys.values.tolist() == [
+        ["a", "b", "organic"],
+        ["a", "c", "organic"],
+        ["a", "c", "ads"],
+        ["b", "a", "organic"],
+        ["b", "a", "mail"],
+    ]
+    assert cube[0, 0].tolist() == [4, 3, 2, 5, 1]
+
+
+@pytest.mark.filterwarnings("error")  # no NumPy warning from one replication
+def test_stats_of_two_replications_and_of_one_without_warnings():
+    two = _stats(np.array([[1.0, 4.0], [3.0, 4.0]]), 0.05)
+    t = stats.t.ppf(0.975, 1)
+    assert two["sd"].tolist() == pytest.approx([np.sqrt(2), 0.0])
+    assert two["ci_high"].tolist() == pytest.approx([2 + t, 4.0])
+    one = _stats(np.array([[3.0, 2.0]]), 0.05)
+    assert one["sd"].shape == (2,) and one["se"].shape == (2,)
+    assert np.isnan(one["ci_low"]).all()
+
+
+def test_tables_have_a_fresh_index_and_the_default_level_is_95_percent():
+    c = _counts()
+    assert list(c.index) == list(range(9))
+    m = flow_means(_counts(), ["x", "y"], 3)
+    assert list(m.index) == [0, 1, 2, 3]
+    t = stats.t.ppf(0.975, 2)
+    assert m["ci_high"].iloc[0] == pytest.approx(5 + t / np.sqrt(3))
+    d = flow_difference(_counts(), "x", "y", 3)
+    ci = stats.ttest_1samp([-3, -2, -7], 0).confidence_interval(0.95)
+    assert (d["ci_low"].iloc[0], d["ci_high"].iloc[0]) == pytest.approx((ci.low, ci.high))
+
+
+@pytest.mark.filterwarnings("error")  # |mean| / 0 and 0 / 0 are expected: no warning
+def test_flow_difference_p_values_of_two_and_one_replications():
+    runs = [
+        _r(0, "x", [("a", "b", "organic", 5), ("b", "c", "organic", 4)]),
+        _r(0, "y", [("a", "b", "organic", 3), ("b", "c", "organic", 4)]),
+        _r(1, "x", [("a", "b", "organic", 9), ("b", "c", "organic", 4)]),
+        _r(1, "y", [("a", "b", "organic", 4), ("b", "c", "organic", 4)]),
+    ]
+    d = flow_difference(flow_counts_table(runs, STAGES), "x", "y", 2)
+    ref = stats.ttest_1samp([2, 5], 0)
+    assert d["p_value"].tolist() == pytest.approx([ref.pvalue, 1.0])
+    one = flow_difference(flow_counts_table(runs[:2], STAGES), "x", "y", 1)
+    assert one["p_value"].dtype == np.float64 and one["p_value"].tolist() == [0.0, 1.0]
