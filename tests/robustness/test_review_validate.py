@@ -76,3 +76,27 @@ def test_a_builtin_strategy_the_file_never_mentions_is_not_held_against_it(capsy
     # ... but comparing it is refused by validate as by compare
     path = _write(here, compare={"strategies": ["none", "churn_targeted"]})
     refused(*run(capsys, "validate", path), "strategies.churn_targeted.params.offer")
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "said"),
+    [
+        ("stages", "a->b", "a name without '->'"),
+        ("stages", " ", "a name is required"),
+        ("strategies", "kpi,careful", "a name without ','"),
+        ("strategies", "", "a name is required"),
+        ("tactics", "", "a name is required"),
+    ],
+)
+def test_names_lifesim_could_not_address_later_are_refused(capsys, here, section, name, said):
+    # a stage 'a->b' cannot be named in a tactic's effects ('a->b->c' reads as a -> 'b->c'),
+    # a strategy 'kpi,careful' cannot be chosen with --strategies
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    spec = {
+        "stages": {"kind": "prospect"},
+        "strategies": {"type": "stage_focused"},
+        "tactics": {"stages": ["customer"]},
+    }[section]
+    data.setdefault(section, {})[name] = spec
+    (here / "s.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    refused(*run(capsys, "validate", here / "s.yaml"), f"{section}.{name}", said)

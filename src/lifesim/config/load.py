@@ -176,6 +176,26 @@ def arrivals_problem(size: int, per_day: float, days: int) -> str | None:
     )
 
 
+#: Text a name of that kind may not hold, and why (the name could not be addressed later).
+_NAME_SEPARATORS = {
+    "stages": ("->", "it separates the stages of a move ('src->dst' in effects)"),
+    "strategies": (",", "it separates the names in --strategies"),
+}
+
+
+def _check_names(scn: Scenario) -> list[tuple[str, str]]:
+    """Names that are blank, or hold a separator lifesim reads them with, are refused."""
+    problems: list[tuple[str, str]] = []
+    for kind in ("stages", "segments", "campaigns", "tactics", "strategies"):
+        sep, why = _NAME_SEPARATORS.get(kind, ("", ""))
+        for name in getattr(scn, kind):
+            if not name.strip():
+                problems.append((f"{kind}.{name}", f"a name is required, got {name!r}"))
+            elif sep and sep in name:
+                problems.append((f"{kind}.{name}", f"a name without {sep!r} ({why}), got {name!r}"))
+    return problems
+
+
 def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, float]]:
     """Check references to stages (graph, market, campaigns, support) and that shares sum to 1.
 
@@ -187,6 +207,7 @@ def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, fl
         problems.append(("stages", "at least one stage is required"))
     if len(stages) > 120:
         problems.append(("stages", f"at most 120 stages are supported, got {len(stages)}"))
+    problems += _check_names(scn)
     for s, st in stages.items():
         for t in st.to:
             problems += _stage_ref(stages, t, f"stages.{s}.to.{t}")
