@@ -100,3 +100,30 @@ def test_names_lifesim_could_not_address_later_are_refused(capsys, here, section
     data.setdefault(section, {})[name] = spec
     (here / "s.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     refused(*run(capsys, "validate", here / "s.yaml"), f"{section}.{name}", said)
+
+
+@pytest.mark.parametrize(
+    ("extra", "want"),
+    [
+        (
+            {"strategies": {"m": {"type": "stage_focused", "execution": {"pacing": "fast"}}}},
+            "strategies.m.execution.pacing: must be one of 'even' or 'asap', got 'fast'",
+        ),
+        (
+            {"strategies": {"m": {"type": "stage_focused", "execution": "fancy"}}},
+            "strategies.m.execution: must be one of 'naive' or 'careful', got 'fancy'",
+        ),
+        (
+            {"market": {"size": 40, "initial": {"awareness": 0.5, "customer": 1.5}}},
+            "market.initial.customer: must be in [0, 1], got 1.5",
+        ),
+    ],
+)
+def test_a_union_is_reported_by_the_branch_the_value_is_written_for(capsys, here, extra, want):
+    # before: 'strategies.m.execution.literal['naive','careful']: must be one of 'naive' or
+    # 'careful', got {'pacing': 'fast'}' and 'strategies.m.execution.Execution.pacing: ...'
+    code, err = run(capsys, "validate", _write(here, **extra))
+    refused(code, err, want)
+    flat = " ".join(err.split())
+    assert "literal[" not in flat and ".Execution" not in flat and "dict[" not in flat
+    assert flat.count(": must") == 1, flat

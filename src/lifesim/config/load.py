@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 from collections.abc import Mapping
 from importlib import resources
@@ -45,10 +46,62 @@ def _fmt_value(v: Any) -> str:
 _DIST_TAGS = ("constant", "gamma", "lognormal", "invgamma", "uniform", "beta")
 
 
+_BRANCH = re.compile(
+    r"^(literal|dict|list|tagged-union|function-\w+)\[|^(str|int|float|bool)$|^[A-Z]\w*$"
+)
+
+
+def _branch_kind(tag: str) -> str:
+    if tag.startswith("list["):
+        return "list"
+    if tag.startswith(("literal[", "str", "int", "float", "bool")):
+        return "scalar"
+    return "mapping"  # dict[...], a model class, a tagged union of models
+
+
+def _one_branch(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the errors of the union branch that fits the value given, without the branch name.
+
+    pydantic reports every branch of a union (``execution: naive | careful | {...}``) under
+    its type name (``execution.literal['naive','careful']``, ``execution.Execution.caps``);
+    a mapping given for ``execution`` is only wrong as a mapping.
+    """
+    locs = [tuple(str(x) for x in e["loc"]) for e in errors]
+    tags: dict[tuple[str, ...], set[str]] = {}
+    for loc in locs:
+        for i, part in enumerate(loc):
+            if _BRANCH.match(part):
+                tags.setdefault(loc[:i], set()).add(part)
+    # a union's branches: two or more, one of them a type name no key of a scenario looks like
+    typed = re.compile(r"^(literal|dict|list|tagged-union)\[|^(str|int|float|bool)$")
+    unions = {p for p, seen in tags.items() if len(seen) >= 2 and any(map(typed.match, seen))}
+    if not unions:
+        return errors
+    given: dict[tuple[str, ...], str] = {}
+    for e, loc in zip(errors, locs, strict=True):
+        if loc[:-1] in unions and "input" in e:  # an error at a branch's top: the value given
+            v = e["input"]
+            given[loc[:-1]] = (
+                "mapping" if isinstance(v, Mapping) else "list" if isinstance(v, list) else "scalar"
+            )
+    out = []
+    for e, loc in zip(errors, locs, strict=True):
+        i = next((i for i in range(len(loc)) if loc[:i] in unions), None)
+        if i is None or i >= len(loc):
+            out.append(e)
+            continue
+        kind = given.get(loc[:i])
+        fits = any(_branch_kind(t) == kind for t in tags[loc[:i]])
+        if kind is not None and fits and _branch_kind(loc[i]) != kind:
+            continue
+        out.append({**e, "loc": loc[:i] + loc[i + 1 :]})
+    return out
+
+
 def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for e in err.errors(include_url=False):
+    for e in _one_branch(err.errors(include_url=False)):
         loc = [str(x) for x in e["loc"]]
         # drop discriminated-union tags from the path (e.g. 'gamma')
         if e["type"] not in ("union_tag_invalid", "union_tag_not_found"):
