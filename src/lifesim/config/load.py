@@ -785,9 +785,19 @@ def load_scenario(source: ScenarioLike = None, **overrides: Any) -> Scenario:
         data = scenario_to_dict(source)
     elif isinstance(source, Mapping):
         data = dict(source)
-    else:
+    elif isinstance(source, str | os.PathLike):
         where = str(source)
         data = _read_yaml(Path(source))
+    else:  # was "TypeError: expected str, bytes or os.PathLike object, not int"
+        raise ConfigError(
+            [
+                (
+                    "scenario",
+                    "must be a Scenario, a mapping, a YAML file path or None, got "
+                    f"{_fmt_value(source)}",
+                )
+            ]
+        )
     if not isinstance(data, Mapping):
         raise ConfigError(
             [("", f"the top level must be a mapping of keys to values, got {_fmt_value(data)}")],
