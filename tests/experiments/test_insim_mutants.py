@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -634,6 +635,16 @@ def test_save_writes_a_run_folder_and_refuses_to_overwrite(tmp_path):
         res.save(tmp_path / "run")
     res.save(tmp_path / "run", overwrite=True)
     assert (out / "manifest.json").exists()
+    with pytest.raises(OutputPathError, match="would replace the input"):
+        res.save(tmp_path / "run", overwrite=True, inputs=[out / "scenario.yaml"])
+
+
+def test_parquet_tables_have_only_the_data_columns(tmp_path):
+    clusters = pd.DataFrame({"cluster": [0, 1], "arm": ["control", "treatment"]})
+    _exp_result(clusters=clusters).save_tables(tmp_path)
+    names = pq.read_schema(tmp_path / "dataset.parquet").names
+    assert names == ["person", "arm", "converted", "revenue"]  # no index column
+    assert pq.read_schema(tmp_path / "clusters.parquet").names == ["cluster", "arm"]
 
 
 # --- result.py: AuditResult --------------------------------------------------------------------
@@ -790,13 +801,15 @@ def test_audit_summary_with_peeking_by_hand():
         "    0.5     0.960  0.020",
     ]
     assert lines[i + 3] == ""
-    note = lines[i + 4]
-    assert note.startswith(
+    assert lines[i + 4] == (
         "reject = false-positive rate (A/A) or power (A/B) of stopping at the first look with a "
-        "rejection at alpha 0.05; naive = the fixed-horizon test at every look; always-valid"
+        "rejection at alpha 0.05; naive = the fixed-horizon test at every look; always-valid = "
+        "asymptotic confidence sequences (Waudby-Smith et al. 2023, Howard et al. 2021 "
+        "normal-mixture boundary); group-sequential = Lan-DeMets O'Brien-Fleming spending; both "
+        "on the variance clock of the effect estimate (calendar time for retained, a state). "
+        "Stop day: days since assignment (the last look if never stopped). Coverage: the "
+        "method's interval at its stopping look contains the truth at that look."
     )
-    assert "Lan-DeMets O'Brien-Fleming spending" in note
-    assert note.endswith("contains the truth at that look.")
     assert lines[i + 5 : i + 7] == ["", "conventions:"]
     four = _audit(peeking=_peeking(), peek=4).summary()
     assert "Peeking (4 looks of each metric's window)" in four

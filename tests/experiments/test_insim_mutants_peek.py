@@ -311,3 +311,140 @@ def test_truth_by_look_ends_at_the_true_effect():
     t1 = true_effects(scn, exp, seeds[:1]).set_index("metric")
     assert one[("rev", "treatment")][1].tolist() == [0.0, 0.0]  # one market: no spread
     assert one[("rev", "treatment")][0][-1] == pytest.approx(t1.loc["rev", "true_effect"])
+
+
+def test_sorted_log_is_stable_for_many_ties_and_empty_logs_have_int_days():
+    log = ContactLog()
+    for i in range(60):
+        log.add(i % 3, np.array([i]), float(i + 1))
+    days, people, cost = _sorted_log(log)
+    want = [i + 1 for d in range(3) for i in range(60) if i % 3 == d]
+    assert cost.tolist() == want and [p[0] for p in people] == [c - 1 for c in want]
+    empty = _sorted_log(ContactLog())
+    assert empty[0].dtype == np.int64 and empty[1] == [] and len(empty[2]) == 0
+
+
+@pytest.mark.filterwarnings("error")  # an arm of one person: no variance, and no warning
+def test_moments_of_an_arm_of_one():
+    n, mean, var = _moments(np.array([[5.0, 1.0, 3.0]]), np.array([0, 1, 1]), 2)
+    assert n.tolist() == [1.0, 2.0] and np.isnan(var[0, 0]) and var[0, 1] == 2.0
+
+
+@pytest.mark.filterwarnings("error")  # looks without variance are expected: no warning
+def test_thresholds_of_an_uninformative_middle_look_and_early_looks():
+    th = _thresholds(np.array([1.0, 0.0, 2.0]), 0.05)
+    two = gsd.boundaries(np.array([0.5, 1.0]), 0.05, "obf")[0]
+    gs = th["group-sequential"]
+    assert gs[1] == np.inf and [gs[0], gs[2]] == pytest.approx(two.tolist())
+    assert th["naive"][1] == np.inf and th["always-valid"][1] == np.inf
+    # an early look with u = 8.21 x 0.1 < 1 has its own boundary (not u's floor at 1)
+    early = _thresholds(np.array([0.1, 1.0]), 0.05)["always-valid"]
+    u = tightest_u(0.05) * np.array([0.1, 1.0])
+    assert early.tolist() == pytest.approx(boundary_factor(u, 0.05).tolist())
+    assert early[0] == pytest.approx(3.823218, abs=1e-5)  # not 3.656, the boundary at u = 1
+    zero = _thresholds(np.array([0.0, 1.0, 2.0]), 0.05)
+    assert zero["always-valid"][0] == np.inf and zero["group-sequential"][0] == np.inf
+
+
+def test_summarise_peeking_plans_on_the_mean_variance_of_the_looks():
+    # se 1 then 2 at the looks: variance 1 and 4, information fractions 1/4 and 1
+    stats = {("A/A", "rev", "t"): [(np.array([0.0, 0.0]), np.array([1.0, 2.0]))] * 2}
+    out = summarise_peeking(stats, {}, {"rev": np.array([21, 22])}, 20, 0.05)
+    gs = gsd.boundaries(np.array([0.25, 1.0]), 0.05, "obf")[0]
+    assert out.set_index("method").loc["group-sequential", "final_boundary"] == pytest.approx(
+        gs[-1]
+    )
+    assert gs[-1] != pytest.approx(gsd.boundaries(np.array([0.5, 1.0]), 0.05, "obf")[0][-1])
+
+
+def test_summarise_peeking_scales_by_the_standard_error_and_rejects_at_the_boundary():
+    z = Z
+    # se 2: z = d / 2; repeat 0 reaches exactly 1.96 at look 0 (>= rejects), repeat 1 never
+    stats = {
+        ("A/A", "rev", "t"): [
+            (np.array([2 * z, 0.0]), np.full(2, 2.0)),
+            (np.array([1.0, 1.0]), np.full(2, 2.0)),
+        ]
+    }
+    n = (
+        summarise_peeking(stats, {}, {"rev": np.array([21, 22])}, 20, 0.05)
+        .set_index("method")
+        .loc["naive"]
+    )
+    assert n.rejection_rate == 0.5 and n.mean_stop_day == 1.5
+    # the CI d +- 1.96 x 2 at the stop: repeat 0's [0, 4z] holds 0 at its edge; repeat 1 too
+    assert n.coverage == 1.0
+
+
+def test_summarise_peeking_three_looks_judged_at_the_stopping_look():
+    # three looks on days 22, 25, 30 (2, 5, 10 after assignment); se 1 everywhere
+    truth = {("ret", "t"): (np.array([1.0, 5.0, 9.0]), np.array([0.1, 0.2, 0.3]))}
+    stats = {
+        ("A/B", "ret", "t"): [
+            (np.array([0.0, 5.0, 0.0]), np.ones(3)),
+            (np.array([0.0, 0.0, 9.0]), np.ones(3)),
+        ]
+    }
+    looks = {"ret": np.array([22, 25, 30])}
+    out = summarise_peeking(stats, truth, looks, 20, 0.05, {"ret"}).set_index("method")
+    assert (out.true_effect == 9.0).all() and (out.truth_se == 0.3).all() and (out.looks == 3).all()
+    n = out.loc["naive"]
+    assert n.mean_stop_day == pytest.approx(7.5) and n.coverage == 1.0  # 5 +- 1.96 holds 5
+    cal = gsd.boundaries(np.array([0.2, 0.5, 1.0]), 0.05, "obf")[0]
+    assert out.loc["group-sequential", "final_boundary"] == pytest.approx(cal[-1])
+    assert out.loc["naive", "final_boundary"] == pytest.approx(Z)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")  # inf x se 0
+@pytest.mark.filterwarnings("error")
+def test_summarise_peeking_without_spread_at_a_look():
+    # alpha 0.5 (|z| >= 0.674): a look where one repeat has se 0 reads z = 0 there, not 1
+    stats = {
+        ("A/A", "rev", "t"): [
+            (np.array([1.0, 0.0]), np.array([0.0, 1.0])),
+            (np.array([0.0, 0.1]), np.array([1.0, 1.0])),
+        ]
+    }
+    n = (
+        summarise_peeking(stats, {}, {"rev": np.array([21, 22])}, 20, 0.5)
+        .set_index("method")
+        .loc["naive"]
+    )
+    assert n.rejection_rate == 0.0 and n.mean_stop_day == 2.0
+    # se 0 at the last look of the only repeat: the interval is the point d, which is the truth
+    stats = {("A/B", "rev", "t"): [(np.array([0.0, 3.0]), np.array([0.0, 0.0]))]}
+    stats[("A/B", "rev", "u")] = [(np.array([0.5, 3.0]), np.array([1.0, 0.0]))]
+    truth = {
+        ("rev", "t"): (np.array([0.0, 3.0]), np.zeros(2)),
+        ("rev", "u"): (np.array([0.0, 3.0]), np.zeros(2)),
+    }
+    out = summarise_peeking(stats, truth, {"rev": np.array([21, 22])}, 20, 0.05)
+    assert np.isnan(out["stop_day_se"]).all()
+    assert (out["coverage"] == 1.0).all()
+
+
+def test_truth_by_look_of_three_arms_on_a_tight_budget_with_monthly_fees():
+    data = scenario(
+        arms={"control": "lifecycle", "loyal": "loyal", "same": "lifecycle"},
+        metrics={"rev": {"kind": "revenue"}, "cost": {"kind": "cost", "within": 20}},
+    )
+    data["budget"] = {"per_period": 150}
+    data["strategies"]["loyal"] = {
+        "type": "stage_focused",
+        "plan": {"retention": ["loyalty_programme", "newsletter"], "consideration": ["newsletter"]},
+    }
+    scn, exp = resolve_experiment(data, customers=40, days=60)
+    seeds = [np.random.SeedSequence(3), np.random.SeedSequence(4)]
+    looks = look_days(exp, scn.days, 2)
+    by_look = truth_by_look(scn, exp, seeds, looks)
+    truth = true_effects(scn, exp, seeds).set_index(["metric", "arm"])
+    assert sorted(by_look) == [
+        ("cost", "loyal"),
+        ("cost", "same"),
+        ("rev", "loyal"),
+        ("rev", "same"),
+    ]
+    for key, (t, se) in by_look.items():
+        assert t[-1] == pytest.approx(truth.loc[key, "true_effect"], abs=1e-12), key
+        assert se[-1] == pytest.approx(truth.loc[key, "truth_se"], abs=1e-12), key
+    assert by_look[("cost", "same")][0].tolist() == [0.0, 0.0]  # the control's own strategy

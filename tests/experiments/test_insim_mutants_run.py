@@ -358,6 +358,7 @@ def test_router_released_and_pending_reservations_per_group():
     assert r._released(6) == [2.0 + 1.0, 2.0, 2.0]  # lapsed by the end of day 5
     assert r._released(5) == [3.0, 0.0, 0.0]  # by the end of day 4
     assert r._released(1) == [0.0, 0.0, 0.0]
+    assert r._released(10) == [2.0 * 2 + 1.0, 2.0, 2.0]  # 0 and 4 of one offer: 2 x 2.0
     assert r._pending(held, 5) == [3.0, 2.0, 2.0]
     assert r._pending(held, 9) == [5.0, 2.0, 2.0]
     assert r._pending([], 9) == [0.0, 0.0, 0.0]
