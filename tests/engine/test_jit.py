@@ -10,7 +10,14 @@ import pytest
 
 import lifesim
 from lifesim.engine import jit, jit_marketing
-from lifesim.engine.kernel import DayTables, Effect, build_modifiers, buy_step, transition_step
+from lifesim.engine.kernel import (
+    DayTables,
+    Effect,
+    build_modifiers,
+    buy_step,
+    transition_step,
+    value_factor,
+)
 from lifesim.model import StageGraph
 
 pytest.importorskip("numba")  # a core dependency; the NumPy path is tested everywhere else
@@ -137,6 +144,48 @@ def test_union_of_sorted_runs_and_each_entrys_row(global_seed):
         uniq, rows = union(idx, start)
         np.testing.assert_array_equal(uniq, np.unique(idx))
         np.testing.assert_array_equal(uniq[rows], idx)  # every entry points at its person
+
+
+def test_people_whose_draws_rule_out_a_move_or_order_are_left_out_of_the_days_factors(
+    global_seed,
+):
+    """Compiled code combines effects only for people who may act today: same results."""
+    rng = np.random.default_rng(global_seed)
+    g = _graph()
+    scratch = {}  # kept between days, as the engine keeps it: must come back clean
+    for k in range(6):
+        stage, m, t, effects = _random_day(rng, g)
+        n = len(stage)
+        u = rng.random(n, dtype=np.float32) ** 3  # many draws near the thresholds too
+        ub = rng.random(n) ** 3
+        sat_g = rng.uniform(-1.0, 2.0, n).astype(np.float32) if k % 2 else None
+        if k == 3:
+            sat_g[:300] = -1.5  # a negative churn factor: no bound, always kept
+        old = jit.set_enabled(False)
+        try:
+            full = build_modifiers(effects, stage, g)
+            want = [*transition_step(g, t, stage, m, u, sat_g, full)]
+            want += [*buy_step(t, stage, m, ub, full)]
+            want.append(value_factor(full, want[0]))
+        finally:
+            jit.set_enabled(True)
+        try:
+            sel = build_modifiers(effects, stage, g, (t, m, u, ub, sat_g, scratch))
+            got = [*transition_step(g, t, stage, m, u, sat_g, sel)]
+            got += [*buy_step(t, stage, m, ub, sel)]
+            got.append(value_factor(sel, got[0]))
+        finally:
+            jit.set_enabled(old)
+        assert 0 < len(sel.idx) < len(full.idx)  # some left out, some kept
+        rows = np.searchsorted(full.idx, sel.idx)
+        np.testing.assert_array_equal(full.idx[rows], sel.idx)
+        for a, b in ((full.slot_factor, sel.slot_factor), (full.buy_factor, sel.buy_factor)):
+            np.testing.assert_array_equal(a[rows], b)  # the kept people's exact factors
+        for x, y in zip(want, got, strict=True):
+            np.testing.assert_array_equal(x, y)
+        if k == 3:  # touched people with no bound are all kept
+            unbounded = np.intersect1d(np.flatnonzero(sat_g < -1), full.idx)
+            assert len(unbounded) and np.isin(unbounded, sel.idx).all()
 
 
 def test_inputs_of_other_dtypes_take_the_numpy_path(both, global_seed):

@@ -167,6 +167,7 @@ class Simulation:
         self.effects: list[Effect] = []
         self._stage_boosts: list[tuple[int, float, int, int, int]] = []
         self._tables_seen: dict[tuple, tuple[DayTables, np.ndarray]] = {}
+        self._scratch: dict = {}  # per-person scratch arrays of the compiled effect code
         self._day_hooks: list[Callable[[int], None]] = []
         self._rs_transition = self.stream("transition")
         self._rs_purchase = self.stream("purchase")
@@ -354,9 +355,17 @@ class Simulation:
         self.effects = [e for e in self.effects if e.until > day]
         self.marketing.expire(day)  # lapsed contacts return their unused commitments
         active = [e for e in self.effects if e.start <= day] + self.marketing.offers.effects()
-        mods = build_modifiers(active, pop.stage, g)
+        ub = self._rs_purchase.random(self.n)  # the day's draws (each stream its own)
+        u = self._rs_transition.random(self.n, dtype=np.float32)
+        w = self.scenario.satisfaction.churn_weight
+        sat_g = None
+        if w > 0:
+            sat_g = np.float32(w) * (np.float32(1) - pop.satisfaction)
+        sat_g = self.marketing.churn_extra(sat_g)  # purchases change none of its inputs
+        mods = build_modifiers(
+            active, pop.stage, g, (tables, pop.propensity, u, ub, sat_g, self._scratch)
+        )
         # (a) repeat purchases by people in buying stages
-        ub = self._rs_purchase.random(self.n)
         who, v, vf, cause = buy_step(tables, pop.stage, pop.propensity, ub, mods)
         if len(who):
             amount = self.order_values(who, v) * vf
@@ -365,12 +374,6 @@ class Simulation:
             used = self.marketing.redeem(day, who)  # an order that used an offer is its order
             self.recorder.on_purchases(day, who, amount, np.where(used >= 0, used, cause))
         # (b) one draw over the current stage's outgoing moves
-        u = self._rs_transition.random(self.n, dtype=np.float32)
-        w = self.scenario.satisfaction.churn_weight
-        sat_g = None
-        if w > 0:
-            sat_g = np.float32(w) * (np.float32(1) - pop.satisfaction)
-        sat_g = self.marketing.churn_extra(sat_g)
         who, edge, cause, v = transition_step(g, tables, pop.stage, pop.propensity, u, sat_g, mods)
         if len(who):
             frm = pop.stage[who]

@@ -134,8 +134,14 @@ class DayTables:
         )
 
 
-def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> Modifiers | None:
+def build_modifiers(
+    effects: list[Effect], stage: np.ndarray, g: StageGraph, select: tuple | None = None
+) -> Modifiers | None:
     """Combine the active effects of a day.
+
+    With ``select = (tables, propensity, transition uniforms, purchase uniforms, churn
+    extra, scratch dict)``, the day's draws, the compiled code may leave out people whose
+    draws show they neither move nor buy today, whatever their effects (same results).
 
     Effects of different causes multiply; repeated effects of the same cause (a tactic sent
     again while its last contact still works) do not stack: the strongest one counts. The
@@ -173,7 +179,7 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
         for key in sorted(by_cause, key=lambda k: (k[0], k[1:]))
         for e, idx, st in [by_cause[key]]
     ]
-    uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, ordered)
+    uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, ordered, select)
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
 
 
