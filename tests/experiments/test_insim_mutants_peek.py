@@ -298,7 +298,7 @@ def test_look_stats_last_look_is_the_planned_read_out():
 
 def test_truth_by_look_ends_at_the_true_effect():
     scn, exp = _peek_scenario()
-    seeds = [np.random.SeedSequence(1), np.random.SeedSequence(2)]
+    seeds = [np.random.SeedSequence(s) for s in (1, 2, 5)]  # 3 markets: r / (r - 1) = 1.5
     looks = look_days(exp, scn.days, 2)
     by_look = truth_by_look(scn, exp, seeds, looks)
     truth = true_effects(scn, exp, seeds).set_index("metric")
@@ -448,3 +448,16 @@ def test_truth_by_look_of_three_arms_on_a_tight_budget_with_monthly_fees():
         assert t[-1] == pytest.approx(truth.loc[key, "true_effect"], abs=1e-12), key
         assert se[-1] == pytest.approx(truth.loc[key, "truth_se"], abs=1e-12), key
     assert by_look[("cost", "same")][0].tolist() == [0.0, 0.0]  # the control's own strategy
+
+
+def test_look_stats_assigns_from_the_stages_on_the_eve_of_the_start_when_no_arm_acts():
+    # an A/A test of "none" among the prospects: the router is never called, so the eligible
+    # people are read after the run from the stages at the end of day start - 1
+    data = scenario(arms={"control": "none", "treatment": "none"}, eligible=["consideration"])
+    data["stages"]["awareness"]["to"]["consideration"] = 0.2
+    scn, exp = resolve_experiment(data, customers=60, days=60)
+    seed = np.random.SeedSequence(8)
+    people, _ = look_stats(scn, exp, seed, look_days(exp, scn.days, 2))
+    want = simulate_experiment(scn, exp, seed)[0]
+    pd.testing.assert_frame_equal(people, want)
+    assert (want["stage_at_start"] == "consideration").all() and len(want) > 0

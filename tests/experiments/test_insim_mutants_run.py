@@ -696,12 +696,13 @@ def test_run_experiment_puts_the_truth_beside_its_own_analysis():
     scn, exp = resolve_experiment(_small(), customers=30, days=60)
     calls = []
     res = run_experiment(
-        _small(), seed=3, customers=30, days=60, truth_replications=2,
+        _small(), seed=17, customers=30, days=60, truth_replications=2,
         progress=lambda d, t: calls.append((d, t)),
     )  # fmt: skip
     assert calls == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
-    assert res.seed == 3 and res.scenario.days == 60 and res.scenario.market.size == 30
-    root = np.random.SeedSequence(3)
+    assert res.seed == 17 and res.scenario.days == 60 and res.scenario.market.size == 30
+    assert 0 < res.elapsed_s < 600
+    root = np.random.SeedSequence(17)
     people, clusters, _ = simulate_experiment(scn, exp, root)
     pd.testing.assert_frame_equal(res.people, people)
     assert res.clusters is None and clusters is None
@@ -709,6 +710,12 @@ def test_run_experiment_puts_the_truth_beside_its_own_analysis():
     pd.testing.assert_frame_equal(res.truth, true_effects(scn, exp, seeds))
     analysis, est = analyse_dataset(people, exp)
     pd.testing.assert_frame_equal(res.estimates[list(est.columns)], est)
+    assert res.analysis.srm.p_value == analysis.srm.p_value
+    assert len(res.analysis.comparisons) == len(est)
+    # this market has CIs that miss the truth and a CI whose ends are the truth (0 +- 0)
+    e = res.estimates
+    assert (~e.covers_truth).sum() == 2
+    assert ((e.ci_low == e.true_effect) & (e.ci_high == e.true_effect) & e.covers_truth).any()
     truth = res.truth.set_index(["metric", "arm"])["true_effect"]
     for r in res.estimates.itertuples():
         t = truth[(r.metric, r.arm)]
@@ -756,11 +763,12 @@ def test_run_experiment_starts_every_market_from_the_initial_state_of_its_seed()
 
 def test_run_experiment_of_a_market_design_analyses_the_regions():
     res = run_experiment(
-        _small(design={"unit": "market", "clusters": 4}), seed=2, customers=12, days=60,
+        _small(design={"unit": "market", "clusters": 4}), seed=2, customers=80, days=60,
         truth_replications=5,
     )  # fmt: skip
     assert len(res.clusters) == 4 and res.dataset is res.clusters
-    assert res.people["cluster"].tolist() == [0] * 3 + [1] * 3 + [2] * 3 + [3] * 3
+    assert res.people["cluster"].tolist() == [c for c in range(4) for _ in range(20)]
+    assert res.clusters["rev"].gt(0).all()  # every region bought something
     assert set(res.estimates["method"]) == {"plain", "cuped"}
     exp = res.experiment
     _, est = analyse_dataset(res.clusters, exp, clusters=True)
@@ -963,3 +971,44 @@ def test_audit_with_peeking_keeps_the_same_repeats():
         _small(metrics={"ret": {"kind": "retained", "within": 3}}), peek="daily", aa=False, **kw
     )
     assert daily.peek == "daily" and set(daily.peeking["looks"]) == {3}
+
+
+class _Display:
+    """What ``progress=True`` gets from ``lifesim._progress.auto_progress``: records the calls."""
+
+    def __init__(self, label, unit):
+        self.made, self.begun, self.calls = (label, unit), [], []
+
+    def begin(self, total, done=0):
+        self.begun.append((total, done))
+
+    def __call__(self, done, total):
+        self.calls.append((done, total))
+
+
+def _displays(monkeypatch):
+    made = []
+
+    def auto(label, unit="runs"):
+        made.append(_Display(label, unit))
+        return made[-1]
+
+    monkeypatch.setattr("lifesim._progress.auto_progress", auto)
+    return made
+
+
+def test_progress_true_names_the_job_and_counts_its_runs(monkeypatch):
+    made = _displays(monkeypatch)
+    run_experiment(_small(), seed=1, customers=20, days=60, truth_replications=2, progress=True)
+    assert len(made) == 1 and made[0].made == ("experiment run", "runs")
+    assert made[0].begun == [(5, 0)] and made[0].calls == [(i, 5) for i in range(1, 6)]
+    audit(_small(), repeats=2, seed=1, customers=20, days=60, truth_replications=1, progress=True)
+    assert len(made) == 2 and made[1].made == ("experiment audit", "runs")
+    assert made[1].begun == [(4, 0)] and made[1].calls == [(i, 4) for i in range(1, 5)]
+
+
+def test_runs_and_audits_refuse_custom_arms_unless_trusted():
+    for job in (run_experiment, audit):
+        with pytest.raises(ConfigError) as err:
+            job(_custom(False), customers=20, days=60)
+        assert err.value.problems[0][0] == "strategies.spend.target"
