@@ -345,6 +345,37 @@ def test_head_of_runs_of_a_bucket_array_found_at_every_start(both, global_seed):
                     assert a.tolist() == b.tolist() == want
 
 
+def test_stage_index_lists_the_people_a_sort_by_stage_lists(global_seed):
+    """The compiled index, synced after moves, against the ring of the order by hand."""
+    from lifesim.engine.stage_index import StageIndex
+
+    rng = np.random.default_rng(global_seed)
+    for n in (1, 2, 63, 64, 65, 130, 700):
+        perm = rng.permutation(n).astype(np.intp)
+        rank = np.empty(n, np.int32)
+        rank[perm] = np.arange(n)
+        stage = rng.integers(0, 5, n).astype(np.int8)
+        ix = StageIndex(perm, rank, stage, 6)
+        for day in range(3):
+            if day:  # some people move, some into a stage nobody was in
+                moved = rng.random(n) < 0.2
+                stage[moved] = rng.integers(0, 6, moved.sum())
+                assert ix.sync(stage)
+            last = rng.integers(-3, 3, n).astype(np.int16)
+            for codes in ([0], [1, 3], [4, 2, 0], [5], [0, 1, 2, 3, 4, 5]):
+                ring = [p for p in perm if stage[p] in codes]  # by hand
+                assert ix.total(codes) == len(ring)
+                for start in sorted({0, 1, len(ring) // 2, max(len(ring) - 1, 0), len(ring)}):
+                    rolled = ring[start:] + ring[:start]
+                    for upto, limit in ((0, 3), (9, None), (-9, 2), (2, 0), (32767, n)):
+                        want = [p for p in rolled if last[p] <= upto][:limit]
+                        got = ix.first_not_since(codes, last, upto, start, limit)
+                        assert got.tolist() == want
+                        assert got.dtype == perm.dtype
+    bad = np.array([0, 9], dtype=np.int8)  # a code outside the index: not usable
+    assert not StageIndex(np.arange(2), np.arange(2, dtype=np.int32), bad, 3).ok
+
+
 def test_first_served_people_match_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     stage = rng.integers(0, 5, 2000).astype(np.int8)

@@ -41,12 +41,26 @@ def set_enabled(on: bool) -> bool:
     return old
 
 
+def inner(fn):
+    """Mark ``fn`` as called from compiled functions (compiled with the first of them)."""
+    fn._lifesim_inner = True
+    return fn
+
+
 def _jit(fn):
-    """Return ``fn`` compiled (numba is imported and compiles on first use only)."""
+    """Return ``fn`` compiled (numba is imported and compiles on first use only).
+
+    Functions it calls that are marked :func:`inner` are compiled first and take their
+    place in the module (numba calls compiled functions only).
+    """
     f = _compiled.get(fn.__name__)
     if f is None:
         import numba
 
+        for name in fn.__code__.co_names:
+            dep = fn.__globals__.get(name)
+            if getattr(dep, "_lifesim_inner", False):
+                fn.__globals__[name] = _jit(dep)
         # error_model="numpy": a float division by zero gives inf/nan as in NumPy
         f = _compiled[fn.__name__] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
     return f

@@ -21,6 +21,7 @@ from lifesim.engine.contacts import Contacts
 from lifesim.engine.kernel import Effect
 from lifesim.engine.offers import OfferBook
 from lifesim.engine.services import Services
+from lifesim.engine.stage_index import StageIndex
 from lifesim.engine.uplift import expected_lift
 from lifesim.errors import ConfigError
 from lifesim.model import Strategy, compile_tactics
@@ -71,6 +72,8 @@ class Marketing:
         )
         self._orders: dict[str, np.ndarray] = {}
         self._stage_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._indexes: dict[str, StageIndex] = {}  # compiled code: stages kept move by move
+        self._synced: set[str] = set()
         self.day = 0
         # the engine's daily calls, by concern
         self.start_period = self.budget.start_period
@@ -160,10 +163,26 @@ class Marketing:
             self._stage_cache[order] = buckets
         return buckets
 
+    def stage_index(self, order: str) -> StageIndex | None:
+        """Return the stages' people in ``order``, up to date today (compiled code), or None."""
+        ix = self._indexes.get(order)
+        stage = self.svc.pop.stage
+        if ix is None:
+            perm = self.score_order if order == "score" else self.rand_order
+            rank = self.score_rank if order == "score" else self.rand_rank
+            if not StageIndex.usable(perm, rank, stage):
+                return None
+            ix = self._indexes[order] = StageIndex(perm, rank, stage, self.svc.graph.n_stages)
+        elif order not in self._synced:
+            ix.sync(stage)
+        self._synced.add(order)
+        return ix if ix.ok else None
+
     def decide(self, day: int) -> None:
         """Let the strategy make today's contacts."""
         self.day = day
         self._stage_cache = {}
+        self._synced = set()
         if self.active:
             self.strategy.decide(MarketView(self, day))
 
@@ -288,14 +307,22 @@ class MarketView:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
         mk = self._mk
-        everyone, lo, hi = mk._buckets(order)
         codes = [self.stage_names.index(s) for s in stages]
+        last = mk.svc.pop.last_contact
+        ix = mk.stage_index(order) if len(set(codes)) == len(codes) else None
+        if ix is not None:  # compiled: the stages' bits, no sort of the market
+            total = ix.total(codes)
+            start = 0
+            if order == "random" and total > 1:
+                start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
+            upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
+            return ix.first_not_since(codes, last, upto, start, limit)
+        everyone, lo, hi = mk._buckets(order)
         parts = [everyone[lo[c] : hi[c]] for c in codes]
         total = sum(len(p) for p in parts)
         start = 0
         if order == "random" and total > 1:
             start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
-        last = mk.svc.pop.last_contact
         rank = mk.score_rank if order == "score" else mk.rand_rank
         if limit is not None:  # the head of the list below, without building all of it
             upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
