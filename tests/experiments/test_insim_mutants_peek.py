@@ -423,12 +423,15 @@ def test_summarise_peeking_without_spread_at_a_look():
     assert (out["coverage"] == 1.0).all()
 
 
-def test_truth_by_look_of_three_arms_on_a_tight_budget_with_monthly_fees():
+@pytest.mark.parametrize("budget", [150, 560])
+def test_truth_by_look_of_three_arms_on_a_tight_budget_with_monthly_fees(budget):
+    # 150: 3 a month, binding; 560: 11.2 a month, of which the loyalty fee of 10 leaves 1.2
+    # to the control arm's run only if that run does not also pay the other arms' fees
     data = scenario(
         arms={"control": "lifecycle", "loyal": "loyal", "same": "lifecycle"},
         metrics={"rev": {"kind": "revenue"}, "cost": {"kind": "cost", "within": 20}},
     )
-    data["budget"] = {"per_period": 150}
+    data["budget"] = {"per_period": budget}
     data["strategies"]["loyal"] = {
         "type": "stage_focused",
         "plan": {"retention": ["loyalty_programme", "newsletter"], "consideration": ["newsletter"]},
@@ -461,3 +464,12 @@ def test_look_stats_assigns_from_the_stages_on_the_eve_of_the_start_when_no_arm_
     want = simulate_experiment(scn, exp, seed)[0]
     pd.testing.assert_frame_equal(people, want)
     assert (want["stage_at_start"] == "consideration").all() and len(want) > 0
+
+
+def test_look_values_purchased_counts_a_purchase_at_a_loss():
+    # a coupon order of 3.0 earns 0.5 x 3 - 2 = -0.5: still a purchase
+    res = _run(purchases=[(0, 2, 3.0, "coupon"), (1, 4, 6.0, "organic")])
+    out = look_values(res, _exp(), "pur", np.array([3, 7]), _log())
+    np.testing.assert_allclose(out, [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0]])
+    prof = look_values(res, _exp(), "prof", np.array([3, 7]), _log())
+    np.testing.assert_allclose(prof, [[-1.5, -1, 0, 0, 0], [-2.5, 2, 0, 0, 0]])

@@ -1012,3 +1012,25 @@ def test_runs_and_audits_refuse_custom_arms_unless_trusted():
         with pytest.raises(ConfigError) as err:
             job(_custom(False), customers=20, days=60)
         assert err.value.problems[0][0] == "strategies.spend.target"
+
+
+def test_audit_of_a_market_design_analyses_the_regions():
+    data = _small(design={"unit": "market", "clusters": 4})
+    res = audit(data, repeats=2, seed=4, customers=80, days=60, truth_replications=1, aa=False)
+    scn, exp = resolve_experiment(data, customers=80, days=60)
+    seeds = spawn_seeds(child_seed(np.random.SeedSequence(4), 1), 2)
+    _, clusters, _ = simulate_experiment(scn, exp, seeds[1])
+    want = analyse_dataset(clusters, exp, clusters=True)[1]
+    got = res.estimates[res.estimates.repeat == 1]
+    assert got["estimate"].tolist() == pytest.approx(want["estimate"].tolist())
+    assert got["se"].tolist() == pytest.approx(want["se"].tolist())
+
+
+def test_audit_defaults():
+    import inspect
+
+    params = inspect.signature(audit).parameters
+    assert params["repeats"].default == 500 and params["jobs"].default == 1
+    assert params["aa"].default is True and params["trust_code"].default is False
+    res = audit(_small(), repeats=2, customers=10, days=60, truth_replications=1, aa=False)
+    assert res.seed == 5  # the scenario's
