@@ -20,7 +20,10 @@ from lifesim.engine.jit import _jit
 
 __all__ = ["StageIndex"]
 
-_ONE = np.uint64(1)
+_DEBRUIJN = 0x03F79D71B4CB0A89  # 64-bit de Bruijn sequence: a set bit's index in one lookup
+_BIT_AT = np.zeros(64, dtype=np.int64)
+for _i in range(64):
+    _BIT_AT[(((1 << _i) * _DEBRUIJN) % 2**64) >> 58] = _i
 
 
 @jit.inner
@@ -106,7 +109,8 @@ def _index_walk(bits, codes, perm, last, upto, start, limit, out):
                 x &= (np.uint64(1) << np.uint64(hi & 63)) - np.uint64(1)
             while x != np.uint64(0) and got < limit:
                 low = x & (~x + np.uint64(1))  # the lowest set bit
-                p = perm[(w << 6) + _popcount64(low - np.uint64(1))]
+                b = _BIT_AT[(low * np.uint64(_DEBRUIJN)) >> np.uint64(58)]
+                p = perm[(w << 6) + b]
                 x ^= low
                 if last[p] <= upto:
                     out[got] = p
@@ -137,6 +141,7 @@ class StageIndex:
         self.counts = np.zeros(n_codes, dtype=np.int64)
         self.snap = np.empty(n, dtype=stage.dtype)
         self.ok = bool(_jit(_index_build)(self.bits, self.counts, self.snap, stage, rank))
+        self._counts = self.counts.tolist()
 
     @staticmethod
     def usable(perm: np.ndarray, rank: np.ndarray, stage: np.ndarray) -> bool:
@@ -153,11 +158,12 @@ class StageIndex:
         self.ok = self.ok and bool(
             _jit(_index_sync)(self.bits, self.counts, self.snap, stage, self.rank)
         )
+        self._counts = self.counts.tolist()
         return self.ok
 
     def total(self, codes: list[int]) -> int:
         """Return the number of people in stages ``codes``."""
-        return int(self.counts[codes].sum())
+        return sum(self._counts[c] for c in codes)
 
     def first_not_since(
         self, codes: list[int], last: np.ndarray, upto: int, start: int, limit: int | None
