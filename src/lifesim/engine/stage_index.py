@@ -48,13 +48,12 @@ def _index_build(bits, counts, snap, stage, rank):
     return True
 
 
-def _index_sync(bits, counts, snap, stage, rank):
+def _index_sync(bits, counts, snap, stage, rank, changed):
     n_codes = bits.shape[0]
-    for p in range(len(stage)):
+    for k in range(len(changed)):
+        p = changed[k]
         c = stage[p]
         old = snap[p]
-        if c == old:
-            continue
         if c < 0 or c >= n_codes:
             return False
         pos = rank[p]
@@ -155,8 +154,9 @@ class StageIndex:
 
     def sync(self, stage: np.ndarray) -> bool:
         """Flip the bits of the people whose stage changed since the last sync."""
+        changed = np.flatnonzero(stage != self.snap)  # a few percent a day
         self.ok = self.ok and bool(
-            _jit(_index_sync)(self.bits, self.counts, self.snap, stage, self.rank)
+            _jit(_index_sync)(self.bits, self.counts, self.snap, stage, self.rank, changed)
         )
         self._counts = self.counts.tolist()
         return self.ok
