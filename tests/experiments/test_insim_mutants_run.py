@@ -810,6 +810,7 @@ def test_expected_coverage_allows_for_the_truths_own_error():
     assert _expected_coverage(0.1, 1.0, float("nan")) == pytest.approx(0.9)
     # truth_se = se: z / sqrt(2) = 1.95996 / 1.41421 = 1.38590; 2 Phi(1.3859) - 1 = 0.83423
     assert _expected_coverage(0.05, 2.0, 2.0) == pytest.approx(0.83423, abs=1e-5)
+    assert _expected_coverage(0.05, 0.5, 0.5) == pytest.approx(0.83423, abs=1e-5)  # se < 1 too
     assert _expected_coverage(0.05, 0.5, 4 / 3) == pytest.approx(
         2 * stats.norm.cdf(1.959964 / np.sqrt(1.140625)) - 1
     )
@@ -822,7 +823,7 @@ def _est_rows():
         ("A/B", 2, "rev", "plain", "t", 4.0, 2.0, 3.5, 6.0, 0.04),
         ("A/A", 0, "rev", "plain", "t", 0.5, 1.0, 0.0, 2.0, 0.05),
         ("A/A", 1, "rev", "plain", "t", -0.5, 1.0, -1.0, -0.1, 0.01),
-        ("A/B", 0, "conv", "cuped", "t", 0.1, 0.05, 0.0, 0.2, 0.5),
+        ("A/B", 0, "conv", "cuped", "t", 0.1, 0.05, -0.1, 0.3, 0.5),
     ]
     cols = [
         "version",
@@ -839,6 +840,7 @@ def _est_rows():
     return pd.DataFrame(rows, columns=cols)
 
 
+@pytest.mark.filterwarnings("error")  # one repeat: no spread, and no NumPy warning
 def test_summarise_audit_by_hand():
     truth = pd.DataFrame(
         {
@@ -880,7 +882,8 @@ def test_summarise_audit_by_hand():
     assert aa.expected_coverage == pytest.approx(0.95) and aa.rmse == pytest.approx(0.5)
     one = out.iloc[2]
     assert one.repeats == 1 and np.isnan(one.sd_estimate) and np.isnan(one.bias_se)
-    assert one.bias == pytest.approx(-0.2) and one.coverage == 0.0 and one.rejection_rate == 0.0
+    # its CI [-0.1, 0.3] ends at the truth 0.3: covered
+    assert one.bias == pytest.approx(-0.2) and one.coverage == 1.0 and one.rejection_rate == 0.0
     assert one.rejection_se == pytest.approx(0.5)
 
 
@@ -901,6 +904,7 @@ def test_audit_repeats_the_experiment_on_child_seeds():
         "estimate", "se", "ci_low", "ci_high", "p_value",
     ]  # fmt: skip
     assert res.estimates["version"].tolist() == ["A/A"] * 8 + ["A/B"] * 8
+    assert list(res.estimates.index) == list(range(16))
     assert res.estimates["repeat"].tolist() == [0] * 4 + [1] * 4 + [0] * 4 + [1] * 4
     for i in range(2):
         for version, e in (("A/B", exp), ("A/A", aa_version(exp))):
@@ -915,7 +919,9 @@ def test_audit_repeats_the_experiment_on_child_seeds():
     ab_rows = want[want.version == "A/B"].reset_index(drop=True)
     pd.testing.assert_frame_equal(res.table.iloc[:4].reset_index(drop=True), ab_rows)
     assert (res.seed, res.repeats, res.alpha, res.peek, res.peeking) == (3, 2, 0.05, None, None)
-    assert res.elapsed_s > 0
+    assert res.scenario.name == "insim_test" and res.scenario.market.size == 30
+    assert res.experiment == exp
+    assert 0 < res.elapsed_s < 600
 
 
 def test_audit_options_and_refusals():
@@ -1034,3 +1040,29 @@ def test_audit_defaults():
     assert params["aa"].default is True and params["trust_code"].default is False
     res = audit(_small(), repeats=2, customers=10, days=60, truth_replications=1, aa=False)
     assert res.seed == 5  # the scenario's
+
+
+def test_analyse_dataset_names_the_control_and_the_expected_split():
+    exp = resolve_experiment(
+        _small(
+            arms={
+                "control": {"strategy": "none", "share": 0.25},
+                "treatment": {"strategy": "none", "share": 0.75},
+            },
+            control="treatment",
+        ),
+        customers=8,
+    )[1]
+    data = pd.DataFrame(
+        {
+            "arm": ["control"] * 2 + ["treatment"] * 6,
+            "conv": np.array([0, 1, 0, 0, 1, 0, 0, 0], dtype=np.int8),
+            "rev": [1.0, 3.0, 2.0, 2.0, 4.0, 2.0, 1.0, 1.0],
+            "pre_customer": np.zeros(8, dtype=np.int8),
+            "pre_revenue": np.zeros(8),
+        }
+    )
+    res, est = analyse_dataset(data, exp)
+    assert (est.arm == "control").all() and (est.control == "treatment").all()
+    assert est.iloc[2].estimate == pytest.approx(2.0 - 2.0)  # control's 2 - treatment's 2
+    assert res.srm.p_value == pytest.approx(1.0)  # 2 and 6 units: exactly the 1:3 split
