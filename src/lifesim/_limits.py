@@ -23,6 +23,7 @@ __all__ = [
     "MAX_DAYS",
     "MAX_REPLICATIONS",
     "MAX_SCENARIO_BYTES",
+    "MAX_SWEEP_POINTS",
     "decompressed_limit",
     "fmt_bytes",
     "machine_memory",
@@ -34,6 +35,8 @@ __all__ = [
 MAX_DAYS = 32_000
 #: Most replications per strategy in one comparison.
 MAX_REPLICATIONS = 100_000
+#: Most points of one sweep design (each holds a resolved scenario while the sweep runs).
+MAX_SWEEP_POINTS = 10_000
 #: Most arms (control included) in one A/B design or analysis.
 MAX_ARMS = 100
 #: Largest scenario file read, in bytes.

@@ -63,6 +63,7 @@ def sweep(
     """Run strategies at every point of a design over scenario values; where the verdict flips."""
     from lifesim.config import parse_range
     from lifesim.errors import ConfigError
+    from lifesim.experiments.sweep import design_points
     from lifesim.experiments.sweep import sweep as run
     from lifesim.report.sweep import write_sweep_report
 
@@ -73,12 +74,7 @@ def sweep(
         pair_t = tuple(s.strip() for s in pair.split(","))
         if len(pair_t) != 2:
             raise ConfigError([("--pair", f"{pair!r}: write A,B (two strategies)")])
-    if design == "grid":
-        total = 1
-        for r in ranges:
-            total *= len(r.grid())
-    else:
-        total = samples or 0
+    total = design_points(ranges, design, samples)  # a huge grid is refused, not built
     from lifesim.experiments.cluster import on_cluster
 
     with (

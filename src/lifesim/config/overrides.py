@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -253,7 +254,8 @@ def parse_range(text: str, flag: str = "--vary") -> Range:
                 raise ValueError
             low, high = float(parts[0]), float(parts[1])
             n = int(parts[2]) if len(parts) == 3 else None
-            if not low < high or (n is not None and n < 2) or (log and low <= 0):
+            finite = math.isfinite(low) and math.isfinite(high)  # 0:inf made NaN points
+            if not (finite and low < high) or (n is not None and n < 2) or (log and low <= 0):
                 raise ValueError
             return Range(path, low=low, high=high, n=n, log=log)
         import yaml
@@ -262,7 +264,7 @@ def parse_range(text: str, flag: str = "--vary") -> Range:
         return Range(path, values=values)
     except (ValueError, TypeError):
         raise ConfigError(
-            [(flag, f"{text!r}: write {forms} (low < high, n >= 2, low > 0 for log)")]
+            [(flag, f"{text!r}: write {forms} (finite low < high, n >= 2, low > 0 for log)")]
         ) from None
 
 

@@ -22,6 +22,7 @@ import hashlib
 import html
 import itertools
 import json
+import math
 import os
 import shutil
 import time
@@ -36,7 +37,7 @@ import pandas as pd
 
 from lifesim._checks import check_int, check_jobs
 from lifesim._io import atomic_dir, check_out_dir
-from lifesim._limits import MAX_REPLICATIONS
+from lifesim._limits import MAX_REPLICATIONS, MAX_SWEEP_POINTS
 from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, spawn_seeds, stream
 from lifesim.config import Range, Scenario, ScenarioLike, load_scenario, override, parse_range
@@ -221,6 +222,35 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def design_points(ranges: list[Range], design: str, samples: int | None) -> int:
+    """Return the number of points of a design; refuse more than ``MAX_SWEEP_POINTS``.
+
+    Nothing is built: ``low:high:100000000`` is refused without making its grid.
+    """
+    if design == "grid":
+        for r in ranges:
+            if r.values is None and (r.n is None or r.dist is not None):
+                r.grid()  # raises: a grid needs a count, a distribution is sampled
+        sizes = [len(r.values) if r.values is not None else int(r.n or 1) for r in ranges]
+        count, key = math.prod(sizes), "vary"
+        what = " x ".join(f"{n:,}" for n in sizes)
+    else:
+        if samples is None or not isinstance(samples, int | np.integer):
+            return 0  # _design names what a sampled design needs
+        count, key, what = int(samples), "samples", f"{int(samples):,}"
+    if count > MAX_SWEEP_POINTS:  # each point holds a scenario: 1e8 points ran out of memory
+        raise ConfigError(
+            [
+                (
+                    key,
+                    f"{what} = {count:,} points; allowed: at most {MAX_SWEEP_POINTS:,} (a "
+                    "coarser grid, fewer values, or --design lhs with --samples N)",
+                )
+            ]
+        )
+    return count
+
+
 def _design(ranges: list[Range], design: str, samples: int | None, seed: Any) -> list[tuple]:
     if design == "grid":
         return list(itertools.product(*(r.grid() for r in ranges)))
@@ -331,6 +361,8 @@ def sweep(
     base = resolve(raw, customers, days)
     if design not in DESIGNS:
         raise ConfigError([("design", f"unknown design {design!r}; allowed: {', '.join(DESIGNS)}")])
+    if isinstance(vary, str | Range):  # one PATH=values (a str was read letter by letter)
+        vary = [vary]
     ranges = [v if isinstance(v, Range) else parse_range(v) for v in vary]
     if not ranges:
         raise ConfigError([("vary", "give at least one PATH=values to vary")])
@@ -348,6 +380,7 @@ def sweep(
     replications = check_int("replications", replications, min=2, max=MAX_REPLICATIONS)
     check_jobs("jobs", jobs)
     root = as_seed_sequence(base.seed if seed is None else seed)
+    design_points(ranges, design, samples)
     values = _design(ranges, design, samples, root)
     paths = [r.path for r in ranges]
     scns = [
