@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 import lifesim
-from lifesim.engine import jit, jit_marketing
+from lifesim.engine import jit, jit_day, jit_marketing
 from lifesim.engine.kernel import (
     DayTables,
     Effect,
     build_modifiers,
     buy_step,
+    effect_groups,
     transition_step,
     value_factor,
 )
@@ -146,46 +147,63 @@ def test_union_of_sorted_runs_and_each_entrys_row(global_seed):
         np.testing.assert_array_equal(uniq[rows], idx)  # every entry points at its person
 
 
-def test_people_whose_draws_rule_out_a_move_or_order_are_left_out_of_the_days_factors(
-    global_seed,
-):
-    """Compiled code combines effects only for people who may act today: same results."""
+def test_one_pass_buys_and_moves_are_the_numpy_steps(global_seed):
+    """The fused pass (effects merged on the way, exact factors only under the bound)."""
     rng = np.random.default_rng(global_seed)
     g = _graph()
-    scratch = {}  # kept between days, as the engine keeps it: must come back clean
-    for k in range(6):
-        stage, m, t, effects = _random_day(rng, g)
+    mul, add = np.float32(1 + 1e-5), np.float32(1e-9)
+    for k in range(8):
+        stage, m, t, effects = _random_day(rng, g, n_effects=k)
         n = len(stage)
         u = rng.random(n, dtype=np.float32) ** 3  # many draws near the thresholds too
         ub = rng.random(n) ** 3
         sat_g = rng.uniform(-1.0, 2.0, n).astype(np.float32) if k % 2 else None
         if k == 3:
-            sat_g[:300] = -1.5  # a negative churn factor: no bound, always kept
+            sat_g[:300] = -1.5  # a negative churn factor: no bound, exact factors
+        groups = effect_groups(effects)
+        fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add)
         old = jit.set_enabled(False)
         try:
-            full = build_modifiers(effects, stage, g)
-            want = [*transition_step(g, t, stage, m, u, sat_g, full)]
-            want += [*buy_step(t, stage, m, ub, full)]
-            want.append(value_factor(full, want[0]))
-        finally:
-            jit.set_enabled(True)
-        try:
-            sel = build_modifiers(effects, stage, g, (t, m, u, ub, sat_g, scratch))
-            got = [*transition_step(g, t, stage, m, u, sat_g, sel)]
-            got += [*buy_step(t, stage, m, ub, sel)]
-            got.append(value_factor(sel, got[0]))
+            mods = build_modifiers(effects, stage, g)
+            buys = buy_step(t, stage, m, ub, mods)
+            moves = transition_step(g, t, stage, m, u, sat_g, mods)
+            want = [*buys, *moves, value_factor(mods, moves[0])]
         finally:
             jit.set_enabled(old)
-        assert 0 < len(sel.idx) < len(full.idx)  # some left out, some kept
-        rows = np.searchsorted(full.idx, sel.idx)
-        np.testing.assert_array_equal(full.idx[rows], sel.idx)
-        for a, b in ((full.slot_factor, sel.slot_factor), (full.buy_factor, sel.buy_factor)):
-            np.testing.assert_array_equal(a[rows], b)  # the kept people's exact factors
+        got = [*fused[0], *fused[1], fused[2]]
+        assert len(got) == len(want) == 9
         for x, y in zip(want, got, strict=True):
+            assert x.dtype == y.dtype
             np.testing.assert_array_equal(x, y)
-        if k == 3:  # touched people with no bound are all kept
-            unbounded = np.intersect1d(np.flatnonzero(sat_g < -1), full.idx)
-            assert len(unbounded) and np.isin(unbounded, sel.idx).all()
+        assert len(buys[0]) and len(moves[0])  # not vacuous
+        if k >= 2:  # the effects changed who moved or bought: they were applied
+            bare = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, [], mul, add)
+            assert not np.array_equal(bare[0][0], fused[0][0]) or not np.array_equal(
+                bare[1][0], fused[1][0]
+            )
+
+
+def test_one_pass_gives_exact_factors_when_a_churn_factor_is_negative():
+    """No bound holds when 1 + g < 0: the pass must use the person's exact factors."""
+    g = _graph()
+    s, e_go, e_churn = (
+        g.index("purchase"),
+        *(
+            int(np.flatnonzero((g.src == g.index("purchase")) & (g.dst == g.index(x)))[0])
+            for x in ("retention", "churned")
+        ),
+    )
+    t = DayTables.make(g, np.ones(g.n_edges), np.arange(g.n_edges, dtype=np.int16))
+    fac = np.ones(g.n_edges)
+    fac[e_go], fac[e_churn] = 4.0, 0.0  # exact: 0.15 x 4 + 0.03 x (1 - 1.5) x 0 = 0.6
+    effects = [Effect(np.array([0], np.int32), fac, 0, 5, cause=3)]
+    stage, m = np.array([s], np.int8), np.ones(1, np.float32)
+    u, ub = np.array([0.57], np.float32), np.array([0.99])  # a bound would say 4 x 0.135
+    sat_g = np.array([-1.5], np.float32)
+    mul, add = np.float32(1 + 1e-5), np.float32(1e-9)
+    fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, effect_groups(effects), mul, add)
+    assert fused[1][0].tolist() == [0] and fused[1][1].tolist() == [e_go]
+    assert fused[1][2].tolist() == [3]  # the effect's cause
 
 
 def test_inputs_of_other_dtypes_take_the_numpy_path(both, global_seed):

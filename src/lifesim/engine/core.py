@@ -23,14 +23,7 @@ from lifesim._random import SeedLike, as_seed_sequence, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.config.scenario import Campaign, StrategySpec
 from lifesim.engine import jit
-from lifesim.engine.kernel import (
-    DayTables,
-    Effect,
-    build_modifiers,
-    buy_step,
-    transition_step,
-    value_factor,
-)
+from lifesim.engine.kernel import DayTables, Effect, buys_and_moves
 from lifesim.engine.marketing import Marketing
 from lifesim.engine.recorder import Ledger, Recorder
 from lifesim.engine.result import SimulationResult
@@ -167,7 +160,6 @@ class Simulation:
         self.effects: list[Effect] = []
         self._stage_boosts: list[tuple[int, float, int, int, int]] = []
         self._tables_seen: dict[tuple, tuple[DayTables, np.ndarray]] = {}
-        self._scratch: dict = {}  # per-person scratch arrays of the compiled effect code
         self._day_hooks: list[Callable[[int], None]] = []
         self._rs_transition = self.stream("transition")
         self._rs_purchase = self.stream("purchase")
@@ -362,11 +354,11 @@ class Simulation:
         if w > 0:
             sat_g = np.float32(w) * (np.float32(1) - pop.satisfaction)
         sat_g = self.marketing.churn_extra(sat_g)  # purchases change none of its inputs
-        mods = build_modifiers(
-            active, pop.stage, g, (tables, pop.propensity, u, ub, sat_g, self._scratch)
+        buys, moves, mover_vf = buys_and_moves(
+            g, tables, pop.stage, pop.propensity, u, ub, sat_g, active
         )
         # (a) repeat purchases by people in buying stages
-        who, v, vf, cause = buy_step(tables, pop.stage, pop.propensity, ub, mods)
+        who, v, vf, cause = buys
         if len(who):
             amount = self.order_values(who, v) * vf
             pop.purchases[who] += 1
@@ -374,7 +366,7 @@ class Simulation:
             used = self.marketing.redeem(day, who)  # an order that used an offer is its order
             self.recorder.on_purchases(day, who, amount, np.where(used >= 0, used, cause))
         # (b) one draw over the current stage's outgoing moves
-        who, edge, cause, v = transition_step(g, tables, pop.stage, pop.propensity, u, sat_g, mods)
+        who, edge, cause, v = moves
         if len(who):
             frm = pop.stage[who]
             to = g.dst[edge]
@@ -386,7 +378,7 @@ class Simulation:
             buys = g.purchase[edge]
             if buys.any():
                 bw = who[buys]
-                amount = self.order_values(bw, v[buys]) * value_factor(mods, bw)
+                amount = self.order_values(bw, v[buys]) * mover_vf[buys]
                 pop.purchases[bw] += 1
                 pop.revenue[bw] += amount
                 used = self.marketing.redeem(day, bw)

@@ -125,75 +125,6 @@ def _union_rows(idx, start):
     return uniq[:u].copy(), rows
 
 
-def _may_act(
-    stage, m, u, ub, sat_g, a_all, b_all, a_churn, b_churn, buy_a, buy_b,
-    idx, st, start, fmax, buy_f, mt, mb, row,
-):  # fmt: skip
-    """Find the touched people who may move or buy today under their effects.
-
-    Returns them (sorted) and each entry's row among them (-1: neither moves nor buys).
-    Upper bounds, generous beyond float rounding: a factor ``1 + (f - 1) s`` is at most
-    ``max(1, f)`` for a strength ``s`` in [0, 1], so a person's probabilities are at most
-    their plain ones times the product of their effects' largest factors. Whoever's draws
-    clear the bounds cannot move or buy under the exact factors either, nor without them.
-    ``mt``, ``mb`` (ones) and ``row`` (-1) are per-person scratch, left as they were found.
-    """
-    n_all = len(idx)
-    for gi in range(len(start) - 1):
-        bf = buy_f[gi] - 1.0
-        for k in range(start[gi], start[gi + 1]):
-            i = idx[k]
-            sv = np.float64(st[k])
-            if not (0.0 <= sv <= 1.0):  # no bound: keep the person
-                mt[i] = np.inf
-                mb[i] = np.inf
-                continue
-            f = 1.0 + (fmax[gi, stage[i]] - 1.0) * sv
-            if f > 1.0:
-                mt[i] *= f
-            fb = 1.0 + bf * sv
-            if fb > 1.0:
-                mb[i] *= fb
-    use_g = len(sat_g) > 0
-    one = np.float32(1)
-    kept = np.empty(n_all, dtype=np.intp)
-    n_kept = 0
-    for k in range(n_all):
-        i = idx[k]
-        if mt[i] < 0.0:  # decided already (at another of the person's entries)
-            continue
-        s = stage[i]
-        mi = np.float64(m[i])
-        g = np.float64(sat_g[i]) if use_g else 0.0
-        act = not (g >= -1.0)  # a negative churn factor (or NaN): no bound
-        if not act:
-            a = a_all[s] * mi + b_all[s]
-            c = a_churn[s] * mi + b_churn[s]
-            slack = 1e-4 * (abs(a) + abs(g) * abs(c)) + 1e-8
-            act = u[i] < mt[i] * (a + g * c + slack) * (1.0 + 1e-4) + 1e-8
-        if not act:
-            p = buy_a[s] * m[i] + buy_b[s]
-            if not p < one:
-                p = one
-            act = ub[i] < np.float64(p) * mb[i] * (1.0 + 1e-6) + 1e-12
-        if act:
-            kept[n_kept] = i
-            n_kept += 1
-        mt[i] = -1.0
-    uniq = np.sort(kept[:n_kept])
-    for r in range(n_kept):
-        row[uniq[r]] = r
-    erow = np.empty(n_all, dtype=np.intp)
-    for k in range(n_all):  # each entry's row, and the scratch put back
-        i = idx[k]
-        erow[k] = row[i]
-        mt[i] = 1.0
-        mb[i] = 1.0
-    for r in range(n_kept):
-        row[uniq[r]] = -1
-    return uniq, erow
-
-
 def _combine_effects(
     stage, slot_edge, idx, erow, u, st, start, tables, has_edge, buy_f, val_f, codes
 ):  # fmt: skip
@@ -212,9 +143,7 @@ def _combine_effects(
         vf = val_f[gi]
         for k in range(start[gi], start[gi + 1]):
             i = idx[k]
-            r = erow[k]  # the person's row (-1: left out)
-            if r < 0:
-                continue
+            r = erow[k]
             sv = np.float64(st[k])
             if has_edge[gi]:
                 s = stage[i]
@@ -515,39 +444,12 @@ def in_stages(mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask[codes])
 
 
-def _select(select, stage, slot_edge, tables, idx, st, start, buy_f):
-    """Who may move or buy today and each entry's row (see :func:`_may_act`), or None."""
-    if select is None:
-        return None
-    t, m, u, ub, sat_g, scratch = select
-    if not (u.dtype == np.float32 and ub.dtype == np.float64):
-        return None
-    if (tables < 0).any() or (buy_f < 0).any():  # the bounds assume factors >= 0
-        return None
-    if not _f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, sat_g):
-        return None
-    n = len(stage)
-    if scratch.get("n") != n:  # per-person scratch, kept by the caller between days
-        scratch.update(n=n, mt=np.ones(n), mb=np.ones(n), row=np.full(n, -1, dtype=np.intp))
-    n_e = tables.shape[1] - 1
-    fmax = tables[:, np.where(slot_edge >= 0, slot_edge, n_e)].max(axis=2)  # (group, stage)
-    gg = np.zeros(0, np.float32) if sat_g is None else sat_g
-    return _jit(_may_act)(
-        stage, m, u, ub, gg, t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b,
-        idx, st, start, fmax, buy_f, scratch["mt"], scratch["mb"], scratch["row"],
-    )  # fmt: skip
-
-
-def combine_effects(stage, slot_edge, groups, select=None) -> tuple[np.ndarray, ...]:
+def combine_effects(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:
     """Fold each cause's effect into per-slot factors (see :func:`kernel.build_modifiers`).
 
     ``groups`` is a list of ``(code, edge_factor, buy_factor, value_factor, idx, strength)``
     in the order the factors must be applied (each ``idx`` sorted and unique). Returns the
-    people touched (sorted) and their ``fac, cause, buy, val, buy_cause``. With ``select``
-    (the day's ``tables, propensity, transition uniforms, purchase uniforms, churn extra``
-    and a dict the caller keeps for scratch arrays) the compiled code returns only the
-    touched people who may move or buy today (the others do neither, with or without their
-    factors: same results, less work).
+    people touched (sorted) and their ``fac, cause, buy, val, buy_cause``.
     """
     n = len(stage)
     if ENABLED:
@@ -558,21 +460,18 @@ def combine_effects(stage, slot_edge, groups, select=None) -> tuple[np.ndarray, 
         start = np.zeros(len(groups) + 1, dtype=np.int64)
         start[1:] = np.cumsum([len(gr[4]) for gr in groups])
         idx = np.concatenate([gr[4] for gr in groups]).astype(np.intp)
-        st = np.concatenate([gr[5] for gr in groups]).astype(np.float32)
-        buy_f = np.array([gr[2] for gr in groups], dtype=np.float64)
-        chosen = _select(select, stage, slot_edge, tables, idx, st, start, buy_f)
-        uniq, erow = _jit(_union_rows)(idx, start) if chosen is None else chosen
+        uniq, erow = _jit(_union_rows)(idx, start)
         return uniq, *_jit(_combine_effects)(
             stage,
             slot_edge,
             idx,
             erow,
             len(uniq),
-            st,
+            np.concatenate([gr[5] for gr in groups]).astype(np.float32),
             start,
             tables,
             np.array([bool((gr[1] != 1.0).any()) for gr in groups]),
-            buy_f,
+            np.array([gr[2] for gr in groups], dtype=np.float64),
             np.array([gr[3] for gr in groups], dtype=np.float64),
             np.array([gr[0] for gr in groups], dtype=np.int16),
         )

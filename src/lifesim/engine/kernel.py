@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifesim.engine import jit
+from lifesim.engine import jit, jit_day
 from lifesim.model import StageGraph
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "Modifiers",
     "DayTables",
     "build_modifiers",
+    "buys_and_moves",
+    "effect_groups",
     "transition_step",
     "buy_step",
     "value_factor",
@@ -134,22 +136,14 @@ class DayTables:
         )
 
 
-def build_modifiers(
-    effects: list[Effect], stage: np.ndarray, g: StageGraph, select: tuple | None = None
-) -> Modifiers | None:
-    """Combine the active effects of a day.
-
-    With ``select = (tables, propensity, transition uniforms, purchase uniforms, churn
-    extra, scratch dict)``, the day's draws, the compiled code may leave out people whose
-    draws show they neither move nor buy today, whatever their effects (same results).
+def effect_groups(effects: list[Effect]) -> list[tuple]:
+    """Group the active effects of a day by cause, in the order their factors multiply.
 
     Effects of different causes multiply; repeated effects of the same cause (a tactic sent
-    again while its last contact still works) do not stack: the strongest one counts. The
-    effect with the largest factor on a move names its cause. Each effect's people are sorted
-    and unique, so work is close to linear in the number of (person, effect) entries.
+    again while its last contact still works) do not stack: the strongest one counts.
+    Returns ``(code, edge_factor, buy_factor, value_factor, idx, strength)`` per group
+    (``idx`` sorted and unique).
     """
-    if not effects:
-        return None
     groups: dict[tuple, list[tuple[Effect, np.ndarray, np.ndarray]]] = {}
     for e in effects:
         idx, strength = e.live()
@@ -158,8 +152,6 @@ def build_modifiers(
         st = np.ones(len(idx), np.float32) if strength is None else strength
         key = (e.cause, e.edge_factor.tobytes(), e.buy_factor, e.value_factor)
         groups.setdefault(key, []).append((e, idx, st))
-    if not groups:
-        return None
     by_cause: dict[tuple, tuple[Effect, np.ndarray, np.ndarray]] = {}
     for key, items in groups.items():
         if len(items) == 1:
@@ -174,13 +166,54 @@ def build_modifiers(
             first[1:] = idx[1:] != idx[:-1]
             idx, st = idx[first], st[first]
         by_cause[key] = (e, idx, st)
-    ordered = [
+    return [
         (key[0], e.edge_factor, e.buy_factor, e.value_factor, idx, st)
         for key in sorted(by_cause, key=lambda k: (k[0], k[1:]))
         for e, idx, st in [by_cause[key]]
     ]
-    uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, ordered, select)
+
+
+def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> Modifiers | None:
+    """Combine the active effects of a day (see :func:`effect_groups`).
+
+    The effect with the largest factor on a move names its cause. Each effect's people are
+    sorted and unique, so work is close to linear in the number of (person, effect) entries.
+    """
+    ordered = effect_groups(effects)
+    if not ordered:
+        return None
+    uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, ordered)
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
+
+
+def buys_and_moves(
+    g: StageGraph,
+    t: DayTables,
+    stage: np.ndarray,
+    m: np.ndarray,
+    u: np.ndarray,
+    ub: np.ndarray,
+    sat_g: np.ndarray | None,
+    effects: list[Effect],
+) -> tuple[tuple, tuple, np.ndarray]:
+    """Today's repeat purchases and moves under the day's person-level effects.
+
+    Returns :func:`buy_step`'s and :func:`transition_step`'s results and the order-value
+    factor of each mover. Compiled: one pass over the market (:mod:`lifesim.engine.jit_day`);
+    otherwise the effects are combined and the two steps run in turn. Same numbers.
+    """
+    groups = effect_groups(effects)
+    mul, add = np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS)
+    fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add)
+    if fused is not None:
+        return fused
+    mods = None
+    if groups:
+        uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, groups)
+        mods = Modifiers(uniq, fac, cause, buy, val, buy_cause)
+    buys = buy_step(t, stage, m, ub, mods)
+    moves = transition_step(g, t, stage, m, u, sat_g, mods)
+    return buys, moves, value_factor(mods, moves[0])
 
 
 def value_factor(mods: Modifiers | None, who: np.ndarray) -> np.ndarray:

@@ -1,0 +1,312 @@
+"""The day's repeat purchases and moves in one compiled pass, effects merged on the way.
+
+The NumPy code does this in steps: combine every person-level effect of the day into factors
+per person (:func:`lifesim.engine.kernel.build_modifiers`), then one pass for purchases
+(:func:`~lifesim.engine.kernel.buy_step`) and one for moves
+(:func:`~lifesim.engine.kernel.transition_step`). This pass walks the market once, in order,
+and merges the effects' sorted lists of people as it goes (a heap over their heads), so a
+person's effects are at hand when the walk reaches them. Their exact factors are computed
+only when the person's draws come under an upper bound of what the effects could do (a
+factor ``1 + (f - 1) s`` is at most ``max(1, f)`` for a strength ``s`` in [0, 1]): whoever's
+draws clear the bound neither buys nor moves, with or without their factors. Every
+probability is computed with the NumPy code's operations in its order: the results are the
+same bit for bit (``tests/engine/test_jit.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifesim.engine import jit
+from lifesim.engine.jit import _jit
+
+__all__ = ["buys_and_moves"]
+
+
+def _day_pass(
+    stage, m, u, ub, sat_g, mul, add,
+    a_all, b_all, a_churn, b_churn, buy_a, buy_b, a_edge, b_edge, edge_cause,
+    slot_edge, to_churn,
+    idx, st, start, tables, has_edge, buy_f, val_f, codes, fmax,
+    b_who, b_v, b_vf, b_cause, t_who, t_edge, t_cause, t_v, t_vf,
+):  # fmt: skip
+    n = len(stage)
+    d = slot_edge.shape[1]
+    n_e = tables.shape[1] - 1  # the last column is the factor 1 of padding slots
+    n_g = len(start) - 1
+    use_g = len(sat_g) > 0
+    one = np.float32(1)
+    # a heap over the effects' heads: the next person some effect touches
+    pos = start[:-1].copy()
+    heap_v = np.empty(max(n_g, 1), dtype=np.intp)
+    heap_g = np.empty(max(n_g, 1), dtype=np.intp)
+    h = 0
+    for g in range(n_g):
+        if pos[g] < start[g + 1]:
+            c = h
+            h += 1
+            v = idx[pos[g]]
+            while c > 0 and heap_v[(c - 1) >> 1] > v:
+                heap_v[c] = heap_v[(c - 1) >> 1]
+                heap_g[c] = heap_g[(c - 1) >> 1]
+                c = (c - 1) >> 1
+            heap_v[c] = v
+            heap_g[c] = g
+    ent_g = np.empty(max(n_g, 1), dtype=np.intp)  # this person's entries, by group
+    ent_k = np.empty(max(n_g, 1), dtype=np.intp)
+    fac = np.ones(d)
+    best = np.ones(d)
+    cause = np.full(d, -1, dtype=np.int16)
+    pe = np.zeros(d, dtype=np.float64)
+    cum = np.zeros(d, dtype=np.float64)
+    ee = np.zeros(d, dtype=np.intp)
+    buy = 1.0
+    val = 1.0
+    buy_cause = np.int16(-1)
+    kb = 0
+    kt = 0
+    for i in range(n):
+        s = stage[i]
+        ne = 0
+        while h > 0 and heap_v[0] == i:  # pop this person's entries
+            g = heap_g[0]
+            ent_g[ne] = g
+            ent_k[ne] = pos[g]
+            ne += 1
+            pos[g] += 1
+            if pos[g] < start[g + 1]:
+                nv = idx[pos[g]]
+                ng = g
+            else:
+                h -= 1
+                nv = heap_v[h]
+                ng = heap_g[h]
+            c = 0
+            while True:
+                child = 2 * c + 1
+                if child >= h:
+                    break
+                if child + 1 < h and heap_v[child + 1] < heap_v[child]:
+                    child += 1
+                if heap_v[child] >= nv:
+                    break
+                heap_v[c] = heap_v[child]
+                heap_g[c] = heap_g[child]
+                c = child
+            if h > 0:
+                heap_v[c] = nv
+                heap_g[c] = ng
+        pb = buy_a[s] * m[i] + buy_b[s]  # the purchase probability without effects
+        if not pb < one:
+            pb = one
+        modded = False
+        if ne > 0:
+            for a in range(1, ne):  # group order (the order factors multiply in)
+                x, y = ent_g[a], ent_k[a]
+                b = a - 1
+                while b >= 0 and ent_g[b] > x:
+                    ent_g[b + 1] = ent_g[b]
+                    ent_k[b + 1] = ent_k[b]
+                    b -= 1
+                ent_g[b + 1] = x
+                ent_k[b + 1] = y
+            mt = 1.0
+            mb = 1.0
+            for a in range(ne):
+                g = ent_g[a]
+                sv = np.float64(st[ent_k[a]])
+                if not (0.0 <= sv <= 1.0):  # no bound
+                    mt = np.inf
+                    mb = np.inf
+                    break
+                f = 1.0 + (fmax[g, s] - 1.0) * sv
+                if f > 1.0:
+                    mt *= f
+                fb = 1.0 + (buy_f[g] - 1.0) * sv
+                if fb > 1.0:
+                    mb *= fb
+            mi = np.float64(m[i])
+            gi = np.float64(sat_g[i]) if use_g else 0.0
+            act = not (gi >= -1.0)  # a negative churn factor (or NaN): no bound
+            if not act:
+                a_ = a_all[s] * mi + b_all[s]
+                c_ = a_churn[s] * mi + b_churn[s]
+                slack = 1e-4 * (abs(a_) + abs(gi) * abs(c_)) + 1e-8
+                act = u[i] < mt * (a_ + gi * c_ + slack) * (1.0 + 1e-4) + 1e-8
+            if not act:
+                act = ub[i] < np.float64(pb) * mb * (1.0 + 1e-6) + 1e-12
+            if act:  # the exact factors, as the NumPy code combines them
+                modded = True
+                for j in range(d):
+                    fac[j] = 1.0
+                    best[j] = 1.0
+                    cause[j] = -1
+                buy = 1.0
+                val = 1.0
+                buy_best = 1.0
+                buy_cause = np.int16(-1)
+                for a in range(ne):
+                    g = ent_g[a]
+                    code = codes[g]
+                    sv = np.float64(st[ent_k[a]])
+                    if has_edge[g]:
+                        for j in range(d):
+                            e = slot_edge[s, j]
+                            f = 1.0 + (tables[g, e if e >= 0 else n_e] - 1.0) * sv
+                            fac[j] *= f
+                            if f > best[j]:
+                                cause[j] = code
+                                best[j] = f
+                    bf = buy_f[g]
+                    if bf != 1.0:
+                        fb = 1.0 + (bf - 1.0) * sv
+                        buy *= fb
+                        if fb > buy_best:
+                            buy_cause = code
+                            buy_best = fb
+                    vf = val_f[g]
+                    if vf != 1.0:
+                        val *= 1.0 + (vf - 1.0) * sv
+        # (a) a repeat purchase
+        p = np.float32(min(np.float64(pb) * buy, 1.0)) if modded else pb
+        if ub[i] < p:
+            v = ub[i] / np.float64(p)
+            v = max(v, 1e-12)
+            v = min(v, 1 - 1e-12)
+            b_who[kb] = i
+            b_v[kb] = v
+            b_vf[kb] = val if modded else 1.0
+            b_cause[kb] = buy_cause if modded else -1
+            kb += 1
+        # (b) a move
+        mm = np.float64(m[i])
+        if modded:  # exact probability under the person's effects, rounded to float32
+            tot = 0.0
+            for j in range(d):
+                e = slot_edge[s, j]
+                if e < 0:
+                    continue
+                q = a_edge[e] * mm + b_edge[e]
+                if use_g and to_churn[e]:
+                    q *= 1.0 + np.float64(sat_g[i])
+                q *= fac[j]
+                tot += q
+            pl = np.float32(tot)
+        else:
+            pl = a_all[s] * m[i] + b_all[s]
+            if use_g:
+                pl += (a_churn[s] * m[i] + b_churn[s]) * sat_g[i]
+        if not u[i] < pl * mul + add:
+            continue
+        tot = 0.0  # a candidate: pick the move with the exact probabilities (float64)
+        for j in range(d):
+            e = slot_edge[s, j]
+            if e < 0:
+                ee[j] = 0
+                pe[j] = 0.0
+                continue
+            ee[j] = e
+            q = a_edge[e] * mm + b_edge[e]
+            if use_g and to_churn[e]:
+                q *= 1.0 + np.float64(sat_g[i])
+            if modded:
+                q *= fac[j]
+            pe[j] = q
+            tot += q
+        if tot > 1.0:
+            for j in range(d):
+                pe[j] /= tot
+            tot = 1.0
+        acc = 0.0
+        for j in range(d):
+            acc += pe[j]
+            cum[j] = acc
+        uc = np.float64(u[i])
+        if not uc < tot:
+            continue
+        k = 0
+        for j in range(d):
+            if uc >= cum[j]:
+                k += 1
+        if k > d - 1:
+            k = d - 1
+        lower = cum[k - 1] if k > 0 else 0.0
+        e = ee[k]
+        c = edge_cause[e]
+        if modded and cause[k] >= 0:
+            c = cause[k]
+        v = (uc - lower) / pe[k]
+        v = max(v, 1e-12)
+        v = min(v, 1 - 1e-12)
+        t_who[kt] = i
+        t_edge[kt] = e
+        t_cause[kt] = c
+        t_v[kt] = v
+        t_vf[kt] = val if modded else 1.0
+        kt += 1
+    return kb, kt
+
+
+def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
+    """Today's purchases and moves in one compiled pass, or ``None`` (use the NumPy steps).
+
+    Parameters
+    ----------
+    g, t : StageGraph, DayTables
+    stage, m : ndarray
+        Stage codes (int8) and propensities (float32).
+    u, ub : ndarray
+        The day's transition (float32) and purchase (float64) uniforms.
+    sat_g : ndarray of float32 or None
+        Per-person extra factor on moves into churned stages.
+    groups : list
+        The day's effects, one per cause (see :func:`kernel.effect_groups`).
+    mul, add : float32
+        The fast path's slack on the probability of leaving a stage.
+
+    Returns
+    -------
+    ((who, v, value_factor, cause), (who, edge, cause, v), mover_value_factor) or None
+        As :func:`kernel.buy_step` and :func:`kernel.transition_step` return them, and the
+        order-value factor of each mover (for orders made by a purchase move).
+    """
+    d = g.slot_edge.shape[1]
+    if not (jit.ENABLED and g.n_edges > 0 and d < 8):
+        return None
+    if not (u.dtype == np.float32 and ub.dtype == np.float64 and stage.dtype == np.int8):
+        return None
+    if not jit._f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, sat_g):
+        return None
+    n_e = max([len(gr[1]) for gr in groups], default=0)
+    tables = np.ones((len(groups), n_e + 1))
+    for k, gr in enumerate(groups):
+        tables[k, : len(gr[1])] = gr[1]
+    buy_f = np.array([gr[2] for gr in groups], dtype=np.float64)
+    if (tables < 0).any() or (buy_f < 0).any():  # the bounds assume factors >= 0
+        return None
+    start = np.zeros(len(groups) + 1, dtype=np.int64)
+    start[1:] = np.cumsum([len(gr[4]) for gr in groups])
+    empty = np.zeros(0)
+    idx = np.concatenate([gr[4] for gr in groups]).astype(np.intp) if groups else empty
+    st = np.concatenate([gr[5] for gr in groups]).astype(np.float32) if groups else empty
+    edges = np.where(g.slot_edge >= 0, g.slot_edge, n_e)
+    fmax = tables[:, edges].max(axis=2) if groups else np.ones((0, g.n_stages))
+    n = len(stage)
+    buys = (np.empty(n, np.intp), np.empty(n), np.empty(n), np.empty(n, np.int16))
+    moves = (np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.int16), np.empty(n))
+    mover_vf = np.empty(n)
+    kb, kt = _jit(_day_pass)(
+        stage, m, u, ub, np.zeros(0, np.float32) if sat_g is None else sat_g, mul, add,
+        t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, t.a_edge, t.b_edge,
+        t.edge_cause.astype(np.int16), g.slot_edge, g.to_churn,
+        idx.astype(np.intp), st.astype(np.float32), start, tables,
+        np.array([bool((gr[1] != 1.0).any()) for gr in groups], dtype=np.bool_), buy_f,
+        np.array([gr[3] for gr in groups], dtype=np.float64),
+        np.array([gr[0] for gr in groups], dtype=np.int16), fmax,
+        *buys, *moves, mover_vf,
+    )  # fmt: skip
+    return (
+        tuple(a[:kb].copy() for a in buys),
+        tuple(a[:kt].copy() for a in moves),
+        mover_vf[:kt].copy(),
+    )
