@@ -511,6 +511,8 @@ def test_analysis_plan_per_metric_kind():
     assert plan[3][2].covariate == "pre_revenue"
     clusters = analysis_metrics(exp, clusters=True)
     assert type(clusters[0][2]) is ab.Mean and clusters[0][2].covariate is None
+    at1 = resolve_experiment(_small(start=1), customers=8)[1]
+    assert [m for _, m, _ in analysis_metrics(at1)] == ["plain", "cuped", "plain", "cuped"]
     at0 = resolve_experiment(_small(start=0), customers=8)[1]
     assert [(n, m) for n, m, _ in analysis_metrics(at0)] == [("conv", "plain"), ("rev", "plain")]
 
@@ -636,12 +638,19 @@ def test_market_design_splits_the_market_into_regions_assigned_whole():
         people.loc[people.cluster == 3, "segment"].tolist()
         == sim.people["segment"].astype(str).tolist()
     )
+    again = simulate_experiment(scn, exp, np.random.SeedSequence(9))
+    pd.testing.assert_frame_equal(again[0], people)  # the regions' seeds come from the seed
+    pd.testing.assert_frame_equal(again[1], clusters)
     with pytest.raises(ConfigError) as err:
         simulate_experiment(scn, exp, seed, initial={"awareness": 5})
-    assert (
-        err.value.problems[0][0] == "initial"
-        and "got design.unit 'market'" in err.value.problems[0][1]
-    )
+    assert err.value.problems == [
+        (
+            "initial",
+            "only with a person-level design (experiment.design.unit: person): a market-level "
+            "design splits the market into regions, the log's customers have none; got "
+            "design.unit 'market'",
+        )
+    ]
 
 
 def _rollout_means(scn, strategy, seed):
