@@ -394,6 +394,39 @@ def test_stage_index_lists_the_people_a_sort_by_stage_lists(global_seed):
     assert not StageIndex(np.arange(2), np.arange(2, dtype=np.int32), bad, 3).ok
 
 
+def test_stage_index_skips_the_recently_contacted_as_the_check_of_each_would(global_seed):
+    """Day maps of last contacts (16 days kept): the same people as checking everyone."""
+    from lifesim.engine.stage_index import StageIndex
+
+    rng = np.random.default_rng(global_seed)
+    n = 900
+    perm = rng.permutation(n).astype(np.intp)
+    rank = np.empty(n, np.int32)
+    rank[perm] = np.arange(n)
+    stage = rng.integers(0, 3, n).astype(np.int8)
+    last = np.full(n, -32768, np.int16)
+    last[rng.random(n) < 0.3] = 0  # contacted before the index was built
+    ix = StageIndex(perm, rank, stage, 3)
+    masked = 0
+    for day in range(1, 45):
+        stage[rng.random(n) < 0.05] = rng.integers(0, 3, 1)[0]
+        ix.sync(stage, last)
+        # the top of the order is contacted most (as a careful strategy does)
+        top = perm[: n // 3][rng.random(n // 3) < 0.4]
+        last[top] = day  # after the sync: the walk must still leave them out
+        masked += int(np.count_nonzero(ix.day_of > day - 7))
+        for codes in ([0], [1, 2]):
+            ring = [p for p in perm if stage[p] in codes]
+            for gap in (1, 7, 16, 30):
+                upto = day - gap
+                for start in (0, len(ring) // 3):
+                    rolled = ring[start:] + ring[:start]
+                    want = [p for p in rolled if last[p] <= upto][:50]
+                    got = ix.first_not_since(codes, last, upto, start, 50)
+                    assert got.tolist() == want
+    assert masked > 0  # the day maps were used
+
+
 def test_first_served_people_match_numpy(global_seed):
     rng = np.random.default_rng(global_seed)
     stage = rng.integers(0, 5, 2000).astype(np.int8)

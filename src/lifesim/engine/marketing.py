@@ -174,7 +174,7 @@ class Marketing:
                 return None
             ix = self._indexes[order] = StageIndex(perm, rank, stage, self.svc.graph.n_stages)
         elif order not in self._synced:
-            ix.sync(stage)
+            ix.sync(stage, self.svc.pop.last_contact)
         self._synced.add(order)
         return ix if ix.ok else None
 

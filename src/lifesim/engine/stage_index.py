@@ -66,8 +66,33 @@ def _index_sync(bits, counts, snap, stage, rank, changed):
     return True
 
 
-def _index_walk(bits, codes, perm, last, upto, start, limit, out):
-    """People of stages ``codes`` from their ``start``-th on in order (wrapping), recent-free."""
+def _index_contacts(days, day_of, last_snap, last, rank, changed):
+    """Set the bits of people contacted since the last sync in their new day's map.
+
+    A bit left in an older day's map masks nobody wrongly: contact days only grow.
+    """
+    n_slots = days.shape[0]
+    for k in range(len(changed)):
+        p = changed[k]
+        new = last[p]
+        last_snap[p] = new
+        if new < 0:
+            continue
+        slot = new % n_slots
+        if day_of[slot] != new:  # the slot held another day
+            if day_of[slot] > new:
+                continue  # a newer one: this contact is too old to keep
+            days[slot, :] = 0
+            day_of[slot] = new
+        pos = rank[p]
+        days[slot, pos >> 6] |= np.uint64(1) << np.uint64(pos & 63)
+
+
+def _index_walk(bits, codes, perm, last, upto, start, limit, out, days, recent):
+    """People of stages ``codes`` from their ``start``-th on in order (wrapping), recent-free.
+
+    ``days[recent]`` mark people whose last contact is after ``upto``: skipped 64 at a time.
+    """
     n = len(perm)
     n_words = bits.shape[1]
     k = len(codes)
@@ -102,6 +127,8 @@ def _index_walk(bits, codes, perm, last, upto, start, limit, out):
             x = np.uint64(0)
             for j in range(k):
                 x |= bits[codes[j], w]
+            for j in range(len(recent)):
+                x &= ~days[recent[j], w]
             if w == lo >> 6:  # positions below lo
                 x &= ~((np.uint64(1) << np.uint64(lo & 63)) - np.uint64(1))
             if w == w_end and (hi & 63) != 0:  # positions from hi on
@@ -120,6 +147,10 @@ def _index_walk(bits, codes, perm, last, upto, start, limit, out):
 class StageIndex:
     """The people of each stage as bits at their positions in a fixed order of the market.
 
+    It also keeps who was last contacted on each of the latest :attr:`DAYS` days, so a
+    frequency cap skips the recently contacted 64 people at a time (contact days only grow:
+    a contact sets the person's day to today).
+
     Parameters
     ----------
     perm : ndarray of intp
@@ -132,6 +163,8 @@ class StageIndex:
         Number of stage codes.
     """
 
+    DAYS = 16
+
     def __init__(self, perm: np.ndarray, rank: np.ndarray, stage: np.ndarray, n_codes: int):
         n = len(perm)
         self.perm = perm
@@ -141,6 +174,10 @@ class StageIndex:
         self.snap = np.empty(n, dtype=stage.dtype)
         self.ok = bool(_jit(_index_build)(self.bits, self.counts, self.snap, stage, rank))
         self._counts = self.counts.tolist()
+        # people last contacted on each of the latest DAYS days (slot = day % DAYS)
+        self.days = np.zeros((self.DAYS, len(self.bits[0])), dtype=np.uint64)
+        self.day_of = np.full(self.DAYS, -1, dtype=np.int64)
+        self.last_snap: np.ndarray | None = None
 
     @staticmethod
     def usable(perm: np.ndarray, rank: np.ndarray, stage: np.ndarray) -> bool:
@@ -152,13 +189,18 @@ class StageIndex:
             and rank.dtype == np.int32
         )
 
-    def sync(self, stage: np.ndarray) -> bool:
-        """Flip the bits of the people whose stage changed since the last sync."""
+    def sync(self, stage: np.ndarray, last: np.ndarray | None = None) -> bool:
+        """Flip the bits of the people whose stage (or last contact day) changed since."""
         changed = np.flatnonzero(stage != self.snap)  # a few percent a day
         self.ok = self.ok and bool(
             _jit(_index_sync)(self.bits, self.counts, self.snap, stage, self.rank, changed)
         )
         self._counts = self.counts.tolist()
+        if last is not None and last.dtype == np.int16:
+            if self.last_snap is None:
+                self.last_snap = np.full(len(last), -32768, dtype=np.int16)
+            changed = np.flatnonzero(last != self.last_snap)
+            _jit(_index_contacts)(self.days, self.day_of, self.last_snap, last, self.rank, changed)
         return self.ok
 
     def total(self, codes: list[int]) -> int:
@@ -178,7 +220,11 @@ class StageIndex:
         out = np.empty(k, dtype=self.perm.dtype)
         if k == 0:
             return out
+        recent = np.zeros(0, dtype=np.intp)
+        if self.last_snap is not None and last.dtype == np.int16:
+            recent = np.flatnonzero(self.day_of > upto)  # days whose people are all too recent
         got = _jit(_index_walk)(
-            self.bits, np.asarray(codes, dtype=np.intp), self.perm, last, upto, start, k, out
-        )
+            self.bits, np.asarray(codes, dtype=np.intp), self.perm, last, upto, start, k, out,
+            self.days, recent,
+        )  # fmt: skip
         return out[:got]
