@@ -41,6 +41,7 @@ from lifesim.experiments.insim.run import (
     _broadcasts,
     _router,
     _truth_se,
+    _truth_task,
     analyse_dataset,
     analysis_metrics,
     caveats_of,
@@ -78,6 +79,8 @@ def test_assign_gives_each_arm_its_rounded_share_at_random_positions():
     assert np.bincount(assign(9, [0.3, 0.3, 0.4], 3)).tolist() == [3, 3, 3]  # 2.7 -> 3
     assert np.bincount(assign(11, [0.33, 0.33, 0.34], 3)).tolist() == [4, 4, 3]  # 3.63 -> 4
     assert assign(0, [0.5, 0.5], 3).tolist() == []
+    # 0.5 rounds up to 1 and leaves 0 for the last arm: that is not an overshoot
+    assert np.bincount(assign(1, [0.5, 0.5], 3), minlength=2).tolist() == [1, 0]
 
 
 def test_assign_falls_back_to_rounding_down_when_rounding_half_up_overshoots():
@@ -1075,3 +1078,41 @@ def test_analyse_dataset_names_the_control_and_the_expected_split():
     assert (est.arm == "control").all() and (est.control == "treatment").all()
     assert est.iloc[2].estimate == pytest.approx(2.0 - 2.0)  # control's 2 - treatment's 2
     assert res.srm.p_value == pytest.approx(1.0)  # 2 and 6 units: exactly the 1:3 split
+
+
+@pytest.mark.parametrize(
+    ("arms", "budget"),
+    [
+        # 4 a month per region of 10: what a region's arm gets (its whole budget) matters
+        ({"control": "none", "treatment": "lifecycle"}, 800),
+        # 10.1 a month per region against the loyalty programme's monthly fee of 10: a
+        # control region must not pay the fee of the other arm's tactics
+        ({"control": "lifecycle", "treatment": "loyal"}, 2020),
+    ],
+)
+def test_each_region_is_a_whole_market_on_its_arm_with_the_whole_budget(arms, budget):
+    # each region must be what the truth run of its arm gives on that region
+    data = _small(
+        design={"unit": "market", "clusters": 4},
+        metrics={"cost": {"kind": "cost"}, "rev": {"kind": "revenue"}},
+        arms=arms,
+    )
+    data["strategies"]["loyal"] = {
+        "type": "stage_focused",
+        "plan": {"retention": ["loyalty_programme", "newsletter"], "consideration": ["newsletter"]},
+    }
+    data["budget"] = {"per_period": budget}
+    scn, exp = resolve_experiment(data, customers=40, days=60)
+    seed = np.random.SeedSequence(12)
+    people, clusters, _ = simulate_experiment(scn, exp, seed)
+    assert list(people.index) == list(range(40))
+    cluster_arm = assign(4, [0.5, 0.5], seed)
+    assert sorted(cluster_arm.tolist()) == [0, 0, 1, 1]
+    for c, seed_c in enumerate(spawn_seeds(seed, 4)):
+        region = resolve_experiment(data, customers=10, days=60)[0]
+        values, inside = _truth_task(region, exp, seed_c, int(cluster_arm[c]))
+        mine = people[people.cluster == c]
+        assert inside.tolist() == list(range(10))
+        for m in ("cost", "rev"):
+            assert mine[m].tolist() == pytest.approx(values[m].tolist()), (c, m)
+    assert people.loc[people.arm == "treatment", "cost"].sum() > 0  # its contacts were paid
