@@ -260,7 +260,7 @@ def test_person_frame_columns_order_and_people_outside_the_experiment():
     assert df["arm"].tolist() == ["ctl", "trt", "trt", "ctl"]
     assert df["segment"].tolist() == ["s1", "s2", "s2", "s1"]
     assert df["stage_at_start"].tolist() == ["p", "c", "p", "x"]  # the end of day 1
-    assert df["pre_customer"].tolist() == [0, 1, 0, 0]
+    assert df["pre_customer"].tolist() == [0, 1, 0, 0] and df["pre_customer"].dtype == np.int8
     assert df["pre_orders"].tolist() == [0, 2, 0, 0]
     assert df["pre_revenue"].tolist() == [0, 18, 0, 0]
     for name, want in EXPECTED.items():
