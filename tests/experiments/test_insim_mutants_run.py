@@ -1116,3 +1116,16 @@ def test_each_region_is_a_whole_market_on_its_arm_with_the_whole_budget(arms, bu
         for m in ("cost", "rev"):
             assert mine[m].tolist() == pytest.approx(values[m].tolist()), (c, m)
     assert people.loc[people.arm == "treatment", "cost"].sum() > 0  # its contacts were paid
+
+
+def test_truth_units_are_the_eligible_people_on_the_eve_of_the_start_when_no_arm_acts():
+    # an A/A test of "none" among the prospects in consideration: the router is never
+    # called, so its people are read after the run from the stages at the end of day 19
+    data = _small(arms={"control": "none", "treatment": "none"}, eligible=["consideration"])
+    data["stages"]["awareness"]["to"]["consideration"] = 0.2
+    scn, exp = resolve_experiment(data, customers=60, days=60)
+    seed = np.random.SeedSequence(8)
+    people = simulate_experiment(scn, exp, seed)[0]
+    truth = true_effects(scn, exp, [seed])
+    assert 0 < len(people) < 60 and (truth["people"] == len(people)).all()
+    assert (truth["true_effect"] == 0).all()
