@@ -1124,7 +1124,7 @@ def test_truth_units_are_the_eligible_people_on_the_eve_of_the_start_when_no_arm
     data = _small(arms={"control": "none", "treatment": "none"}, eligible=["consideration"])
     data["stages"]["awareness"]["to"]["consideration"] = 0.2
     scn, exp = resolve_experiment(data, customers=60, days=60)
-    seed = np.random.SeedSequence(8)
+    seed = np.random.SeedSequence(2)  # 43, 41, 37 in consideration after days 18, 19, 21
     people = simulate_experiment(scn, exp, seed)[0]
     truth = true_effects(scn, exp, [seed])
     assert 0 < len(people) < 60 and (truth["people"] == len(people)).all()
