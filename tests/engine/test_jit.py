@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
@@ -204,6 +205,70 @@ def test_one_pass_gives_exact_factors_when_a_churn_factor_is_negative():
     fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, effect_groups(effects), mul, add)
     assert fused[1][0].tolist() == [0] and fused[1][1].tolist() == [e_go]
     assert fused[1][2].tolist() == [3]  # the effect's cause
+
+
+def _fill(s, buf, n, out64, out32):
+    for i in range(n):
+        out64[i] = jit_day._draw_f64(s)
+    for i in range(n):
+        out32[i] = jit_day._draw_f32(s, buf)
+
+
+def test_compiled_draws_are_numpys_sfc64_uniforms_and_leave_the_stream_where_numpy_does(
+    global_seed,
+):
+    jit_day._draw_f64 = jit._jit(jit_day._draw_f64)  # as a compiled caller sees them
+    jit_day._draw_f32 = jit._jit(jit_day._draw_f32)
+    fill = numba.njit(_fill)
+    for n in (0, 1, 2, 3, 1001):
+        for pre in (0, 1, 2):  # a float32 half may be waiting in the generator
+            a, b = (np.random.Generator(np.random.SFC64(global_seed + n)) for _ in range(2))
+            a.random(pre, dtype=np.float32)
+            b.random(pre, dtype=np.float32)
+            want64, want32 = a.random(n), a.random(n, dtype=np.float32)
+            words, half = jit_day.sfc64_state(b)
+            got64, got32 = np.empty(n), np.empty(n, np.float32)
+            fill(words, half, n, got64, got32)
+            jit_day.set_sfc64_state(b, words, half)
+            np.testing.assert_array_equal(got64, want64)
+            np.testing.assert_array_equal(got32, want32)
+            np.testing.assert_array_equal(b.random(5, dtype=np.float32), a.random(5, np.float32))
+            np.testing.assert_array_equal(b.random(5), a.random(5))
+
+
+def test_ticket_draws_made_in_the_pass_are_numpys(global_seed):
+    rng = np.random.default_rng(global_seed)
+    codes = rng.integers(0, 4, 5001).astype(np.int8)
+    table = np.array([0.1, 0.0, 0.5, 1.0], np.float32)
+    a, b = (np.random.Generator(np.random.SFC64(global_seed)) for _ in range(2))
+    got = jit_day.below_table_drawn(a, table, codes)
+    np.testing.assert_array_equal(got, np.flatnonzero(b.random(len(codes)) < table[codes]))
+    assert a.random() == b.random()
+    bad = codes.copy()
+    bad[-1] = 9  # a code outside the table: no answer, the stream untouched
+    assert jit_day.below_table_drawn(a, table, bad) is None and a.random() == b.random()
+    pcg = np.random.Generator(np.random.PCG64(1))  # not SFC64: the NumPy code answers
+    assert jit_day.below_table_drawn(pcg, table, codes) is None
+
+
+def test_one_pass_draws_the_days_uniforms_as_numpy_would(global_seed):
+    rng = np.random.default_rng(global_seed)
+    g = _graph()
+    stage, m, t, effects = _random_day(rng, g)
+    groups = effect_groups(effects)
+    mul, add = np.float32(1 + 1e-5), np.float32(1e-9)
+    gens = [np.random.Generator(np.random.SFC64(global_seed + k % 2)) for k in range(4)]
+    gens[0].random(1, dtype=np.float32)  # a waiting half, as after a day of an odd market
+    gens[2].random(1, dtype=np.float32)
+    n = len(stage)
+    u, ub = gens[2].random(n, dtype=np.float32), gens[3].random(n)
+    want = jit_day.buys_and_moves(g, t, stage, m, u, ub, None, groups, mul, add)
+    got = jit_day.buys_and_moves(g, t, stage, m, gens[0], gens[1], None, groups, mul, add)
+    for x, y in zip([*want[0], *want[1], want[2]], [*got[0], *got[1], got[2]], strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert len(want[1][0]) > 0
+    assert gens[0].random(3, dtype=np.float32).tolist() == gens[2].random(3, np.float32).tolist()
+    assert gens[1].random() == gens[3].random()
 
 
 def test_inputs_of_other_dtypes_take_the_numpy_path(both, global_seed):

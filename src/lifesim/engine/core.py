@@ -22,7 +22,7 @@ from lifesim._progress import ProgressLike, as_progress
 from lifesim._random import SeedLike, as_seed_sequence, stream
 from lifesim.config import Scenario, ScenarioLike, load_scenario, resolve
 from lifesim.config.scenario import Campaign, StrategySpec
-from lifesim.engine import jit
+from lifesim.engine import jit, jit_day
 from lifesim.engine.kernel import DayTables, Effect, buys_and_moves
 from lifesim.engine.marketing import Marketing
 from lifesim.engine.recorder import Ledger, Recorder
@@ -347,16 +347,15 @@ class Simulation:
         self.effects = [e for e in self.effects if e.until > day]
         self.marketing.expire(day)  # lapsed contacts return their unused commitments
         active = [e for e in self.effects if e.start <= day] + self.marketing.offers.effects()
-        ub = self._rs_purchase.random(self.n)  # the day's draws (each stream its own)
-        u = self._rs_transition.random(self.n, dtype=np.float32)
         w = self.scenario.satisfaction.churn_weight
         sat_g = None
         if w > 0:
             sat_g = np.float32(w) * (np.float32(1) - pop.satisfaction)
         sat_g = self.marketing.churn_extra(sat_g)  # purchases change none of its inputs
-        buys, moves, mover_vf = buys_and_moves(
-            g, tables, pop.stage, pop.propensity, u, ub, sat_g, active
-        )
+        buys, moves, mover_vf = buys_and_moves(  # one uniform per person from each stream
+            g, tables, pop.stage, pop.propensity, self._rs_transition, self._rs_purchase, sat_g,
+            active,
+        )  # fmt: skip
         # (a) repeat purchases by people in buying stages
         who, v, vf, cause = buys
         if len(who):
@@ -387,8 +386,10 @@ class Simulation:
             self.recorder.on_moves(day, who, frm, to, cause)
         # (c) support tickets
         if self.desk is not None:
-            us = self._rs_support.random(self.n)
-            new = jit.below_table(us, self.desk.ticket_p + self._ticket_extra, pop.stage)
+            p = self.desk.ticket_p + self._ticket_extra
+            new = jit_day.below_table_drawn(self._rs_support, p, pop.stage)
+            if new is None:
+                new = jit.below_table(self._rs_support.random(self.n), p, pop.stage)
             self.desk.open_tickets(day, new, pop.satisfaction, pop.open_tickets)
 
     def end_of_day(self, day: int) -> None:

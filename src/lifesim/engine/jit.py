@@ -42,7 +42,11 @@ def set_enabled(on: bool) -> bool:
 
 
 def inner(fn):
-    """Mark ``fn`` as called from compiled functions (compiled with the first of them)."""
+    """Mark ``fn`` as called from compiled functions (compiled with the first of them).
+
+    Keep it in the module of its callers: numba's disk cache of a caller notices a change
+    of the caller's file only, not of a function it calls from another file.
+    """
     fn._lifesim_inner = True
     return fn
 

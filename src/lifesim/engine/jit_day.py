@@ -8,7 +8,9 @@ and merges the effects' sorted lists of people as it goes (a heap over their hea
 person's effects are at hand when the walk reaches them. Their exact factors are computed
 only when the person's draws come under an upper bound of what the effects could do (a
 factor ``1 + (f - 1) s`` is at most ``max(1, f)`` for a strength ``s`` in [0, 1]): whoever's
-draws clear the bound neither buys nor moves, with or without their factors. Every
+draws clear the bound neither buys nor moves, with or without their factors. The day's
+uniforms are drawn in the pass from the streams themselves (NumPy's SFC64 numbers, the
+streams left where NumPy's draws leave them), as are the support-ticket draws. Every
 probability is computed with the NumPy code's operations in its order: the results are the
 same bit for bit (``tests/engine/test_jit.py``).
 """
@@ -20,11 +22,104 @@ import numpy as np
 from lifesim.engine import jit
 from lifesim.engine.jit import _jit
 
-__all__ = ["buys_and_moves"]
+__all__ = ["below_table_drawn", "buys_and_moves", "sfc64_state", "set_sfc64_state"]
+
+
+# -- NumPy's SFC64 uniforms drawn inside compiled loops, the same numbers bit for bit --------
+# Every named stream is a Generator on an SFC64 bit generator: the same integer steps and the
+# same exact conversions as NumPy (a double is (next64 >> 11) * 2**-53; a float32 is
+# (next32 >> 8) * 2**-24, where next32 hands out the low and then the high half of one
+# 64-bit step), and the generator's state (with its waiting half) is written back after.
+# (Kept in this module with their callers: numba's cache sees a change of this file only.)
+
+
+@jit.inner
+def _next64(s):
+    """One SFC64 step on ``s = [a, b, c, counter]`` (in place); returns the output."""
+    a = s[0]
+    b = s[1]
+    c = s[2]
+    tmp = a + b + s[3]
+    s[3] += np.uint64(1)
+    s[0] = b ^ (b >> np.uint64(11))
+    s[1] = c + (c << np.uint64(3))
+    s[2] = ((c << np.uint64(24)) | (c >> np.uint64(40))) + tmp
+    return tmp
+
+
+@jit.inner
+def _draw_f64(s):
+    """``Generator.random()``: one double in [0, 1)."""
+    return np.float64(_next64(s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit.inner
+def _draw_f32(s, buf):
+    """``Generator.random(dtype=float32)``: one float32; ``buf = [has half, half]``."""
+    if buf[0] != 0:
+        buf[0] = 0
+        x = np.uint64(buf[1])
+    else:
+        nxt = _next64(s)
+        buf[0] = 1
+        buf[1] = np.int64(nxt >> np.uint64(32))
+        x = nxt & np.uint64(0xFFFFFFFF)
+    return np.float32(x >> np.uint64(8)) * np.float32(1.0 / 16777216.0)
+
+
+def sfc64_state(rs: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return a copy of an SFC64 generator's state (words, buffered half), or ``None``."""
+    bg = rs.bit_generator
+    if type(bg) is not np.random.SFC64:
+        return None
+    st = bg.state
+    words = np.array(st["state"]["state"], dtype=np.uint64)
+    return words, np.array([st["has_uint32"], st["uinteger"]], dtype=np.int64)
+
+
+def set_sfc64_state(rs: np.random.Generator, words: np.ndarray, buf: np.ndarray) -> None:
+    """Put a state from :func:`sfc64_state` (advanced by compiled draws) back in ``rs``."""
+    bg = rs.bit_generator
+    st = bg.state
+    st["state"]["state"] = words
+    st["has_uint32"] = int(buf[0])
+    st["uinteger"] = int(buf[1])
+    bg.state = st
+
+
+def _below_drawn(s, table, codes, out):
+    k = 0
+    for i in range(len(codes)):
+        u = _draw_f64(s)
+        c = codes[i]
+        if c < 0 or c >= len(table):
+            return -1
+        if u < table[c]:
+            out[k] = i
+            k += 1
+    return k
+
+
+def below_table_drawn(rs: np.random.Generator, table: np.ndarray, codes: np.ndarray):
+    """Return ``jit.below_table(rs.random(len(codes)), table, codes)``, drawing as it goes.
+
+    ``rs`` ends where ``rs.random(len(codes))`` leaves it. ``None`` without numba, for a
+    generator other than SFC64 or a code outside the table (``rs`` untouched: the caller's
+    NumPy code runs).
+    """
+    state = sfc64_state(rs) if jit.ENABLED and codes.dtype == np.int8 else None
+    if state is None:
+        return None
+    out = np.empty(len(codes), dtype=np.intp)
+    k = _jit(_below_drawn)(state[0], table, codes, out)
+    if k < 0:
+        return None
+    set_sfc64_state(rs, *state)
+    return out[:k].copy()
 
 
 def _day_pass(
-    stage, m, u, ub, sat_g, mul, add,
+    stage, m, u, ub, gen, s_buy, s_move, half_move, sat_g, mul, add,
     a_all, b_all, a_churn, b_churn, buy_a, buy_b, a_edge, b_edge, edge_cause,
     slot_edge, to_churn,
     idx, st, start, tables, has_edge, buy_f, val_f, codes, fmax,
@@ -66,6 +161,12 @@ def _day_pass(
     kb = 0
     kt = 0
     for i in range(n):
+        if gen:  # the streams' uniforms, drawn here (NumPy's numbers, in order)
+            ubi = _draw_f64(s_buy)
+            ui = _draw_f32(s_move, half_move)
+        else:
+            ubi = ub[i]
+            ui = u[i]
         s = stage[i]
         ne = 0
         while h > 0 and heap_v[0] == i:  # pop this person's entries
@@ -132,9 +233,9 @@ def _day_pass(
                 a_ = a_all[s] * mi + b_all[s]
                 c_ = a_churn[s] * mi + b_churn[s]
                 slack = 1e-4 * (abs(a_) + abs(gi) * abs(c_)) + 1e-8
-                act = u[i] < mt * (a_ + gi * c_ + slack) * (1.0 + 1e-4) + 1e-8
+                act = ui < mt * (a_ + gi * c_ + slack) * (1.0 + 1e-4) + 1e-8
             if not act:
-                act = ub[i] < np.float64(pb) * mb * (1.0 + 1e-6) + 1e-12
+                act = ubi < np.float64(pb) * mb * (1.0 + 1e-6) + 1e-12
             if act:  # the exact factors, as the NumPy code combines them
                 modded = True
                 for j in range(d):
@@ -169,8 +270,8 @@ def _day_pass(
                         val *= 1.0 + (vf - 1.0) * sv
         # (a) a repeat purchase
         p = np.float32(min(np.float64(pb) * buy, 1.0)) if modded else pb
-        if ub[i] < p:
-            v = ub[i] / np.float64(p)
+        if ubi < p:
+            v = ubi / np.float64(p)
             v = max(v, 1e-12)
             v = min(v, 1 - 1e-12)
             b_who[kb] = i
@@ -196,7 +297,7 @@ def _day_pass(
             pl = a_all[s] * m[i] + b_all[s]
             if use_g:
                 pl += (a_churn[s] * m[i] + b_churn[s]) * sat_g[i]
-        if not u[i] < pl * mul + add:
+        if not ui < pl * mul + add:
             continue
         tot = 0.0  # a candidate: pick the move with the exact probabilities (float64)
         for j in range(d):
@@ -221,7 +322,7 @@ def _day_pass(
         for j in range(d):
             acc += pe[j]
             cum[j] = acc
-        uc = np.float64(u[i])
+        uc = np.float64(ui)
         if not uc < tot:
             continue
         k = 0
@@ -255,8 +356,9 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
     g, t : StageGraph, DayTables
     stage, m : ndarray
         Stage codes (int8) and propensities (float32).
-    u, ub : ndarray
-        The day's transition (float32) and purchase (float64) uniforms.
+    u, ub : ndarray or numpy.random.Generator
+        The day's transition (float32) and purchase (float64) uniforms, or the streams to
+        draw them from (SFC64: drawn in the pass, and the streams advanced as NumPy would).
     sat_g : ndarray of float32 or None
         Per-person extra factor on moves into churned stages.
     groups : list
@@ -271,9 +373,19 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
         order-value factor of each mover (for orders made by a purchase move).
     """
     d = g.slot_edge.shape[1]
-    if not (jit.ENABLED and g.n_edges > 0 and d < 8):
+    if not (jit.ENABLED and g.n_edges > 0 and d < 8 and stage.dtype == np.int8):
         return None
-    if not (u.dtype == np.float32 and ub.dtype == np.float64 and stage.dtype == np.int8):
+    gen = isinstance(u, np.random.Generator)
+    if gen:  # draw the uniforms in the pass
+        move_state, buy_state = sfc64_state(u), sfc64_state(ub)
+        if move_state is None or buy_state is None:
+            return None
+        arrays = (np.zeros(0, np.float32), np.zeros(0))
+        states = (buy_state[0], *move_state)
+    elif u.dtype == np.float32 and ub.dtype == np.float64:
+        arrays = (u, ub)
+        states = (np.zeros(4, np.uint64), np.zeros(4, np.uint64), np.zeros(2, np.int64))
+    else:
         return None
     if not jit._f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, sat_g):
         return None
@@ -296,7 +408,8 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
     moves = (np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.int16), np.empty(n))
     mover_vf = np.empty(n)
     kb, kt = _jit(_day_pass)(
-        stage, m, u, ub, np.zeros(0, np.float32) if sat_g is None else sat_g, mul, add,
+        stage, m, *arrays, gen, *states, np.zeros(0, np.float32) if sat_g is None else sat_g,
+        mul, add,
         t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, t.a_edge, t.b_edge,
         t.edge_cause.astype(np.int16), g.slot_edge, g.to_churn,
         idx.astype(np.intp), st.astype(np.float32), start, tables,
@@ -305,6 +418,9 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
         np.array([gr[0] for gr in groups], dtype=np.int16), fmax,
         *buys, *moves, mover_vf,
     )  # fmt: skip
+    if gen:  # the streams move on as if NumPy had drawn the day's uniforms
+        set_sfc64_state(ub, states[0], buy_state[1])
+        set_sfc64_state(u, states[1], states[2])
     return (
         tuple(a[:kb].copy() for a in buys),
         tuple(a[:kt].copy() for a in moves),

@@ -191,12 +191,15 @@ def buys_and_moves(
     t: DayTables,
     stage: np.ndarray,
     m: np.ndarray,
-    u: np.ndarray,
-    ub: np.ndarray,
+    u: np.ndarray | np.random.Generator,
+    ub: np.ndarray | np.random.Generator,
     sat_g: np.ndarray | None,
     effects: list[Effect],
 ) -> tuple[tuple, tuple, np.ndarray]:
     """Today's repeat purchases and moves under the day's person-level effects.
+
+    ``u`` and ``ub`` are the day's transition (float32) and purchase (float64) uniforms, or
+    the streams to draw one of each per person from (the compiled pass draws them as it goes).
 
     Returns :func:`buy_step`'s and :func:`transition_step`'s results and the order-value
     factor of each mover. Compiled: one pass over the market (:mod:`lifesim.engine.jit_day`);
@@ -207,6 +210,10 @@ def buys_and_moves(
     fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add)
     if fused is not None:
         return fused
+    if isinstance(ub, np.random.Generator):
+        ub = ub.random(len(stage))
+    if isinstance(u, np.random.Generator):
+        u = u.random(len(stage), dtype=np.float32)
     mods = None
     if groups:
         uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, groups)
