@@ -145,6 +145,15 @@ def _check_runnable(scn, source: str) -> None:
                 make_strategy(scn, name)
             except ConfigError as exc:
                 problems += exc.problems
+    if scn.experiment is not None:  # inline arm strategies are built as 'custom'
+        for label, arm in scn.experiment.arms.items():
+            if isinstance(arm.strategy, str) or arm.strategy.get("type") == "custom":
+                continue
+            try:
+                make_strategy(scn, StrategySpec.model_validate(dict(arm.strategy)))
+            except ConfigError as exc:
+                where = f"experiment.arms.{label}.strategy"
+                problems += [(p.replace("strategies.custom", where, 1), m) for p, m in exc.problems]
     if scn.compare.objective not in METRICS:
         allowed = ", ".join(METRICS)
         problems.append(

@@ -36,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from lifesim import _limits
+
 __all__ = [
     "METRIC_KINDS",
     "RESERVED_COLUMNS",
@@ -278,6 +280,7 @@ def check_experiment(scn: Any) -> list[tuple[str, str]]:
     problems += _check_metrics(exp, days, base)
     if exp.design.unit == "market":
         need = 2 * len(exp.arms)
+        size = scn.market.size
         if exp.design.clusters < need:
             problems.append(
                 (
@@ -285,6 +288,21 @@ def check_experiment(scn: Any) -> list[tuple[str, str]]:
                     f"must be >= {need} (two regions per arm), got {exp.design.clusters}",
                 )
             )
+        elif exp.design.clusters > size:  # regions of 0 people ('--customers ... got 0') or OOM
+            problems.append(
+                (
+                    f"{base}.design.clusters",
+                    f"must be <= the market size {size:,} (one person per region at least), "
+                    f"got {exp.design.clusters:,}",
+                )
+            )
+    if exp.truth_replications > _limits.MAX_REPLICATIONS:  # 1e9 ran out of memory
+        problems.append(
+            (
+                f"{base}.truth_replications",
+                f"must be <= {_limits.MAX_REPLICATIONS:,}, got {exp.truth_replications:,}",
+            )
+        )
     return problems
 
 
@@ -295,6 +313,13 @@ def _check_arms(scn: Any, exp: Experiment, base: str) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if len(exp.arms) < 2:
         problems.append((f"{base}.arms", f"at least two arms are required, got {len(exp.arms)}"))
+    if len(exp.arms) > _limits.MAX_ARMS:  # arm codes are int8: 150 arms was an internal error
+        problems.append(
+            (
+                f"{base}.arms",
+                f"at most {_limits.MAX_ARMS} arms (control included), got {len(exp.arms)}",
+            )
+        )
     if exp.control is not None and exp.control not in exp.arms:
         problems.append(
             (f"{base}.control", f"unknown arm {exp.control!r}; arms: {', '.join(exp.arms)}")

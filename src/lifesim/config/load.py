@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from lifesim import _limits
 from lifesim.config._booleans import bool_problems
 from lifesim.config.experiment import check_experiment
-from lifesim.config.scenario import NOT_ARRIVED, Distribution, Scenario
+from lifesim.config.scenario import NOT_ARRIVED, Distribution, Scenario, StrategySpec
 from lifesim.errors import ConfigError
 
 __all__ = [
@@ -465,6 +465,48 @@ def _strategy_fields(scn: Scenario, sp: Any, base: str) -> list[tuple[str, str]]
     return problems
 
 
+def _check_strategy(scn: Scenario, sp: Any, base: str) -> list[tuple[str, str]]:
+    """Cross-field rules of one strategy spec: plan, split, target, fields it does not use."""
+    problems: list[tuple[str, str]] = []
+    stages = scn.stages
+    for st, tactics in (sp.plan or {}).items():
+        problems += _stage_ref(stages, st, f"{base}.plan.{st}")
+        for i, t in enumerate(tactics):
+            if t not in scn.tactics:
+                problems.append(
+                    (
+                        f"{base}.plan.{st}.{i}",
+                        f"unknown tactic {t!r}; known tactics: {', '.join(scn.tactics)}",
+                    )
+                )
+            elif st in stages and st not in scn.tactics[t].stages:
+                problems.append(
+                    (
+                        f"{base}.plan.{st}.{i}",
+                        f"tactic {t!r} does not serve stage {st!r} "
+                        f"(it serves {', '.join(scn.tactics[t].stages)})",
+                    )
+                )
+    if sp.split is not None:
+        allowed = {
+            "stage_focused": GROUPS,
+            "churn_targeted": GROUPS,  # read as budget groups (see ChurnTargeted.decide)
+            "kpi_focused": tuple(scn.tactics),
+        }.get(sp.type, tuple(stages))
+        for k in sp.split:
+            if k not in allowed:
+                problems.append(
+                    (f"{base}.split.{k}", f"unknown key {k!r}; allowed: {', '.join(allowed)}")
+                )
+        tot = sum(sp.split.values())
+        if not math.isclose(tot, 1.0, abs_tol=1e-9):
+            problems.append((f"{base}.split", f"shares must sum to 1, got {tot:g}"))
+    if sp.type == "custom" and not sp.target:
+        problems.append((f"{base}.target", "a custom strategy needs 'module:attribute'"))
+    problems += _strategy_fields(scn, sp, base)
+    return problems
+
+
 def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     stages = scn.stages
@@ -490,42 +532,15 @@ def _check_marketing(scn: Scenario) -> list[tuple[str, str]]:
             for edge in t.referral.effect:
                 problems += _check_edge(scn, edge, f"{base}.referral.effect.{edge}")
     for name, sp in scn.strategies.items():
-        base = f"strategies.{name}"
-        for st, tactics in (sp.plan or {}).items():
-            problems += _stage_ref(stages, st, f"{base}.plan.{st}")
-            for i, t in enumerate(tactics):
-                if t not in scn.tactics:
-                    problems.append(
-                        (
-                            f"{base}.plan.{st}.{i}",
-                            f"unknown tactic {t!r}; known tactics: {', '.join(scn.tactics)}",
-                        )
-                    )
-                elif st in stages and st not in scn.tactics[t].stages:
-                    problems.append(
-                        (
-                            f"{base}.plan.{st}.{i}",
-                            f"tactic {t!r} does not serve stage {st!r} "
-                            f"(it serves {', '.join(scn.tactics[t].stages)})",
-                        )
-                    )
-        if sp.split is not None:
-            allowed = {
-                "stage_focused": GROUPS,
-                "churn_targeted": GROUPS,  # read as budget groups (see ChurnTargeted.decide)
-                "kpi_focused": tuple(scn.tactics),
-            }.get(sp.type, tuple(stages))
-            for k in sp.split:
-                if k not in allowed:
-                    problems.append(
-                        (f"{base}.split.{k}", f"unknown key {k!r}; allowed: {', '.join(allowed)}")
-                    )
-            tot = sum(sp.split.values())
-            if not math.isclose(tot, 1.0, abs_tol=1e-9):
-                problems.append((f"{base}.split", f"shares must sum to 1, got {tot:g}"))
-        if sp.type == "custom" and not sp.target:
-            problems.append((f"{base}.target", "a custom strategy needs 'module:attribute'"))
-        problems += _strategy_fields(scn, sp, base)
+        problems += _check_strategy(scn, sp, f"strategies.{name}")
+    if scn.experiment is not None:  # inline arm strategies: the same rules
+        for label, arm in scn.experiment.arms.items():
+            if isinstance(arm.strategy, Mapping):
+                try:
+                    sp = StrategySpec.model_validate(dict(arm.strategy))
+                except ValueError:
+                    continue  # check_experiment reports it
+                problems += _check_strategy(scn, sp, f"experiment.arms.{label}.strategy")
     cmp = scn.compare
     for i, name in enumerate(cmp.strategies):
         if name not in scn.strategies:

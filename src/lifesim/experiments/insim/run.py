@@ -101,7 +101,7 @@ def resolve_experiment(
         exp = scn.experiment
         exp = exp.model_copy(update={"design": exp.design.model_copy(update=upd)})
         scn = scn.model_copy(update={"experiment": exp})
-    if days is not None or upd:  # windows must still fit the new horizon
+    if days is not None or customers is not None or upd:  # windows fit, regions are filled
         from lifesim.config.experiment import check_experiment
 
         problems = check_experiment(scn)
@@ -136,10 +136,16 @@ def check_experiment_trust(scn: Scenario, trust_code: bool = False) -> None:
         raise untrusted_error(found)
 
 
-def _strategy(scn: Scenario, spec: str | Mapping[str, Any]) -> Any:
+def _strategy(scn: Scenario, spec: str | Mapping[str, Any], label: str = "") -> Any:
     if isinstance(spec, str):
         return make_strategy(scn, spec)
-    return make_strategy(scn, StrategySpec.model_validate(dict(spec)))
+    try:
+        return make_strategy(scn, StrategySpec.model_validate(dict(spec)))
+    except ConfigError as exc:  # an inline spec is built as 'custom': name it by its arm
+        where = f"experiment.arms.{label}.strategy"
+        raise ConfigError(
+            [(p.replace("strategies.custom", where, 1), m) for p, m in exc.problems]
+        ) from None
 
 
 def _broadcasts(scn: Scenario) -> set[str]:
@@ -152,7 +158,7 @@ def _router(
     assignment: np.ndarray | Callable[[int], np.ndarray],
     shares: list[float],
 ) -> ArmRouter:
-    arms = {a: _strategy(scn, arm.strategy) for a, arm in exp.arms.items()}
+    arms = {a: _strategy(scn, arm.strategy, a) for a, arm in exp.arms.items()}
     names = list(scn.stages)
     eligible = None if exp.eligible is None else np.array([names.index(s) for s in exp.eligible])
     if eligible is None and scn.market.arrivals is not None:
@@ -463,7 +469,7 @@ def caveats_of(scn: Scenario, exp: Experiment, dropped: Mapping[str, list[str]])
         for label, arm in exp.arms.items():
             if label == exp.control_arm:
                 continue
-            strat = _strategy(scn, arm.strategy)
+            strat = _strategy(scn, arm.strategy, label)
             refs = sorted(t for t in strat.tactics() if scn.tactics[t].referral is not None)
             if refs:
                 notes.append(
