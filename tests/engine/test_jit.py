@@ -71,6 +71,17 @@ def test_whole_runs_are_bit_identical(both, path, strategy, global_seed, configs
     assert a == b
 
 
+def test_a_whole_run_large_enough_to_draw_in_the_pass_is_bit_identical(both, global_seed):
+    n = jit_day.DRAW_IN_PASS_FROM + 3000  # the day's uniforms drawn inside the compiled pass
+
+    def run():
+        res = lifesim.simulate(seed=global_seed, customers=n, days=40, strategy="stage_focused")
+        return _digest(res)
+
+    a, b = both(run)
+    assert a == b
+
+
 def _graph():
     return StageGraph.from_scenario(
         lifesim.load_scenario(Path(__file__).parents[2] / "configs" / "default.yaml")
@@ -238,7 +249,12 @@ def test_compiled_draws_are_numpys_sfc64_uniforms_and_leave_the_stream_where_num
 
 def test_ticket_draws_made_in_the_pass_are_numpys(global_seed):
     rng = np.random.default_rng(global_seed)
-    codes = rng.integers(0, 4, 5001).astype(np.int8)
+    small = rng.integers(0, 4, jit_day.DRAW_IN_PASS_FROM - 1).astype(np.int8)
+    table = np.array([0.1, 0.0, 0.5, 1.0], np.float32)
+    fresh = np.random.Generator(np.random.SFC64(0))
+    assert jit_day.below_table_drawn(fresh, table, small) is None  # NumPy fills faster
+    assert fresh.random() == np.random.Generator(np.random.SFC64(0)).random()
+    codes = rng.integers(0, 4, jit_day.DRAW_IN_PASS_FROM + 1001).astype(np.int8)
     table = np.array([0.1, 0.0, 0.5, 1.0], np.float32)
     a, b = (np.random.Generator(np.random.SFC64(global_seed)) for _ in range(2))
     got = jit_day.below_table_drawn(a, table, codes)

@@ -24,6 +24,10 @@ from lifesim.engine.jit import _jit
 
 __all__ = ["below_table_drawn", "buys_and_moves", "sfc64_state", "set_sfc64_state"]
 
+#: Markets at least this large draw their daily uniforms in the pass (below it, reading and
+#: writing a stream's state costs more than NumPy filling an array).
+DRAW_IN_PASS_FROM = 16_384
+
 
 # -- NumPy's SFC64 uniforms drawn inside compiled loops, the same numbers bit for bit --------
 # Every named stream is a Generator on an SFC64 bit generator: the same integer steps and the
@@ -104,10 +108,11 @@ def below_table_drawn(rs: np.random.Generator, table: np.ndarray, codes: np.ndar
     """Return ``jit.below_table(rs.random(len(codes)), table, codes)``, drawing as it goes.
 
     ``rs`` ends where ``rs.random(len(codes))`` leaves it. ``None`` without numba, for a
-    generator other than SFC64 or a code outside the table (``rs`` untouched: the caller's
-    NumPy code runs).
+    market under :data:`DRAW_IN_PASS_FROM`, a generator other than SFC64 or a code outside
+    the table (``rs`` untouched: the caller's NumPy code runs).
     """
-    state = sfc64_state(rs) if jit.ENABLED and codes.dtype == np.int8 else None
+    ok = jit.ENABLED and codes.dtype == np.int8 and len(codes) >= DRAW_IN_PASS_FROM
+    state = sfc64_state(rs) if ok else None
     if state is None:
         return None
     out = np.empty(len(codes), dtype=np.intp)

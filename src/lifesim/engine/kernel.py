@@ -207,6 +207,9 @@ def buys_and_moves(
     """
     groups = effect_groups(effects)
     mul, add = np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS)
+    if len(stage) < jit_day.DRAW_IN_PASS_FROM:  # small: reading a stream's state costs more
+        ub = ub.random(len(stage)) if isinstance(ub, np.random.Generator) else ub
+        u = u.random(len(stage), dtype=np.float32) if isinstance(u, np.random.Generator) else u
     fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add)
     if fused is not None:
         return fused
