@@ -730,6 +730,21 @@ def test_days_when_most_people_move_or_buy_grow_the_output(both, global_seed):
     for x, y in zip(a, b, strict=True):
         assert x.dtype == y.dtype
         np.testing.assert_array_equal(x, y)
+    # the one-pass day: most people buy and move on the same day
+    mul, add = np.float32(1 + 1e-5), np.float32(1e-9)
+    buying = stage.copy()
+    buying[: n // 2] = g.index("retention")
+    t.buy_b[:] = 0.9
+    fused = jit_day.buys_and_moves(g, t, buying, m, u, ub, None, effect_groups(effects), mul, add)
+    old = jit.set_enabled(False)
+    try:
+        mods = build_modifiers(effects, buying, g)
+        want = [*buy_step(t, buying, m, ub, mods), *transition_step(g, t, buying, m, u, None, mods)]
+    finally:
+        jit.set_enabled(old)
+    assert len(fused[0][0]) > 1024 + n // 32 and len(fused[1][0]) > 1024 + n // 32
+    for x, y in zip(want, [*fused[0], *fused[1]], strict=True):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_in_stages_is_flatnonzero_of_the_mask(both, global_seed):

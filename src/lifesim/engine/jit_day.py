@@ -123,12 +123,19 @@ def below_table_drawn(rs: np.random.Generator, table: np.ndarray, codes: np.ndar
     return out[:k].copy()
 
 
+@jit.inner
+def _doubled(a, k):
+    """Return a copy of ``a`` (filled up to ``k``) twice as long."""
+    b = np.empty(2 * len(a) + 1, dtype=a.dtype)
+    b[:k] = a[:k]
+    return b
+
+
 def _day_pass(
     stage, m, u, ub, gen, s_buy, s_move, half_move, sat_g, mul, add,
     a_all, b_all, a_churn, b_churn, buy_a, buy_b, a_edge, b_edge, edge_cause,
     slot_edge, to_churn,
     idx, st, start, tables, has_edge, buy_f, val_f, codes, fmax,
-    b_who, b_v, b_vf, b_cause, t_who, t_edge, t_cause, t_v, t_vf,
 ):  # fmt: skip
     n = len(stage)
     d = slot_edge.shape[1]
@@ -163,6 +170,11 @@ def _day_pass(
     buy = 1.0
     val = 1.0
     buy_cause = np.int16(-1)
+    cap = min(n, 1024 + n // 32)  # a few percent buy or move on a day; grown when full
+    b_who, b_v = np.empty(cap, dtype=np.intp), np.empty(cap)
+    b_vf, b_cause = np.empty(cap), np.empty(cap, dtype=np.int16)
+    t_who, t_edge = np.empty(cap, dtype=np.intp), np.empty(cap, dtype=np.intp)
+    t_cause, t_v, t_vf = np.empty(cap, dtype=np.int16), np.empty(cap), np.empty(cap)
     kb = 0
     kt = 0
     for i in range(n):
@@ -279,6 +291,9 @@ def _day_pass(
             v = ubi / np.float64(p)
             v = max(v, 1e-12)
             v = min(v, 1 - 1e-12)
+            if kb == len(b_who):
+                b_who, b_v = _doubled(b_who, kb), _doubled(b_v, kb)
+                b_vf, b_cause = _doubled(b_vf, kb), _doubled(b_cause, kb)
             b_who[kb] = i
             b_v[kb] = v
             b_vf[kb] = val if modded else 1.0
@@ -344,13 +359,18 @@ def _day_pass(
         v = (uc - lower) / pe[k]
         v = max(v, 1e-12)
         v = min(v, 1 - 1e-12)
+        if kt == len(t_who):
+            t_who, t_edge = _doubled(t_who, kt), _doubled(t_edge, kt)
+            t_cause, t_v, t_vf = _doubled(t_cause, kt), _doubled(t_v, kt), _doubled(t_vf, kt)
         t_who[kt] = i
         t_edge[kt] = e
         t_cause[kt] = c
         t_v[kt] = v
         t_vf[kt] = val if modded else 1.0
         kt += 1
-    return kb, kt
+    buys = (b_who[:kb].copy(), b_v[:kb].copy(), b_vf[:kb].copy(), b_cause[:kb].copy())
+    moves = (t_who[:kt].copy(), t_edge[:kt].copy(), t_cause[:kt].copy(), t_v[:kt].copy())
+    return buys, moves, t_vf[:kt].copy()
 
 
 def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
@@ -408,11 +428,7 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
     st = np.concatenate([gr[5] for gr in groups]).astype(np.float32) if groups else empty
     edges = np.where(g.slot_edge >= 0, g.slot_edge, n_e)
     fmax = tables[:, edges].max(axis=2) if groups else np.ones((0, g.n_stages))
-    n = len(stage)
-    buys = (np.empty(n, np.intp), np.empty(n), np.empty(n), np.empty(n, np.int16))
-    moves = (np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n, np.int16), np.empty(n))
-    mover_vf = np.empty(n)
-    kb, kt = _jit(_day_pass)(
+    buys, moves, mover_vf = _jit(_day_pass)(
         stage, m, *arrays, gen, *states, np.zeros(0, np.float32) if sat_g is None else sat_g,
         mul, add,
         t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, t.a_edge, t.b_edge,
@@ -421,13 +437,8 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
         np.array([bool((gr[1] != 1.0).any()) for gr in groups], dtype=np.bool_), buy_f,
         np.array([gr[3] for gr in groups], dtype=np.float64),
         np.array([gr[0] for gr in groups], dtype=np.int16), fmax,
-        *buys, *moves, mover_vf,
     )  # fmt: skip
     if gen:  # the streams move on as if NumPy had drawn the day's uniforms
         set_sfc64_state(ub, states[0], buy_state[1])
         set_sfc64_state(u, states[1], states[2])
-    return (
-        tuple(a[:kb].copy() for a in buys),
-        tuple(a[:kt].copy() for a in moves),
-        mover_vf[:kt].copy(),
-    )
+    return buys, moves, mover_vf
