@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lifesim.ab.io import MAX_ABS_VALUE
 from lifesim.ab.metrics import Metric
 from lifesim.ab.moments import SHIFT_ROWS, Moments, shift_of
 
@@ -265,7 +266,8 @@ def _column_checks(numeric: Sequence[str], kinds: dict[str, str], x: dict[str, A
         if kinds[c] == "f":
             checks += [
                 (x[c].is_null() | x[c].is_nan()).sum().alias(f"miss:{c}"),
-                x[c].is_infinite().sum().alias(f"inf:{c}"),
+                # too large to sum and square counts as infinite: the NumPy path explains
+                (x[c].abs() > MAX_ABS_VALUE).sum().alias(f"inf:{c}"),
                 ((x[c] != 0) & (x[c] != 1) & x[c].is_not_nan()).sum().alias(f"nonbin:{c}"),
                 (x[c] < 0).sum().alias(f"neg:{c}"),
             ]

@@ -344,7 +344,9 @@ class Frame:
                     self._not_numeric(name, what, rows, s.iloc[rows[:_MAX_EXAMPLES]].tolist())
                 x = conv.to_numpy(dtype=np.float64, na_value=np.nan)
         x = np.asarray(x, dtype=np.float64)
-        inf = None if math.isfinite(x.sum()) else np.isinf(x)  # fast path: one sum
+        with np.errstate(over="ignore"):
+            total = float(x.sum())
+        inf = None if math.isfinite(total) else np.isinf(x)  # fast path: one sum
         if inf is not None and inf.any():
             rows = np.flatnonzero(inf)
             raise DataError(
@@ -352,6 +354,16 @@ class Frame:
                 f"({_examples(rows, x[rows[:_MAX_EXAMPLES]].tolist())}); only finite numbers "
                 "are allowed"
             )
+        if not math.isfinite(total) or not math.isfinite(total * total):
+            # sums or squares overflow: 1e308s gave a mean of inf and NaN effects, exit 0
+            big = np.abs(x) > MAX_ABS_VALUE
+            if big.any():
+                rows = np.flatnonzero(big)
+                raise DataError(
+                    f"column {name!r} ({what}) has {rows.size} values too large to sum and "
+                    f"square ({_examples(rows, x[rows[:_MAX_EXAMPLES]].tolist())}); allowed: "
+                    f"numbers of size at most {MAX_ABS_VALUE:g}"
+                )
         return x
 
     @staticmethod
@@ -360,6 +372,10 @@ class Frame:
             f"column {name!r} ({what}) has {rows.size} values that are not numbers "
             f"({_examples(rows, vals)}); allowed: numbers, or empty for missing"
         )
+
+
+#: Largest size of a metric value: sums and squares of many of them stay finite.
+MAX_ABS_VALUE = 1e150
 
 
 def _bool_words(s: pd.Series) -> pd.Series:
