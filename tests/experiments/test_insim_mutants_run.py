@@ -137,8 +137,10 @@ def test_arm_view_lists_and_contacts_only_its_people():
     assert base.calls[-1] == ("contact", "t", [5, 2, 3, 0], 9.0)
     # the two contacted are the first two the tactic can reach (2 is in a stage it cannot)
     assert log.days == [4] and log.people[0].tolist() == [5, 3] and log.cost == [0.5]
+    assert v.contact("t", [3]) == 1  # one contact is logged too
+    assert log.days == [4, 4] and log.people[1].tolist() == [3]
     assert v.contact("t", np.array([1, 4])) == 0  # nobody of the arm: nothing logged
-    assert base.calls[-1] == ("contact", "t", [], None) and log.days == [4]
+    assert base.calls[-1] == ("contact", "t", [], None) and log.days == [4, 4]
 
 
 def test_arm_view_without_a_budget_or_a_log_is_the_market():
@@ -231,6 +233,12 @@ def test_router_splits_each_period_budget_and_keeps_what_an_arm_spends_to_it():
     assert trt.seen[2][1:3] == pytest.approx((33.75 / 30, 33.75))
     assert ctl.seen[5][1:3] == pytest.approx((15.0 / 30, 15.0))
     assert r._period == 1
+    ctl, trt = _Spy(), _Spy()
+    r = _router_of(ctl, trt)
+    r.decide(_Market(29, 2.0))  # the period's last day, 2.0 left: all of each arm's share
+    assert ctl.seen[0][1:3] == pytest.approx((0.375, 0.375))
+    assert trt.seen[0][1:3] == pytest.approx((1.125, 1.125))
+    assert ctl.seen[1][1:3] == pytest.approx((0.5, 0.5))
 
 
 def test_router_paces_to_the_horizon_and_caps_at_the_catch_up():
@@ -483,6 +491,7 @@ def test_router_of_an_experiment():
     assert _router(scn, exp, np.zeros(8, dtype=int), [0.5, 0.5]).eligible.tolist() == list(range(6))
 
 
+@pytest.mark.filterwarnings("error")  # one person: no spread, and no NumPy warning
 def test_truth_se_from_markets_and_from_people_by_hand():
     # sizes 2 and 1, means 2 and 5: pooled 3, deviations -2 and 2: sqrt(2 x 8) / 3
     se, basis = _truth_se([np.array([1.0, 3.0]), np.array([5.0])])
@@ -496,6 +505,9 @@ def test_truth_se_from_markets_and_from_people_by_hand():
     for x in ([np.array([4.0])], []):
         se, basis = _truth_se(x)
         assert np.isnan(se) and basis == "people"
+    # three markets: sizes 2, 1, 3, means 2, 5, 2; pooled 2.5; deviations -1, 2.5, -1.5
+    se, basis = _truth_se([np.array([1.0, 3.0]), np.array([5.0]), np.array([2.0, 2.0, 2.0])])
+    assert se == pytest.approx(np.sqrt(1.5 * 9.5) / 6) and basis == "markets"
 
 
 def test_analysis_plan_per_metric_kind():
@@ -1129,3 +1141,67 @@ def test_truth_units_are_the_eligible_people_on_the_eve_of_the_start_when_no_arm
     truth = true_effects(scn, exp, [seed])
     assert 0 < len(people) < 60 and (truth["people"] == len(people)).all()
     assert (truth["true_effect"] == 0).all()
+
+
+class _Contacting(_Spy):
+    """A strategy that contacts person 0 and 1 with tactic ``t`` every day."""
+
+    def decide(self, view):
+        view.contact("t", np.array([0, 1]))
+
+
+class _ContactMarket(_Market):
+    def __init__(self, day, left=100.0):
+        super().__init__(day, left)
+        per = SimpleNamespace(per_contact=0.5)
+        mask = np.array([True, True, True])
+        self.tactics = {"t": SimpleNamespace(stage_mask=mask, spec=SimpleNamespace(cost=per))}
+
+    def contact(self, tactic, people, money=None):
+        return len(people)
+
+
+def test_router_logs_the_control_strategys_contacts_outside_the_window():
+    r = ArmRouter(
+        {"ctl": _Contacting(), "trt": _Contacting()}, ASSIGNMENT, [0.5, 0.5], "ctl", (5, 40)
+    )
+    r.decide(_ContactMarket(45))  # after the window: everyone gets control's contacts
+    assert r.log.days == [45] and r.log.people[0].tolist() == [0, 1] and r.log.cost == [0.5]
+
+
+def test_units_include_the_arrivals_of_the_assignment_day():
+    # bug fix: arrivals enter the market before the strategies decide, so a router that acts
+    # on day 10 assigns the people who arrived that day; a run in which no arm acts (control
+    # "none" in the truth runs, or an A/A test of "none") assigned from the stages at the end of
+    # day 9 and left them out: true_effects raised "the eligible people differ between arms"
+    data = _small()
+    data["market"]["arrivals"] = {"per_day": 100.0, "stage": "awareness"}  # 1 a day for 20
+    data["experiment"]["start"] = 10
+    data["experiment"]["metrics"] = {"rev": {"kind": "revenue"}}
+    scn, exp = resolve_experiment(data, customers=20, days=60)
+    seeds = [np.random.SeedSequence(2), np.random.SeedSequence(3)]  # 2 arrivals on day 10 each
+    sizes = [len(simulate_experiment(scn, exp, s)[0]) for s in seeds]
+    truth = true_effects(scn, exp, seeds)
+    assert (truth["people"] == sum(sizes)).all()
+    aa = resolve_experiment(data, customers=20, days=60)[1]
+    aa = aa.model_copy(
+        update={
+            "arms": {a: arm.model_copy(update={"strategy": "none"}) for a, arm in aa.arms.items()}
+        }
+    )
+    for s, n in zip(seeds, sizes, strict=True):
+        people = simulate_experiment(scn, aa, s)[0]  # nobody acts: assigned after the run
+        assert len(people) == n
+        assert people["person"].tolist() == simulate_experiment(scn, exp, s)[0]["person"].tolist()
+
+
+def test_true_effects_with_arrivals_pool_markets_of_different_sizes():
+    data = _small(start=0)
+    data["market"]["arrivals"] = {"per_day": 100.0, "stage": "awareness"}  # 1 a day for 20
+    data["experiment"]["start"] = 10
+    scn, exp = resolve_experiment(data, customers=20, days=60)
+    seeds = [np.random.SeedSequence(1), np.random.SeedSequence(2)]
+    sizes = [len(simulate_experiment(scn, exp, s)[0]) for s in seeds]
+    assert sizes[0] != sizes[1]  # the people present on day 10 differ between the markets
+    truth = true_effects(scn, exp, seeds)
+    assert (truth["people"] == sum(sizes)).all()

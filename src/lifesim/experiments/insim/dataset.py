@@ -25,8 +25,16 @@ import numpy as np
 import pandas as pd
 
 from lifesim.config.experiment import METRIC_KINDS, Experiment
+from lifesim.config.scenario import NOT_ARRIVED
 
-__all__ = ["stage_at", "metric_values", "person_frame", "COVARIATE_OF", "is_proportion"]
+__all__ = [
+    "stage_at",
+    "stage_at_assignment",
+    "metric_values",
+    "person_frame",
+    "COVARIATE_OF",
+    "is_proportion",
+]
 
 #: Pre-period covariate used by CUPED for each metric kind (0/1 outcomes too: a regression
 #: adjustment of the mean; people who were customers before the start cannot convert).
@@ -75,6 +83,26 @@ def stage_at(res: Any, day: int, initial: np.ndarray | None = None) -> np.ndarra
             sub_p = ev["person"].to_numpy()[:k]
             last = ~pd.Series(sub_p).duplicated(keep="last").to_numpy()
             stage[sub_p[last]] = ev["to_stage"].cat.codes.to_numpy()[:k][last]
+    return stage
+
+
+def stage_at_assignment(res: Any, start: int) -> np.ndarray:
+    """Stage code of each person when the strategies decide on day ``start`` (the assignment).
+
+    The engine moves a day's arrivals (``market.arrivals``) into the market before the
+    strategies decide, and people between stages after: these are the stages at the end of
+    ``start - 1`` with the arrivals of day ``start`` in their entry stage, what an arm router
+    sees when the exposure window opens. Assigning from them after a run in which no arm acted
+    gives the same units as a run in which one did.
+    """
+    stage = stage_at(res, start - 1)
+    ev = res.events
+    cats = ev["from_stage"].cat.categories
+    if len(ev) and NOT_ARRIVED in cats:
+        came = (ev["day"].to_numpy() == start) & (
+            ev["from_stage"].cat.codes.to_numpy() == cats.get_loc(NOT_ARRIVED)
+        )
+        stage[ev["person"].to_numpy()[came]] = ev["to_stage"].cat.codes.to_numpy()[came]
     return stage
 
 

@@ -51,7 +51,12 @@ from lifesim.config import Scenario
 from lifesim.config.experiment import Experiment
 from lifesim.engine import simulate
 from lifesim.errors import ConfigError
-from lifesim.experiments.insim.dataset import _initial_stage, person_frame, stage_at
+from lifesim.experiments.insim.dataset import (
+    _initial_stage,
+    person_frame,
+    stage_at,
+    stage_at_assignment,
+)
 from lifesim.experiments.insim.design import assign
 
 __all__ = ["METHODS", "look_days", "parse_peek", "look_stats", "summarise_peeking"]
@@ -190,7 +195,7 @@ def _router_run(scn: Scenario, exp: Experiment, seed: Any, assigner: Any, shares
 
     router = _router(scn, exp, assigner, shares)
     res = simulate(scn, seed=seed, strategy=router)
-    router.assign_from(stage_at(res, exp.start - 1))
+    router.assign_from(stage_at_assignment(res, exp.start))
     return res, router
 
 

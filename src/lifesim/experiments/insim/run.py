@@ -33,7 +33,7 @@ from lifesim.experiments.insim.dataset import (
     is_proportion,
     metric_values,
     person_frame,
-    stage_at,
+    stage_at_assignment,
 )
 from lifesim.experiments.insim.design import ArmRouter, assign
 from lifesim.experiments.insim.result import ExperimentResult
@@ -189,7 +189,7 @@ def _one_market(
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     router = _router(scn, exp, assigner, shares)
     res = simulate(scn, seed=seed, strategy=router, initial=_start(initial, seed))
-    router.assign_from(stage_at(res, exp.start - 1))  # if no arm used a tactic
+    router.assign_from(stage_at_assignment(res, exp.start))  # if no arm used a tactic
     n = res.customers
 
     def cost(lo: int, hi: int) -> np.ndarray:
@@ -272,7 +272,7 @@ def _truth_task(
     router = _router(scn, exp, lambda k: np.full(k, arm), shares)
     res = simulate(scn, seed=seed, strategy=router, initial=_start(initial, seed))
     n = res.customers  # market.size plus the people who arrived (market.arrivals)
-    router.assign_from(stage_at(res, exp.start - 1))  # if no arm used a tactic
+    router.assign_from(stage_at_assignment(res, exp.start))  # if no arm used a tactic
     values = metric_values(res, exp, lambda lo, hi: router.log.per_person(n, lo, hi))
     inside = router.assignment >= 0  # the eligible people (the same under every arm: CRN)
     return {k: v[inside] for k, v in values.items()}, np.flatnonzero(inside)
