@@ -239,6 +239,7 @@ def test_router_splits_each_period_budget_and_keeps_what_an_arm_spends_to_it():
     assert ctl.seen[0][1:3] == pytest.approx((0.375, 0.375))
     assert trt.seen[0][1:3] == pytest.approx((1.125, 1.125))
     assert ctl.seen[1][1:3] == pytest.approx((0.5, 0.5))
+    assert r._left == pytest.approx([0.375, 1.125, 0.5])
 
 
 def test_router_paces_to_the_horizon_and_caps_at_the_catch_up():
@@ -321,7 +322,7 @@ def test_router_randomises_the_eligible_people_when_the_window_opens():
     assert fixed.assignment.tolist() == ASSIGNMENT.tolist()
 
 
-def _book(idx, used, period, until):
+def _book(idx, used, period, until, half=False):
     entry = SimpleNamespace(
         idx=np.array(idx),
         used=np.array(used),
@@ -329,15 +330,23 @@ def _book(idx, used, period, until):
         until_each=np.array(until),
     )
     per = lambda x: SimpleNamespace(spec=SimpleNamespace(cost=SimpleNamespace(per_redemption=x)))  # noqa: E731
+    stores = {
+        4: SimpleNamespace(idx=np.array([1]), used=None),  # reusable: no reservation
+        5: SimpleNamespace(idx=np.array([], dtype=int), used=np.array([], dtype=bool)),
+        6: entry,  # a free offer: nothing reserved
+        3: entry,
+    }
+    if half:  # a second single-use offer of 0.5 a redemption, held by person 1
+        stores[7] = SimpleNamespace(
+            idx=np.array([1]),
+            used=np.array([False]),
+            period_each=np.array([0]),
+            until_each=np.array([20]),
+        )
     return SimpleNamespace(
-        stores={
-            3: entry,
-            4: SimpleNamespace(idx=np.array([1]), used=None),  # reusable: no reservation
-            5: SimpleNamespace(idx=np.array([], dtype=int), used=np.array([], dtype=bool)),
-            6: entry,  # a free offer: nothing reserved
-        },
-        tactics={"cpn": per(2.0), "free": per(0.0), "x": per(5.0)},
-        svc=SimpleNamespace(causes={3: "cpn", 4: "x", 5: "cpn", 6: "free"}),
+        stores=stores,
+        tactics={"cpn": per(2.0), "free": per(0.0), "x": per(5.0), "half": per(0.5)},
+        svc=SimpleNamespace(causes={3: "cpn", 4: "x", 5: "cpn", 6: "free", 7: "half"}),
     )
 
 
@@ -345,10 +354,14 @@ def test_router_reads_unused_reservations_of_the_period_from_the_offer_book():
     r = _router_of(_Spy(), _Spy())
     book = _book([0, 1, 2, 6], [False, True, False, False], [0, 0, 0, 1], [10, 12, 40, 50])
     held = r._held_now(_Market(5, mk=SimpleNamespace(offers=book)), 0)
-    assert len(held) == 1
+    assert len(held) == 1  # the reusable, empty and free offers listed first are skipped
     unit, who, until = held[0]
     assert unit == 2.0 and who.tolist() == [0, 2] and until.tolist() == [10, 40]
     assert who.dtype == np.int64
+    both = r._held_now(
+        _Market(5, mk=SimpleNamespace(offers=_book([0], [False], [0], [9], half=True))), 0
+    )
+    assert [(u, w.tolist()) for u, w, _ in both] == [(2.0, [0]), (0.5, [1])]
     assert r._held_now(_Market(5), 0) == []  # a view without an offer book
     assert _offer_book(_Market(5)) is None
     assert _offer_book(_Market(5, mk=SimpleNamespace(offers=book))) is book
@@ -1167,6 +1180,8 @@ def test_router_logs_the_control_strategys_contacts_outside_the_window():
     )
     r.decide(_ContactMarket(45))  # after the window: everyone gets control's contacts
     assert r.log.days == [45] and r.log.people[0].tolist() == [0, 1] and r.log.cost == [0.5]
+    r.decide(_ContactMarket(10))  # inside: each arm contacts its own people among 0 and 1
+    assert r.log.days == [45, 10, 10] and [p.tolist() for p in r.log.people[1:]] == [[0], [1]]
 
 
 def test_units_include_the_arrivals_of_the_assignment_day():
