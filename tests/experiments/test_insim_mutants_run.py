@@ -1075,6 +1075,8 @@ def test_audit_defaults():
     params = inspect.signature(audit).parameters
     assert params["repeats"].default == 500 and params["jobs"].default == 1
     assert params["aa"].default is True and params["trust_code"].default is False
+    for job in (true_effects, run_experiment):  # one process unless asked
+        assert inspect.signature(job).parameters["jobs"].default == 1
     res = audit(_small(), repeats=2, customers=10, days=60, truth_replications=1, aa=False)
     assert res.seed == 5  # the scenario's
 
