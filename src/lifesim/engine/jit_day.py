@@ -104,6 +104,13 @@ def _below_drawn(s, table, codes, out):
     return k
 
 
+def _doubled(a: np.ndarray, cap: int) -> np.ndarray:
+    """Return ``a`` copied into an array of ``cap`` (>= its length)."""
+    b = np.empty(cap, dtype=a.dtype)
+    b[: len(a)] = a
+    return b
+
+
 def below_table_drawn(rs: np.random.Generator, table: np.ndarray, codes: np.ndarray):
     """Return ``jit.below_table(rs.random(len(codes)), table, codes)``, drawing as it goes.
 
@@ -123,32 +130,11 @@ def below_table_drawn(rs: np.random.Generator, table: np.ndarray, codes: np.ndar
     return out[:k].copy()
 
 
-@jit.inner
-def _doubled(a, k):
-    """Return a copy of ``a`` (filled up to ``k``) twice as long."""
-    b = np.empty(2 * len(a) + 1, dtype=a.dtype)
-    b[:k] = a[:k]
-    return b
-
-
-def _day_pass(
-    stage, m, u, ub, gen, s_buy, s_move, half_move, sat_g, mul, add,
-    a_all, b_all, a_churn, b_churn, buy_a, buy_b, a_edge, b_edge, edge_cause,
-    slot_edge, to_churn,
-    idx, st, start, tables, has_edge, buy_f, val_f, codes, fmax,
-):  # fmt: skip
-    n = len(stage)
-    d = slot_edge.shape[1]
-    n_e = tables.shape[1] - 1  # the last column is the factor 1 of padding slots
-    n_g = len(start) - 1
-    use_g = len(sat_g) > 0
-    one = np.float32(1)
-    # a heap over the effects' heads: the next person some effect touches
-    pos = start[:-1].copy()
-    heap_v = np.empty(max(n_g, 1), dtype=np.intp)
-    heap_g = np.empty(max(n_g, 1), dtype=np.intp)
+def _heap_start(idx, start, pos, heap_v, heap_g):
+    """Build the heap over the effects' heads; returns its size."""
     h = 0
-    for g in range(n_g):
+    for g in range(len(start) - 1):
+        pos[g] = start[g]
         if pos[g] < start[g + 1]:
             c = h
             h += 1
@@ -159,6 +145,30 @@ def _day_pass(
                 c = (c - 1) >> 1
             heap_v[c] = v
             heap_g[c] = g
+    return h
+
+
+def _day_pass(
+    stage, m, u, ub, gen, s_buy, s_move, half_move, sat_g, mul, add,
+    a_all, b_all, a_churn, b_churn, buy_a, buy_b, a_edge, b_edge, edge_cause,
+    slot_edge, to_churn,
+    idx, st, start, tables, has_edge, buy_f, val_f, codes, fmax,
+    heap, pos, heap_v, heap_g, i0, kb, kt,
+    b_who, b_v, b_vf, b_cause, t_who, t_edge, t_cause, t_v, t_vf,
+):  # fmt: skip
+    """Walk people ``i0..``; stops before a person when the output may not have room.
+
+    Returns where it stopped (``n``: done) and the buys and moves written so far; the heap
+    (``heap[0]`` items in ``heap_v``/``heap_g``, effects' positions ``pos``) and the
+    streams' states carry over to the call that resumes.
+    """
+    n = len(stage)
+    d = slot_edge.shape[1]
+    n_e = tables.shape[1] - 1  # the last column is the factor 1 of padding slots
+    n_g = len(start) - 1
+    use_g = len(sat_g) > 0
+    one = np.float32(1)
+    h = heap[0]
     ent_g = np.empty(max(n_g, 1), dtype=np.intp)  # this person's entries, by group
     ent_k = np.empty(max(n_g, 1), dtype=np.intp)
     fac = np.ones(d)
@@ -170,14 +180,12 @@ def _day_pass(
     buy = 1.0
     val = 1.0
     buy_cause = np.int16(-1)
-    cap = min(n, 1024 + n // 32)  # a few percent buy or move on a day; grown when full
-    b_who, b_v = np.empty(cap, dtype=np.intp), np.empty(cap)
-    b_vf, b_cause = np.empty(cap), np.empty(cap, dtype=np.int16)
-    t_who, t_edge = np.empty(cap, dtype=np.intp), np.empty(cap, dtype=np.intp)
-    t_cause, t_v, t_vf = np.empty(cap, dtype=np.int16), np.empty(cap), np.empty(cap)
-    kb = 0
-    kt = 0
-    for i in range(n):
+    room_b = len(b_who)
+    room_t = len(t_who)
+    for i in range(i0, n):
+        if kb == room_b or kt == room_t:  # full: the caller grows the buffers, resumes at i
+            heap[0] = h
+            return i, kb, kt
         if gen:  # the streams' uniforms, drawn here (NumPy's numbers, in order)
             ubi = _draw_f64(s_buy)
             ui = _draw_f32(s_move, half_move)
@@ -291,9 +299,6 @@ def _day_pass(
             v = ubi / np.float64(p)
             v = max(v, 1e-12)
             v = min(v, 1 - 1e-12)
-            if kb == len(b_who):
-                b_who, b_v = _doubled(b_who, kb), _doubled(b_v, kb)
-                b_vf, b_cause = _doubled(b_vf, kb), _doubled(b_cause, kb)
             b_who[kb] = i
             b_v[kb] = v
             b_vf[kb] = val if modded else 1.0
@@ -359,18 +364,14 @@ def _day_pass(
         v = (uc - lower) / pe[k]
         v = max(v, 1e-12)
         v = min(v, 1 - 1e-12)
-        if kt == len(t_who):
-            t_who, t_edge = _doubled(t_who, kt), _doubled(t_edge, kt)
-            t_cause, t_v, t_vf = _doubled(t_cause, kt), _doubled(t_v, kt), _doubled(t_vf, kt)
         t_who[kt] = i
         t_edge[kt] = e
         t_cause[kt] = c
         t_v[kt] = v
         t_vf[kt] = val if modded else 1.0
         kt += 1
-    buys = (b_who[:kb].copy(), b_v[:kb].copy(), b_vf[:kb].copy(), b_cause[:kb].copy())
-    moves = (t_who[:kt].copy(), t_edge[:kt].copy(), t_cause[:kt].copy(), t_v[:kt].copy())
-    return buys, moves, t_vf[:kt].copy()
+    heap[0] = h
+    return n, kb, kt
 
 
 def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
@@ -423,21 +424,38 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
         return None
     start = np.zeros(len(groups) + 1, dtype=np.int64)
     start[1:] = np.cumsum([len(gr[4]) for gr in groups])
-    empty = np.zeros(0)
-    idx = np.concatenate([gr[4] for gr in groups]).astype(np.intp) if groups else empty
-    st = np.concatenate([gr[5] for gr in groups]).astype(np.float32) if groups else empty
+    idx = np.concatenate([np.zeros(0, np.intp)] + [gr[4] for gr in groups]).astype(np.intp)
+    st = np.concatenate([np.zeros(0, np.float32)] + [gr[5] for gr in groups]).astype(np.float32)
     edges = np.where(g.slot_edge >= 0, g.slot_edge, n_e)
     fmax = tables[:, edges].max(axis=2) if groups else np.ones((0, g.n_stages))
-    buys, moves, mover_vf = _jit(_day_pass)(
+    args = (
         stage, m, *arrays, gen, *states, np.zeros(0, np.float32) if sat_g is None else sat_g,
         mul, add,
         t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, t.a_edge, t.b_edge,
         t.edge_cause.astype(np.int16), g.slot_edge, g.to_churn,
-        idx.astype(np.intp), st.astype(np.float32), start, tables,
+        idx, st, start, tables,
         np.array([bool((gr[1] != 1.0).any()) for gr in groups], dtype=np.bool_), buy_f,
         np.array([gr[3] for gr in groups], dtype=np.float64),
         np.array([gr[0] for gr in groups], dtype=np.int16), fmax,
     )  # fmt: skip
+    n = len(stage)
+    pos = np.zeros(max(len(groups), 1), dtype=np.int64)
+    heap_v = np.empty(max(len(groups), 1), dtype=np.intp)
+    heap_g = np.empty(max(len(groups), 1), dtype=np.intp)
+    heap = np.array([_jit(_heap_start)(idx, start, pos, heap_v, heap_g)], dtype=np.int64)
+    cap = min(n, 1024 + n // 32)  # a few percent buy or move on a day; doubled when full
+    dtypes = (np.intp, np.float64, np.float64, np.int16, np.intp, np.intp, np.int16)
+    outs = [np.empty(cap, dtype=dt) for dt in (*dtypes, np.float64, np.float64)]
+    i, kb, kt = 0, 0, 0
+    while True:
+        i, kb, kt = _jit(_day_pass)(*args, heap, pos, heap_v, heap_g, i, kb, kt, *outs)
+        if i >= n:
+            break
+        cap = min(n, 2 * cap) if cap < n else cap + 1
+        outs = [_doubled(o, cap) for o in outs]
+    buys = tuple(o[:kb].copy() for o in outs[:4])
+    moves = tuple(o[:kt].copy() for o in outs[4:8])
+    mover_vf = outs[8][:kt].copy()
     if gen:  # the streams move on as if NumPy had drawn the day's uniforms
         set_sfc64_state(ub, states[0], buy_state[1])
         set_sfc64_state(u, states[1], states[2])
