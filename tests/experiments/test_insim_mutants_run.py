@@ -495,9 +495,17 @@ def test_router_of_an_experiment():
     )
     assert r.dropped == {"control": [], "treatment": []}
     assert r.name == "experiment"
-    scn, exp = resolve_experiment(_small(control="treatment"), customers=8)
+    data = _small(control="treatment", arms={"control": "none", "treatment": "seo"})
+    data["strategies"]["seo"] = {
+        "type": "stage_focused",
+        "plan": {"awareness": ["seo_content", "paid_ads"]},
+    }
+    data["budget"] = {"per_period": 800, "period_days": 10}
+    scn, exp = resolve_experiment(data, customers=8)
     r = _router(scn, exp, np.zeros(8, dtype=int), [0.5, 0.5])
-    assert r.eligible is None and r.control == "treatment"
+    assert r.eligible is None and r.control == "treatment" and r.period_days == 10
+    assert r.dropped == {"control": [], "treatment": ["seo_content"]}
+    assert r.tactics() == {"paid_ads"}  # the broadcast is left out
     data = _small()
     data["market"]["arrivals"] = {"per_day": 1.0, "stage": "awareness"}
     scn, exp = resolve_experiment(data, customers=8)
