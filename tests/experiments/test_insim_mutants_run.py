@@ -39,6 +39,7 @@ from lifesim.experiments.insim.design import (
 )
 from lifesim.experiments.insim.run import (
     _broadcasts,
+    _strategy,
     _router,
     _truth_se,
     _truth_task,
@@ -1230,3 +1231,13 @@ def test_true_effects_with_arrivals_pool_markets_of_different_sizes():
     assert sizes[0] != sizes[1]  # the people present on day 10 differ between the markets
     truth = true_effects(scn, exp, seeds)
     assert (truth["people"] == sum(sizes)).all()
+
+
+def test_inline_arm_strategies_are_built_from_their_spec():
+    scn, _ = resolve_experiment(_small(), customers=8)
+    spec = {"type": "stage_focused", "plan": {"awareness": ["paid_ads"], "retention": ["coupon"]}}
+    strat = _strategy(scn, spec)
+    assert strat.tactics() == {"paid_ads", "coupon"}
+    assert _strategy(scn, "lifecycle").tactics() == {
+        "newsletter", "first_purchase_discount", "onboarding", "cross_sell", "coupon",
+    }  # fmt: skip
