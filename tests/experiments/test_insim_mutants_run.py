@@ -39,8 +39,8 @@ from lifesim.experiments.insim.design import (
 )
 from lifesim.experiments.insim.run import (
     _broadcasts,
-    _strategy,
     _router,
+    _strategy,
     _truth_se,
     _truth_task,
     analyse_dataset,
