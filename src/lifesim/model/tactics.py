@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class CompiledTactic:
     referral_factor: np.ndarray | None
     referral_from: np.ndarray | None
 
-    @property
+    @cached_property
     def unit_cost(self) -> float:
         """Money committed per contact: the contact, a possible redemption and referral."""
         c = self.spec.cost
