@@ -299,6 +299,8 @@ class FlowViews:
             check_choice(name, v, known)
         if a == b:
             others = ", ".join(repr(s) for s in known if s != a)
+            if not others:  # a comparison of one strategy has no pair (was "allowed: " alone)
+                others = "none: this comparison has one strategy; compare two or more"
             raise ConfigError([("b", f"must differ from a ({a!r}); allowed: {others}")])
         return flow_difference(self.flow_counts, a, b, self.replications, self.alpha, by_cause)
 

@@ -172,6 +172,7 @@ def incremental_figure(res: ComparisonResult) -> Figure:
     axes[0].set_yticks(range(len(who)), who)
     axes[0].invert_yaxis()
     level = round(100 * (1 - res.alpha))
-    fig.suptitle(f"Against no marketing ({res.counterfactual}), same seeds; {level}% paired CIs")
+    name = "" if res.counterfactual.startswith("(") else f" ({res.counterfactual})"
+    fig.suptitle(f"Against no marketing{name}, same seeds; {level}% paired CIs")
     fig.tight_layout()
     return fig

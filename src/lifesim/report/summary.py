@@ -280,6 +280,11 @@ class Decision:
 # --- compare ---------------------------------------------------------------------------------
 
 
+def _named(counterfactual: str) -> str:
+    """``" (none)"`` for a strategy of the comparison; nothing for the added ``(no marketing)``."""
+    return "" if counterfactual.startswith("(") else f" ({counterfactual})"
+
+
 def _name(res: ComparisonResult, s: str) -> str:
     spec = res.scenario.strategies.get(s)
     return f"{s} (no marketing)" if spec is not None and spec.type == "none" else s
@@ -418,7 +423,7 @@ def compare_decision(
     inc_text = ""
     if inc is not None and not is_missing(inc["estimate"]):
         inc_text = (
-            f" Against no marketing ({res.counterfactual}) it adds "
+            f" Against no marketing{_named(res.counterfactual)} it adds "
             f"{fmt_value(inc['estimate'], 'profit', diff=True)} incremental profit per run "
             f"{fmt_ci(inc['ci_low'], inc['ci_high'], 'profit', diff=True)} ({level}% CI)."
         )
