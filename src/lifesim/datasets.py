@@ -299,6 +299,11 @@ def get(name: str, out_dir: str | os.PathLike = ".", *, overwrite: bool = False)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {str(out)!r} is a file; give a folder to write the data into")
+    if out.is_symlink() and not out.exists():  # mkdir said 'File exists' (exit 1)
+        raise DataError(
+            f"--out {str(out)!r} is a link to {os.readlink(out)!r}, which does not exist; "
+            "give a folder (or make the link's target first)"
+        )
     for d in chosen:  # check every target first: nothing is written if one is refused
         if d.file.endswith(".csv"):
             check_out_file(out / d.file, overwrite=overwrite)
