@@ -191,6 +191,9 @@ def test_stage_at_applies_the_last_move_up_to_the_end_of_the_day():
     assert stage_at(res, -1, init).tolist() == [1, 1, 1, 1, 1]
     empty = _run(events=[])
     assert stage_at(empty, 5).tolist() == [0, 1, 0, 0, 1]
+    day0 = _run(events=[(4, 0, "x"), (0, 1, "c")])  # a move on day 0 counts by its end
+    assert stage_at(day0, 0).tolist() == [0, 1, 0, 0, 2]
+    assert stage_at(day0, -1).tolist() == [0, 1, 0, 0, 1]
 
 
 def test_every_metric_kind_by_hand():
