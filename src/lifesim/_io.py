@@ -98,6 +98,11 @@ def _check_common(path: str | os.PathLike, inputs: Iterable, flag: str) -> Path:
     if str(path) == "":
         raise OutputPathError(f"{flag or 'output path'} is empty; give a file or folder name")
     path = Path(path)
+    if path.is_symlink() and not path.exists():  # renaming onto it would replace the link
+        raise OutputPathError(
+            f"{_label(path, flag)} is a link to {os.readlink(path)!r}, which does not exist; "
+            "lifesim never replaces a link: give another path, or make the link's target first"
+        )
     for parent in path.absolute().parents:
         if parent.exists() and not parent.is_dir():
             raise OutputPathError(
