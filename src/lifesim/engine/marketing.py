@@ -74,6 +74,8 @@ class Marketing:
         self._stage_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._indexes: dict[str, StageIndex] = {}  # compiled code: stages kept move by move
         self._synced: set[str] = set()
+        if self.active and self.contacts.has_promo:  # promotions change propensities: the
+            self._order("score")  # score reads them as the run starts (else: on first use)
         self.day = 0
         # the engine's daily calls, by concern
         self.start_period = self.budget.start_period

@@ -1,0 +1,65 @@
+"""Review of the engine speed work (issue 13): inputs where the faster code changed results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import lifesim
+
+
+def _promo_scenario() -> dict:
+    """A shop whose broadcast promotion lowers the propensity of the people it moves."""
+    return {
+        "name": "promo",
+        "market": {"size": 800, "initial": {"awareness": 0.8, "retention": 0.2}},
+        "stages": {
+            "awareness": {"kind": "prospect", "to": {"retention": {"p": 0.05, "boost": True}}},
+            "retention": {"kind": "customer", "to": {"churned": 0.01}},
+            "churned": {"kind": "churned"},
+        },
+        "tactics": {
+            "promo_bc": {
+                "stages": ["awareness"],
+                "mode": "broadcast",
+                "effect": {"awareness->retention": 3.0},
+                "cost": {"per_month": 1},
+                "promo": {"propensity": 0.2, "churn": 2.0},
+            },
+            "mail": {"stages": ["retention"], "duration": 3, "cost": {"per_contact": 0.01}},
+        },
+        "budget": {"per_period": 1000, "period_days": 30},
+    }
+
+
+class _ReadsScore:
+    """Contacts the best-scored customers from day 20; may glance at the score on day 0."""
+
+    name = "reads_score"
+
+    def __init__(self, glance: bool):
+        self.glance = glance
+        self.seen: np.ndarray | None = None
+
+    def tactics(self) -> set[str]:
+        return {"promo_bc", "mail"}
+
+    def decide(self, view) -> None:
+        if view.day == 0 and self.glance:
+            view.score  # noqa: B018  (a look changes nothing)
+        if view.day == 20:
+            self.seen = np.array(view.score)
+            view.contact("mail", view.people_in(["retention"], limit=30))
+
+
+def test_the_crm_score_does_not_depend_on_the_day_a_strategy_first_reads_it(global_seed):
+    # The promotion moved (and cut the propensity of) people before day 20; the score is a
+    # read of the market's propensities as the run starts, whenever a strategy looks at it.
+    late, early = _ReadsScore(glance=False), _ReadsScore(glance=True)
+    runs = [
+        lifesim.simulate(_promo_scenario(), seed=global_seed, days=25, strategy=s)
+        for s in (late, early)
+    ]
+    assert (runs[0].events["cause"] == "promo_bc").any()
+    assert np.array_equal(late.seen, early.seen)
+    assert runs[0].people.equals(runs[1].people)
+    assert runs[0].events.equals(runs[1].events)
