@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import lifesim
+from lifesim.engine import jit
 
 
 def _promo_scenario() -> dict:
@@ -63,3 +65,56 @@ def test_the_crm_score_does_not_depend_on_the_day_a_strategy_first_reads_it(glob
     assert np.array_equal(late.seen, early.seen)
     assert runs[0].people.equals(runs[1].people)
     assert runs[0].events.equals(runs[1].events)
+
+
+class _Asks:
+    """Contacts whoever ``people_in(**ask)`` returns, every day."""
+
+    name = "asks"
+
+    def __init__(self, **ask):
+        self.ask = ask
+        self.got: list[int] = []
+
+    def tactics(self) -> set[str]:
+        return {"mail"}
+
+    def decide(self, view) -> None:
+        people = view.people_in(**self.ask)
+        self.got.append(len(people))
+        if len(people):
+            view.contact("mail", people)
+
+
+def _both(make):
+    """Run ``make()`` with the NumPy code, then compiled (numba); restore the setting."""
+    old = jit.set_enabled(False)
+    try:
+        a = make()
+        jit.set_enabled(True)
+        b = make()
+    finally:
+        jit.set_enabled(old)
+    return a, b
+
+
+@pytest.mark.parametrize(
+    "ask, expect",
+    [
+        # a gap longer than any stored day (int16): nobody, as the check of each person says
+        ({"stages": ["retention"], "min_gap_days": 10**20, "limit": 50}, 0),
+        ({"stages": ["retention", "awareness"], "min_gap_days": 10**20}, 0),
+        # no stage asked: nobody (was: NumPy 'need at least one array to concatenate')
+        ({"stages": [], "limit": 5}, 0),
+        ({"stages": [], "order": "random", "key": "k"}, 0),
+    ],
+)
+def test_a_strategy_asking_for_nobody_gets_nobody_with_and_without_numba(ask, expect, global_seed):
+    def run():
+        s = _Asks(**ask)
+        res = lifesim.simulate(_promo_scenario(), seed=global_seed, days=5, strategy=s)
+        return s.got, res.events
+
+    (got_a, ev_a), (got_b, ev_b) = _both(run)
+    assert got_a == got_b == [expect] * 5
+    assert ev_a.equals(ev_b)

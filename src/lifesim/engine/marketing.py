@@ -311,13 +311,16 @@ class MarketView:
         mk = self._mk
         codes = [self.stage_names.index(s) for s in stages]
         last = mk.svc.pop.last_contact
+        if not codes:  # nobody is in none of the stages
+            return np.zeros(0, dtype=np.intp)
+        lim = np.iinfo(last.dtype)  # a gap past every stored day leaves out everyone, as NumPy
+        upto = max(self.day - min_gap_days, lim.min - 1) if min_gap_days > 0 else lim.max
         ix = mk.stage_index(order) if len(set(codes)) == len(codes) else None
         if ix is not None:  # compiled: the stages' bits, no sort of the market
             total = ix.total(codes)
             start = 0
             if order == "random" and total > 1:
                 start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
-            upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
             return ix.first_not_since(codes, last, upto, start, limit)
         everyone, lo, hi = mk._buckets(order)
         parts = [everyone[lo[c] : hi[c]] for c in codes]
@@ -327,7 +330,6 @@ class MarketView:
             start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
         rank = mk.score_rank if order == "score" else mk.rand_rank
         if limit is not None:  # the head of the list below, without building all of it
-            upto = self.day - min_gap_days if min_gap_days > 0 else np.iinfo(last.dtype).max
             if len(parts) != 1:  # the stages' runs of `everyone`, merged by rank
                 return jit_marketing.first_not_since_runs(
                     everyone, lo[codes], hi[codes], rank, last, upto, start, limit
@@ -341,7 +343,7 @@ class MarketView:
         if start:
             people = np.roll(people, -start)
         if min_gap_days > 0:
-            people = jit_marketing.not_since(people, last, self.day - min_gap_days)
+            people = jit_marketing.not_since(people, last, upto)
         return people
 
     def last_contact_with(self, tactic: str) -> np.ndarray:
