@@ -479,6 +479,11 @@ def test_custom_arms_are_refused_unless_trusted():
     scn, _ = resolve_experiment(_small())
     assert scn._trust_code is False
     check_experiment_trust(scn.model_copy(update={"experiment": None}))
+    with pytest.raises(ConfigError):  # not trusted by default
+        check_experiment_trust(load_scenario(_custom(False)))
+    unused = _small()  # custom code that no arm uses is not run: nothing to refuse
+    unused["strategies"]["spend"] = {"type": "custom", "target": SPENDER, "params": {"k": 1}}
+    check_experiment_trust(load_scenario(unused))
 
 
 def test_router_of_an_experiment():
