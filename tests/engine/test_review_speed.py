@@ -118,3 +118,19 @@ def test_a_strategy_asking_for_nobody_gets_nobody_with_and_without_numba(ask, ex
     (got_a, ev_a), (got_b, ev_b) = _both(run)
     assert got_a == got_b == [expect] * 5
     assert ev_a.equals(ev_b)
+
+
+def test_a_limit_of_true_is_one_person_and_a_float_limit_is_refused_with_and_without_numba(
+    global_seed,
+):
+    def run(limit):
+        s = _Asks(stages=["retention"], limit=limit)
+        try:
+            lifesim.simulate(_promo_scenario(), seed=global_seed, days=3, strategy=s)
+        except TypeError as e:
+            return str(e)
+        return s.got
+
+    assert _both(lambda: run(True)) == ([1, 1, 1], [1, 1, 1])  # was: numba TypeError
+    msg = "limit must be an int or None, got 10.0"
+    assert _both(lambda: run(10.0)) == (msg, msg)  # was: two different TypeErrors

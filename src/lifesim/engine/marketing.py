@@ -306,8 +306,11 @@ class MarketView:
         """
         if order not in ("score", "random"):
             raise ValueError(f"order must be 'score' or 'random', got {order!r}")
+        if limit is not None and not isinstance(limit, int | np.integer):
+            raise TypeError(f"limit must be an int or None, got {limit!r}")
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
+        limit = None if limit is None else int(limit)  # (True: 1, as NumPy reads it)
         mk = self._mk
         codes = [self.stage_names.index(s) for s in stages]
         last = mk.svc.pop.last_contact
