@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from lifesim.errors import ConfigError
+
 __all__ = ["SeedLike", "as_seed_sequence", "stream", "spawn_seeds"]
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
@@ -39,8 +41,8 @@ def as_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
         return np.random.SeedSequence()
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise TypeError(f"seed must be an int, SeedSequence, Generator or None, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    if seed < 0:  # a ConfigError (a ValueError): `--seed -1` was an internal error
+        raise ConfigError([("seed", f"must be >= 0, got {seed}")])
     return np.random.SeedSequence(int(seed))
 
 

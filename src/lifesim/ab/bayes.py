@@ -333,6 +333,8 @@ def bayes_aggregates(
     arms, perm = _order_arms(list(agg.arms), control, agg.arm)
     inv = np.argsort(perm)
     freq = analyze_aggregates(agg, control=control, expected_split=expected_split)
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng < 0:
+        raise DataError(f"rng: must be >= 0 (a seed), got {rng}")
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     posts: list[Posterior] = []
     warns = [w for w in freq.warnings if w.startswith("sample ratio") or ": dropped " in w]

@@ -251,6 +251,8 @@ def analyze(
         fail("--sequential/--design, --bayes and --segment are separate read-outs: give one")
     if (prior is not None or prior_sd or draws is not None or seed is not None) and not bayes:
         fail("--prior, --prior-sd, --draws and --seed go with --bayes")
+    if seed is not None and seed < 0:  # was "error: expected non-negative integer"
+        fail(f"--seed: must be >= 0, got {seed}")
     if min_segment_units is not None and not segment:
         fail("--min-segment-units goes with --segment")
     split = _split(expected_split, "--expected-split")
