@@ -134,3 +134,39 @@ def test_a_limit_of_true_is_one_person_and_a_float_limit_is_refused_with_and_wit
     assert _both(lambda: run(True)) == ([1, 1, 1], [1, 1, 1])  # was: numba TypeError
     msg = "limit must be an int or None, got 10.0"
     assert _both(lambda: run(10.0)) == (msg, msg)  # was: two different TypeErrors
+
+
+def test_a_stage_named_twice_lists_its_people_twice_from_the_same_random_start(global_seed):
+    # Hand-made reference: the people of the stages, each stage's list once per mention,
+    # merged in the fixed random order (ties: the first mention first), started at the day's
+    # random start and wrapped; the head of that list.
+    class Twice:
+        name = "twice"
+
+        def __init__(self):
+            self.got, self.want = [], []
+
+        def tactics(self) -> set[str]:
+            return {"mail"}
+
+        def decide(self, view) -> None:
+            stages = ["retention", "awareness", "retention", "retention"]
+            codes = [view.stage_names.index(s) for s in stages]
+            rank = view._mk.rand_rank
+            runs = [np.flatnonzero(np.asarray(view.stage) == c) for c in codes]
+            runs = [r[np.argsort(rank[r])] for r in runs]
+            merged = np.concatenate(runs)
+            merged = merged[np.argsort(rank[merged], kind="stable")]
+            start = int(view._mk.svc.stream(f"policy:k:{view.day}").integers(len(merged)))
+            self.want.append(np.roll(merged, -start)[:9].tolist())
+            self.got.append(view.people_in(stages, order="random", key="k", limit=9).tolist())
+
+    def run():
+        s = Twice()
+        lifesim.simulate(_promo_scenario(), seed=global_seed, days=30, strategy=s)
+        return s
+
+    a, b = _both(run)
+    assert a.got == a.want
+    assert b.got == b.want  # was: with numba, a start between a person's two mentions began
+    # at the first one (the bisection on rank counts both mentions as one position)

@@ -332,7 +332,8 @@ class MarketView:
         if order == "random" and total > 1:
             start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
         rank = mk.score_rank if order == "score" else mk.rand_rank
-        if limit is not None:  # the head of the list below, without building all of it
+        unique = len(set(codes)) == len(codes)  # (a stage named twice: the whole list below)
+        if limit is not None and unique:  # the head of the list below, without building all
             if len(parts) != 1:  # the stages' runs of `everyone`, merged by rank
                 return jit_marketing.first_not_since_runs(
                     everyone, lo[codes], hi[codes], rank, last, upto, start, limit
@@ -347,7 +348,7 @@ class MarketView:
             people = np.roll(people, -start)
         if min_gap_days > 0:
             people = jit_marketing.not_since(people, last, upto)
-        return people
+        return people if limit is None else people[:limit]
 
     def last_contact_with(self, tactic: str) -> np.ndarray:
         """Day of each person's last contact with ``tactic`` (-32768: never; read-only)."""
