@@ -1709,7 +1709,7 @@ def test_save_tables_makes_missing_parents_and_writes_no_index_column(tmp_path):
 
 def test_decompose_baseline_is_the_naive_kpi_cell_whatever_the_scenario_says():
     d = scenario_to_dict(load_scenario(None))
-    d["compare"]["baseline"] = "kpi_careful"
+    d["compare"]["baseline"] = "stage_focused"  # a strategy of the file, not a cell
     res = decompose(d, replications=2, seed=1, customers=20, days=5)
     assert res.comparison.baseline == "kpi_naive"
     assert set(res.comparison.differences.strategy) == set(CELLS) - {"kpi_naive"}
