@@ -383,6 +383,11 @@ def _custom(scn: Scenario, spec: StrategySpec, name: str) -> Strategy:
     return strat
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def make_strategy(scn: Scenario, strategy: str | StrategySpec | Strategy | None) -> Strategy:
     """Build a strategy from a name in the scenario, a spec, or pass an object through.
 
@@ -391,8 +396,8 @@ def make_strategy(scn: Scenario, strategy: str | StrategySpec | Strategy | None)
     Raises
     ------
     ConfigError
-        For an unknown strategy name (the message lists the known ones), or a ``custom``
-        strategy in a scenario that is not trusted.
+        For an unknown strategy name (the message lists the known ones), an object that is
+        no strategy, or a ``custom`` strategy in a scenario that is not trusted.
     """
     if strategy is None:
         return NoMarketing()
@@ -404,8 +409,20 @@ def make_strategy(scn: Scenario, strategy: str | StrategySpec | Strategy | None)
             known = ", ".join(scn.strategies)
             raise ConfigError([("strategy", f"unknown strategy {strategy!r}; known: {known}")])
         name, spec = strategy, scn.strategies[strategy]
-    else:
+    elif isinstance(strategy, StrategySpec):
         spec = strategy
+    else:
+        missing = [m for m in ("name", "tactics", "decide") if not hasattr(strategy, m)]
+        raise ConfigError(
+            [
+                (
+                    "strategy",
+                    f"got {type(strategy).__name__} {_short(strategy)}, which has no "
+                    f"{', '.join(missing)}; allowed: a strategy name of the scenario, a "
+                    "StrategySpec, or an object with a name, tactics() and decide(view)",
+                )
+            ]
+        )
     if spec.type == "none":
         return NoMarketing(name if name != "custom" else "none")
     if spec.type == "custom":

@@ -1,0 +1,41 @@
+"""A strategy passed as an object must have a name, tactics() and decide(view)."""
+
+from __future__ import annotations
+
+import pytest
+
+import lifesim
+from lifesim.errors import ConfigError
+
+
+class _NoDecide:
+    name = "half"
+
+    def tactics(self):
+        return set()
+
+
+@pytest.mark.parametrize(
+    "bad, missing",
+    [(object(), "name, tactics, decide"), (5, "name, tactics, decide"), (_NoDecide(), "decide")],
+)
+def test_an_object_that_is_no_strategy_is_refused_naming_what_it_lacks(bad, missing):
+    with pytest.raises(ConfigError) as e:
+        lifesim.simulate(customers=10, days=2, strategy=bad)
+    text = str(e.value)
+    assert text.startswith("strategy: got ") and f"has no {missing};" in text
+    assert "tactics() and decide(view)" in text
+
+
+def test_an_object_with_the_three_members_runs():
+    class Quiet:
+        name = "quiet"
+
+        def tactics(self):
+            return set()
+
+        def decide(self, view):
+            pass
+
+    res = lifesim.simulate(customers=10, days=2, strategy=Quiet(), seed=1)
+    assert res.stage_counts.iloc[-1].sum() == 10
