@@ -473,3 +473,17 @@ def test_look_values_purchased_counts_a_purchase_at_a_loss():
     np.testing.assert_allclose(out, [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0]])
     prof = look_values(res, _exp(), "prof", np.array([3, 7]), _log())
     np.testing.assert_allclose(prof, [[-1.5, -1, 0, 0, 0], [-2.5, 2, 0, 0, 0]])
+
+
+def test_summarise_peeking_covers_a_truth_at_the_end_of_a_zero_width_interval():
+    # repeat 0 has no spread at the last look (se 0) while repeat 1 has: the naive boundary is
+    # finite there and repeat 0's interval is the point 3.0, the truth: covered
+    stats = {
+        ("A/B", "rev", "t"): [
+            (np.array([0.0, 3.0]), np.array([1.0, 0.0])),
+            (np.array([0.0, 0.5]), np.array([1.0, 1.0])),
+        ]
+    }
+    truth = {("rev", "t"): (np.array([0.0, 3.0]), np.zeros(2))}
+    out = summarise_peeking(stats, truth, {"rev": np.array([21, 22])}, 20, 0.05)
+    assert out.set_index("method").loc["naive", "coverage"] == 0.5

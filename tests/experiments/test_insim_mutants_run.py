@@ -18,6 +18,7 @@ from scipy import stats
 
 from lifesim import ab, simulate
 from lifesim._random import spawn_seeds, stream
+from lifesim.ab import gsd
 from lifesim.config import load_scenario
 from lifesim.errors import ConfigError
 from lifesim.experiments.insim.audit import (
@@ -1028,6 +1029,10 @@ def test_audit_with_peeking_keeps_the_same_repeats():
         _small(metrics={"ret": {"kind": "retained", "within": 3}}), peek="daily", aa=False, **kw
     )
     assert daily.peek == "daily" and set(daily.peeking["looks"]) == {3}
+    # retained is a state: its sequential tests run on calendar time (days 1, 2, 3 of 3)
+    gs = daily.peeking.set_index("method").loc["group-sequential", "final_boundary"]
+    cal = gsd.boundaries(np.array([1 / 3, 2 / 3, 1.0]), 0.05, "obf")[0]
+    assert gs == pytest.approx(cal[-1])
 
 
 class _Display:
@@ -1069,6 +1074,11 @@ def test_runs_and_audits_refuse_custom_arms_unless_trusted():
         with pytest.raises(ConfigError) as err:
             job(_custom(False), customers=20, days=60)
         assert err.value.problems[0][0] == "strategies.spend.target"
+        # trusted, the code is imported and run (and refused by the engine: its tactic 'ad'
+        # is not one of this scenario's)
+        with pytest.raises(ConfigError) as err:
+            job(_custom(False), customers=20, days=60, trust_code=True)
+        assert "unknown tactic(s) ['ad']" in err.value.problems[0][1]
 
 
 def test_audit_of_a_market_design_analyses_the_regions():
