@@ -168,6 +168,7 @@ def test_flow_difference_is_paired_by_replication():
     assert (summed["cause"] == ALL_CAUSES).all()
 
 
+@pytest.mark.filterwarnings("error")  # a constant difference divides by se 0: no warning
 def test_flow_difference_p_value_without_spread():
     def flows(r, s):  # x = y + 2 on a -> b; 4 each on b -> c
         return _flows(
