@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import lifesim
@@ -39,3 +40,21 @@ def test_an_object_with_the_three_members_runs():
 
     res = lifesim.simulate(customers=10, days=2, strategy=Quiet(), seed=1)
     assert res.stage_counts.iloc[-1].sum() == 10
+
+
+@pytest.mark.parametrize("ids", [[0, 10**9], [-1, 3]])
+def test_contacting_someone_outside_the_market_is_refused_naming_the_range(ids):
+    class Stray:
+        name = "stray"
+
+        def tactics(self):
+            return {"newsletter"}
+
+        def decide(self, view):
+            view.contact("newsletter", np.array(ids), 1e9)
+
+    with pytest.raises(
+        ValueError,
+        match=r"people are numbers 0 to 49 .* got " + str(ids[0] if ids[0] < 0 else ids[1]),
+    ):
+        lifesim.simulate(customers=50, days=2, strategy=Stray())

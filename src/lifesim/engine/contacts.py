@@ -87,6 +87,12 @@ class Contacts:
             return 0
         svc, pop = self.svc, self.svc.pop
         people = np.asarray(people, dtype=np.int64)
+        if len(people) and (people.min() < 0 or people.max() >= svc.n):
+            bad = people[(people < 0) | (people >= svc.n)][0]
+            raise ValueError(
+                f"contact({ct.name!r}): people are numbers 0 to {svc.n - 1} (the market's "
+                f"people), got {bad}"
+            )
         n = self.affordable(ct, money, len(people))  # before skipping anyone
         if n <= 0:
             return 0

@@ -57,7 +57,8 @@ def _jit(fn):
     Functions it calls that are marked :func:`inner` are compiled first and take their
     place in the module (numba calls compiled functions only).
     """
-    f = _compiled.get(fn.__name__)
+    key = f"{fn.__module__}.{fn.__qualname__}"  # one entry per function, whatever its name
+    f = _compiled.get(key)
     if f is None:
         import numba
 
@@ -66,7 +67,7 @@ def _jit(fn):
             if getattr(dep, "_lifesim_inner", False):
                 fn.__globals__[name] = _jit(dep)
         # error_model="numpy": a float division by zero gives inf/nan as in NumPy
-        f = _compiled[fn.__name__] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+        f = _compiled[key] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
     return f
 
 

@@ -520,6 +520,9 @@ def _first_not_since_runs(people, lo, hi, rank, last, upto, start, limit):
 def first_not_since_runs(people, lo, hi, rank, last, upto: int, start: int, limit: int):
     """:func:`first_not_since_merged` of the runs ``people[lo[r]:hi[r]]`` (no copy of them).
 
+    The runs must not share a person (the bisection counts a person once): a stage asked
+    for twice is the caller's to handle (``MarketView.people_in`` takes the whole list).
+
     The heads at merged position ``start`` are found by bisection on rank, so only the
     part of the merge that is returned is walked.
     """
