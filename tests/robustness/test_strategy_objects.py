@@ -58,3 +58,20 @@ def test_contacting_someone_outside_the_market_is_refused_naming_the_range(ids):
         match=r"people are numbers 0 to 49 .* got " + str(ids[0] if ids[0] < 0 else ids[1]),
     ):
         lifesim.simulate(customers=50, days=2, strategy=Stray())
+
+
+def test_uplift_targeting_in_a_market_without_moves_ranks_by_the_purchase_lift():
+    seg = {"propensity": {"dist": "constant", "value": 1.0}}
+    seg["order_value"] = {"dist": "constant", "value": 10.0}
+    scn = {
+        "name": "still",
+        "days": 10,
+        "market": {"size": 30, "initial": "a"},
+        "stages": {"a": {"kind": "customer", "buy": {"p": 0.1}}},  # no move anywhere
+        "segments": {"all": seg},
+        "tactics": {"mail": {"stages": ["a"], "buy": 2.0, "cost": {"per_contact": 0.1}}},
+        "budget": {"per_period": 100.0, "period_days": 10},
+        "strategies": {"up": {"type": "stage_focused", "execution": {"targeting": "uplift"}}},
+    }
+    res = lifesim.simulate(scn, strategy="up", seed=1)  # was IndexError in the uplift model
+    assert int(res.tactics.set_index("tactic").loc["mail", "contacts"]) > 0

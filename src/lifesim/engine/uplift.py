@@ -68,12 +68,14 @@ def expected_lift(
         return np.zeros(0)
     st = pop.stage[people].astype(np.intp)
     m = pop.propensity[people].astype(np.float64)
-    edges = graph.slot_edge[st].astype(np.intp)
-    valid = edges >= 0
-    e = np.where(valid, edges, 0)
-    p = graph.p[e] * np.where(graph.scaled[e], m[:, None], 1.0)
-    p = p * np.where(graph.to_churn[e], np.asarray(churn_factor, np.float64)[:, None], 1.0)
-    gain = np.where(valid, p * np.abs(tactic.edge_factor[e] - 1.0), 0.0).sum(axis=1)
+    gain = np.zeros(len(people))
+    if graph.n_edges:  # a graph of stages without moves: no move to gain
+        edges = graph.slot_edge[st].astype(np.intp)
+        valid = edges >= 0
+        e = np.where(valid, edges, 0)
+        p = graph.p[e] * np.where(graph.scaled[e], m[:, None], 1.0)
+        p = p * np.where(graph.to_churn[e], np.asarray(churn_factor, np.float64)[:, None], 1.0)
+        gain = np.where(valid, p * np.abs(tactic.edge_factor[e] - 1.0), 0.0).sum(axis=1)
     buy = tactic.spec.buy
     if buy != 1.0:
         b = graph.buy_p[st] * np.where(graph.buy_scaled[st], m, 1.0)
