@@ -5,6 +5,9 @@ uniform per person with the probability of leaving the current stage (``A[stage]
 B[stage]``); only the few people who may move (a few percent a day) go through the detailed
 step that picks the move. People under person-level effects (tactics, partial campaigns) get
 exact probabilities from :class:`Modifiers`. No Python loop over people.
+
+This NumPy code is the reference: compiled, :func:`buys_and_moves` runs the day in one pass
+(:mod:`lifesim.engine.jit_day`) that gives the same numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifesim.engine import jit, jit_day
+from lifesim.engine import jit_day
 from lifesim.model import StageGraph
 
 __all__ = [
@@ -182,7 +185,7 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
     ordered = effect_groups(effects)
     if not ordered:
         return None
-    uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, ordered)
+    uniq, fac, cause, buy, val, buy_cause = _combine(stage, g.slot_edge, ordered)
     return Modifiers(uniq, fac, cause, buy, val, buy_cause)
 
 
@@ -219,11 +222,56 @@ def buys_and_moves(
         u = u.random(len(stage), dtype=np.float32)
     mods = None
     if groups:
-        uniq, fac, cause, buy, val, buy_cause = jit.combine_effects(stage, g.slot_edge, groups)
+        uniq, fac, cause, buy, val, buy_cause = _combine(stage, g.slot_edge, groups)
         mods = Modifiers(uniq, fac, cause, buy, val, buy_cause)
     buys = buy_step(t, stage, m, ub, mods)
     moves = transition_step(g, t, stage, m, u, sat_g, mods)
     return buys, moves, value_factor(mods, moves[0])
+
+
+def _combine(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:
+    """Fold each cause's effect into per-slot factors (see :func:`build_modifiers`).
+
+    ``groups`` is a list of ``(code, edge_factor, buy_factor, value_factor, idx, strength)``
+    in the order the factors must be applied (each ``idx`` sorted and unique). Returns the
+    people touched (sorted) and their ``fac, cause, buy, val, buy_cause``.
+    """
+    n = len(stage)
+    touched = np.zeros(n, dtype=bool)
+    for gr in groups:
+        touched[gr[4]] = True
+    uniq = np.flatnonzero(touched)
+    edges = slot_edge[stage[uniq]].astype(np.intp)  # -1 padding -> last column (factor 1)
+    u, d = edges.shape
+    fac = np.ones((u, d))
+    best = np.ones((u, d))
+    cause = np.full((u, d), -1, dtype=np.int16)
+    buy = np.ones(u)
+    val = np.ones(u)
+    buy_best = np.ones(u)
+    buy_cause = np.full(u, -1, dtype=np.int16)
+    for code, edge_factor, buy_factor, value_factor, idx, st in groups:
+        rows = np.searchsorted(uniq, idx)  # idx is sorted and unique
+        sv = st.astype(np.float64)
+        if (edge_factor != 1.0).any():
+            table = np.append(edge_factor, 1.0)
+            f = 1.0 + (table[edges[rows]] - 1.0) * sv[:, None]
+            fac[rows] *= f
+            b = best[rows]
+            better = f > b
+            cs = cause[rows]
+            cs[better] = np.int16(code)
+            cause[rows] = cs
+            best[rows] = np.maximum(b, f)
+        if buy_factor != 1.0:
+            fb = 1.0 + (buy_factor - 1.0) * sv
+            buy[rows] *= fb
+            bb = fb > buy_best[rows]
+            buy_cause[rows[bb]] = np.int16(code)
+            buy_best[rows] = np.maximum(buy_best[rows], fb)
+        if value_factor != 1.0:
+            val[rows] *= 1.0 + (value_factor - 1.0) * sv
+    return uniq, fac, cause, buy, val, buy_cause
 
 
 def value_factor(mods: Modifiers | None, who: np.ndarray) -> np.ndarray:
@@ -285,11 +333,6 @@ def transition_step(
     if g.n_edges == 0:  # nobody can move: a graph of stages without moves
         z = np.zeros(0, np.intp)
         return z, z, z.astype(np.int16), np.zeros(0)
-    fused = jit.transition(
-        g, t, stage, m, u, sat_g, mods, np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS)
-    )
-    if fused is not None:
-        return fused
     pl = t.a_all[stage]
     pl *= m
     pl += t.b_all[stage]
@@ -362,9 +405,6 @@ def buy_step(
     cause : ndarray of int16
         Cause code per buyer (-1: none / organic).
     """
-    fused = jit.buy(t, stage, m, u, mods)
-    if fused is not None:
-        return fused
     pb = t.buy_a[stage]
     pb *= m
     pb += t.buy_b[stage]
