@@ -373,3 +373,43 @@ def test_simulate_takes_progress_true_and_refuses_other_kinds(capsys):
     assert a.stage_counts.equals(b.stage_counts)  # progress changes no number
     with pytest.raises(ConfigError, match="progress: must be a callable"):
         lifesim.simulate(customers=300, days=12, progress="yes")
+
+
+def test_a_recorded_ctrl_c_stops_at_the_next_progress_update():
+    from lifesim import _progress
+
+    bar = LineProgress("compare", stream=io.StringIO())
+    bar(1, 10)  # nothing recorded: carries on
+    _progress.interrupt()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            bar(2, 10)
+    finally:
+        _progress.interrupt(False)
+    bar(3, 10)
+
+
+def test_a_ctrl_c_python_drops_in_a_finaliser_still_stops_the_command(monkeypatch, capsys):
+    # numba compiling on a machine's first run runs finalisers; a KeyboardInterrupt raised
+    # inside one is dropped ("Exception ignored in ..."), and the command ran on to the end
+    import signal
+
+    import lifesim.cli as cli
+
+    class Finaliser:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    seen = []
+
+    def fake_app(args, prog_name, standalone_mode):
+        Finaliser()  # the Ctrl-C lands in its finaliser and is dropped there
+        seen.append("ran on")
+        LineProgress("compare", stream=io.StringIO())(1, 10)  # the next update stops it
+        seen.append("finished")
+        return 0
+
+    monkeypatch.setattr(cli, "app", fake_app)
+    assert cli._run(["compare"]) == 130
+    assert seen == ["ran on"] and "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

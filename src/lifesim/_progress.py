@@ -33,6 +33,23 @@ __all__ = ["LineProgress", "ProgressLike", "as_progress", "auto_progress", "form
 #: What ``progress=`` accepts.
 ProgressLike = Callable[[int, int], None] | bool | None
 
+_INTERRUPT = [False]  # Ctrl-C was pressed (set by the command line's signal handler)
+
+
+def interrupt(requested: bool = True) -> None:
+    """Record a Ctrl-C (or clear it): the displays raise KeyboardInterrupt at their next update.
+
+    Python drops a KeyboardInterrupt raised while a finaliser runs (numba compiling its
+    loops on a machine's first run is full of them); the next progress update raises it
+    again, so the command still stops.
+    """
+    _INTERRUPT[0] = requested
+
+
+def _stop_if_interrupted() -> None:
+    if _INTERRUPT[0]:
+        raise KeyboardInterrupt
+
 
 def format_duration(seconds: float) -> str:
     """Format a duration for people: ``'8 s'``, ``'1 min 50 s'``, ``'2 h 5 min'``.
@@ -118,6 +135,7 @@ class LineProgress:
 
     def __call__(self, done: int, total: int) -> None:
         """Record that ``done`` of ``total`` units are finished; write a line if one is due."""
+        _stop_if_interrupted()
         if self.finished:
             return
         now = self.clock()
@@ -152,6 +170,7 @@ class _Tqdm:
             )
 
     def __call__(self, done: int, total: int) -> None:
+        _stop_if_interrupted()
         self.begin(total)
         if self.bar.disable or self.bar.n >= self.bar.total:
             return

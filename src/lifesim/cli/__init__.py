@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 
 import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
+from lifesim import _progress
 from lifesim._io import WriteError
 from lifesim.cli import ab as _ab
 from lifesim.cli import calibrate as _calibrate
@@ -95,8 +97,27 @@ def _given_flags(argv: list[str] | None) -> dict[str, str]:
         return {}
 
 
+def _on_ctrl_c(signum: int, frame: object) -> None:
+    """Ctrl-C: remember it (the progress display raises it again if Python drops it)."""
+    _progress.interrupt()
+    raise KeyboardInterrupt
+
+
 def _run(argv: list[str] | None) -> int:
     """Run the app; turn every failure into an exit code and a one-paragraph message."""
+    _progress.interrupt(False)
+    try:
+        old = signal.signal(signal.SIGINT, _on_ctrl_c)
+    except ValueError:  # not the main thread: Python's own handling
+        old = None
+    try:
+        return _run_app(argv)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+
+
+def _run_app(argv: list[str] | None) -> int:
     debug = os.environ.get("LIFESIM_DEBUG", "") not in ("", "0")
     try:
         rc = app(args=argv, prog_name="lifesim", standalone_mode=False)
