@@ -182,11 +182,11 @@ def build_modifiers(effects: list[Effect], stage: np.ndarray, g: StageGraph) -> 
     The effect with the largest factor on a move names its cause. Each effect's people are
     sorted and unique, so work is close to linear in the number of (person, effect) entries.
     """
-    ordered = effect_groups(effects)
-    if not ordered:
-        return None
-    uniq, fac, cause, buy, val, buy_cause = _combine(stage, g.slot_edge, ordered)
-    return Modifiers(uniq, fac, cause, buy, val, buy_cause)
+    return _modifiers(effect_groups(effects), stage, g)
+
+
+def _modifiers(groups: list[tuple], stage: np.ndarray, g: StageGraph) -> Modifiers | None:
+    return Modifiers(*_combine(stage, g.slot_edge, groups)) if groups else None
 
 
 def buys_and_moves(
@@ -210,23 +210,26 @@ def buys_and_moves(
     """
     groups = effect_groups(effects)
     mul, add = np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS)
-    if len(stage) < jit_day.DRAW_IN_PASS_FROM:  # small: reading a stream's state costs more
-        ub = ub.random(len(stage)) if isinstance(ub, np.random.Generator) else ub
-        u = u.random(len(stage), dtype=np.float32) if isinstance(u, np.random.Generator) else u
+    n = len(stage)
+    if n < jit_day.DRAW_IN_PASS_FROM:  # small: reading a stream's state costs more
+        u, ub = _drawn(u, ub, n)
     fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add)
     if fused is not None:
         return fused
-    if isinstance(ub, np.random.Generator):
-        ub = ub.random(len(stage))
-    if isinstance(u, np.random.Generator):
-        u = u.random(len(stage), dtype=np.float32)
-    mods = None
-    if groups:
-        uniq, fac, cause, buy, val, buy_cause = _combine(stage, g.slot_edge, groups)
-        mods = Modifiers(uniq, fac, cause, buy, val, buy_cause)
+    u, ub = _drawn(u, ub, n)
+    mods = _modifiers(groups, stage, g)
     buys = buy_step(t, stage, m, ub, mods)
     moves = transition_step(g, t, stage, m, u, sat_g, mods)
     return buys, moves, value_factor(mods, moves[0])
+
+
+def _drawn(u, ub, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the day's transition (float32) and purchase uniforms, drawing from streams."""
+    if isinstance(u, np.random.Generator):
+        u = u.random(n, dtype=np.float32)
+    if isinstance(ub, np.random.Generator):
+        ub = ub.random(n)
+    return u, ub
 
 
 def _combine(stage, slot_edge, groups) -> tuple[np.ndarray, ...]:

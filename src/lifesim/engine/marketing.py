@@ -318,21 +318,21 @@ class MarketView:
             return np.zeros(0, dtype=np.intp)
         lim = np.iinfo(last.dtype)  # a gap past every stored day leaves out everyone, as NumPy
         upto = max(self.day - min_gap_days, lim.min - 1) if min_gap_days > 0 else lim.max
-        ix = mk.stage_index(order) if len(set(codes)) == len(codes) else None
+        unique = len(set(codes)) == len(codes)  # (a stage named twice: the whole list below)
+
+        def random_start(total: int) -> int:
+            if order != "random" or total <= 1:
+                return 0
+            return int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
+
+        ix = mk.stage_index(order) if unique else None
         if ix is not None:  # compiled: the stages' bits, no sort of the market
-            total = ix.total(codes)
-            start = 0
-            if order == "random" and total > 1:
-                start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
+            start = random_start(ix.total(codes))
             return ix.first_not_since(codes, last, upto, start, limit)
         everyone, lo, hi = mk._buckets(order)
         parts = [everyone[lo[c] : hi[c]] for c in codes]
-        total = sum(len(p) for p in parts)
-        start = 0
-        if order == "random" and total > 1:
-            start = int(mk.svc.stream(f"policy:{key}:{self.day}").integers(total))
+        start = random_start(sum(len(p) for p in parts))
         rank = mk.score_rank if order == "score" else mk.rand_rank
-        unique = len(set(codes)) == len(codes)  # (a stage named twice: the whole list below)
         if limit is not None and unique:  # the head of the list below, without building all
             if len(parts) != 1:  # the stages' runs of `everyone`, merged by rank
                 return jit_marketing.first_not_since_runs(
