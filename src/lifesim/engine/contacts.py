@@ -87,8 +87,9 @@ class Contacts:
             return 0
         svc, pop = self.svc, self.svc.pop
         people = np.asarray(people, dtype=np.int64)
-        if len(people) and (people.min() < 0 or people.max() >= svc.n):
-            bad = people[(people < 0) | (people >= svc.n)][0]
+        at = jit_marketing.first_outside(people, svc.n)
+        if at >= 0:
+            bad = people[at]
             raise ValueError(
                 f"contact({ct.name!r}): people are numbers 0 to {svc.n - 1} (the market's "
                 f"people), got {bad}"
@@ -104,7 +105,7 @@ class Contacts:
         if n == 0:
             return 0
         idx.sort()
-        if n > 1 and (idx[1:] == idx[:-1]).any():
+        if jit_marketing.has_repeats(idx):
             raise ValueError(f"contact({ct.name!r}): people must be distinct")
         if spec.cost.per_contact > 0:
             led.charge(day, ct.name, "contact", n, n * spec.cost.per_contact)

@@ -32,6 +32,7 @@ __all__ = [
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 ENABLED = _HAVE_NUMBA and os.environ.get("LIFESIM_JIT", "1") != "0"
 _compiled: dict[str, object] = {}
+_by_function: dict[object, object] = {}  # the same, looked up by the function itself (fast)
 
 
 def set_enabled(on: bool) -> bool:
@@ -58,6 +59,9 @@ def _jit(fn):
     Functions it calls that are marked :func:`inner` are compiled first and take their
     place in the module (numba calls compiled functions only).
     """
+    f = _by_function.get(fn)
+    if f is not None:
+        return f
     key = f"{fn.__module__}.{fn.__qualname__}"  # one entry per function, whatever its name
     f = _compiled.get(key)
     if f is None:
@@ -69,6 +73,7 @@ def _jit(fn):
                 fn.__globals__[name] = _jit(dep)
         # error_model="numpy": a float division by zero gives inf/nan as in NumPy
         f = _compiled[key] = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+    _by_function[fn] = f
     return f
 
 

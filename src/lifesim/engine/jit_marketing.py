@@ -27,7 +27,9 @@ __all__ = [
     "first_not_since",
     "first_not_since_merged",
     "first_not_since_runs",
+    "first_outside",
     "first_served",
+    "has_repeats",
     "merge_store",
     "not_since",
     "nth_in",
@@ -129,32 +131,20 @@ def first_not_since(
 def _merge_store(o_idx, o_st, o_until, o_period, o_used, n_idx, n_st, until, period, cur):
     no, nn = len(o_idx), len(n_idx)
     has_used = len(o_used) > 0
-    # old entries re-contacted today are replaced; count the reservations they give back
-    keep = np.ones(no, dtype=np.bool_)
-    released = 0
-    j = 0
-    for i in range(no):
-        while j < nn and n_idx[j] < o_idx[i]:
-            j += 1
-        if j < nn and n_idx[j] == o_idx[i]:
-            keep[i] = False
-            if has_used and not o_used[i] and o_period[i] == cur:
-                released += 1
-    n_keep = 0
-    for i in range(no):
-        if keep[i]:
-            n_keep += 1
-    m = n_keep + nn
+    m = no + nn
     idx = np.empty(m, dtype=o_idx.dtype)
     st = np.empty(m, dtype=o_st.dtype)
     up = np.empty(m, dtype=o_until.dtype)
     pe = np.empty(m, dtype=o_period.dtype)
     used = np.zeros(m if has_used else 0, dtype=np.bool_)
+    released = 0  # reservations given back by old entries replaced today
     i = 0
     j = 0
     k = 0
-    while i < no or j < nn:  # merge two sorted lists (no ties: replaced entries are gone)
-        if i < no and not keep[i]:
+    while i < no or j < nn:  # merge two sorted lists; an old entry re-contacted is replaced
+        if j < nn and i < no and o_idx[i] == n_idx[j]:
+            if has_used and not o_used[i] and o_period[i] == cur:
+                released += 1
             i += 1
             continue
         if j >= nn or (i < no and o_idx[i] < n_idx[j]):
@@ -172,7 +162,7 @@ def _merge_store(o_idx, o_st, o_until, o_period, o_used, n_idx, n_st, until, per
             pe[k] = period
             j += 1
         k += 1
-    return idx, st, up, pe, used, released
+    return idx[:k], st[:k], up[:k], pe[:k], used[:k] if has_used else used, released
 
 
 def merge_store(e, idx, strength, until: int, period: int, cur: int, single_use: bool):
@@ -583,3 +573,32 @@ def first_served(people: np.ndarray, mask: np.ndarray, stage: np.ndarray, k: int
     out = np.empty(max(min(k, len(people)), 0), dtype=np.int32)
     j = _jit(_first_served)(people, mask, stage, k, out)
     return None if j < 0 else out[:j]
+
+
+def _first_outside(people, n):
+    for i in range(len(people)):
+        if people[i] < 0 or people[i] >= n:
+            return i
+    return -1
+
+
+def first_outside(people: np.ndarray, n: int) -> int:
+    """Return the position of the first of ``people`` outside ``0..n-1``, or -1 (one pass)."""
+    if jit.ENABLED and people.dtype in (np.int64, np.int32):
+        return int(_jit(_first_outside)(people, n))
+    bad = np.flatnonzero((people < 0) | (people >= n))
+    return int(bad[0]) if len(bad) else -1
+
+
+def _has_repeats(idx):
+    for i in range(1, len(idx)):
+        if idx[i] == idx[i - 1]:
+            return True
+    return False
+
+
+def has_repeats(idx: np.ndarray) -> bool:
+    """Tell whether the sorted ``idx`` holds a value twice."""
+    if jit.ENABLED and idx.dtype in (np.int64, np.int32):
+        return bool(_jit(_has_repeats)(idx))
+    return bool(len(idx) > 1 and (idx[1:] == idx[:-1]).any())

@@ -11,6 +11,7 @@ gives the strategy a :class:`MarketView`. Everything reaches the market through
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -316,8 +317,8 @@ class MarketView:
         last = mk.svc.pop.last_contact
         if not codes:  # nobody is in none of the stages
             return np.zeros(0, dtype=np.intp)
-        lim = np.iinfo(last.dtype)  # a gap past every stored day leaves out everyone, as NumPy
-        upto = max(self.day - min_gap_days, lim.min - 1) if min_gap_days > 0 else lim.max
+        lo, hi = _int_range(last.dtype)  # a gap past every stored day leaves out everyone
+        upto = max(self.day - min_gap_days, lo - 1) if min_gap_days > 0 else hi
         unique = len(set(codes)) == len(codes)  # (a stage named twice: the whole list below)
 
         def random_start(total: int) -> int:
@@ -400,6 +401,13 @@ class MarketView:
     def history(self) -> dict[str, Any]:
         """Purchases and moves so far, as DataFrames (for model-based strategies)."""
         return self._mk.svc.history()
+
+
+@cache
+def _int_range(dtype: np.dtype) -> tuple[int, int]:
+    """Smallest and largest value of an integer dtype (``np.iinfo``, looked up once)."""
+    lim = np.iinfo(dtype)
+    return int(lim.min), int(lim.max)
 
 
 def _ro(a: np.ndarray) -> np.ndarray:

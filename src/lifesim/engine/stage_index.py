@@ -48,12 +48,14 @@ def _index_build(bits, counts, snap, stage, rank):
     return True
 
 
-def _index_sync(bits, counts, snap, stage, rank, changed):
+def _index_sync(bits, counts, snap, stage, rank):
+    """Flip the bits of everyone whose stage differs from ``snap`` (one pass, no lists)."""
     n_codes = bits.shape[0]
-    for k in range(len(changed)):
-        p = changed[k]
+    for p in range(len(stage)):
         c = stage[p]
         old = snap[p]
+        if c == old:
+            continue
         if c < 0 or c >= n_codes:
             return False
         pos = rank[p]
@@ -66,15 +68,17 @@ def _index_sync(bits, counts, snap, stage, rank, changed):
     return True
 
 
-def _index_contacts(days, day_of, last_snap, last, rank, changed):
+def _index_contacts(days, day_of, last_snap, last, rank):
     """Set the bits of people contacted since the last sync in their new day's map.
 
-    A bit left in an older day's map masks nobody wrongly: contact days only grow.
+    One pass over everyone, comparing ``last`` with ``last_snap``. A bit left in an older
+    day's map masks nobody wrongly: contact days only grow.
     """
     n_slots = days.shape[0]
-    for k in range(len(changed)):
-        p = changed[k]
+    for p in range(len(last)):
         new = last[p]
+        if new == last_snap[p]:
+            continue
         last_snap[p] = new
         if new < 0:
             continue
@@ -88,11 +92,19 @@ def _index_contacts(days, day_of, last_snap, last, rank, changed):
         days[slot, pos >> 6] |= np.uint64(1) << np.uint64(pos & 63)
 
 
-def _index_walk(bits, codes, perm, last, upto, start, limit, out, days, recent):
+def _index_walk(bits, codes, perm, last, upto, start, limit, out, days, day_of, use_days):
     """People of stages ``codes`` from their ``start``-th on in order (wrapping), recent-free.
 
-    ``days[recent]`` mark people whose last contact is after ``upto``: skipped 64 at a time.
+    With ``use_days``, the maps ``days[s]`` of days ``day_of[s] > upto`` mark people whose
+    last contact is after ``upto``: skipped 64 at a time.
     """
+    n_recent = 0
+    recent = np.empty(len(day_of), dtype=np.intp)
+    if use_days:
+        for s in range(len(day_of)):
+            if day_of[s] > upto:
+                recent[n_recent] = s
+                n_recent += 1
     n = len(perm)
     n_words = bits.shape[1]
     k = len(codes)
@@ -127,7 +139,7 @@ def _index_walk(bits, codes, perm, last, upto, start, limit, out, days, recent):
             x = np.uint64(0)
             for j in range(k):
                 x |= bits[codes[j], w]
-            for j in range(len(recent)):
+            for j in range(n_recent):
                 x &= ~days[recent[j], w]
             if w == lo >> 6:  # positions below lo
                 x &= ~((np.uint64(1) << np.uint64(lo & 63)) - np.uint64(1))
@@ -178,6 +190,7 @@ class StageIndex:
         self.days = np.zeros((self.DAYS, len(self.bits[0])), dtype=np.uint64)
         self.day_of = np.full(self.DAYS, -1, dtype=np.int64)
         self.last_snap: np.ndarray | None = None
+        self._codes: dict[tuple[int, ...], np.ndarray] = {}
 
     @staticmethod
     def usable(perm: np.ndarray, rank: np.ndarray, stage: np.ndarray) -> bool:
@@ -191,16 +204,14 @@ class StageIndex:
 
     def sync(self, stage: np.ndarray, last: np.ndarray | None = None) -> bool:
         """Flip the bits of the people whose stage (or last contact day) changed since."""
-        changed = np.flatnonzero(stage != self.snap)  # a few percent a day
         self.ok = self.ok and bool(
-            _jit(_index_sync)(self.bits, self.counts, self.snap, stage, self.rank, changed)
-        )
+            _jit(_index_sync)(self.bits, self.counts, self.snap, stage, self.rank)
+        )  # a few percent a day changed
         self._counts = self.counts.tolist()
         if last is not None and last.dtype == np.int16:
             if self.last_snap is None:
                 self.last_snap = np.full(len(last), -32768, dtype=np.int16)
-            changed = np.flatnonzero(last != self.last_snap)
-            _jit(_index_contacts)(self.days, self.day_of, self.last_snap, last, self.rank, changed)
+            _jit(_index_contacts)(self.days, self.day_of, self.last_snap, last, self.rank)
         return self.ok
 
     def total(self, codes: list[int]) -> int:
@@ -220,11 +231,13 @@ class StageIndex:
         out = np.empty(k, dtype=self.perm.dtype)
         if k == 0:
             return out
-        recent = np.zeros(0, dtype=np.intp)
-        if self.last_snap is not None and last.dtype == np.int16:
-            recent = np.flatnonzero(self.day_of > upto)  # days whose people are all too recent
+        use_days = self.last_snap is not None and last.dtype == np.int16
+        key = tuple(codes)
+        arr = self._codes.get(key)
+        if arr is None:
+            arr = self._codes[key] = np.asarray(codes, dtype=np.intp)
         got = _jit(_index_walk)(
-            self.bits, np.asarray(codes, dtype=np.intp), self.perm, last, upto, start, k, out,
-            self.days, recent,
+            self.bits, arr, self.perm, last, upto, start, k, out, self.days, self.day_of,
+            use_days,
         )  # fmt: skip
         return out[:got]
