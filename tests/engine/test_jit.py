@@ -782,3 +782,30 @@ def test_codes_outside_a_table_get_numpys_answer(both):
     a, b = both(lambda: jit_marketing.buckets(np.arange(4), codes, 3))
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_contact_checks_find_the_first_stray_and_repeats_as_numpy(both, global_seed):
+    """The range and repeat checks of a contact: compiled and NumPy give the same answers."""
+    rng = np.random.default_rng(global_seed)
+    cases = [np.zeros(0, np.int64), np.array([5], np.int64), np.array([-1], np.int32)]
+    for _ in range(200):
+        k = int(rng.integers(1, 40))
+        cases.append(rng.integers(-3, 60, k).astype(rng.choice([np.int64, np.int32])))
+
+    def answers():
+        out = []
+        for people in cases:
+            out.append(jit_marketing.first_outside(people, 50))
+            s = np.sort(people)
+            out.append(jit_marketing.has_repeats(s))
+        return out
+
+    numpy_way, compiled = both(answers)
+    assert numpy_way == compiled
+    by_hand = []
+    for people in cases:
+        bad = [i for i, p in enumerate(people.tolist()) if not 0 <= p < 50]
+        by_hand += [bad[0] if bad else -1, len(set(people.tolist())) < len(people)]
+    assert compiled == by_hand
+    assert -1 in by_hand[::2] and any(b >= 0 for b in by_hand[::2])  # both answers occur
+    assert True in by_hand[1::2] and False in by_hand[1::2]

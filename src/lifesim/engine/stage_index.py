@@ -92,19 +92,26 @@ def _index_contacts(days, day_of, last_snap, last, rank):
         days[slot, pos >> 6] |= np.uint64(1) << np.uint64(pos & 63)
 
 
-def _index_walk(bits, codes, perm, last, upto, start, limit, out, days, day_of, use_days):
+def _recent_mask(days, day_of, upto, out):
+    """OR of the day maps of days after ``upto`` into ``out``; False if there are none."""
+    any_recent = False
+    for s in range(len(day_of)):
+        if day_of[s] > upto:
+            if not any_recent:
+                out[:] = days[s]
+                any_recent = True
+            else:
+                for w in range(len(out)):
+                    out[w] |= days[s, w]
+    return any_recent
+
+
+def _index_walk(bits, codes, perm, last, upto, start, limit, out, recent, use_recent):
     """People of stages ``codes`` from their ``start``-th on in order (wrapping), recent-free.
 
-    With ``use_days``, the maps ``days[s]`` of days ``day_of[s] > upto`` mark people whose
-    last contact is after ``upto``: skipped 64 at a time.
+    With ``use_recent``, the bits of ``recent`` mark people whose last contact is after
+    ``upto``: skipped 64 at a time.
     """
-    n_recent = 0
-    recent = np.empty(len(day_of), dtype=np.intp)
-    if use_days:
-        for s in range(len(day_of)):
-            if day_of[s] > upto:
-                recent[n_recent] = s
-                n_recent += 1
     n = len(perm)
     n_words = bits.shape[1]
     k = len(codes)
@@ -139,8 +146,8 @@ def _index_walk(bits, codes, perm, last, upto, start, limit, out, days, day_of, 
             x = np.uint64(0)
             for j in range(k):
                 x |= bits[codes[j], w]
-            for j in range(n_recent):
-                x &= ~days[recent[j], w]
+            if use_recent:
+                x &= ~recent[w]
             if w == lo >> 6:  # positions below lo
                 x &= ~((np.uint64(1) << np.uint64(lo & 63)) - np.uint64(1))
             if w == w_end and (hi & 63) != 0:  # positions from hi on
@@ -191,6 +198,8 @@ class StageIndex:
         self.day_of = np.full(self.DAYS, -1, dtype=np.int64)
         self.last_snap: np.ndarray | None = None
         self._codes: dict[tuple[int, ...], np.ndarray] = {}
+        self._recent: dict[int, np.ndarray] = {}  # upto -> people contacted after it (bits)
+        self._no_recent = np.zeros(0, dtype=np.uint64)
 
     @staticmethod
     def usable(perm: np.ndarray, rank: np.ndarray, stage: np.ndarray) -> bool:
@@ -212,6 +221,7 @@ class StageIndex:
             if self.last_snap is None:
                 self.last_snap = np.full(len(last), -32768, dtype=np.int16)
             _jit(_index_contacts)(self.days, self.day_of, self.last_snap, last, self.rank)
+            self._recent = {}
         return self.ok
 
     def total(self, codes: list[int]) -> int:
@@ -231,13 +241,19 @@ class StageIndex:
         out = np.empty(k, dtype=self.perm.dtype)
         if k == 0:
             return out
-        use_days = self.last_snap is not None and last.dtype == np.int16
+        recent = self._no_recent
+        if self.last_snap is not None and last.dtype == np.int16:
+            recent = self._recent.get(upto)
+            if recent is None:  # the day maps change at sync only: one mask per gap a day
+                recent = np.empty(self.days.shape[1], dtype=np.uint64)
+                if not _jit(_recent_mask)(self.days, self.day_of, upto, recent):
+                    recent = self._no_recent
+                self._recent[upto] = recent
         key = tuple(codes)
         arr = self._codes.get(key)
         if arr is None:
             arr = self._codes[key] = np.asarray(codes, dtype=np.intp)
         got = _jit(_index_walk)(
-            self.bits, arr, self.perm, last, upto, start, k, out, self.days, self.day_of,
-            use_days,
-        )  # fmt: skip
+            self.bits, arr, self.perm, last, upto, start, k, out, recent, len(recent) > 0
+        )
         return out[:got]
