@@ -146,11 +146,18 @@ TARGETS: dict[str, Target] = {
             "src/lifesim/engine/result.py",
         ),
         # tiny hand-computed markets (seconds per mutant); test_exact.py's 200,000-person runs
-        # and test_marketing.py's tactic comparisons judge the marketing target instead
+        # and test_marketing.py's tactic comparisons judge the marketing target instead.
+        # test_arrivals.py and test_flows.py (a few seconds each) are the only fast modules
+        # that reach core's arrivals and result's transition_matrix/start_counts: without
+        # them those functions' 127 mutants had no test. stage_index.py and jit_day.py are
+        # not mutated: they run compiled only (with LIFESIM_JIT=0 the engine never calls
+        # them past their guard), their mutants were planted by hand (README)
         tests=(
             "tests/engine/test_kernel_mutants.py",
             "tests/engine/test_engine.py",
             "tests/engine/test_timelines.py",
+            "tests/engine/test_arrivals.py",
+            "tests/engine/test_flows.py",
         ),
     ),
     "engine/marketing": Target(

@@ -15,12 +15,15 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from scipy import integrate
 
 import lifesim
 from lifesim._random import stream
 from lifesim.config import load_scenario
+from lifesim.config.scenario import InverseGamma
 from lifesim.engine import Simulation
-from lifesim.engine.exact import expected_path
+from lifesim.engine.exact import _mean_spend, expected_path
+from lifesim.engine.flows import NoEventLogError
 from lifesim.engine.kernel import (
     DayTables,
     Effect,
@@ -1787,3 +1790,114 @@ def test_a_purchase_move_after_a_repeat_order_counts_both():
     assert res.people.purchases.tolist() == [2, 2]
     assert res.people.revenue.tolist() == [20.0, 20.0]
     assert len(res.purchases) == 4
+
+
+# == exact.py: spend multipliers, seasons and purchase moves (mutation run at 815296c) ========
+def _one_stage(days=1, **seg):
+    """One stage that buys with p = 0.25 a day and never moves (plus an unreachable churn)."""
+    return {
+        "name": "spend",
+        "days": days,
+        "market": {"size": 10, "initial": "a"},
+        "stages": {
+            "a": {"kind": "customer", "buy": {"p": 0.25}, "to": {"c": 0.0}},
+            "c": {"kind": "churned"},
+        },
+        "segments": {"all": _segment(value=10.0) | seg},
+    }
+
+
+def test_expected_revenue_multiplies_the_mean_order_value_by_the_mean_spend():
+    # one day, 0.25 orders a person: revenue = 0.25 x E[order value] x E[spend]
+    const = expected_path(_one_stage(spend={"dist": "constant", "value": 2.0}))
+    assert const.orders.tolist() == [0.25]
+    assert const.revenue_per_person == pytest.approx(0.25 * 10 * 2, rel=1e-12)
+    # U(1, 3) has mean 2 (the integral of its quantile function)
+    unif = expected_path(_one_stage(spend={"dist": "uniform", "low": 1.0, "high": 3.0}))
+    assert unif.revenue_per_person == pytest.approx(5.0, rel=1e-12)
+    # InvGamma(shape, scale) without a max: mean scale / (shape - 1), exactly
+    for shape, scale, mean in ((3.0, 20.0, 10.0), (1.5, 4.0, 8.0)):
+        ig = {"dist": "invgamma", "shape": shape, "scale": scale}
+        got = expected_path(_one_stage(spend=ig)).revenue_per_person
+        assert got == pytest.approx(0.25 * 10 * mean, rel=1e-12)
+        # the same law as the order value (spend 1): its own mean, not the midpoint rule's
+        got = expected_path(_one_stage(order_value=ig)).revenue_per_person
+        assert got == pytest.approx(0.25 * mean, rel=1e-12)
+    # clipped at 3: E[min(S, 3)] = int_0^3 P(S > s) ds, where InvGamma(2, 1) has
+    # P(S <= s) = (1 + 1/s) exp(-1/s) (the survival function, not the quantiles the code uses)
+    want, _ = integrate.quad(lambda s: 1 - (1 + 1 / s) * np.exp(-1 / s), 0, 3, limit=200)
+    clipped = {"dist": "invgamma", "shape": 2.0, "scale": 1.0, "max": 3.0}
+    got = expected_path(_one_stage(spend=clipped)).revenue_per_person
+    assert got == pytest.approx(0.25 * 10 * want, rel=1e-8)
+    # the segment rules refuse shape <= 1 without a max; the helper's mean is infinite there
+    for shape in (1.0, 0.5):
+        assert _mean_spend(InverseGamma(dist="invgamma", shape=shape, scale=2.0)) == np.inf
+
+
+def test_expected_orders_follow_the_calendar_and_count_purchase_moves():
+    # 2026-12-07 is a Monday: factors Mon 2, Tue 0.5, Wed 1 on the repeat orders only
+    cal = {"start": "2026-12-07", "day_of_week": {"Mon": 2.0, "Tue": 0.5}}
+    ex = expected_path(_one_stage(days=3) | {"calendar": cal})
+    np.testing.assert_allclose(ex.orders, [0.5, 0.125, 0.25], rtol=1e-12)
+    assert ex.revenue_per_person == pytest.approx(10 * 0.875, rel=1e-12)
+    # a move a -> b (p 0.2) that is itself an order: day 0 has 0.25 repeat orders and 0.2
+    # moving orders; day 1 the 0.8 left in a order 0.25 each and 0.2 of them move (b: no buy)
+    scn = _one_stage(days=2)
+    scn["stages"]["a"]["to"] = {"b": {"p": 0.2, "purchase": True}, "c": 0.0}
+    scn["stages"]["b"] = {"kind": "customer"}
+    ex = expected_path(scn)
+    np.testing.assert_allclose(ex.orders, [0.45, 0.8 * 0.45], rtol=1e-12)
+    assert ex.revenue_per_person == pytest.approx(10 * 0.45 * 1.8, rel=1e-12)
+
+
+def test_arrivals_buy_once_with_values_from_their_own_stream():
+    """An arrival with ``purchase`` orders once on their day, its amount the order-value
+    quantile of the next draw of the ``arrival_orders`` stream (people in index order)."""
+    seed = 7
+    scn = {
+        "name": "arrive",
+        "days": 4,
+        "market": {
+            "size": 2,
+            "initial": "a",
+            "arrivals": {"per_day": 3.0, "stage": "a", "purchase": True},
+        },
+        "stages": {"a": {"kind": "customer", "to": {"c": 0.0}}, "c": {"kind": "churned"}},
+        "segments": {
+            "all": {
+                "propensity": {"dist": "constant", "value": 1.0},
+                "order_value": {"dist": "uniform", "low": 10.0, "high": 30.0},
+            }
+        },
+    }
+    res = lifesim.simulate(scn, seed=seed)
+    day = res.people["arrival_day"].to_numpy()
+    new = np.flatnonzero(day >= 0)
+    assert len(new) >= 4 and new.tolist() == list(range(2, res.customers))
+    rs = stream(seed, "arrival_orders")
+    want = np.concatenate([10 + 20 * rs.random(int((day == d).sum())) for d in range(4)])
+    pu = res.purchases.sort_values(["day", "person"])
+    assert pu.person.tolist() == new.tolist() and pu.day.tolist() == day[new].tolist()
+    assert (pu.cause == "arrival").all()
+    np.testing.assert_allclose(pu.amount, want, rtol=1e-12)
+    # one order each, and their revenue is that order; the first two never bought
+    assert res.people.purchases.tolist() == [0, 0] + [1] * len(new)
+    np.testing.assert_allclose(res.people.revenue.to_numpy()[new], want, rtol=1e-12)
+    assert res.people.revenue.to_numpy()[:2].tolist() == [0.0, 0.0]
+
+
+def test_the_flow_views_of_a_run_without_event_log_name_themselves_and_the_fix():
+    res = lifesim.simulate(chain(days=2), seed=0, record_events=False)
+    tail = (
+        " needs the event log, and this run was made without one (record_events=False, or "
+        "`lifesim simulate --no-events`); run it again with record_events=True (the default): "
+        "the same seed gives the same run"
+    )
+    for call, name in (
+        (res.flows, "flows()"),
+        (res.start_counts, "start_counts()"),
+        (res.transition_matrix, "transition_matrix()"),
+    ):
+        with pytest.raises(NoEventLogError) as err:
+            call()
+        assert str(err.value) == name + tail
