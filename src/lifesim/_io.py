@@ -6,8 +6,14 @@ Rules every command follows (checked before any work starts, and again when writ
   an empty folder, or an earlier lifesim run folder (recognised by its ``manifest.json``,
   which lists the files lifesim wrote). Replacing an earlier run folder needs
   ``overwrite=True`` (``--overwrite``), and only when it holds nothing but the files lifesim
-  wrote there. Any other existing folder, a file where a folder is expected, ``''``, the
-  current folder, a path under a file, or a folder holding an input file is refused.
+  wrote there, unchanged: the manifest records a SHA-256 checksum of every file and folder
+  lifesim wrote (``checksums``: a file's is ``sha256sum``'s; a folder's covers the sorted
+  relative paths and contents of everything in it) and one of the manifest itself
+  (``manifest_checksum``: of its JSON without that key, keys sorted). A folder whose files
+  or manifest were edited, or whose manifest has no checksums (an older lifesim, or made by
+  hand), is not replaced. Any other existing folder, a file where a folder is expected,
+  ``''``, the current folder, a path under a file, or a folder holding an input file is
+  refused.
 - An output file (``ab analyze --out``, ``churn train/score --out``) must not be an input
   file or a folder; an existing file is replaced only with ``overwrite=True``.
 """
@@ -15,11 +21,13 @@ Rules every command follows (checked before any work starts, and again when writ
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 import shlex
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -42,6 +50,7 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
+_CHUNK = 1 << 20  # bytes read at a time when hashing (run-folder tables can be large)
 
 
 class OutputPathError(LifesimError, ValueError):
@@ -121,18 +130,99 @@ def _check_common(path: str | os.PathLike, inputs: Iterable, flag: str) -> Path:
     return path
 
 
-def _run_files(path: Path) -> list[str] | None:
-    """Files lifesim wrote in a run folder, from its manifest (None: not a lifesim run folder)."""
+def _read_manifest(path: Path) -> dict | None:
+    """Read the manifest of a lifesim run folder (None: not a lifesim run folder)."""
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict) or "lifesim_version" not in manifest:
         return None
+    return manifest
+
+
+def _run_files(path: Path, manifest: dict | None = None) -> list[str] | None:
+    """Files lifesim wrote in a run folder, from its manifest (None: not a lifesim run folder)."""
+    manifest = _read_manifest(path) if manifest is None else manifest
+    if manifest is None:
+        return None
     files = manifest.get("files")
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         return []
     return files
+
+
+def _hash_file(path: Path, h: hashlib._Hash) -> None:
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+
+
+def _entry_digest(path: Path, rel: bytes, h: hashlib._Hash) -> None:
+    """Feed one entry into ``h``: its kind and name, and a regular file's size and content.
+
+    Links are never followed and special files (pipes, devices) never opened.
+    """
+    st = path.lstat()
+    if stat.S_ISLNK(st.st_mode):
+        h.update(b"L\0" + rel + b"\0" + os.fsencode(os.readlink(path)) + b"\0")
+    elif stat.S_ISDIR(st.st_mode):
+        h.update(b"D\0" + rel + b"\0")
+    elif stat.S_ISREG(st.st_mode):
+        h.update(b"F\0" + rel + b"\0" + str(st.st_size).encode() + b"\0")
+        _hash_file(path, h)
+    else:
+        h.update(b"S\0" + rel + b"\0" + str(st.st_mode).encode() + b"\0")
+
+
+def _checksum(path: Path) -> str:
+    """``sha256:<hex>`` of a file's content, or of a folder's sorted relative paths and contents.
+
+    A regular file's checksum is ``sha256sum``'s. Anything else (a folder, a link, a pipe) is
+    hashed with its kind, so a file replaced by a link, or a folder by a file, counts as
+    changed.
+    """
+    h = hashlib.sha256()
+    st = path.lstat()
+    if stat.S_ISREG(st.st_mode):
+        _hash_file(path, h)
+    elif stat.S_ISDIR(st.st_mode):
+        h.update(b"folder\0")
+        for p in sorted(path.rglob("*"), key=lambda q: q.relative_to(path).as_posix()):
+            _entry_digest(p, os.fsencode(p.relative_to(path).as_posix()), h)
+    else:
+        _entry_digest(path, b"", h)
+    return "sha256:" + h.hexdigest()
+
+
+def _manifest_checksum(manifest: dict) -> str:
+    """``sha256:<hex>`` of a manifest's content without ``manifest_checksum`` (keys sorted)."""
+    rest = {k: v for k, v in manifest.items() if k != "manifest_checksum"}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _changed_entries(path: Path, manifest: dict, entries: list[str]) -> list[str] | None:
+    """Return the listed entries whose content differs from the manifest's checksums.
+
+    Returns ``None`` when the manifest cannot vouch for them: no checksums (an older lifesim,
+    or made by hand). ``manifest.json`` itself is listed when it was edited.
+    """
+    sums = manifest.get("checksums")
+    if not isinstance(sums, dict) or not isinstance(manifest.get("manifest_checksum"), str):
+        return None
+    if manifest["manifest_checksum"] != _manifest_checksum(manifest):
+        return [MANIFEST]
+    # only what is in the folder (a listed file deleted since holds nothing of the user's;
+    # a listed name such as '../x' or '/dev/zero' is never read)
+    return [name for name in entries if name != MANIFEST and not _unchanged(path / name, sums)]
+
+
+def _unchanged(entry: Path, sums: dict) -> bool:
+    try:
+        return sums.get(entry.name) == _checksum(entry)
+    except OSError:  # unreadable, or changing while read: not known to be lifesim's
+        return False
 
 
 def check_out_dir(
@@ -182,8 +272,9 @@ def check_out_dir(
     entries = sorted(p.name for p in path.iterdir())
     if not entries:
         return path
-    files = _run_files(path)
-    if files is None:
+    manifest = _read_manifest(path)
+    files = _run_files(path, manifest)
+    if manifest is None or files is None:
         shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
         noun = "entry" if len(entries) == 1 else "entries"
         raise OutputPathError(
@@ -202,6 +293,23 @@ def check_out_dir(
             f"{_label(path, flag)} holds files lifesim did not write there "
             f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); "
             "lifesim will not replace it even with --overwrite. Move them or choose a new folder"
+        )
+    changed = _changed_entries(path, manifest, entries)
+    if changed is None:
+        raise OutputPathError(
+            f"{_label(path, flag)} holds a run folder whose manifest.json has no checksums "
+            "(made by an older lifesim or by hand), so lifesim cannot tell whether its files "
+            "were changed since; it will not replace it even with --overwrite. Choose a new "
+            "folder, or delete that folder yourself if you no longer need it"
+        )
+    if changed:
+        what = ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
+        verb = "was" if len(changed) == 1 else "were"
+        raise OutputPathError(
+            f"{_label(path, flag)}: {what} {verb} changed after lifesim wrote "
+            f"{'it' if len(changed) == 1 else 'them'} (the checksum in manifest.json differs); "
+            "lifesim will not replace the folder even with --overwrite. Move what you want "
+            "to keep out of it, or choose a new folder"
         )
     return path
 
@@ -296,7 +404,11 @@ def _command_line() -> str | None:
 
 
 def _seal(tmp: Path) -> None:
-    """List every file written into the run folder in its manifest (adding one if missing)."""
+    """List every file written into the run folder in its manifest (adding one if missing).
+
+    With a checksum of each (``checksums``) and of the manifest (``manifest_checksum``), so a
+    later ``overwrite`` replaces the folder only if nothing in it was edited.
+    """
     mpath = tmp / MANIFEST
     manifest: dict = {}
     if mpath.exists():
@@ -306,6 +418,9 @@ def _seal(tmp: Path) -> None:
     manifest.setdefault("python", sys.version.split()[0])
     manifest.setdefault("packages", _versions())
     manifest["files"] = sorted(p.name for p in tmp.iterdir() if p.name != MANIFEST)
+    manifest["checksums"] = {name: _checksum(tmp / name) for name in manifest["files"]}
+    manifest.pop("manifest_checksum", None)
+    manifest["manifest_checksum"] = _manifest_checksum(manifest)
     mpath.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
 
