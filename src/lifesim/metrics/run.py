@@ -130,8 +130,8 @@ def _revenue_churn(res: SimulationResult) -> float:
         return float("nan")
     person = res.purchases["person"].to_numpy()
     amount = res.purchases["amount"].to_numpy()
-    rev = np.zeros((k, res.customers))
-    np.add.at(rev, (per, person), amount)
+    n = res.customers  # each period's revenue per person, summed in the orders' order
+    rev = np.bincount(per * n + person, weights=amount, minlength=k * n).reshape(k, n)
     prev, now = rev[:-1], rev[1:]
     r_prev = prev.sum(axis=1)
     r_now = now.sum(axis=1)
@@ -140,6 +140,14 @@ def _revenue_churn(res: SimulationResult) -> float:
     if not ok.any():
         return float("nan")
     return float(np.mean((r_prev[ok] - (r_now[ok] - r_new[ok])) / r_prev[ok]))
+
+
+def _kind_of_stage(stage: pd.Series, kinds: dict[str, str]) -> np.ndarray:
+    """Each person's stage kind (``prospect``, ``customer``, ...; None if unknown)."""
+    if isinstance(stage.dtype, pd.CategoricalDtype):  # one lookup per category
+        lut = np.array([kinds.get(str(c)) for c in stage.cat.categories] + [None], dtype=object)
+        return lut[stage.cat.codes.to_numpy()]  # code -1 (missing): the None at the end
+    return np.array([kinds.get(str(s)) for s in stage], dtype=object)
 
 
 def run_metrics(res: SimulationResult) -> dict[str, float]:
@@ -164,7 +172,7 @@ def run_metrics(res: SimulationResult) -> dict[str, float]:
     n_acq = int(acquired.sum())
     ever = fcd >= 0
     kinds = dict(zip(res.stage_names, res.stage_kinds, strict=True))
-    stage = people["stage"].astype(str).map(kinds).to_numpy()
+    stage = _kind_of_stage(people["stage"], kinds)
     orders = people["purchases"].to_numpy()
     rev_pp = people["revenue"].to_numpy()
     tac = res.tactics if res.tactics is not None else pd.DataFrame()
