@@ -268,21 +268,25 @@ def test_inputs_of_other_dtypes_take_the_numpy_path(both, global_seed):
         np.testing.assert_array_equal(x, y)
 
 
-def test_count_is_bincount_and_falls_back_on_codes_out_of_range(both, global_seed):
-    codes = np.random.default_rng(global_seed).integers(0, 6, 5000).astype(np.int8)
+@pytest.mark.parametrize("n", [5000, 5001, 5002, 5003, 3])
+def test_count_is_bincount_and_falls_back_on_codes_out_of_range(both, global_seed, n):
+    rng = np.random.default_rng(global_seed)
+    codes = rng.integers(0, 6, n).astype(np.int8)
+    codes[: n // 2] = np.sort(codes[: n // 2])  # runs of one code, as in a market by stage
     a, b = both(lambda: jit.count(codes, 6))
     np.testing.assert_array_equal(b, np.bincount(codes, minlength=6))
     np.testing.assert_array_equal(a, b)
     for code in (6, 8, -1):  # past the table: NumPy's answer, never a write out of bounds
-        bad = codes.copy()
-        bad[7] = code
-        if code < 0:
-            with pytest.raises(ValueError):
-                jit.count(bad, 6)
-            continue
-        a, b = both(lambda bad=bad: jit.count(bad, 6))
-        np.testing.assert_array_equal(b, np.bincount(bad, minlength=6))
-        assert len(b) == code + 1
+        for at in {min(7, n - 1), n - 1}:  # in the blocks of four and in the tail
+            bad = codes.copy()
+            bad[at] = code
+            if code < 0:
+                with pytest.raises(ValueError):
+                    jit.count(bad, 6)
+                continue
+            a, b = both(lambda bad=bad: jit.count(bad, 6))
+            np.testing.assert_array_equal(b, np.bincount(bad, minlength=6))
+            assert len(b) == code + 1
 
 
 def test_stage_buckets_and_recency_filter_match_numpy(both, global_seed):
