@@ -27,6 +27,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -425,6 +426,30 @@ def _seal(tmp: Path) -> None:
 
 
 @contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM for a few steps that must not be cut in two; deliver them after.
+
+    Replacing an earlier run folder takes two renames; a signal between them would leave the
+    old folder hidden beside a missing one. (Only the main thread can do this; elsewhere the
+    steps run as they are.)
+    """
+    held: list[int] = []
+    old = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
+
+
+@contextlib.contextmanager
 def atomic_dir(
     path: str | os.PathLike, *, overwrite: bool = False, inputs: Iterable = ()
 ) -> Iterator[Path]:
@@ -448,9 +473,14 @@ def atomic_dir(
             # an empty folder, or an earlier run folder holding only lifesim's files
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.rmdir(old)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
+            with _signals_held():
+                os.replace(path, old)
+                try:
+                    os.replace(tmp, path)
+                except OSError:
+                    os.replace(old, path)  # put the earlier run back
+                    raise
+                shutil.rmtree(old)
         else:
             os.replace(tmp, path)
     finally:

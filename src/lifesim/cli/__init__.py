@@ -71,6 +71,18 @@ INTERRUPTED = (
 )
 
 
+TERMINATED = (
+    "stopped by a termination signal (SIGTERM) before the end; nothing half-written was kept "
+    "(outputs are written atomically at the end), and files from earlier runs are unchanged"
+)
+_TERM_EXIT = 128 + signal.SIGTERM  # 143, the status a shell reports for a command killed so
+_TERMINATED = [False]  # SIGTERM arrived during this command
+
+
+class _Terminated(KeyboardInterrupt):
+    """Raised by the SIGTERM handler: unwinds like Ctrl-C, so the atomic writers clean up."""
+
+
 def _say(head: str, message: str) -> None:
     stderr.print(f"[bold red]{head}:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
@@ -103,18 +115,44 @@ def _on_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, ``timeout``): stop as on Ctrl-C, so temporary outputs are removed."""
+    _TERMINATED[0] = True
+    _progress.interrupt()
+    raise _Terminated
+
+
 def _run(argv: list[str] | None) -> int:
     """Run the app; turn every failure into an exit code and a one-paragraph message."""
     _progress.interrupt(False)
+    _TERMINATED[0] = False
+    handlers = {signal.SIGINT: _on_ctrl_c, signal.SIGTERM: _on_sigterm}
+    old = {}
     try:
-        old = signal.signal(signal.SIGINT, _on_ctrl_c)
+        for sig, handler in handlers.items():
+            old[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread: Python's own handling
-        old = None
+        pass
     try:
-        return _run_app(argv)
+        rc = _run_app(argv)
+    except KeyboardInterrupt:  # a signal while the message was being written
+        rc = 130
     finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if _TERMINATED[0] and rc in (0, 130):
+        # stopped by SIGTERM: the interrupted-message path said "interrupted"; say why
+        rc = _TERM_EXIT
+    return rc
+
+
+def _interrupted() -> int:
+    """Say why the command stopped early; return its exit status (130 Ctrl-C, 143 SIGTERM)."""
+    if _TERMINATED[0]:
+        _say("terminated", TERMINATED)
+        return _TERM_EXIT
+    _say("interrupted", INTERRUPTED)
+    return 130
 
 
 def _run_app(argv: list[str] | None) -> int:
@@ -123,14 +161,13 @@ def _run_app(argv: list[str] | None) -> int:
         rc = app(args=argv, prog_name="lifesim", standalone_mode=False)
         sys.stdout.flush()
         if rc == 130:  # typer turns Ctrl-C into a silent return of 130
-            _say("interrupted", INTERRUPTED)
+            return _interrupted()
         return rc if isinstance(rc, int) else 0
     except (KeyboardInterrupt, typer.Abort):
-        _say("interrupted", INTERRUPTED)
-        return 130
+        return _interrupted()
     except typer.Exit as exc:
         if exc.exit_code == 130:
-            _say("interrupted", INTERRUPTED)
+            return _interrupted()
         return exc.exit_code
     except TyperException as exc:  # usage errors: typer prints them the usual way (exit 2)
         exc.show()
@@ -187,7 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lifesim`` console script.
 
     Exit status: 0 success, 2 bad input (a message naming the problem, no traceback),
-    1 an environment failure (full disk, out of memory) or a bug, 130 interrupted.
+    1 an environment failure (full disk, out of memory) or a bug, 130 interrupted (Ctrl-C),
+    143 terminated (SIGTERM, e.g. ``kill`` or ``timeout``); either way no temporary output is
+    left behind.
     ``LIFESIM_DEBUG=1`` shows tracebacks.
     """
     code = _run(argv)
