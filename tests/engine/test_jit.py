@@ -813,38 +813,3 @@ def test_contact_checks_find_the_first_stray_and_repeats_as_numpy(both, global_s
     assert compiled == by_hand
     assert -1 in by_hand[::2] and any(b >= 0 for b in by_hand[::2])  # both answers occur
     assert True in by_hand[1::2] and False in by_hand[1::2]
-
-
-def test_support_tickets_drawn_in_the_pass_use_the_stage_after_the_move(global_seed):
-    """One draw a person, against the stage after the move, as the NumPy step after moves."""
-    rng = np.random.default_rng(global_seed)
-    g = _graph()
-    stage, m, t, effects = _random_day(rng, g)
-    m *= 4  # many movers: many tickets change with the move
-    groups = effect_groups(effects)
-    mul, add = np.float32(1 + 1e-5), np.float32(1e-9)
-    p = rng.uniform(0, 0.9, g.n_stages).astype(np.float32)
-    p[rng.integers(g.n_stages)] = 0.0  # a stage without tickets
-    gens = [np.random.Generator(np.random.SFC64(global_seed)) for _ in range(3)]
-    sup = [np.random.Generator(np.random.SFC64(global_seed + 1)) for _ in range(2)]
-    plain = jit_day.buys_and_moves(g, t, stage, m, gens[0], gens[1], None, groups, mul, add)
-    got = jit_day.buys_and_moves(
-        g, t, stage, m, gens[2], np.random.Generator(np.random.SFC64(global_seed)), None,
-        groups, mul, add, tickets=(sup[0], p),
-    )  # fmt: skip
-    for x, y in zip([*plain[0], *plain[1], plain[2]], [*got[0], *got[1], got[2]], strict=True):
-        np.testing.assert_array_equal(x, y)  # the tickets change nothing else
-    who, edge = plain[1][0], plain[1][1]
-    after = stage.copy()
-    after[who] = g.dst[edge]
-    u = sup[1].random(len(stage))
-    want = np.flatnonzero(u < p[after])  # by hand, after the moves
-    np.testing.assert_array_equal(got[3], want)
-    before = np.flatnonzero(u < p[stage])
-    assert len(np.setxor1d(want, before)) > 0  # some movers' tickets changed with the move
-    assert sup[0].random() == sup[1].random()  # the stream ends where rs.random(n) leaves it
-    small = jit_day.buys_and_moves(  # uniforms given as arrays: tickets are left to the caller
-        g, t, stage, m, gens[0].random(len(stage), dtype=np.float32),
-        gens[1].random(len(stage)), None, groups, mul, add, tickets=(sup[0], p),
-    )  # fmt: skip
-    assert small[3] is None

@@ -352,12 +352,9 @@ class Simulation:
         if w > 0:
             sat_g = np.float32(w) * (np.float32(1) - pop.satisfaction)
         sat_g = self.marketing.churn_extra(sat_g)  # purchases change none of its inputs
-        tickets = None
-        if self.desk is not None:  # drawn in the day's pass when it draws the uniforms
-            tickets = (self._rs_support, self.desk.ticket_p + self._ticket_extra)
-        buys, moves, mover_vf, *opened = buys_and_moves(  # one uniform a person a stream
+        buys, moves, mover_vf = buys_and_moves(  # one uniform per person from each stream
             g, tables, pop.stage, pop.propensity, self._rs_transition, self._rs_purchase, sat_g,
-            active, tickets,
+            active,
         )  # fmt: skip
         # (a) repeat purchases by people in buying stages
         who, v, vf, cause = buys
@@ -389,10 +386,8 @@ class Simulation:
             self.recorder.on_moves(day, who, frm, to, cause)
         # (c) support tickets
         if self.desk is not None:
-            p = tickets[1]
-            new = opened[0]  # the pass's, else drawn now (after the moves)
-            if new is None:
-                new = jit_day.below_table_drawn(self._rs_support, p, pop.stage)
+            p = self.desk.ticket_p + self._ticket_extra
+            new = jit_day.below_table_drawn(self._rs_support, p, pop.stage)
             if new is None:
                 new = jit.below_table(self._rs_support.random(self.n), p, pop.stage)
             self.desk.open_tickets(day, new, pop.satisfaction, pop.open_tickets)

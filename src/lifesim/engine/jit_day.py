@@ -151,18 +151,16 @@ def _heap_start(idx, start, pos, heap_v, heap_g):
 def _day_pass(
     stage, m, u, ub, gen, s_buy, s_move, half_move, sat_g, mul, add,
     a_all, b_all, a_churn, b_churn, buy_a, buy_b, a_edge, b_edge, edge_cause,
-    slot_edge, to_churn, sup, s_sup, p_sup, dst,
+    slot_edge, to_churn,
     idx, st, start, tables, has_edge, buy_f, val_f, codes, fmax,
-    heap, pos, heap_v, heap_g, i0, kb, kt, ks,
-    b_who, b_v, b_vf, b_cause, t_who, t_edge, t_cause, t_v, t_vf, k_who,
+    heap, pos, heap_v, heap_g, i0, kb, kt,
+    b_who, b_v, b_vf, b_cause, t_who, t_edge, t_cause, t_v, t_vf,
 ):  # fmt: skip
     """Walk people ``i0..``; stops before a person when the output may not have room.
 
-    Returns where it stopped (``n``: done) and the buys, moves and (with ``sup``) support
-    tickets written so far; the heap (``heap[0]`` items in ``heap_v``/``heap_g``, effects'
-    positions ``pos``) and the streams' states carry over to the call that resumes. A
-    ticket is opened when the support stream's draw is under ``p_sup`` of the person's
-    stage after the move (one draw a person, in order, as ``rs.random(n)``).
+    Returns where it stopped (``n``: done) and the buys and moves written so far; the heap
+    (``heap[0]`` items in ``heap_v``/``heap_g``, effects' positions ``pos``) and the
+    streams' states carry over to the call that resumes.
     """
     n = len(stage)
     d = slot_edge.shape[1]
@@ -184,11 +182,10 @@ def _day_pass(
     buy_cause = np.int16(-1)
     room_b = len(b_who)
     room_t = len(t_who)
-    room_k = len(k_who)
     for i in range(i0, n):
-        if kb == room_b or kt == room_t or ks == room_k:  # full: grow, resume at i
+        if kb == room_b or kt == room_t:  # full: the caller grows the buffers, resumes at i
             heap[0] = h
-            return i, kb, kt, ks
+            return i, kb, kt
         if gen:  # the streams' uniforms, drawn here (NumPy's numbers, in order)
             ubi = _draw_f64(s_buy)
             ui = _draw_f32(s_move, half_move)
@@ -196,14 +193,6 @@ def _day_pass(
             ubi = ub[i]
             ui = u[i]
         s = stage[i]
-        usi = 0.0
-        ticket = False
-        if sup:  # a ticket if the person stays in s (changed below if they move)
-            usi = _draw_f64(s_sup)
-            ticket = usi < p_sup[s]
-            if ticket:
-                k_who[ks] = i
-                ks += 1
         ne = 0
         while h > 0 and heap_v[0] == i:  # pop this person's entries
             g = heap_g[0]
@@ -381,17 +370,11 @@ def _day_pass(
         t_v[kt] = v
         t_vf[kt] = val if modded else 1.0
         kt += 1
-        if sup and (usi < p_sup[dst[e]]) != ticket:  # the stage after the move decides
-            if ticket:
-                ks -= 1
-            else:
-                k_who[ks] = i
-                ks += 1
     heap[0] = h
-    return n, kb, kt, ks
+    return n, kb, kt
 
 
-def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add, tickets=None):
+def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
     """Today's purchases and moves in one compiled pass, or ``None`` (use the NumPy steps).
 
     Parameters
@@ -408,19 +391,12 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add, tickets=None)
         The day's effects, one per cause (see :func:`kernel.effect_groups`).
     mul, add : float32
         The fast path's slack on the probability of leaving a stage.
-    tickets : (numpy.random.Generator, ndarray), optional
-        The support stream and the ticket probability of each stage: when the uniforms are
-        drawn in the pass, the day's support tickets are drawn in it too (one draw a
-        person, against the stage after the move), as ``jit.below_table(rs.random(n), p,
-        stage after the moves)`` would.
 
     Returns
     -------
     ((who, v, value_factor, cause), (who, edge, cause, v), mover_value_factor) or None
         As :func:`kernel.buy_step` and :func:`kernel.transition_step` return them, and the
-        order-value factor of each mover (for orders made by a purchase move). With
-        ``tickets``, a fourth item: the people who open a ticket (sorted), or ``None`` when
-        the pass did not draw them (the caller draws them after the moves).
+        order-value factor of each mover (for orders made by a purchase move).
     """
     d = g.slot_edge.shape[1]
     if not (jit.ENABLED and g.n_edges > 0 and d < 8 and stage.dtype == np.int8):
@@ -439,16 +415,6 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add, tickets=None)
         return None
     if not jit._f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, sat_g):
         return None
-    sup_state = None
-    if tickets is not None and gen and len(tickets[1]) == g.n_stages:
-        sup_state = sfc64_state(tickets[0])
-    p_sup = tickets[1] if sup_state is not None else np.zeros(1)
-    sup = (
-        sup_state is not None,
-        sup_state[0] if sup_state is not None else np.zeros(4, np.uint64),
-        p_sup,
-        g.dst,
-    )
     n_e = max([len(gr[1]) for gr in groups], default=0)
     tables = np.ones((len(groups), n_e + 1))
     for k, gr in enumerate(groups):
@@ -466,7 +432,7 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add, tickets=None)
         stage, m, *arrays, gen, *states, np.zeros(0, np.float32) if sat_g is None else sat_g,
         mul, add,
         t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, t.a_edge, t.b_edge,
-        t.edge_cause.astype(np.int16), g.slot_edge, g.to_churn, *sup,
+        t.edge_cause.astype(np.int16), g.slot_edge, g.to_churn,
         idx, st, start, tables,
         np.array([bool((gr[1] != 1.0).any()) for gr in groups], dtype=np.bool_), buy_f,
         np.array([gr[3] for gr in groups], dtype=np.float64),
@@ -479,10 +445,10 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add, tickets=None)
     heap = np.array([_jit(_heap_start)(idx, start, pos, heap_v, heap_g)], dtype=np.int64)
     cap = min(n, 1024 + n // 32)  # a few percent buy or move on a day; doubled when full
     dtypes = (np.intp, np.float64, np.float64, np.int16, np.intp, np.intp, np.int16)
-    outs = [np.empty(cap, dtype=dt) for dt in (*dtypes, np.float64, np.float64, np.intp)]
-    i, kb, kt, ks = 0, 0, 0, 0
+    outs = [np.empty(cap, dtype=dt) for dt in (*dtypes, np.float64, np.float64)]
+    i, kb, kt = 0, 0, 0
     while True:
-        i, kb, kt, ks = _jit(_day_pass)(*args, heap, pos, heap_v, heap_g, i, kb, kt, ks, *outs)
+        i, kb, kt = _jit(_day_pass)(*args, heap, pos, heap_v, heap_g, i, kb, kt, *outs)
         if i >= n:
             break
         cap = min(n, 2 * cap) if cap < n else cap + 1
@@ -493,9 +459,4 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add, tickets=None)
     if gen:  # the streams move on as if NumPy had drawn the day's uniforms
         set_sfc64_state(ub, states[0], buy_state[1])
         set_sfc64_state(u, states[1], states[2])
-    if tickets is None:
-        return buys, moves, mover_vf
-    if sup_state is None:
-        return buys, moves, mover_vf, None
-    set_sfc64_state(tickets[0], *sup_state)
-    return buys, moves, mover_vf, outs[9][:ks].copy()
+    return buys, moves, mover_vf

@@ -198,8 +198,7 @@ def buys_and_moves(
     ub: np.ndarray | np.random.Generator,
     sat_g: np.ndarray | None,
     effects: list[Effect],
-    tickets: tuple[np.random.Generator, np.ndarray] | None = None,
-) -> tuple:
+) -> tuple[tuple, tuple, np.ndarray]:
     """Today's repeat purchases and moves under the day's person-level effects.
 
     ``u`` and ``ub`` are the day's transition (float32) and purchase (float64) uniforms, or
@@ -208,24 +207,20 @@ def buys_and_moves(
     Returns :func:`buy_step`'s and :func:`transition_step`'s results and the order-value
     factor of each mover. Compiled: one pass over the market (:mod:`lifesim.engine.jit_day`);
     otherwise the effects are combined and the two steps run in turn. Same numbers.
-    With ``tickets`` (the support stream and each stage's ticket probability), a fourth
-    item: the people who open a support ticket today if the pass drew them (against the
-    stage after the moves, as :func:`lifesim.engine.jit.below_table` would), else ``None``.
     """
     groups = effect_groups(effects)
     mul, add = np.float32(1 + _SLACK_REL), np.float32(_SLACK_ABS)
     n = len(stage)
     if n < jit_day.DRAW_IN_PASS_FROM:  # small: reading a stream's state costs more
         u, ub = _drawn(u, ub, n)
-    fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add, tickets)
+    fused = jit_day.buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add)
     if fused is not None:
         return fused
     u, ub = _drawn(u, ub, n)
     mods = _modifiers(groups, stage, g)
     buys = buy_step(t, stage, m, ub, mods)
     moves = transition_step(g, t, stage, m, u, sat_g, mods)
-    out = (buys, moves, value_factor(mods, moves[0]))
-    return out if tickets is None else (*out, None)
+    return buys, moves, value_factor(mods, moves[0])
 
 
 def _drawn(u, ub, n: int) -> tuple[np.ndarray, np.ndarray]:
