@@ -1901,3 +1901,43 @@ def test_the_flow_views_of_a_run_without_event_log_name_themselves_and_the_fix()
         with pytest.raises(NoEventLogError) as err:
             call()
         assert str(err.value) == name + tail
+
+
+def test_every_order_is_the_order_value_times_the_persons_spend():
+    # everyone buys every day; a constant order value of 10 times their drawn multiplier
+    scn = _one_stage(days=2, spend={"dist": "uniform", "low": 1.0, "high": 3.0})
+    scn["stages"]["a"]["buy"] = {"p": 1.0}
+    scn["market"]["size"] = 5
+    res = lifesim.simulate(scn, seed=1)
+    spend = res.people.spend.to_numpy()
+    assert ((spend >= 1) & (spend <= 3)).all() and len(set(spend.tolist())) == 5
+    pu = res.purchases.sort_values(["day", "person"])
+    np.testing.assert_allclose(pu.amount, 10 * np.tile(spend, 2), rtol=1e-6)  # spend: float32
+
+
+def test_the_recorder_adds_the_moves_of_one_day():
+    # arrivals and the day's moves are recorded in two calls on the same day
+    rec = Recorder(2, 2)
+    one = np.zeros(1, dtype=np.int8)
+    rec.on_moves(1, np.array([4, 5]), np.zeros(2, np.int8), np.ones(2, np.int8), -1)
+    rec.on_moves(1, np.array([6]), one, one, -1)
+    assert rec.moves.tolist() == [0, 3]
+
+
+def test_a_market_that_is_not_a_mapping_is_refused_with_a_hint_for_callables():
+    want = (
+        "initial: must be a mapping with 'stage' (one stage per person) and optionally "
+        "'propensity' and 'dropout', got "
+    )
+    with pytest.raises(lifesim.ConfigError) as err:
+        Simulation(chain(days=1), initial=["a", "b"])
+    assert str(err.value) == want + "list"
+
+    def state(seed):  # what a LogState is before it is called with a seed
+        return {"stage": ["a"]}
+
+    with pytest.raises(lifesim.ConfigError) as err:
+        Simulation(chain(days=1), initial=state)
+    assert str(err.value) == (
+        want + "function (a LogState is called with a seed: initial=state(seed))"
+    )
