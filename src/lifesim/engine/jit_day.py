@@ -38,37 +38,57 @@ DRAW_IN_PASS_FROM = 16_384
 
 
 @jit.inner
-def _next64(s):
-    """One SFC64 step on ``s = [a, b, c, counter]`` (in place); returns the output."""
-    a = s[0]
-    b = s[1]
-    c = s[2]
-    tmp = a + b + s[3]
-    s[3] += np.uint64(1)
-    s[0] = b ^ (b >> np.uint64(11))
-    s[1] = c + (c << np.uint64(3))
-    s[2] = ((c << np.uint64(24)) | (c >> np.uint64(40))) + tmp
-    return tmp
+def _sfc64(a, b, c, w):
+    """One SFC64 step on the state ``a, b, c, counter``, held in locals (registers).
+
+    Returns the output and the new state. The day's pass keeps its streams' states in locals
+    this way: a step then never waits for the memory of the step before.
+    """
+    tmp = a + b + w
+    c2 = ((c << np.uint64(24)) | (c >> np.uint64(40))) + tmp
+    return tmp, b ^ (b >> np.uint64(11)), c + (c << np.uint64(3)), c2, w + np.uint64(1)
+
+
+@jit.inner
+def _put(s, a, b, c, w):
+    """Write a state held in locals back into its array ``s = [a, b, c, counter]``."""
+    s[0] = a
+    s[1] = b
+    s[2] = c
+    s[3] = w
+
+
+@jit.inner
+def _as_f64(nxt):
+    """Turn a 64-bit output into a double in [0, 1) as ``Generator.random()`` does."""
+    return np.float64(nxt >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit.inner
+def _as_f32(bits):
+    """Turn 32 bits into a float32 as ``Generator.random(dtype=float32)`` does."""
+    return np.float32(bits >> np.uint64(8)) * np.float32(1.0 / 16777216.0)
 
 
 @jit.inner
 def _draw_f64(s):
-    """``Generator.random()``: one double in [0, 1)."""
-    return np.float64(_next64(s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    """``Generator.random()`` from the state array ``s`` (the pass inlines it)."""
+    nxt, a, b, c, w = _sfc64(s[0], s[1], s[2], s[3])
+    _put(s, a, b, c, w)
+    return _as_f64(nxt)
 
 
 @jit.inner
 def _draw_f32(s, buf):
-    """``Generator.random(dtype=float32)``: one float32; ``buf = [has half, half]``."""
+    """``Generator.random(dtype=float32)``; ``buf = [has half, half]`` (the pass inlines it)."""
     if buf[0] != 0:
         buf[0] = 0
-        x = np.uint64(buf[1])
-    else:
-        nxt = _next64(s)
-        buf[0] = 1
-        buf[1] = np.int64(nxt >> np.uint64(32))
-        x = nxt & np.uint64(0xFFFFFFFF)
-    return np.float32(x >> np.uint64(8)) * np.float32(1.0 / 16777216.0)
+        return _as_f32(np.uint64(buf[1]))
+    nxt, a, b, c, w = _sfc64(s[0], s[1], s[2], s[3])
+    _put(s, a, b, c, w)
+    buf[0] = 1
+    buf[1] = np.int64(nxt >> np.uint64(32))
+    return _as_f32(nxt & np.uint64(0xFFFFFFFF))
 
 
 def sfc64_state(rs: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
@@ -93,14 +113,17 @@ def set_sfc64_state(rs: np.random.Generator, words: np.ndarray, buf: np.ndarray)
 
 def _below_drawn(s, table, codes, out):
     k = 0
+    a, b, c, w = s[0], s[1], s[2], s[3]  # the state in locals, written back at the end
     for i in range(len(codes)):
-        u = _draw_f64(s)
-        c = codes[i]
-        if c < 0 or c >= len(table):
-            return -1
-        if u < table[c]:
+        nxt, a, b, c, w = _sfc64(a, b, c, w)
+        u = _as_f64(nxt)
+        code = codes[i]
+        if code < 0 or code >= len(table):
+            return -1  # (the caller leaves the stream untouched)
+        if u < table[code]:
             out[k] = i
             k += 1
+    _put(s, a, b, c, w)
     return k
 
 
@@ -182,13 +205,29 @@ def _day_pass(
     buy_cause = np.int16(-1)
     room_b = len(b_who)
     room_t = len(t_who)
+    # the streams' states in locals (written back on return): a step's result then never
+    # waits for the memory of the step before
+    by_a, by_b, by_c, by_w = s_buy[0], s_buy[1], s_buy[2], s_buy[3]
+    mv_a, mv_b, mv_c, mv_w = s_move[0], s_move[1], s_move[2], s_move[3]
+    m_has, m_half = half_move[0], half_move[1]
     for i in range(i0, n):
         if kb == room_b or kt == room_t:  # full: the caller grows the buffers, resumes at i
             heap[0] = h
+            _put(s_buy, by_a, by_b, by_c, by_w)
+            _put(s_move, mv_a, mv_b, mv_c, mv_w)
+            half_move[0], half_move[1] = m_has, m_half
             return i, kb, kt
         if gen:  # the streams' uniforms, drawn here (NumPy's numbers, in order)
-            ubi = _draw_f64(s_buy)
-            ui = _draw_f32(s_move, half_move)
+            nxt, by_a, by_b, by_c, by_w = _sfc64(by_a, by_b, by_c, by_w)
+            ubi = _as_f64(nxt)
+            if m_has != 0:  # a float32 is the low, then the high half of one step
+                m_has = 0
+                ui = _as_f32(np.uint64(m_half))
+            else:
+                nxt, mv_a, mv_b, mv_c, mv_w = _sfc64(mv_a, mv_b, mv_c, mv_w)
+                m_has = 1
+                m_half = np.int64(nxt >> np.uint64(32))
+                ui = _as_f32(nxt & np.uint64(0xFFFFFFFF))
         else:
             ubi = ub[i]
             ui = u[i]
@@ -371,6 +410,9 @@ def _day_pass(
         t_vf[kt] = val if modded else 1.0
         kt += 1
     heap[0] = h
+    _put(s_buy, by_a, by_b, by_c, by_w)
+    _put(s_move, mv_a, mv_b, mv_c, mv_w)
+    half_move[0], half_move[1] = m_has, m_half
     return n, kb, kt
 
 
