@@ -81,8 +81,13 @@ def test_a_lognormal_whose_draws_overflow_needs_a_max(capsys, here):
     refused(code, err, "segments.all.order_value", "overflow", "or a max")
     code, err = _validate(capsys, here, _with("segments.all.order_value", {**big, "max": 1e6}))
     assert code == 0, err
-    # a large but representable one is fine (exp(690 + 8.3) < 1.8e308)
-    ok = {"dist": "lognormal", "mu": 690, "sigma": 1}
+    # one whose draws are representable (exp(690 + 8.3) < 1.8e308) passes this rule; as an
+    # order value it is refused by the bound on money (sums of such orders overflow)
+    huge = {"dist": "lognormal", "mu": 690, "sigma": 1}
+    code, err = _validate(capsys, here, _with("segments.all.order_value", huge))
+    refused(code, err, "segments.all.order_value", "at most 1e+12 for one order")
+    assert "or a max" not in err
+    ok = {"dist": "lognormal", "mu": 20, "sigma": 1}  # mean exp(20.5) = 8e8
     assert _validate(capsys, here, _with("segments.all.order_value", ok))[0] == 0
 
 

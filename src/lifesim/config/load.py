@@ -17,7 +17,14 @@ from pydantic import ValidationError
 from lifesim import _limits
 from lifesim.config._booleans import bool_problems
 from lifesim.config.experiment import check_experiment
-from lifesim.config.scenario import NOT_ARRIVED, Distribution, Scenario, StrategySpec
+from lifesim.config.scenario import (
+    MAX_MONEY,
+    MONEY_BOUND,
+    NOT_ARRIVED,
+    Distribution,
+    Scenario,
+    StrategySpec,
+)
 from lifesim.errors import ConfigError
 
 __all__ = [
@@ -150,6 +157,81 @@ def dist_max(d: Distribution) -> float:
     if kind == "beta":
         return float(d.scale)
     return float(d.max) if d.max is not None else math.inf
+
+
+def _log_size(d: Distribution) -> tuple[float, str]:
+    """Natural log of a money distribution's size, and how it was read (for messages).
+
+    The size is its bound when it has one (a constant, a uniform's high, a beta's scale, a
+    max), else its mean (computed in logs: a huge mean does not overflow here).
+    """
+
+    def log(v: float) -> float:
+        return math.log(v) if v > 0 else -math.inf
+
+    kind = d.dist
+    if kind == "constant":
+        return log(d.value), f"value {d.value:g}"
+    if kind == "uniform":
+        return log(d.high), f"high {d.high:g}"
+    if kind == "beta":
+        return log(d.scale), f"scale {d.scale:g}"
+    if d.max is not None:
+        return log(d.max), f"max {d.max:g}"
+    if kind == "gamma":
+        size = log(d.shape) + log(d.scale)
+        return size, f"mean shape x scale = {_fmt_log(size)}"
+    if kind == "lognormal":
+        size = d.mu + d.sigma**2 / 2
+        return size, f"mean exp(mu + sigma^2/2) = {_fmt_log(size)}"
+    size = log(d.scale) - log(d.shape - 1) if d.shape > 1 else math.inf  # invgamma
+    return size, f"mean scale / (shape - 1) = {_fmt_log(size)}"
+
+
+def _fmt_log(size: float) -> str:
+    """Format ``exp(size)`` without overflowing (``1e+400`` stays readable)."""
+    if size < 700:
+        return f"{math.exp(size):.3g}"
+    return f"about 1e+{size / math.log(10):.0f}" if size < math.inf else "inf"
+
+
+def _check_money(scn: Scenario) -> list[tuple[str, str]]:
+    """Check that one order (order value x spend x tactic multipliers) is <= MAX_MONEY.
+
+    The tactics' multipliers above 1 are all counted (a person may be under every tactic at
+    once). The problem is reported at the largest factor's key path.
+    """
+    boosts = [
+        (f"tactics.{t}.order_value", math.log(tac.order_value), f"{tac.order_value:g}")
+        for t, tac in scn.tactics.items()
+        if tac.order_value > 1
+    ]
+    problems: list[tuple[str, str]] = []
+    for name, seg in scn.segments.items():
+        if any(
+            d.dist == "invgamma" and d.shape <= 1 and d.max is None
+            for d in (seg.order_value, seg.spend)
+        ):
+            continue  # an infinite mean: reported as such
+        parts = [
+            (f"segments.{name}.{key}", *_log_size(getattr(seg, key)))
+            for key in ("order_value", "spend")
+        ]
+        factors = parts + boosts
+        total = sum(f[1] for f in factors)
+        if not total > math.log(MAX_MONEY):
+            continue
+        path, _, what = max(factors, key=lambda f: f[1])
+        shown = [f"{p} {w}" for p, size, w in factors if size != 0 or p == parts[0][0]]
+        how = f" ({' x '.join(shown)})" if len(shown) > 1 else ""
+        problems.append(
+            (
+                path,
+                f"{what}: one order could reach {_fmt_log(total)}{how}; allowed: at most "
+                f"{MAX_MONEY:g} for one order ({MONEY_BOUND})",
+            )
+        )
+    return problems
 
 
 def _stage_ref(stages: Mapping[str, Any], name: str, path: str) -> list[tuple[str, str]]:
@@ -291,6 +373,7 @@ def _check_structure(scn: Scenario) -> tuple[list[tuple[str, str]], dict[str, fl
                         f"shape > 1, or a max (segments.{name}.{key}.max)",
                     )
                 )
+    problems += _check_money(scn)
     init = scn.market.initial
     if isinstance(init, str):
         problems += _stage_ref(stages, init, "market.initial")

@@ -22,6 +22,7 @@ __all__ = [
     "Execution",
     "EXECUTION_PRESETS",
     "OBJECTIVES",
+    "MAX_MONEY",
     "Probability",
     "Transition",
     "BuyRule",
@@ -82,10 +83,29 @@ def _positive(v: float) -> float:
     return v
 
 
+#: Largest amount of money one item may be: an order (order value x spend x the tactics'
+#: order-value multipliers), a cost per contact, month or redemption, a referral reward, a
+#: period's budget. Totals over a billion people and 87 years then stay far below float64's
+#: overflow (about 1.8e308), so revenue, cost and profit are never inf or NaN.
+MAX_MONEY = 1e12
+
+MONEY_BOUND = (
+    f"lifesim's bound on one amount of money ({MAX_MONEY:g}), so that revenue and cost totals "
+    "cannot overflow"
+)
+
+
+def _money(v: float) -> float:
+    v = _nonneg(v)
+    if v > MAX_MONEY:
+        raise ValueError(f"must be in [0, {MAX_MONEY:g}] ({MONEY_BOUND}), got {v:g}")
+    return v
+
+
 def _budget(v: float) -> float:
     if v == math.inf:
         raise ValueError("must be a finite number >= 0 (null: no limit), got inf")
-    return _nonneg(v)
+    return _money(v)
 
 
 def _finite(v: float) -> float:
@@ -149,6 +169,7 @@ def _at_least_one(v: float) -> float:
 
 Probability = Annotated[float, AfterValidator(_probability)]
 NonNegative = Annotated[float, AfterValidator(_nonneg)]
+Money = Annotated[float, AfterValidator(_money)]
 Positive = Annotated[float, AfterValidator(_positive)]
 NonNegativeInt = Annotated[int, AfterValidator(_nonneg_int)]
 PositiveInt = Annotated[int, AfterValidator(_positive_int)]
@@ -315,7 +336,9 @@ class Segment(_Strict):
     propensity : Distribution
         Distribution of the individual propensity multiplier ``m``.
     order_value : Distribution
-        Distribution of the amount of one order (times the person's ``spend``).
+        Distribution of the amount of one order (times the person's ``spend``). An order
+        (its bound, or its mean when unbounded, times the largest spend and the tactics'
+        ``order_value`` multipliers) may be at most :data:`MAX_MONEY`.
     non_target : float
         Share of people who never convert (propensity 0: DOMAIN.md's non-target refusal).
     satisfaction : float
@@ -478,6 +501,7 @@ class Campaign(_Strict):
         Multiplier on the boosted moves out of the target stage (>= 0).
     cost_per_contact : float
         Cost of one contact, charged to the budget; people are contacted while budget lasts.
+        At most :data:`MAX_MONEY`, as every amount of money.
     """
 
     every: PositiveInt = 7
@@ -486,7 +510,7 @@ class Campaign(_Strict):
     duration: PositiveInt = 2
     targets: list[str]
     boost: NonNegative = 1.5
-    cost_per_contact: NonNegative = 0.0
+    cost_per_contact: Money = 0.0
 
 
 class Budget(_Strict):
@@ -495,7 +519,7 @@ class Budget(_Strict):
     Attributes
     ----------
     per_period : float, optional
-        Money available per period; ``null`` means unlimited.
+        Money available per period (at most :data:`MAX_MONEY`); ``null`` means unlimited.
     period_days : int
         Length of a budget period in days (default 30, "monthly"). A last period cut short
         by the horizon gets a prorated budget.
@@ -556,11 +580,14 @@ class Satisfaction(_Strict):
 
 
 class Cost(_Strict):
-    """Cost of a tactic: per contact, per month (budget period) it is active, per redemption."""
+    """Cost of a tactic: per contact, per month (budget period) it is active, per redemption.
 
-    per_contact: NonNegative = 0.0
-    per_month: NonNegative = 0.0
-    per_redemption: NonNegative = 0.0
+    Each is at most :data:`MAX_MONEY`.
+    """
+
+    per_contact: Money = 0.0
+    per_month: Money = 0.0
+    per_redemption: Money = 0.0
 
 
 class PromoEffect(_Strict):
@@ -592,14 +619,15 @@ class Referral(_Strict):
     duration : int
         Days the referred person's effect lasts.
     reward : float
-        Cost per referral (paid from the budget, reserved at contact time).
+        Cost per referral (paid from the budget, reserved at contact time; at most
+        :data:`MAX_MONEY`).
     """
 
     p: Probability = 0.1
     from_stages: list[str] = Field(default_factory=lambda: ["awareness"])
     effect: dict[str, NonNegative] = Field(default_factory=dict)
     duration: PositiveInt = 14
-    reward: NonNegative = 0.0
+    reward: Money = 0.0
 
 
 class Tactic(_Strict):
