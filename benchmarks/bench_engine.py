@@ -15,6 +15,7 @@ Prints, in one run (ratios: the machine is shared and noisy):
     python benchmarks/bench_engine.py            # full run (a few minutes)
     python benchmarks/bench_engine.py --quick    # smaller sizes, for a smoke test
     python benchmarks/bench_engine.py --only marketing --marketing-sizes 2000 100000 1000000
+    python benchmarks/bench_engine.py --only breakdown   # where a marketing run's time goes
 """
 
 from __future__ import annotations
@@ -191,6 +192,80 @@ def marketing_rows(sizes: list[int], repeats: int, days: int = 365, jit_off: boo
             print(line)
 
 
+#: (label, module, owner or None, attribute): the parts of a run the breakdown times. A
+#: part inside another (a contact inside the strategy's day) counts in both.
+_PARTS = [
+    ("day pass (purchases, moves, effects)", "lifesim.engine.jit_day", None, "buys_and_moves"),
+    ("  effects grouped for the pass", "lifesim.engine.kernel", None, "effect_groups"),
+    ("offers: lapse and redeem", "lifesim.engine.offers", "OfferBook", "expire"),
+    ("", "lifesim.engine.offers", "OfferBook", "redeem"),
+    ("strategy's day (decide)", "lifesim.engine.marketing", "Marketing", "decide"),
+    ("  people_in (stage index)", "lifesim.engine.marketing", "MarketView", "people_in"),
+    ("    index sync (once a day)", "lifesim.engine.stage_index", "StageIndex", "sync"),
+    ("  contact", "lifesim.engine.contacts", "Contacts", "contact"),
+    ("    offer store merge", "lifesim.engine.jit_marketing", None, "merge_store"),
+    ("    stream draws (support, referral)", "lifesim.engine.jit_marketing", None, "draws_at"),
+    ("    referral pool count and picks", "lifesim.engine.jit_marketing", None, "count_in"),
+    ("", "lifesim.engine.jit_marketing", None, "nth_in"),
+]
+
+
+def breakdown_rows(n: int, days: int = 365) -> None:
+    """Where the time of a run goes: each part's seconds, calls and share, per strategy.
+
+    Each part is wrapped in a timer (about a microsecond a call more); the rows say what a
+    strategy adds to the bare engine, e.g. why a marketing run costs more than 1.5x one
+    without marketing.
+    """
+    import importlib
+
+    scn = lifesim.default_scenario()
+    lifesim.simulate(scn, seed=1, customers=2_000, days=days, strategy="stage_focused")
+    acc: dict[str, list[float]] = {}
+    originals = []
+    label = ""
+    for name, mod, owner, attr in _PARTS:
+        label = name or label
+        obj = importlib.import_module(mod)
+        obj = getattr(obj, owner) if owner else obj
+        fn = getattr(obj, attr)
+        originals.append((obj, attr, fn))
+
+        def timed(*a, _fn=fn, _key=label, **k):
+            t0 = time.perf_counter()
+            try:
+                return _fn(*a, **k)
+            finally:
+                slot = acc.setdefault(_key, [0.0, 0])
+                slot[0] += time.perf_counter() - t0
+                slot[1] += 1
+
+        setattr(obj, attr, timed)
+    try:
+        print(f"\nwhere the time goes: default scenario, {n:,} people x {days} days, no event log")
+        names = ("none", "kpi_focused", "stage_focused")
+        print(f"{'part':<40}" + "".join(f"{s:>16}" for s in names))
+        cols = {}
+        for s in (None, "kpi_focused", "stage_focused"):
+            acc.clear()
+            t0 = time.perf_counter()
+            lifesim.simulate(scn, seed=1, customers=n, days=days, record_events=False, strategy=s)
+            cols[s] = (time.perf_counter() - t0, {k: tuple(v) for k, v in acc.items()})
+        print(f"{'whole run (s)':<40}" + "".join(f"{cols[s][0]:>16.3f}" for s in cols))
+        for name, *_ in _PARTS:
+            if not name:
+                continue
+            cells = []
+            for s in cols:
+                t, k = cols[s][1].get(name, (0.0, 0))
+                cells.append(f"{t:>9.3f} {k:>6,}" if k else f"{'-':>16}")
+            print(f"{name:<40}" + "".join(cells))
+        print("(seconds and calls; a part inside another counts in both)")
+    finally:
+        for obj, attr, fn in originals:
+            setattr(obj, attr, fn)
+
+
 def compile_rows() -> None:
     """Compile time of the compiled loops: a fresh process with an empty cache, then again."""
     import subprocess
@@ -226,7 +301,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
     ap.add_argument("--repeats", type=int, default=3, help="best of this many runs per row")
     ap.add_argument(
-        "--only", choices=["engine", "kernel", "marketing", "compile"], help="print only this part"
+        "--only",
+        choices=["engine", "kernel", "marketing", "compile", "breakdown"],
+        help="print only this part",
     )
     ap.add_argument(
         "--jit-off", action="store_true", help="marketing rows also with LIFESIM_JIT=0 (NumPy)"
@@ -241,6 +318,8 @@ def main() -> None:
         return marketing_rows(msizes, args.repeats, jit_off=args.jit_off)
     if args.only == "compile":
         return compile_rows()
+    if args.only == "breakdown":
+        return breakdown_rows(max(msizes))
     sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000]
     n_simpy = 2_000 if args.quick else 10_000
     days = 365
