@@ -217,6 +217,9 @@ def look_stats(
     people = person_frame(
         res, exp, router.labels, router.assignment, lambda lo, hi: router.log.per_person(n, lo, hi)
     )
+    from lifesim.experiments.insim.run import check_arm_units
+
+    check_arm_units(exp, people)  # an arm with no people has nothing to read at a look
     inside = router.assignment >= 0
     arm = np.asarray(router.assignment, dtype=np.int64)[inside]
     labels = router.labels

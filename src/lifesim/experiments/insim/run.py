@@ -10,6 +10,7 @@ are not independent). An arm's run over the whole market is a plain rollout of i
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -204,6 +205,39 @@ def _start(initial: Any, seed: Any) -> Any:
     return initial(as_seed_sequence(seed)) if callable(initial) else initial
 
 
+def check_arm_units(exp: Experiment, data: pd.DataFrame) -> None:
+    """Refuse an arm that got no units: nothing could be compared for it.
+
+    Each arm gets ``round(share x units)`` units (the last the remainder), so a tiny share of a
+    small market or of a few regions gets none. The message names the arm, its share, the
+    units it got and what would give it some.
+    """
+    counts = data["arm"].value_counts()
+    n = len(data)
+    arms = exp.shares()
+    market = exp.design.unit == "market"
+    for label, share in arms.items():
+        if counts.get(label, 0) > 0:
+            continue
+        # enough units for every arm, whatever the rounding: share x n - (arms - 1) / 2 >= 1
+        need = math.ceil((1 + (len(arms) - 1) / 2) / share)
+        what = "regions" if market else "people in the experiment"
+        if market:
+            fix = f"more regions (experiment.design.clusters, at least {need} for this share)"
+        else:
+            fix = f"a larger market (at least {need:,} people in the experiment for this share)"
+        raise ConfigError(
+            [
+                (
+                    f"experiment.arms.{label}.share",
+                    f"arm {label!r} (share {share:g}) got 0 of the {n:,} {what} (share x "
+                    f"{n:,} = {share * n:.3g}, rounded to whole units), so it cannot be "
+                    f"compared with the others; give it a larger share or use {fix}",
+                )
+            ]
+        )
+
+
 def simulate_experiment(
     scn: Scenario, exp: Experiment, seed: SeedLike, initial: Any = None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, list[str]]]:
@@ -235,6 +269,7 @@ def simulate_experiment(
         df, dropped = _one_market(
             scn, exp, seed, lambda k: assign(k, shares, seed), shares, initial=initial
         )
+        check_arm_units(exp, df)
         return df, None, dropped
     if initial is not None:
         raise ConfigError(
@@ -249,6 +284,7 @@ def simulate_experiment(
         )
     k = exp.design.clusters
     cluster_arm = assign(k, shares, seed)
+    check_arm_units(exp, pd.DataFrame({"arm": np.array(list(exp.arms))[cluster_arm]}))
     seeds = spawn_seeds(seed, k)
     frames, dropped = [], {}
     sizes = np.full(k, n // k)
