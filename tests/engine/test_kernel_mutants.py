@@ -1873,6 +1873,9 @@ def test_arrivals_buy_once_with_values_from_their_own_stream():
     res = lifesim.simulate(scn, seed=seed)
     day = res.people["arrival_day"].to_numpy()
     new = np.flatnonzero(day >= 0)
+    # the number arriving each day: the run's "arrivals" stream, Poisson(per_day) per day
+    counts = stream(seed, "arrivals").poisson(3.0, 4)
+    assert np.bincount(day[new], minlength=4).tolist() == counts.tolist()
     assert len(new) >= 4 and new.tolist() == list(range(2, res.customers))
     rs = stream(seed, "arrival_orders")
     want = np.concatenate([10 + 20 * rs.random(int((day == d).sum())) for d in range(4)])
@@ -1941,3 +1944,34 @@ def test_a_market_that_is_not_a_mapping_is_refused_with_a_hint_for_callables():
     assert str(err.value) == (
         want + "function (a LogState is called with a seed: initial=state(seed))"
     )
+
+
+def _arriving(per_day=3.0):
+    return _one_stage(days=2) | {
+        "market": {
+            "size": 10,
+            "initial": "a",
+            "arrivals": {"per_day": per_day, "stage": "a", "purchase": False},
+        }
+    }
+
+
+def test_more_customers_scale_the_inflow_but_a_given_market_keeps_it():
+    # customers=20 doubles a market of 10, and its arrivals a day with it
+    sim = Simulation(_arriving(), customers=20, seed=0)
+    assert sim.scenario.market.size == 20 and sim.scenario.market.arrivals.per_day == 6.0
+    # a market given person by person keeps the scenario's inflow, whatever its size
+    sim = Simulation(_arriving(), initial={"stage": ["a"] * 20}, seed=0)
+    assert sim.scenario.market.size == 20 and sim.scenario.market.arrivals.per_day == 3.0
+
+
+def test_the_calendar_multiplies_the_days_repeat_orders_in_a_run():
+    # 2026-12-07 is a Monday: buy p 0.25 x 4 = 1 (everyone), Tuesday x 0 (nobody), Wednesday
+    # x 1: whoever's purchase draw of the day is below 0.25
+    cal = {"start": "2026-12-07", "day_of_week": {"Mon": 4.0, "Tue": 0.0}}
+    scn = _one_stage(days=3) | {"calendar": cal}
+    scn["market"]["size"] = 40
+    res = lifesim.simulate(scn, seed=3)
+    ub = stream(3, "purchase").random((3, 40))
+    by_day = [res.purchases.person[res.purchases.day == d].tolist() for d in range(3)]
+    assert by_day == [list(range(40)), [], np.flatnonzero(ub[2] < 0.25).tolist()]
