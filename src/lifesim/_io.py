@@ -303,6 +303,13 @@ def check_out_dir(
             "were changed since; it will not replace it even with --overwrite. Choose a new "
             "folder, or delete that folder yourself if you no longer need it"
         )
+    if changed == [MANIFEST]:
+        raise OutputPathError(
+            f"{_label(path, flag)}: manifest.json was edited after lifesim wrote it (its "
+            "manifest_checksum no longer matches), so lifesim cannot trust its list of files; "
+            "it will not replace the folder even with --overwrite. Move what you want to keep "
+            "out of it, or choose a new folder"
+        )
     if changed:
         what = ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
         verb = "was" if len(changed) == 1 else "were"

@@ -80,7 +80,7 @@ def test_an_own_file_listed_in_the_manifest_by_hand_is_kept(capsys, tmp_path, ru
     m = _manifest(run)
     m["files"] = sorted([*m["files"], "my_analysis.md"])
     (run / "manifest.json").write_text(json.dumps(m, indent=2))
-    _refused(capsys, tmp_path, run, "manifest.json was changed")
+    _refused(capsys, tmp_path, run, "manifest.json was edited", "cannot trust its list")
 
 
 def test_an_own_file_listed_with_the_manifest_checksum_removed_is_kept(capsys, tmp_path, run):
@@ -96,7 +96,7 @@ def test_notes_added_to_the_manifest_are_kept(capsys, tmp_path, run):
     m = _manifest(run)
     m["notes"] = "the run we showed the board"
     (run / "manifest.json").write_text(json.dumps(m, indent=2))
-    _refused(capsys, tmp_path, run, "manifest.json was changed")
+    _refused(capsys, tmp_path, run, "manifest.json was edited", "cannot trust its list")
 
 
 def test_a_reformatted_manifest_is_still_lifesims(capsys, run):
