@@ -1098,9 +1098,12 @@ def test_save_writes_the_run_folder(tmp_path):
     assert text.startswith('{\n  "lifesim_version": ')
     text = (out / "summary.json").read_text(encoding="utf-8")
     assert text.startswith('{\n  "scenario": "views",\n  "strategy": ')
-    for name in ("events", "purchases", "stage_counts", "people", "ledger", "tactics"):
+    for name in ("events", "purchases", "stage_counts", "people", "ledger", "tactics", "flows"):
         cols = pq.read_schema(out / f"{name}.parquet").names
         assert not [c for c in cols if c.startswith("__index")], name
+    flows = pd.read_parquet(out / "flows.parquet")
+    assert list(flows.columns) == ["from_stage", "to_stage", "cause", "moves"]
+    assert flows.moves.tolist() == res.flows().moves.tolist() and flows.moves.sum() > 0
     # with support: its table is written and listed
     sup = lifesim.simulate(
         chain(days=2, support={"agents": 1, "ticket_p": {"b": 0.5}}), seed=1
