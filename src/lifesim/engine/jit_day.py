@@ -284,22 +284,16 @@ def _day_pass(
                     mt = np.inf
                     mb = np.inf
                     break
-                f = 1.0 + (fmax[g, s] - 1.0) * sv
-                if f > 1.0:
-                    mt *= f
-                fb = 1.0 + (buy_f[g] - 1.0) * sv
-                if fb > 1.0:
-                    mb *= fb
+                mt *= max(1.0 + (fmax[g, s] - 1.0) * sv, 1.0)  # (branch-free)
+                mb *= max(1.0 + (buy_f[g] - 1.0) * sv, 1.0)
             mi = np.float64(m[i])
             gi = np.float64(sat_g[i]) if use_g else 0.0
-            act = not (gi >= -1.0)  # a negative churn factor (or NaN): no bound
-            if not act:
-                a_ = a_all[s] * mi + b_all[s]
-                c_ = a_churn[s] * mi + b_churn[s]
-                slack = 1e-4 * (abs(a_) + abs(gi) * abs(c_)) + 1e-8
-                act = ui < mt * (a_ + gi * c_ + slack) * (1.0 + 1e-4) + 1e-8
-            if not act:
-                act = ubi < np.float64(pb) * mb * (1.0 + 1e-6) + 1e-12
+            a_ = a_all[s] * mi + b_all[s]
+            c_ = a_churn[s] * mi + b_churn[s]
+            slack = 1e-4 * (abs(a_) + abs(gi) * abs(c_)) + 1e-8
+            act_t = ui < mt * (a_ + gi * c_ + slack) * (1.0 + 1e-4) + 1e-8
+            act_b = ubi < np.float64(pb) * mb * (1.0 + 1e-6) + 1e-12
+            act = (not (gi >= -1.0)) | act_t | act_b  # (a negative or NaN factor: no bound)
             if act:  # the exact factors, as the NumPy code combines them
                 modded = True
                 for j in range(d):
