@@ -1919,6 +1919,9 @@ def test_every_order_is_the_order_value_times_the_persons_spend():
     assert ((spend >= 1) & (spend <= 3)).all() and len(set(spend.tolist())) == 5
     pu = res.purchases.sort_values(["day", "person"])
     np.testing.assert_allclose(pu.amount, 10 * np.tile(spend, 2), rtol=1e-6)  # spend: float32
+    # a constant multiplier of 2 doubles every order
+    scn["segments"]["all"]["spend"] = {"dist": "constant", "value": 2.0}
+    assert lifesim.simulate(scn, seed=1).purchases.amount.tolist() == [20.0] * 10
 
 
 def test_the_recorder_adds_the_moves_of_one_day():
@@ -1978,3 +1981,9 @@ def test_the_calendar_multiplies_the_days_repeat_orders_in_a_run():
     ub = stream(3, "purchase").random((3, 40))
     by_day = [res.purchases.person[res.purchases.day == d].tolist() for d in range(3)]
     assert by_day == [list(range(40)), [], np.flatnonzero(ub[2] < 0.25).tolist()]
+
+
+def test_expected_path_refuses_a_market_with_arrivals():
+    with pytest.raises(ValueError) as err:
+        expected_path(_arriving())
+    assert str(err.value) == "expected_path needs a fixed market: no market.arrivals"
