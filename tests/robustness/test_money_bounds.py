@@ -145,3 +145,26 @@ def test_orders_at_the_bound_add_up_exactly(capsys, here):
     d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert d["purchases"] == 200
     assert d["revenue_total"] == 200 * MAX_MONEY
+
+
+def test_an_uncertain_range_reaching_past_the_bound_is_refused_by_validate(capsys, here):
+    # before: `validate` said OK and `compare --parameter-draws` failed at the first large draw
+    f = _scenario(
+        here,
+        budget={"per_period": 1000},
+        tactics={"t": {"stages": ["shop"], "order_value": 1.2}},
+        uncertain={
+            "budget.per_period": [100, 1e13],
+            "tactics.t.order_value": {"dist": "uniform", "low": 1, "high": 1e12},
+            "segments.all.order_value.value": [10, 100],  # 100 x 1.2: fine
+            "economics.margin": [0.2, 0.5],  # not money: untouched
+        },
+    )
+    code, err = run(capsys, "validate", f)
+    refused(code, err, "uncertain.budget.per_period: its largest value 1e+13", "[0, 1e+12]")
+    refused(code, err, "uncertain.tactics.t.order_value: its largest value 1e+12")
+    refused(code, err, "one order could reach 5e+13")
+    assert "segments.all.order_value.value" not in err and "margin" not in err
+    ok = _scenario(here, uncertain={"segments.all.order_value.value": [10, 1e12]})
+    code, err = run(capsys, "validate", ok)
+    assert code == 0, err

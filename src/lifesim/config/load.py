@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -294,7 +295,37 @@ def _check_uncertain(scn: Scenario) -> list[tuple[str, str]]:
             )
         elif isinstance(spec, list) and not spec[0] < spec[1]:
             problems.append((where, f"an interval [low, high] needs low < high, got {spec}"))
+        else:
+            problems += _uncertain_money(d, path, spec)
     return problems
+
+
+def _uncertain_money(d: dict, path: str, spec: Any) -> list[tuple[str, str]]:
+    """Refuse an uncertain range whose largest value breaks the bound on money.
+
+    Amounts only grow with the value drawn, so the largest one (an interval's high, a bounded
+    distribution's bound) decides; each draw is checked again when it is run.
+    """
+    high = spec[1] if isinstance(spec, list) else dist_max(spec)
+    if not math.isfinite(high):
+        return []
+    top = copy.deepcopy(d)
+    top.pop("uncertain", None)
+    cur = top
+    *keys, last = path.split(".")
+    for k in keys:
+        cur = cur[k]
+    if isinstance(cur[last], float) or not float(high).is_integer():
+        cur[last] = float(high)
+    else:
+        cur[last] = int(high)
+    try:
+        found = _check_money(Scenario.model_validate(top))
+    except ValidationError as exc:
+        found = [(p, m) for p, m in _format_pydantic(exc) if MONEY_BOUND in m]
+    return [
+        (f"uncertain.{path}", f"its largest value {high:g} would make {p}: {m}") for p, m in found
+    ]
 
 
 def arrivals_problem(size: int, per_day: float, days: int) -> str | None:
