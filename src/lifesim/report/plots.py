@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from lifesim._figure import subplots
 from lifesim.experiments import ComparisonResult
@@ -167,12 +167,19 @@ def incremental_figure(res: ComparisonResult) -> Figure:
             color = "tab:green" if r["ci_low"] > 0 else "tab:red" if r["ci_high"] < 0 else "0.4"
             ax.errorbar(r["estimate"], k, xerr=[[lo], [hi]], fmt="o", color=color, capsize=4)
         ax.axvline(0, color="k", lw=0.8)
+        # at most 5 ticks: six-digit amounts in a 5-inch panel otherwise run into each other
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
         ax.set_title(measure.replace("_", " "))
+        ax.set_xlabel(f"strategy - no marketing, {UNIT_LABELS['money']}", fontsize=9)
     axes[0].set_yticks(range(len(who)), who)
-    axes[0].invert_yaxis()
+    axes[0].set_ylim(max(len(who), 1) - 0.5, -0.5)  # first strategy on top, off the frame
     level = round(100 * (1 - res.alpha))
     name = "" if res.counterfactual.startswith("(") else f" ({res.counterfactual})"
-    fig.suptitle(f"Against no marketing{name}, same seeds; {level}% paired CIs")
+    fig.suptitle(
+        f"Against no marketing{name}, same seeds; {level}% paired CIs"
+        "\n(green: CI above 0, red: CI below 0, grey: CI includes 0)",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
