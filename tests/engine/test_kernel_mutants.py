@@ -1987,3 +1987,31 @@ def test_expected_path_refuses_a_market_with_arrivals():
     with pytest.raises(ValueError) as err:
         expected_path(_arriving())
     assert str(err.value) == "expected_path needs a fixed market: no market.arrivals"
+
+
+class _Progress:
+    """A progress display that records what it is told."""
+
+    def __init__(self):
+        self.calls = []
+
+    def begin(self, total, done):
+        self.calls.append(("begin", total, done))
+
+    def __call__(self, done, total):
+        self.calls.append((done, total))
+
+
+def test_a_run_tells_its_progress_the_days_and_names_itself(monkeypatch):
+    rec = _Progress()
+    lifesim.simulate(chain(days=3), seed=0, progress=rec)
+    assert rec.calls == [("begin", 3, 0), (1, 3), (2, 3), (3, 3)]
+    # progress=True: the display is made for "simulate <scenario name>", counting days
+    import lifesim._progress as progress_module
+
+    made = []
+    monkeypatch.setattr(
+        progress_module, "auto_progress", lambda label, unit: made.append((label, unit)) or rec
+    )
+    lifesim.simulate(chain(days=1), seed=0, progress=True)
+    assert made == [("simulate chain", "days")]
