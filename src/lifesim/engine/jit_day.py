@@ -410,6 +410,46 @@ def _day_pass(
     return n, kb, kt
 
 
+_FACTORS: dict[tuple, tuple | None] = {}  # the groups' factor tables, by what they are made of
+
+
+def _group_factors(g, groups) -> tuple | None:
+    """Return the day's groups' factor tables for the pass (``None``: a factor is < 0).
+
+    ``tables`` (edge factors, padded with a factor 1), whether each group has edge factors,
+    buy and value factors, cause codes, and each group's largest edge factor per stage. They
+    depend only on the groups' causes and factors (the same from day to day while the same
+    tactics are in force), so they are kept, not rebuilt each day.
+    """
+    key = (
+        g.slot_edge.tobytes(),
+        g.slot_edge.shape,
+        *((gr[0], gr[1].tobytes(), gr[2], gr[3]) for gr in groups),
+    )
+    if key in _FACTORS:
+        return _FACTORS[key]
+    n_e = max([len(gr[1]) for gr in groups], default=0)
+    tables = np.ones((len(groups), n_e + 1))
+    for k, gr in enumerate(groups):
+        tables[k, : len(gr[1])] = gr[1]
+    buy_f = np.array([gr[2] for gr in groups], dtype=np.float64)
+    out = None
+    if not ((tables < 0).any() or (buy_f < 0).any()):
+        edges = np.where(g.slot_edge >= 0, g.slot_edge, n_e)
+        out = (
+            tables,
+            np.array([bool((gr[1] != 1.0).any()) for gr in groups], dtype=np.bool_),
+            buy_f,
+            np.array([gr[3] for gr in groups], dtype=np.float64),
+            np.array([gr[0] for gr in groups], dtype=np.int16),
+            tables[:, edges].max(axis=2) if groups else np.ones((0, g.n_stages)),
+        )
+    if len(_FACTORS) >= 256:  # a long session of many scenarios: start again
+        _FACTORS.clear()
+    _FACTORS[key] = out
+    return out
+
+
 def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
     """Today's purchases and moves in one compiled pass, or ``None`` (use the NumPy steps).
 
@@ -451,28 +491,20 @@ def buys_and_moves(g, t, stage, m, u, ub, sat_g, groups, mul, add):
         return None
     if not jit._f32(m, t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, sat_g):
         return None
-    n_e = max([len(gr[1]) for gr in groups], default=0)
-    tables = np.ones((len(groups), n_e + 1))
-    for k, gr in enumerate(groups):
-        tables[k, : len(gr[1])] = gr[1]
-    buy_f = np.array([gr[2] for gr in groups], dtype=np.float64)
-    if (tables < 0).any() or (buy_f < 0).any():  # the bounds assume factors >= 0
+    factors = _group_factors(g, groups)
+    if factors is None:  # a negative factor: the bounds assume factors >= 0
         return None
     start = np.zeros(len(groups) + 1, dtype=np.int64)
     start[1:] = np.cumsum([len(gr[4]) for gr in groups])
     idx = np.concatenate([np.zeros(0, np.intp)] + [gr[4] for gr in groups]).astype(np.intp)
     st = np.concatenate([np.zeros(0, np.float32)] + [gr[5] for gr in groups]).astype(np.float32)
-    edges = np.where(g.slot_edge >= 0, g.slot_edge, n_e)
-    fmax = tables[:, edges].max(axis=2) if groups else np.ones((0, g.n_stages))
+    tables, has_edge, buy_f, val_f, codes, fmax = factors
     args = (
         stage, m, *arrays, gen, *states, np.zeros(0, np.float32) if sat_g is None else sat_g,
         mul, add,
         t.a_all, t.b_all, t.a_churn, t.b_churn, t.buy_a, t.buy_b, t.a_edge, t.b_edge,
         t.edge_cause.astype(np.int16), g.slot_edge, g.to_churn,
-        idx, st, start, tables,
-        np.array([bool((gr[1] != 1.0).any()) for gr in groups], dtype=np.bool_), buy_f,
-        np.array([gr[3] for gr in groups], dtype=np.float64),
-        np.array([gr[0] for gr in groups], dtype=np.int16), fmax,
+        idx, st, start, tables, has_edge, buy_f, val_f, codes, fmax,
     )  # fmt: skip
     n = len(stage)
     pos = np.zeros(max(len(groups), 1), dtype=np.int64)
