@@ -54,3 +54,16 @@ def test_stage_codes_work_like_names(global_seed):
 def test_a_bad_initial_state_names_the_key_and_what_is_allowed(state, message):
     with pytest.raises(lifesim.ConfigError, match=message):
         lifesim.simulate(None, days=5, initial=state)
+
+
+@pytest.mark.parametrize("key", ["spend", "propensity", "dropout"])
+@pytest.mark.parametrize("value", [1e300, 1e13, float("inf")])
+def test_huge_multipliers_in_an_initial_state_are_refused_naming_the_person(key, value):
+    """A multiplier past 1e12 would become inf in the float32 arrays (or overflow money)."""
+    state = {"stage": ["retention", "retention", "retention"], key: [1.0, value, 2.0]}
+    msg = rf"{key} must be finite .* at most 1e\+12 .* for person 1"
+    with pytest.raises(ValueError, match=msg):
+        lifesim.simulate(customers=3, days=2, seed=1, initial=state)
+    state[key] = [1.0, 1e12, 2.0]  # the bound itself is allowed
+    res = lifesim.simulate(customers=3, days=2, seed=1, initial=state)
+    assert np.isfinite(res.revenue_total)

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import special
 
 from lifesim.config import Scenario
-from lifesim.config.scenario import NOT_ARRIVED, Distribution
+from lifesim.config.scenario import MAX_MONEY, NOT_ARRIVED, Distribution
 from lifesim.model.graph import StageGraph
 
 __all__ = ["Population", "sample_dist", "dist_ppf"]
@@ -284,8 +284,14 @@ class Population:
             v = np.asarray(state[key], dtype=np.float64)
             if v.shape != (n,):
                 raise ValueError(f"initial state: {key} has shape {v.shape}; expected ({n},)")
-            if not np.isfinite(v).all() or (v < 0).any():
-                raise ValueError(f"initial state: {key} must be finite and >= 0")
+            bad = ~(np.isfinite(v) & (v >= 0) & (v <= MAX_MONEY))  # (NaN is bad too)
+            if bad.any():
+                at = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"initial state: {key} must be finite and >= 0, at most {MAX_MONEY:g} (a "
+                    f"multiplier; larger ones overflow the float32 arrays and money totals), "
+                    f"got {v[at]:g} for person {at}"
+                )
             getattr(self, attr)[:n] = v
         self.stage[:n] = codes
         self.initial_stage[:n] = codes
