@@ -434,7 +434,7 @@ def _seal(tmp: Path) -> None:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for a few steps that must not be cut in two; deliver them after.
+    """Hold Ctrl-C, SIGTERM and SIGHUP for steps that must not be cut in two; deliver them after.
 
     Replacing an earlier run folder takes two renames; a signal between them would leave the
     old folder hidden beside a missing one. (Only the main thread can do this; elsewhere the
@@ -443,8 +443,9 @@ def _signals_held() -> Iterator[None]:
     held: list[int] = []
     old = {}
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            old[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                old[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
     except ValueError:  # not the main thread
         pass
     try:

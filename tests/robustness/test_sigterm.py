@@ -137,3 +137,25 @@ def test_the_callers_sigterm_handler_is_restored(capsys):
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def test_sighup_when_the_terminal_closes_stops_like_sigterm(tmp_path):
+    """SIGHUP (the terminal closed): exit 129, one line naming it, no temporary folder."""
+    out = tmp_path / "run"
+    proc = _lifesim(
+        "simulate", "--no-progress", "--customers", "300000", "--out", out, cwd=tmp_path
+    )
+    seen = False
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(n.startswith(".run.") and n.endswith(".tmp") for n in _hidden(tmp_path)):
+            seen = True
+            proc.send_signal(signal.SIGHUP)
+            break
+        time.sleep(0.001)
+    assert seen, "the run ended before its temporary folder was seen"
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 129, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("terminated: ") and "(SIGHUP)" in err
+    assert _hidden(tmp_path) == [] and not out.exists()

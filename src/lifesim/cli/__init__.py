@@ -72,11 +72,16 @@ INTERRUPTED = (
 
 
 TERMINATED = (
-    "stopped by a termination signal (SIGTERM) before the end; nothing half-written was kept "
+    "stopped by a termination signal ({name}) before the end; nothing half-written was kept "
     "(outputs are written atomically at the end), and files from earlier runs are unchanged"
 )
-_TERM_EXIT = 128 + signal.SIGTERM  # 143, the status a shell reports for a command killed so
-_TERMINATED = [False]  # SIGTERM arrived during this command
+#: Signals that stop a command as Ctrl-C does (cleaning up): SIGTERM (``kill``, ``timeout``)
+#: and, where it exists, SIGHUP (the terminal closed). Exit status 128 + the signal's number
+#: (143, 129), what a shell reports for a command killed so.
+TERM_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+_TERMINATED = [0]  # the termination signal that arrived during this command (0: none)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -116,8 +121,8 @@ def _on_ctrl_c(signum: int, frame: object) -> None:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM (``kill``, ``timeout``): stop as on Ctrl-C, so temporary outputs are removed."""
-    _TERMINATED[0] = True
+    """SIGTERM or SIGHUP: stop as on Ctrl-C, so temporary outputs are removed."""
+    _TERMINATED[0] = int(signum)
     _progress.interrupt()
     raise _Terminated
 
@@ -125,8 +130,8 @@ def _on_sigterm(signum: int, frame: object) -> None:
 def _run(argv: list[str] | None) -> int:
     """Run the app; turn every failure into an exit code and a one-paragraph message."""
     _progress.interrupt(False)
-    _TERMINATED[0] = False
-    handlers = {signal.SIGINT: _on_ctrl_c, signal.SIGTERM: _on_sigterm}
+    _TERMINATED[0] = 0
+    handlers = {signal.SIGINT: _on_ctrl_c, **{sig: _on_sigterm for sig in TERM_SIGNALS}}
     old = {}
     try:
         for sig, handler in handlers.items():
@@ -141,16 +146,16 @@ def _run(argv: list[str] | None) -> int:
         for sig, handler in old.items():
             signal.signal(sig, handler)
     if _TERMINATED[0] and rc in (0, 130):
-        # stopped by SIGTERM: the interrupted-message path said "interrupted"; say why
-        rc = _TERM_EXIT
+        # stopped by SIGTERM/SIGHUP: the interrupted-message path said "interrupted"; say why
+        rc = 128 + _TERMINATED[0]
     return rc
 
 
 def _interrupted() -> int:
-    """Say why the command stopped early; return its exit status (130 Ctrl-C, 143 SIGTERM)."""
+    """Say why the command stopped early; return its exit status (130 Ctrl-C, 128 + signal)."""
     if _TERMINATED[0]:
-        _say("terminated", TERMINATED)
-        return _TERM_EXIT
+        _say("terminated", TERMINATED.format(name=signal.Signals(_TERMINATED[0]).name))
+        return 128 + _TERMINATED[0]
     _say("interrupted", INTERRUPTED)
     return 130
 
@@ -225,8 +230,8 @@ def main(argv: list[str] | None = None) -> None:
 
     Exit status: 0 success, 2 bad input (a message naming the problem, no traceback),
     1 an environment failure (full disk, out of memory) or a bug, 130 interrupted (Ctrl-C),
-    143 terminated (SIGTERM, e.g. ``kill`` or ``timeout``); either way no temporary output is
-    left behind.
+    143 terminated (SIGTERM, e.g. ``kill`` or ``timeout``), 129 hung up (SIGHUP, the terminal
+    closed); either way no temporary output is left behind.
     ``LIFESIM_DEBUG=1`` shows tracebacks.
     """
     code = _run(argv)
