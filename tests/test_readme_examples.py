@@ -126,3 +126,39 @@ def test_readme_block_runs_as_written(block, example_data, tmp_path, monkeypatch
         assert out.strip() or "--out" in args, f"{line}: no output"
         if "--out" in args:  # what the line says it writes is there
             assert (work / args[args.index("--out") + 1]).exists(), line
+
+
+def _ab_conventions_paragraph() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("Conventions (all printed with the results)")
+    return " ".join(text[start : text.index("\n\n", start)].split())
+
+
+# method -> what `ab analyze` prints for it (its "Methods" and "Conventions" lines)
+AB_METHODS = {
+    "pooled two-proportion z-test": "two-proportion z-test (pooled SE under H0",
+    "Farrington-Manning": "abs CI: Farrington-Manning score interval",
+    "Koopman": "rel CI: Koopman score interval of the risk ratio",
+    "Welch t-test": "Welch t-test",
+    "delta method on the log ratio": "rel CI: delta method on log ratio of means",
+    "CUPED with theta pooled over all arms": "cov/var over all units of all arms",
+    "ratios of sums by the delta method at the unit level": "ratio of sums, delta method",
+    "flagged at p < 0.001": "(flag if p < 0.001)",
+}
+
+
+def test_the_readme_names_the_methods_ab_analyze_prints(example_data, monkeypatch, capsys):
+    """The README's A/B conventions are those of the output (it once said 'Wald CI' and
+    'log-risk-ratio CI' for proportions, which print score intervals)."""
+    from lifesim.cli import _run
+
+    readme = _ab_conventions_paragraph()
+    monkeypatch.chdir(example_data)
+    args = "ab analyze experiment.csv --arm variant --control control --proportion converted"
+    args += " --mean revenue --covariate revenue=pre_revenue --ratio clicks/sessions"
+    assert _run(args.split()) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for said, printed in AB_METHODS.items():
+        assert said in readme, said
+        assert printed in out, printed
+    assert "Wald" not in readme and "log-risk-ratio" not in readme
