@@ -319,3 +319,12 @@ def test_cli_compare_prints_the_decision_first_and_saves_it(tmp_path):
     assert saved.startswith("DECISION SUMMARY\n") and r.stdout.startswith(saved)
     assert max(len(line) for line in saved.splitlines()) <= 100
     assert "lifesim compare: scenario 'default'" in r.stdout  # the tables follow
+
+
+def test_the_glossary_states_p_values_and_holm_correctly():
+    """A p-value is computed assuming no real difference (not the chance that one is real), the
+    tests are two-sided, and Holm bounds the family-wise error rate (at most alpha, not exactly)."""
+    p = GLOSSARY["pvalue"][1]
+    assert p.startswith("If there were no real difference, the probability of a difference")
+    assert "either direction" in p and "not the probability that the difference is real" in p
+    assert "at or below 5%" in GLOSSARY["holm"][1]

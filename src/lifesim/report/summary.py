@@ -77,13 +77,14 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     ),
     "pvalue": (
         "p-value",
-        "The probability of a difference at least this large if there were no real "
-        "difference. Small values (below 0.05) mean the difference is unlikely to be noise.",
+        "If there were no real difference, the probability of a difference at least this "
+        "large in either direction (two-sided tests). Small values (below 0.05) mean noise "
+        "alone would rarely give it; it is not the probability that the difference is real.",
     ),
     "holm": (
         "Holm adjustment",
         "A correction of p-values when several pairs are compared at once, so that the chance "
-        "of any false 'significant' stays at 5%.",
+        "of any false 'significant' among them stays at or below 5%.",
     ),
     "pp": (
         "pp (percentage points)",
