@@ -95,14 +95,13 @@ def _index_contacts(days, day_of, last_snap, last, rank):
 def _recent_mask(days, day_of, upto, out):
     """OR of the day maps of days after ``upto`` into ``out``; False if there are none."""
     any_recent = False
+    for w in range(len(out)):  # (plain loops: a slice copy here took seconds to compile)
+        out[w] = 0
     for s in range(len(day_of)):
         if day_of[s] > upto:
-            if not any_recent:
-                out[:] = days[s]
-                any_recent = True
-            else:
-                for w in range(len(out)):
-                    out[w] |= days[s, w]
+            any_recent = True
+            for w in range(len(out)):
+                out[w] |= days[s, w]
     return any_recent
 
 
