@@ -80,14 +80,21 @@ def decision_map_figure(res: SweepResult) -> Figure:
 def tornado_figure(res: SweepResult) -> Figure:
     """Draw the pair's difference at each parameter's low and high end, widest swing on top."""
     t = res.tornado.iloc[::-1]
-    fig, ax = subplots(figsize=(8, 0.5 * len(t) + 1.5))
+    fig, ax = subplots(figsize=(9, 0.6 * len(t) + 1.7))
     y = np.arange(len(t))
-    ax.barh(y, t["at_low"], color="tab:blue", alpha=0.7, label="at the low end")
-    ax.barh(y, t["at_high"], color="tab:orange", alpha=0.7, label="at the high end")
+    # side by side, not on top of each other: a low end of the same sign as the high end
+    # but smaller was hidden under (blended into) the high end's bar
+    ax.barh(y + 0.2, t["at_low"], height=0.38, color="tab:blue", label="at the low end")
+    ax.barh(y - 0.2, t["at_high"], height=0.38, color="tab:orange", label="at the high end")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, t["param"])
-    ax.set(xlabel=f"{res.pair[0]} - {res.pair[1]} ({res.objective})", title="Tornado")
-    ax.legend()
+    a, b = res.pair
+    ax.set(
+        xlabel=f"{a} - {b} ({res.objective}, mean over the points)",
+        title=f"Tornado: {a} - {b} on {res.objective} at each parameter's low and high end",
+    )
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # off the bars
     fig.tight_layout()
     return fig
 
