@@ -97,13 +97,16 @@ def _unused_panels(res: CalibrationResult) -> list:
             ax.legend()
 
         panels.append(plot_inflow)
+    calendar = getattr(res.scenario, "calendar", None)
     for season in res.seasonality:
         if season.identified:
-            panels.append(lambda ax, f=season: _plot_season(ax, f))
+            key = "day_of_week" if season.kind == "day_of_week" else "month"
+            written = bool(getattr(calendar, key, None))
+            panels.append(lambda ax, f=season, w=written: _plot_season(ax, f, w))
     return panels
 
 
-def _plot_season(ax, f) -> None:  # noqa: ANN001
+def _plot_season(ax, f, written: bool) -> None:  # noqa: ANN001
     t = f.table
     x = np.arange(len(t))
     ax.bar(x, t["multiplier"], color="tab:blue", alpha=0.7)
@@ -113,7 +116,8 @@ def _plot_season(ax, f) -> None:  # noqa: ANN001
     name = "Day-of-week" if f.kind == "day_of_week" else "Yearly"
     ax.set(
         ylabel="x mean purchase rate (95% CI)",
-        title=f"{name} seasonality (p = {f.p_value:.2g}; in the scenario's calendar)",
+        title=f"{name} seasonality (test of none p = {f.p_value:.2g}; "
+        + ("in the scenario's calendar)" if written else "not written to the scenario)"),
     )
 
 
@@ -151,7 +155,22 @@ def holdout_figure(res: CalibrationResult) -> Figure:
 
 
 def _table(res: CalibrationResult) -> str:
-    return df_html(res.to_pandas())
+    """Return the fitted parameters as a table.
+
+    A fit that did not converge says so instead of showing its last values (a Gamma-Gamma fit
+    that wandered off showed q as a 31-digit number).
+    """
+    t = res.to_pandas()
+    failed = {
+        model
+        for model, fit in (("Gamma-Gamma (spend)", res.spend),)
+        if fit is not None and not fit.converged
+    }
+    bad = t["model"].isin(failed)
+    t["estimate"] = t["estimate"].astype(object)
+    t.loc[bad, "estimate"] = "did not converge"
+    t.loc[bad, ["se", "lower", "upper"]] = np.nan
+    return df_html(t)
 
 
 def _revenue(chk) -> str:  # noqa: ANN001
