@@ -49,3 +49,12 @@ def test_the_manifest_records_the_command_and_the_versions(tmp_path):
     assert m["command"].startswith("lifesim simulate --customers 300")
     assert set(m["packages"]) >= {"numpy", "pandas", "scipy", "scikit-learn"}
     assert m["python"].count(".") == 2
+
+
+def test_churn_score_names_the_model_flag_when_the_model_file_is_missing(tmp_path):
+    data = tmp_path / "tx.csv"
+    data.write_text("customer_id,date,amount\n1,2020-01-01,5\n", encoding="utf-8")
+    missing = tmp_path / "nomodel.skops"
+    r = run("churn", "score", str(data), "--model", str(missing))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"--model: no such file: '{missing}'" in r.stderr and "churn train" in r.stderr

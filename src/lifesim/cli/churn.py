@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from lifesim._io import check_out_file
-from lifesim.cli._common import Format, emit, print_json, progress_bar, stderr
+from lifesim.cli._common import Format, emit, fail, print_json, progress_bar, stderr
 from lifesim.errors import DataError
 
 __all__ = ["app", "evaluate", "train", "score"]
@@ -302,6 +302,11 @@ def score(
     if out is not None:
         check_out_file(out, overwrite=overwrite, inputs=[data, events, model])
 
+    if not model.exists():  # named by its flag, like the model file's other problems
+        fail(
+            f"--model: no such file: {str(model)!r}; give the .skops file that "
+            "`lifesim churn train ... --out FILE` wrote"
+        )
     trained = TrainedChurnModel.load(model)
     if trained.snapshot:
         ds = read_snapshot(data, label=None, id=id_col or trained.meta.get("snapshot_id"), sep=sep)
