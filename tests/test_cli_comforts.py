@@ -58,3 +58,32 @@ def test_churn_score_names_the_model_flag_when_the_model_file_is_missing(tmp_pat
     r = run("churn", "score", str(data), "--model", str(missing))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"--model: no such file: '{missing}'" in r.stderr and "churn train" in r.stderr
+
+
+def _leaf_commands(cmd, path=()):
+    """(name, option flags) of every command of the CLI, sub-commands included."""
+    if getattr(cmd, "commands", None):
+        for name, sub in cmd.commands.items():
+            yield from _leaf_commands(sub, (*path, name))
+    else:
+        yield " ".join(path), {o for p in cmd.params for o in getattr(p, "opts", ())}
+
+
+def test_the_readme_names_the_commands_without_format_json():
+    """The README once said every command has `--format json`; two have no results to give."""
+    import re
+    from pathlib import Path
+
+    import typer
+
+    from lifesim.cli import app
+
+    without = sorted(
+        n for n, opts in _leaf_commands(typer.main.get_command(app)) if "--format" not in opts
+    )
+    assert without == ["datasets get", "validate"]
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
+    m = re.search(r"`--format json` for scripts \(all but ([^)]*)\)", text)
+    assert m, "the README's small comforts no longer say which commands lack --format json"
+    assert sorted(re.findall(r"`([^`]+)`", m.group(1))) == without
