@@ -14,7 +14,8 @@ dropped silently:
   takes about two minutes): named in ``NEEDS_OTHER_RUN``.
 
 Other README commands (``lifesim compare``, ``simulate``, ``sweep``...) are run elsewhere
-(tests/test_cli.py) on smaller inputs; the README's Python blocks are not run here.
+(tests/test_cli.py) on smaller inputs. The README's Python blocks are run here with smaller
+sizes (``SHRINK``), and their ``x  # col, col, ...`` comments are checked against x's columns.
 """
 
 from __future__ import annotations
@@ -162,3 +163,53 @@ def test_the_readme_names_the_methods_ab_analyze_prints(example_data, monkeypatc
         assert said in readme, said
         assert printed in out, printed
     assert "Wald" not in readme and "log-risk-ratio" not in readme
+
+
+# The README's Python blocks, run as written except for their sizes (a 100,000-person run and a
+# 20-replication comparison of 20,000 people belong in a notebook, not in the test suite).
+SHRINK = {
+    "customers=100_000)": "customers=2_000, days=30)",
+    "replications=20, seed=1, jobs=2)": "replications=2, seed=1, jobs=1, customers=500, days=30)",
+    "replications=4,": "replications=2,",
+}
+COLUMNS = re.compile(r"^(\w[\w.]*(?:\(\))?)\s+#\s*(\w+(?:, \w+)+)\s*$")
+
+
+def _python_blocks() -> list[tuple[int, str]]:
+    text = README.read_text(encoding="utf-8")
+    return [
+        (text.count("\n", 0, m.start()) + 1, m.group(1))
+        for m in re.finditer(r"^```python\n(.*?)^```", text, re.M | re.S)
+    ]
+
+
+def test_the_readme_has_python_blocks_and_every_shrink_applies():
+    code = "".join(block for _, block in _python_blocks())
+    assert len(_python_blocks()) >= 2
+    for old in SHRINK:
+        assert old in code, f"the README no longer has {old!r}: update SHRINK"
+
+
+@pytest.mark.parametrize(
+    "block", [b for _, b in _python_blocks()], ids=[f"line-{n}" for n, _ in _python_blocks()]
+)
+def test_readme_python_block_runs_and_its_column_comments_hold(block, tmp_path, monkeypatch):
+    """Each block runs (smaller) and a line `x  # a, b, c` names x's first columns."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    monkeypatch.chdir(tmp_path)  # the sankey's flows.png lands here
+    for old, new in SHRINK.items():
+        block = block.replace(old, new)
+    env: dict = {}
+    checks = []
+    for line in block.splitlines():
+        m = COLUMNS.match(line.strip())
+        if m:
+            checks.append((m.group(1), m.group(2).split(", ")))
+    exec(compile(block, "README.md", "exec"), env)  # noqa: S102 - the README's own code
+    for expr, cols in checks:
+        got = list(eval(expr, env).columns)  # noqa: S307
+        assert got[: len(cols)] == cols, (expr, got)
+    assert checks  # the README documents some columns this way
