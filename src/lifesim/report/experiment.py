@@ -93,6 +93,14 @@ def estimate_vs_truth_figure(res: ExperimentResult):  # noqa: ANN201 - matplotli
         ax.set_yticklabels([f"{r.arm} ({r.method})" for r in sub.itertuples(index=False)])
         ax.set_ylim(-0.6, len(sub) - 0.2)
         ax.set_title(f"{metric}: estimate and CI (dot) vs truth (diamond)", fontsize=9)
+        controls = ", ".join(dict.fromkeys(sub["control"].astype(str)))
+        ax.set_xlabel(f"effect on {metric}: arm - {controls}", fontsize=8)
+    level = round(100 * (1 - res.experiment.alpha))
+    fig.suptitle(
+        f"{level}% CIs of the estimates (red: misses the true effect); "
+        "true effect +/- 1.96 truth_se",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 
