@@ -48,6 +48,10 @@ def test_funnel_figure_bars_are_the_funnel_table(res):
         heights = [b.get_height() for b in c]
         assert heights == pytest.approx(res.funnel.loc[s].tolist()), s
     assert [t.get_text() for t in ax.get_xticklabels()] == list(res.funnel.columns)
+    # shares of the market, on the whole 0-100% scale, averaged over the replications
+    assert ax.get_ylim() == (0, 1) and ax.get_ylabel() == "share of the market ever in the stage"
+    assert ax.get_title().endswith(f"(mean of {res.replications} replications)")
+    assert ax.yaxis.get_major_formatter()(0.5, 0) == "50%"
     plt.close(fig)
 
 

@@ -74,8 +74,13 @@ def funnel_figure(res: ComparisonResult) -> Figure:
     for k, s in enumerate(f.index):
         ax.bar(x + k * w - 0.4 + w / 2, f.loc[s].to_numpy(), width=w, label=s)
     ax.set_xticks(x, stages)
-    ax.set_ylabel("share ever in stage")
-    ax.set_title("Funnel: who reached each stage during the horizon")
+    ax.set_ylabel("share of the market ever in the stage")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_title(
+        "Funnel: who reached each stage during the horizon "
+        f"(mean of {res.replications} replications)"
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
