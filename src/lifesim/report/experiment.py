@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 
 from lifesim._figure import subplots
@@ -105,18 +106,30 @@ def estimate_vs_truth_figure(res: ExperimentResult):  # noqa: ANN201 - matplotli
     return fig
 
 
+def _rate_bars(rate, se) -> np.ndarray:  # noqa: ANN001 - Series
+    """+/- 1.96 se around a rate, cut at 0 and 1: no bar claims a rate below 0% or above 100%."""
+    r, h = np.asarray(rate, dtype=float), 1.96 * np.asarray(se, dtype=float)
+    return np.vstack([np.minimum(h, r), np.minimum(h, 1 - r)])
+
+
 def audit_figure(res: AuditResult):  # noqa: ANN201 - matplotlib Figure
     """Rejection rate and coverage per row, with +/- 1.96 Monte Carlo error bars."""
     tbl = res.table
     labels = [f"{r.version} {r.metric} {r.method} {r.arm}" for r in tbl.itertuples(index=False)]
     fig, (a1, a2) = subplots(1, 2, figsize=(10, 1.0 + 0.35 * len(tbl)), sharey=True)
     ys = range(len(tbl))
-    a1.errorbar(tbl["rejection_rate"], ys, xerr=1.96 * tbl["rejection_se"], fmt="o", capsize=3)
+    a1.errorbar(
+        tbl["rejection_rate"], ys, xerr=_rate_bars(tbl["rejection_rate"], tbl["rejection_se"]),
+        fmt="o", capsize=3,
+    )  # fmt: skip
     a1.axvline(res.alpha, color="tab:red", ls="--", lw=0.8, label=f"alpha = {res.alpha:g}")
     a1.set_xlim(-0.02, 1.02)
-    a1.set_title("rejection rate (false positives for A/A)", fontsize=9)
+    a1.set_title("rejection rate (A/B: power; A/A: false positives)", fontsize=9)
     a1.legend(fontsize=8, loc="lower right")
-    a2.errorbar(tbl["coverage"], ys, xerr=1.96 * tbl["coverage_se"], fmt="o", capsize=3)
+    a2.errorbar(
+        tbl["coverage"], ys, xerr=_rate_bars(tbl["coverage"], tbl["coverage_se"]),
+        fmt="o", capsize=3,
+    )  # fmt: skip
     a2.axvline(1 - res.alpha, color="tab:red", ls="--", lw=0.8, label="nominal")
     a2.set_title("CI coverage of the truth", fontsize=9)
     a2.legend(fontsize=8, loc="lower left")
