@@ -254,7 +254,7 @@ def test_parameter_draws_add_p_best_and_regret_to_the_decision_and_the_report(re
     w = res.verdict["winner"]
     d = compare_decision(res, unc)
     line = next(c for c in d.certainty if c.startswith("Parameter uncertainty (3 draws"))
-    assert f"P(best) of {w} is {t.loc[w, 'p_best']:.0%}" in line
+    assert f"P(best) of {w} is {t.loc[w, 'p_best']:.0%} (" in line and "of 3 draws" in line
     regret = t.loc[w, "expected_regret"]
     assert f"expected regret {regret:,.{0 if regret >= 100 else 2}f}." in line
     top = t.sort_values(["p_best", "expected_regret"], ascending=[False, True]).index[0]

@@ -21,6 +21,7 @@ __all__ = [
     "scroll",
     "html_table",
     "fmt_number",
+    "fmt_p_best",
     "df_html",
     "CSS",
 ]
@@ -221,3 +222,17 @@ def df_html(
                 cells.append(fmt_number(v))
         rows.append(cells)
     return html_table(cols, rows, header_rows=False)
+
+
+def fmt_p_best(p: float, se: float, draws: int) -> str:
+    """Format a P(best) over parameter draws with the count it comes from.
+
+    At 0% or 100% the binomial standard error is 0, which would read as certainty: the count
+    (``10 of 10 draws``) says how much evidence there is instead. Ties split, so a count may be
+    fractional.
+    """
+    k = p * draws
+    count = f"{k:,.4g} of {draws:,} draws"
+    if 0 < p < 1 and se > 0:
+        return f"{p:.0%} (+/- {se:.0%}; {count})"
+    return f"{p:.0%} ({count})"

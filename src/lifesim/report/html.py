@@ -16,7 +16,16 @@ from lifesim.experiments import ComparisonResult
 from lifesim.experiments.result import HEADLINE, PAIRWISE_HEADLINE
 from lifesim.experiments.uncertainty import UncertaintyResult
 from lifesim.metrics import CLV_CONVENTION, INCREMENTAL, METRICS
-from lifesim.report._format import CSS, Raw, fmt_ci, fmt_p, fmt_value, html_table, is_missing
+from lifesim.report._format import (
+    CSS,
+    Raw,
+    fmt_ci,
+    fmt_p,
+    fmt_p_best,
+    fmt_value,
+    html_table,
+    is_missing,
+)
 from lifesim.report.flows import flows_section_html
 from lifesim.report.plots import (
     forest_figure,
@@ -178,7 +187,7 @@ def _uncertainty_html(unc: UncertaintyResult | None) -> str:
         [
             r.strategy,
             _cell(r.mean, r.low, r.high, unc.objective),
-            f"{r.p_best:.0%} (+/- {r.p_best_se:.0%})",
+            fmt_p_best(r.p_best, r.p_best_se, unc.draws),
             fmt_value(r.expected_regret, unc.objective),
         ]
         for r in unc.table.itertuples()

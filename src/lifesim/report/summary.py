@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lifesim.metrics import METRICS
-from lifesim.report._format import fmt_ci, fmt_p, fmt_value, is_missing
+from lifesim.report._format import fmt_ci, fmt_p, fmt_p_best, fmt_value, is_missing
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from lifesim.experiments import ComparisonResult
@@ -477,8 +477,9 @@ def compare_decision(
         best = t.sort_values(["p_best", "expected_regret"], ascending=[False, True]).index[0]
         line = (
             f"Parameter uncertainty ({uncertainty.draws} draws of {len(uncertainty.columns)} "
-            f"scenario values): P(best) of {w} is {t.loc[w, 'p_best']:.0%} "
-            f"(+/- {t.loc[w, 'p_best_se']:.0%}), expected regret "
+            f"scenario values): P(best) of {w} is "
+            f"{fmt_p_best(t.loc[w, 'p_best'], t.loc[w, 'p_best_se'], uncertainty.draws)}, "
+            "expected regret "
             f"{fmt_value(t.loc[w, 'expected_regret'], 'profit')}."
             if w in t.index
             else f"Parameter uncertainty ({uncertainty.draws} draws):"
