@@ -87,3 +87,12 @@ def test_the_readme_names_the_commands_without_format_json():
     m = re.search(r"`--format json` for scripts \(all but ([^)]*)\)", text)
     assert m, "the README's small comforts no longer say which commands lack --format json"
     assert sorted(re.findall(r"`([^`]+)`", m.group(1))) == without
+
+
+@pytest.mark.parametrize(
+    ("config", "segments"),
+    [("configs/reference.yaml", "1 segment,"), ("configs/b2b.yaml", "2 segments,")],
+)
+def test_validate_counts_segments_in_english(config, segments):
+    r = run("validate", config)
+    assert r.returncode == 0 and segments in r.stdout, r.stdout

@@ -99,7 +99,8 @@ def validate(
     scn = load_with_sets(config, set_)
     _check_runnable(scn, str(config))
     typer.echo(
-        f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} segments, "
+        f"OK: {config} ({scn.name!r}: {len(scn.stages)} stages, {len(scn.segments)} "
+        f"segment{'' if len(scn.segments) == 1 else 's'}, "
         f"{scn.market.size:,} people"
         + (
             f" + {scn.market.arrivals.per_day:g} arriving a day into {scn.market.arrivals.stage}"
