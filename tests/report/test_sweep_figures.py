@@ -65,3 +65,13 @@ def test_the_tornado_says_what_is_compared_and_its_legend_covers_no_bar(res):
     assert legend.x0 >= frame.x1  # beside the axes, not over the bars
     ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert any("," in t for t in ticks) and not any("e+" in t for t in ticks)
+
+
+def test_a_sampled_design_s_tornado_says_fifths(res):
+    res.design = "lhs"  # the tornado of a sampled design compares its lowest and highest fifths
+    ax = tornado_figure(res).axes[0]
+    assert ax.get_title().endswith("at each parameter's lowest and highest fifth")
+    assert [c.get_label() for c in ax.containers] == [
+        "in the lowest fifth",
+        "in the highest fifth",
+    ]

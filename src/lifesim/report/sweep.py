@@ -84,14 +84,20 @@ def tornado_figure(res: SweepResult) -> Figure:
     y = np.arange(len(t))
     # side by side, not on top of each other: a low end of the same sign as the high end
     # but smaller was hidden under (blended into) the high end's bar
-    ax.barh(y + 0.2, t["at_low"], height=0.38, color="tab:blue", label="at the low end")
-    ax.barh(y - 0.2, t["at_high"], height=0.38, color="tab:orange", label="at the high end")
+    # a grid's ends are its lowest and highest values; a sampled design's, its fifths
+    lo, hi, ends = (
+        ("at the low end", "at the high end", "low and high end")
+        if getattr(res, "design", "grid") == "grid"
+        else ("in the lowest fifth", "in the highest fifth", "lowest and highest fifth")
+    )
+    ax.barh(y + 0.2, t["at_low"], height=0.38, color="tab:blue", label=lo)
+    ax.barh(y - 0.2, t["at_high"], height=0.38, color="tab:orange", label=hi)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, t["param"])
     a, b = res.pair
     ax.set(
         xlabel=f"{a} - {b} ({res.objective}, mean over the points)",
-        title=f"Tornado: {a} - {b} on {res.objective} at each parameter's low and high end",
+        title=f"Tornado: {a} - {b} on {res.objective} at each parameter's {ends}",
     )
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # off the bars
