@@ -2015,3 +2015,25 @@ def test_a_run_tells_its_progress_the_days_and_names_itself(monkeypatch):
     )
     lifesim.simulate(chain(days=1), seed=0, progress=True)
     assert made == [("simulate chain", "days")]
+
+
+def test_a_market_too_big_for_numpys_draws_still_follows_the_named_streams():
+    """From 16,384 people the compiled pass draws the day's uniforms itself (the NumPy steps
+    draw them from the streams); either way person i moves iff the i-th ``transition`` draw is
+    below p and buys iff the i-th ``purchase`` draw is below its p."""
+    n, seed = 20_000, 5
+    scn = {
+        "name": "big",
+        "days": 1,
+        "market": {"size": n, "initial": "a"},
+        "stages": {
+            "a": {"kind": "customer", "buy": {"p": 0.4}, "to": {"b": 0.3}},
+            "b": {"kind": "churned"},
+        },
+        "segments": {"all": _segment(value=10.0)},
+    }
+    res = lifesim.simulate(scn, seed=seed)
+    ub = stream(seed, "purchase").random(n)
+    u = stream(seed, "transition").random(n, dtype=np.float32)
+    assert np.sort(res.events.person.to_numpy()).tolist() == np.flatnonzero(u < 0.3).tolist()
+    assert np.sort(res.purchases.person.to_numpy()).tolist() == np.flatnonzero(ub < 0.4).tolist()
