@@ -213,3 +213,28 @@ def test_readme_python_block_runs_and_its_column_comments_hold(block, tmp_path, 
         got = list(eval(expr, env).columns)  # noqa: S307
         assert got[: len(cols)] == cols, (expr, got)
     assert checks  # the README documents some columns this way
+
+
+def test_the_readme_s_monte_carlo_error_of_p_beat_is_the_printed_one(
+    example_data, monkeypatch, capsys
+):
+    """The README gives P(beat)'s Monte Carlo error at 200,000 draws (it once said 'about 0.001',
+    which holds only near 50%; the example's 99.65% prints 0.00013)."""
+    import json
+    import math
+
+    from lifesim.cli import _run
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    m = re.search(r"sqrt\(P \(1 - P\) / draws\): at 200,000 draws at most ([\d.]+), at P\(beat\)"
+                  r" = 50%, and ([\d.]+) at ([\d.]+)%", text)  # fmt: skip
+    assert m, "the README no longer states P(beat)'s Monte Carlo error"
+    top, small, at = (float(g) for g in m.groups())
+    assert top == pytest.approx(math.sqrt(0.25 / 200_000), abs=5e-5)
+    assert small == pytest.approx(math.sqrt(at / 100 * (1 - at / 100) / 200_000), abs=5e-6)
+    monkeypatch.chdir(example_data)
+    args = "ab analyze experiment.csv --arm variant --control control --proportion converted"
+    assert _run([*args.split(), "--bayes", "--format", "json"]) == 0
+    (post,) = json.loads(capsys.readouterr().out)["posteriors"]
+    assert post["draws"] == 200_000 and round(100 * post["prob_beat_control"], 2) == at
+    assert post["mc_se_prob"] == pytest.approx(small, abs=5e-6)
