@@ -60,6 +60,22 @@ def test_unknown_key_is_a_typo(ref):
     found = dict(problems(ref))
     assert "unknown key 'propensty'" in found["stages.awareness.to.consideration.propensty"]
     assert "unknown key 'dayz'" in found["dayz"]
+    # the close match and the keys allowed at that place, found along the path (a stage's
+    # move is a union of a number and a mapping; segments are a mapping of names)
+    assert found["stages.awareness.to.consideration.propensty"].endswith(
+        "(did you mean 'propensity'?); allowed here: boost, p, propensity, purchase"
+    )
+    assert "(did you mean 'days'?)" in found["dayz"] and "market, name," in found["dayz"]
+
+
+def test_unknown_key_in_a_named_entry_lists_that_entrys_keys(ref):
+    seg = next(iter(ref["segments"]))
+    ref["segments"][seg]["sahre"] = 0.5
+    ref["market"]["zzz"] = 1
+    found = dict(problems(ref))
+    msg = found[f"segments.{seg}.sahre"]
+    assert "(did you mean 'share'?)" in msg and "order_value, propensity" in msg
+    assert found["market.zzz"] == "unknown key 'zzz'; allowed here: arrivals, initial, size"
 
 
 def test_transition_to_unknown_stage(ref):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 import os
 import re
@@ -106,7 +107,68 @@ def _one_branch(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
+def _keys_at(model: Any, loc: list[str]) -> list[str] | None:
+    """Return the keys a mapping at ``loc`` of ``model`` may have (its fields), or None.
+
+    Follows fields, the values of ``dict[str, Model]`` (a name such as a segment's), list
+    items and optional or union types (the one branch that is a model) down the path.
+    """
+    import typing
+
+    from pydantic import BaseModel
+
+    def models_in(tp: Any) -> list[Any]:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            return [tp]
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            return models_in(typing.get_args(tp)[0])
+        if origin in (dict, Mapping) and typing.get_args(tp):
+            return [("values", m) for m in models_in(typing.get_args(tp)[-1])]
+        if origin in (list, tuple) and typing.get_args(tp):
+            return [("items", m) for m in models_in(typing.get_args(tp)[0])]
+        out: list[Any] = []
+        for a in typing.get_args(tp):  # unions, Optional
+            out += models_in(a)
+        return out
+
+    cur: Any = model
+    i = 0
+    while i < len(loc):
+        if not (isinstance(cur, type) and issubclass(cur, BaseModel)):
+            return None
+        fields = {f.alias or n: f for n, f in cur.model_fields.items()}
+        f = fields.get(loc[i])
+        if f is None:
+            return None
+        found = models_in(f.annotation)
+        if len(found) != 1:
+            return None
+        nxt = found[0]
+        i += 1
+        while isinstance(nxt, tuple):  # a dict's value or a list's item: skip its key
+            if i >= len(loc):
+                return None
+            nxt = nxt[1]
+            i += 1
+        cur = nxt
+    if isinstance(cur, type) and issubclass(cur, BaseModel):
+        return sorted(f.alias or n for n, f in cur.model_fields.items())
+    return None
+
+
+def _unknown_key(model: Any, loc: list[str]) -> str:
+    """Message for a key no field has: the close match and the keys allowed there."""
+    key = loc[-1]
+    allowed = _keys_at(model, loc[:-1]) if model is not None else None
+    if not allowed:
+        return f"unknown key {key!r} (check the spelling)"
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; allowed here: {', '.join(allowed)}"
+
+
+def _format_pydantic(err: ValidationError, model: Any = None) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     for e in _one_branch(err.errors(include_url=False)):
@@ -117,7 +179,7 @@ def _format_pydantic(err: ValidationError) -> list[tuple[str, str]]:
         path = ".".join(loc)
         typ = e["type"]
         if typ == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r} (check the spelling)"
+            msg = _unknown_key(model, loc)
             path = ".".join(loc)
         elif typ == "missing":
             msg = "required key is missing"
@@ -939,7 +1001,7 @@ def load_scenario(source: ScenarioLike = None, **overrides: Any) -> Scenario:
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_pydantic(exc), source=where) from None
+        raise ConfigError(_format_pydantic(exc, Scenario), source=where) from None
     try:
         check_scenario(scn)
     except ConfigError as exc:
