@@ -327,6 +327,8 @@ def test_cli_bayes_json_text_and_html(tmp_path, means_df):
     assert "unit-information" in text.stdout
     html = runner.invoke(app, [*args, "--format", "html"])
     assert html.stdout.startswith("<!DOCTYPE html>") and "<table" in html.stdout
+    # the report page: a title and the summary's opening lines with the SRM check
+    assert "<h1>Bayesian A/B read-out</h1>" in html.stdout and "SRM check: p=" in html.stdout
     assert (
         ab.bayes(means_df, arm="variant", metrics="mean:revenue")
         ._repr_html_()

@@ -247,6 +247,7 @@ def test_cli_segments_json_text_html(csv):
     assert "correction=holm across levels" in text.stdout
     html = runner.invoke(app, [*args, "--format", "html"])
     assert html.stdout.startswith("<!DOCTYPE html>")
+    assert "<h1>A/B effects per segment</h1>" in html.stdout  # the report page, titled
 
 
 @pytest.mark.parametrize(

@@ -354,7 +354,9 @@ def test_cli_sequential_table_json_html(daily_csv, tmp_path):
     assert {d["metric"] for d in out["decisions"]} == {"converted", "revenue"}
     r = cli(*base, "--format", "html", "--out", tmp_path / "seq.html")
     assert r.exit_code == 0, r.output
-    assert "data:image/png" in (tmp_path / "seq.html").read_text()
+    page = (tmp_path / "seq.html").read_text()
+    assert "data:image/png" in page
+    assert "<h1>Sequential A/B analysis</h1>" in page  # the report page, with its title
 
 
 @pytest.mark.parametrize(

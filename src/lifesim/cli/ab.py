@@ -305,13 +305,10 @@ def analyze(
         return
     if fmt is ReportFormat.json:
         text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False) + "\n"
-    elif fmt is ReportFormat.html:
-        if isinstance(res, ab.ABResult):
-            from lifesim.report.ab import ab_report_html  # matplotlib only when asked for
+    elif fmt is ReportFormat.html:  # every read-out: a titled page with the SRM line
+        from lifesim.report.ab import ab_report_html  # matplotlib only when asked for
 
-            text = ab_report_html(res)
-        else:
-            text = res.to_html(plot=True, full_page=True)
+        text = ab_report_html(res)
     else:
         text = res.summary() + "\n"
     if out is not None:
