@@ -503,3 +503,13 @@ def test_public_api_is_pinned():
     )
     for name in insim.__all__:
         assert getattr(insim, name).__doc__
+
+
+def test_run_conventions_name_the_proportion_interval_the_estimates_use():
+    """The estimates' proportion CIs come from lifesim.ab: score intervals, not Wald."""
+    from lifesim.ab.result import CONVENTIONS as AB
+    from lifesim.experiments.insim.result import RUN_CONVENTIONS
+
+    text = " ".join(RUN_CONVENTIONS)
+    assert "Wald" not in text and "Farrington-Manning score CI" in text
+    assert "Farrington-Manning for the difference" in "".join(AB)

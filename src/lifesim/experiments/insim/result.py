@@ -23,7 +23,8 @@ __all__ = ["ExperimentResult", "AuditResult", "RUN_CONVENTIONS", "AUDIT_CONVENTI
 #: Statistical conventions of a run, stated in every summary.
 RUN_CONVENTIONS = (
     "Estimate: arm - control, absolute (per person; per region for market-level designs). "
-    "Proportions: two-proportion z-test (pooled SE), Wald CI (unpooled SE); means: Welch's "
+    "Proportions: two-proportion z-test (pooled SE), Farrington-Manning score CI (the "
+    "interval that inverts the same score test, valid near 0 and 1); means: Welch's "
     "t-test and CI; 'cuped': Welch on Y - theta (X - mean X) with the pre-period covariate X "
     "(pre_customer for conversion and retention, pre_orders for orders, pre_revenue for money; "
     "theta pooled over all arms). "

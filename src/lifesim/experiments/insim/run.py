@@ -424,11 +424,12 @@ def true_effects(
 def analysis_metrics(exp: Experiment, clusters: bool = False) -> list[tuple[str, str, Any]]:
     """List the analyses of each metric: ``(metric, method, ab metric)``.
 
-    ``plain``: a proportion metric with the two-proportion z-test (pooled SE; Wald CI), a mean
-    metric with Welch's t-test. ``cuped``: every metric as a mean adjusted by its pre-period
-    covariate (:data:`~lifesim.experiments.insim.dataset.COVARIATE_OF`), Welch's t-test on the
-    adjusted values, when the experiment starts after day 0. On cluster means (market-level
-    designs) every metric is a mean (Welch).
+    ``plain``: a proportion metric with the two-proportion z-test (pooled SE;
+    Farrington-Manning score CI), a mean metric with Welch's t-test. ``cuped``: every metric as
+    a mean adjusted by its pre-period covariate
+    (:data:`~lifesim.experiments.insim.dataset.COVARIATE_OF`), Welch's t-test on the adjusted
+    values, when the experiment starts after day 0. On cluster means (market-level designs)
+    every metric is a mean (Welch).
     """
     out: list[tuple[str, str, Any]] = []
     for name, m in exp.metrics.items():
