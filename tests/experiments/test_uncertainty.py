@@ -256,3 +256,25 @@ def test_a_draw_at_another_market_size_is_scaled_like_the_scenario(monkeypatch):
     assert per_day == pytest.approx([30.0, 60.0])  # 3 x the draw, as the base's 10 -> 30
     assert [sc.budget.per_period for sc in seen] == pytest.approx([24e3, 24e3])
     assert {sc.market.size for sc in seen} == {3000} and {sc.days for sc in seen} == {10}
+
+
+def test_p_best_at_0_or_100_percent_shows_the_count_of_draws_not_a_zero_error():
+    """10 of 10 draws is evidence of 10 draws, not certainty: no '+- 0%' in the table."""
+    from lifesim.experiments.uncertainty import UncertaintyResult
+
+    table = pd.DataFrame(
+        {
+            "strategy": ["a", "b", "c"],
+            "mean": [3.0, 2.0, 1.0],
+            "low": [2.0, 1.0, 0.0],
+            "high": [4.0, 3.0, 2.0],
+            "p_best": [1.0, 0.0, 0.7],
+            "p_best_se": [0.0, 0.0, (0.7 * 0.3 / 10) ** 0.5],
+            "expected_regret": [0.0, 1.0, 0.5],
+        }
+    )
+    res = UncertaintyResult(("a", "b", "c"), "profit", 10, 2, ["x"], pd.DataFrame(), table, 1, 0.1)
+    rows = {line.split()[0]: line for line in res.summary().splitlines()[2:5]}
+    assert "100% (10/10)" in rows["a"] and "+-" not in rows["a"]
+    assert "0% (0/10)" in rows["b"]
+    assert "70% +- 14%" in rows["c"]

@@ -74,6 +74,13 @@ def sample_uncertain(scn: Scenario, n: int, seed: SeedLike = None) -> pd.DataFra
     return pd.DataFrame(cols)
 
 
+def _p_best_cell(p: float, se: float, draws: int) -> str:
+    """P(best) with its Monte Carlo error; at 0% or 100% (error 0) the count of draws instead."""
+    if 0 < p < 1 and se > 0:
+        return f"{p:.0%} +-{se:4.0%}"
+    return f"{p:.0%} ({p * draws:.4g}/{draws})"
+
+
 @dataclass(frozen=True, eq=False)
 class UncertaintyResult:
     """Strategies under parameter uncertainty (see the module docstring).
@@ -116,7 +123,8 @@ class UncertaintyResult:
             "every draw, so differences between draws are parameter effects)",
             "range: 2.5%-97.5% quantiles over draws of each draw's mean objective",
             "P(best): share of draws in which the strategy has the highest mean objective (ties "
-            "split); +- its Monte Carlo standard error sqrt(p (1 - p) / draws)",
+            "split); +- its Monte Carlo standard error sqrt(p (1 - p) / draws), or, at 0% and "
+            "100% where that error is 0, the count of draws it comes from",
             "expected regret: mean over draws of (best objective in the draw - the strategy's)",
         ]
 
@@ -136,7 +144,8 @@ class UncertaintyResult:
         for r in self.table.itertuples():
             lines.append(
                 f"  {r.strategy[:19]:<20}{r.mean:>18,.0f} [{r.low:>10,.0f}, {r.high:>10,.0f}]"
-                f"{r.p_best:>10.0%} +-{r.p_best_se:4.0%}{r.expected_regret:>18,.0f}"
+                f"{_p_best_cell(r.p_best, r.p_best_se, self.draws):>16}"
+                f"{r.expected_regret:>18,.0f}"
             )
         best = self.table.sort_values(["p_best", "expected_regret"], ascending=[False, True])
         top = best.iloc[0]
