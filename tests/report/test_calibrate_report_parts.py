@@ -85,3 +85,31 @@ def test_a_converged_spend_fit_keeps_its_numbers():
     res = SimpleNamespace(to_pandas=lambda: rows.copy(), spend=spend)
     text = " ".join(unescape(re.sub(r"<[^>]+>", " ", _table(res))).split())
     assert "3.62 0.1 3.42 3.82" in text and "did not converge" not in text
+
+
+def test_the_text_summary_of_a_fit_that_did_not_converge_shows_no_numbers():
+    """As the report's table: 'did not converge', not q = 4.258e+30 [nan, nan] se nan."""
+    from lifesim.experiments.calibration.result import CalibrationResult
+
+    rows = pd.DataFrame(
+        [
+            ("Pareto/NBD", "r", 2.47, 0.434, 1.75, 3.49),
+            ("Gamma-Gamma (spend)", "q", 4.258e30, np.nan, np.nan, np.nan),
+        ],
+        columns=["model", "parameter", "estimate", "se", "lower", "upper"],
+    )
+    params = {"r": 0.5, "alpha": 10.0, "s": 2.0, "beta": 100.0}
+    res = SimpleNamespace(
+        fit=SimpleNamespace(params=params, loglik=-10.0), bgnbd=SimpleNamespace(loglik=-11.0),
+        source="x.csv", cutoff="2020-01-01", holdout_end=None, customers=10, purchase_days=20,
+        rows=30, repeat_buyers=5, to_pandas=lambda: rows.copy(), not_identified=[],
+        stage_transitions=None, also_fitted=[], not_used=[], holdout=None,
+        spend=_fit(False, ["q"], [4.258e30], [np.nan]),
+    )  # fmt: skip
+    text = CalibrationResult.summary(res)
+    (q_line,) = [line for line in text.splitlines() if "Gamma-Gamma (spend)" in line]
+    assert "did not converge" in q_line and "e+30" not in q_line and "nan" not in q_line
+    assert "2.47  [1.75, 3.49]  se 0.434" in text  # the converged fit keeps its numbers
+    res.spend = _fit(True, ["q"], [3.62], [0.1])
+    rows.loc[1, ["estimate", "se", "lower", "upper"]] = [3.62, 0.1, 3.42, 3.82]
+    assert "3.62  [3.42, 3.82]  se 0.1" in CalibrationResult.summary(res)

@@ -373,7 +373,15 @@ class CalibrationResult:
             "fitted (days; 95% interval):",
         ]
         tab = self.to_pandas()
+        failed = (
+            {"Gamma-Gamma (spend)"}
+            if self.spend is not None and not self.spend.converged
+            else set()
+        )
         for row in tab.itertuples():
+            if row.model in failed:  # its last values mean nothing (q ran off to 1e30)
+                lines.append(f"  {row.model:<18} {row.parameter:<6} {'did not converge':>10}")
+                continue
             lines.append(
                 f"  {row.model:<18} {row.parameter:<6} {row.estimate:>10.4g}  "
                 f"[{row.lower:.4g}, {row.upper:.4g}]  se {row.se:.3g}"
