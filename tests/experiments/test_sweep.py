@@ -135,3 +135,10 @@ def test_sampled_designs_draw_parameters_from_distributions():
         sweep(None, ["economics.margin=dist:uniform:low=0.2,high=0.4"], **KW)
     with pytest.raises(ConfigError, match=r"a distribution as in scenario files"):
         parse_range("economics.margin=dist:uniform:low=0.2")
+
+
+def test_a_pair_naming_a_strategy_not_compared_says_which_and_what_is_allowed():
+    with pytest.raises(ConfigError, match=r"'kpi' not compared; .* \(none, kpi_focused, st"):
+        sweep(None, ["economics.margin=0.2,0.4"], pair=("stage_focused", "kpi"), seed=1)
+    with pytest.raises(ConfigError, match=r"pair: two different compared strategies are allowed"):
+        sweep(None, ["economics.margin=0.2,0.4"], pair=("none", "none"), seed=1)

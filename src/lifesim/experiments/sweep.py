@@ -372,7 +372,17 @@ def sweep(
     check_trust(base, names, trust_code)
     pair = tuple(pair) if pair is not None else (names[-1], names[-2])
     if len(pair) != 2 or any(p not in names for p in pair) or pair[0] == pair[1]:
-        raise ConfigError([("pair", f"two different compared strategies, got {pair!r}")])
+        unknown = [p for p in pair if p not in names]
+        why = f"{', '.join(map(repr, unknown))} not compared; " if unknown else ""
+        raise ConfigError(
+            [
+                (
+                    "pair",
+                    f"{why}two different compared strategies are allowed "
+                    f"({', '.join(names)}), got {pair!r}",
+                )
+            ]
+        )
     if objective not in METRICS:
         raise ConfigError(
             [("objective", f"unknown metric {objective!r}; known: {', '.join(METRICS)}")]
