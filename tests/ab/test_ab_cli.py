@@ -1,6 +1,7 @@
 """`lifesim ab analyze` and `lifesim ab power` as a user runs them."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -126,6 +127,7 @@ def test_html_report_is_self_contained(export, tmp_path):
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
     assert "forest plot" in html and "SRM check" in html and "<script" not in html
     assert not list(out.parent.glob(".*tmp"))  # atomic: no temporary left behind
+    assert re.search(r"<h2>A/B analysis: \d arms, control arm '[^']+'</h2>", html)
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def render_html(result: ABResult, plot: bool = True, full_page: bool = True) -> 
     srm = result.srm
     cls = "bad" if srm.mismatch else "ok"
     parts = [
-        f"<h2>A/B analysis: {len(result.n)} arms, control {escape(result.control)}</h2>",
+        f"<h2>A/B analysis: {len(result.n)} arms, control arm '{escape(result.control)}'</h2>",
         f'<p class="small">alpha={result.alpha:g}, {escape(result.alternative)}, '
         f"correction={escape(result.correction)}</p>",
         f'<p class="{cls}">{escape(result.srm_line())}</p>',
