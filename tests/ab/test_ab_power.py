@@ -88,3 +88,13 @@ def test_power_result_views():
     d = res.to_dict()
     assert d["n_per_arm"] == list(res.n_per_arm)
     assert "<pre>" in res._repr_html_()
+
+
+def test_summary_says_holm_is_planned_at_its_strictest_step_and_rounds_the_mde():
+    from lifesim.ab import power
+
+    three = power("proportion", baseline=0.1, n_total=3000, arms=3).summary()
+    assert "each comparison at 0.025 (Holm's strictest step" in three
+    assert "minimum detectable effect: +0.04519 absolute, +45.2% relative" in three
+    two = power("proportion", baseline=0.1, n_total=3000).summary()
+    assert "strictest" not in two  # one comparison: nothing to adjust

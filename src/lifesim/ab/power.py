@@ -148,10 +148,15 @@ class PowerResult:
                 f"{self.baseline:g}{sd}",
                 f"  units per arm (control first): {sizes}  (total {self.n_total:,})",
                 f"  power: {self.power:.4f}  (weakest of {arms - 1} arm-vs-control comparisons)",
-                f"  minimum detectable effect: {self.mde_abs:+.6g} absolute, "
-                f"{100 * self.mde_rel:+.4g}% relative",
+                f"  minimum detectable effect: {self.mde_abs:+.4g} absolute, "
+                f"{100 * self.mde_rel:+.3g}% relative",
                 f"  alpha {self.alpha:g} {self.alternative}, correction {self.correction}: "
-                f"each comparison at {self.alpha_per_comparison:.4g}",
+                f"each comparison at {self.alpha_per_comparison:.4g}"
+                + (
+                    " (Holm's strictest step, alpha / comparisons: conservative)"
+                    if self.correction == "holm" and arms > 2
+                    else ""
+                ),
                 f"  split {', '.join(f'{100 * s:.4g}%' for s in self.shares)}; CUPED variance "
                 f"reduction {100 * self.variance_reduction:.3g}%",
                 f"  method: {self.method}",
