@@ -126,3 +126,47 @@ def test_n_splits_must_be_a_whole_number_of_at_least_two(log, n):
     ds = build_dataset(log, 250, 120)
     with pytest.raises(DataError, match=rf"^n_splits: must be a whole number >= 2, got {n!r}$"):
         evaluate_dataset(ds, n_splits=n)
+
+
+def test_the_model_minus_baseline_roc_auc_comes_with_delongs_paired_interval(ev):
+    """The difference on the same customers, its 95% CI and p (DeLong), in JSON and text."""
+    from lifesim.churn.metrics import roc_auc_delong
+
+    d = ev.to_dict()["roc_auc_difference"]
+    pr = ev.predictions
+    auc, cov = roc_auc_delong(pr["churned"], pr["p_model"], pr["p_baseline"])
+    assert d["difference"] == pytest.approx(d["lower"] / 2 + d["upper"] / 2)
+    assert d["difference"] == pytest.approx(ev.model.roc_auc - ev.baseline.roc_auc)
+    se = np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    assert d["upper"] - d["lower"] == pytest.approx(2 * 1.959964 * se)
+    z = d["difference"] / se
+    from scipy.stats import norm
+
+    assert d["p_value"] == pytest.approx(2 * norm.sf(abs(z)))
+    assert "DeLong" in d["method"] and d["level"] == 0.95
+    assert "ROC-AUC model - baseline: " in ev.summary()
+    assert "ROC-AUC model - baseline: " in ev._repr_html_()
+    json.dumps(d)
+
+
+def test_a_difference_whose_interval_includes_zero_is_noted():
+    """Two scores of equal skill on few customers: a lead that the interval does not support."""
+    from lifesim.churn.evaluation import _auc_difference, _notes
+
+    rng = np.random.default_rng(4)
+    y = rng.random(400) < 0.3
+    found = 0
+    for _ in range(40):  # independent noisy scores of the same signal: equal true AUC
+        a, b = y + rng.normal(0, 1.2, 400), y + rng.normal(0, 1.2, 400)
+        d = _auc_difference(y.astype(int), a, b)
+        ma, mb = (
+            Metrics.from_predictions(y, 1 / (1 + np.exp(-a))),
+            Metrics.from_predictions(y, 1 / (1 + np.exp(-b))),
+        )
+        notes = _notes(ma, mb, d)
+        if ma.roc_auc > mb.roc_auc + 0.005 and d["lower"] <= 0:
+            found += 1
+            assert any("includes 0" in n for n in notes)
+        if d["lower"] > 0:
+            assert not any("includes 0" in n for n in notes)
+    assert found > 0  # the case occurred

@@ -17,6 +17,7 @@ training data (its ranking is the ranking by recency; its probabilities are cali
 from __future__ import annotations
 
 import html
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from lifesim._checks import check_int
 from lifesim.churn.features import ChurnDataset, build_features
 from lifesim.churn.labels import ChurnDefinition
-from lifesim.churn.metrics import Metrics, RecencyBaseline, calibration_table
+from lifesim.churn.metrics import Metrics, RecencyBaseline, calibration_table, roc_auc_delong
 from lifesim.churn.model import ChurnModel
 from lifesim.churn.schema import TransactionLog
 from lifesim.churn.selection import describe, summarize, summary_lines
@@ -121,6 +122,7 @@ class ChurnEvaluation:
     notes: tuple[str, ...] = field(default_factory=tuple)
     elapsed_s: float = 0.0
     selection: dict[str, Any] = field(default_factory=dict)
+    auc_difference: dict[str, Any] = field(default_factory=dict)
 
     @property
     def definition_text(self) -> str:
@@ -151,6 +153,7 @@ class ChurnEvaluation:
         out["selection"] = self.selection
         out["n_features"] = self.n_features
         out["calibration"] = self.calibration.to_dict(orient="records")
+        out["roc_auc_difference"] = dict(self.auc_difference)
         out["notes"] = list(self.notes)
         out["elapsed_s"] = round(self.elapsed_s, 3)
         return out
@@ -185,6 +188,12 @@ class ChurnEvaluation:
         ]
         for k in ("roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift"):
             lines.append(f"{k:<18}{m[k]:>10.4f}{b[k]:>12.4f}")
+        d = self.auc_difference
+        if d:
+            lines.append(
+                f"ROC-AUC model - baseline: {d['difference']:+.4f} [{d['lower']:+.4f}, "
+                f"{d['upper']:+.4f}], p = {d['p_value']:.3g} ({d['method']})"
+            )
         lines += [
             "",
             "calibration (deciles of predicted churn):",
@@ -202,7 +211,14 @@ class ChurnEvaluation:
             f"<b>validation:</b> {html.escape(self.validation)}</p>"
         )
         notes = "".join(f"<p><i>note: {html.escape(n)}</i></p>" for n in self.notes)
-        return head + self.to_pandas().to_html(float_format=lambda v: f"{v:.4f}") + notes
+        d = self.auc_difference
+        diff = (
+            f"<p>ROC-AUC model - baseline: {d['difference']:+.4f} [{d['lower']:+.4f}, "
+            f"{d['upper']:+.4f}], p = {d['p_value']:.3g} ({html.escape(d['method'])})</p>"
+            if d
+            else ""
+        )
+        return head + self.to_pandas().to_html(float_format=lambda v: f"{v:.4f}") + diff + notes
 
     def __repr__(self) -> str:
         return (
@@ -211,13 +227,44 @@ class ChurnEvaluation:
         )
 
 
-def _notes(model: Metrics, base: Metrics) -> tuple[str, ...]:
+def _auc_difference(y: np.ndarray, p_model: np.ndarray, p_base: np.ndarray) -> dict[str, Any]:
+    """ROC-AUC of the model minus the baseline's on the same customers: 95% CI and p-value.
+
+    DeLong's paired test (:func:`lifesim.churn.metrics.roc_auc_delong`) on the pooled
+    out-of-sample predictions, normal approximation, two-sided; empty when a class is missing.
+    """
+    if y.min() == y.max():
+        return {}
+    auc, cov = roc_auc_delong(y, p_model, p_base)
+    diff = float(auc[0] - auc[1])
+    se = math.sqrt(max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0))
+    z = 1.959963984540054
+    p = math.erfc(abs(diff) / se / math.sqrt(2)) if se > 0 else float("nan")
+    return {
+        "difference": diff,
+        "lower": diff - z * se,
+        "upper": diff + z * se,
+        "se": se,
+        "p_value": p,
+        "level": 0.95,
+        "method": "DeLong paired test on the same customers, 95% CI, normal approximation, "
+        "two-sided; out-of-sample predictions pooled over folds",
+    }
+
+
+def _notes(model: Metrics, base: Metrics, diff: dict[str, Any] | None = None) -> tuple[str, ...]:
     notes = []
     small = min(model.n_churned, model.n_customers - model.n_churned)
     if small < 50:
         notes.append(f"few customers in the smaller class ({small}): metrics are noisy")
     if np.isfinite(model.roc_auc) and model.roc_auc <= base.roc_auc + 0.005:
         notes.append("the model ranks churners no better than the baseline")
+    elif diff and diff["lower"] <= 0 < diff["difference"]:
+        notes.append(
+            "the model's ROC-AUC is above the baseline's here, but the 95% interval of the "
+            f"difference ({diff['lower']:+.4f}, {diff['upper']:+.4f}) includes 0: these "
+            "customers do not show that it ranks churners better"
+        )
     return tuple(notes)
 
 
@@ -326,6 +373,7 @@ def _result(
 ):
     mm = Metrics.from_predictions(y, p_model)
     bm = Metrics.from_predictions(y, p_base)
+    diff = _auc_difference(y, p_model, p_base)
     preds = pd.DataFrame(
         {"churned": y, "p_model": p_model, "p_baseline": p_base}, index=data.X.index
     )
@@ -342,9 +390,10 @@ def _result(
         fold_roc_auc=folds,
         train_definition=train_def,
         n_features=data.X.shape[1],
-        notes=_notes(mm, bm),
+        notes=_notes(mm, bm, diff),
         elapsed_s=time.perf_counter() - start,
         selection=summarize(fits),
+        auc_difference=diff,
     )
 
 
