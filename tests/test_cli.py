@@ -84,7 +84,10 @@ def test_validate_ok_and_bad(tmp_path, configs_dir):
     [
         (["simulate", "nope.yaml"], "scenario file not found: nope.yaml"),
         (["simulate", "--customers", "-5"], "customers: must be a whole number >= 1, got -5"),
-        (["simulate", "--format", "xml"], "'xml' is not one of"),
+        (["simulate", "--format", "xml"], "'--format': 'xml' is not one of 'table', 'json'"),
+        (["simulate", "--seed", "abc"], "'--seed': must be a whole number, got 'abc'"),
+        (["simulate", "--customers=1e5"], "'--customers': must be a whole number, got '1e5'"),
+        (["ab", "power", "--baseline", "x"], "'--baseline': must be a number, got 'x'"),
         (["validate"], "Missing argument"),
     ],
 )
@@ -92,4 +95,5 @@ def test_bad_input_exits_2_without_traceback(args, words):
     r = run(*args, "--no-progress") if args[0] == "simulate" else run(*args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert words in r.stderr, r.stderr
-    assert "Traceback" not in r.stderr
+    assert "Traceback" not in r.stderr and "Value error" not in r.stderr
+    assert "Input should be" not in r.stderr

@@ -160,6 +160,42 @@ def _interrupted() -> int:
     return 130
 
 
+_PARSE_WORDS = {
+    "Input should be a valid integer, unable to parse string as an integer": "a whole number",
+    "Input should be a valid integer, got a number with a fractional part": "a whole number",
+    "Input should be a valid number, unable to parse string as a number": "a number",
+}
+
+
+def _given_value(flags: list[str], argv: list[str]) -> str | None:
+    """Return the value given on the command line for a flag (``--f v``, ``--f=v``) or None."""
+    for i, a in enumerate(map(str, argv)):
+        for f in flags:
+            if a == f and i + 1 < len(argv):
+                return str(argv[i + 1])
+            if a.startswith(f + "="):
+                return a[len(f) + 1 :]
+    return None
+
+
+def _plain_bad_parameter(exc: Exception, argv: list[str]) -> None:
+    """Word a flag's bad value as lifesim's other messages do (the value and what is allowed).
+
+    Typer's parsing says "Value error, 'x' is not one of ..." and "Input should be a valid
+    integer, unable to parse string as an integer" (without the value given).
+    """
+    msg = getattr(exc, "message", None)
+    if not isinstance(msg, str):
+        return
+    msg = msg.removeprefix("Value error, ")
+    param = getattr(exc, "param", None)
+    kind = _PARSE_WORDS.get(msg)
+    if kind is not None and param is not None:
+        given = _given_value(list(getattr(param, "opts", [])), argv)
+        msg = f"must be {kind}, got {given!r}" if given is not None else f"must be {kind}"
+    exc.message = msg
+
+
 def _run_app(argv: list[str] | None) -> int:
     debug = os.environ.get("LIFESIM_DEBUG", "") not in ("", "0")
     try:
@@ -175,6 +211,7 @@ def _run_app(argv: list[str] | None) -> int:
             return _interrupted()
         return exc.exit_code
     except TyperException as exc:  # usage errors: typer prints them the usual way (exit 2)
+        _plain_bad_parameter(exc, sys.argv[1:] if argv is None else argv)
         exc.show()
         return exc.exit_code
     except WriteError as exc:
