@@ -1321,11 +1321,15 @@ def test_decompose_conventions_summary_json_html_and_files(tmp_path):
     )
     assert lines[2] == f"{'cell':<20}{'mean':>14}  90% CI"
     r = res.cells.iloc[0]
-    assert lines[3] == f"{'kpi_naive':<20}{r['mean']:>14,.2f}  [{r.ci_low:,.2f}, {r.ci_high:,.2f}]"
+
+    def num(v):  # 1,000 and more to the unit (money), smaller values to 4 significant digits
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
+
+    assert lines[3] == f"{'kpi_naive':<20}{num(r['mean']):>14}  [{num(r.ci_low)}, {num(r.ci_high)}]"
     assert lines[8] == f"{'effect':<40}{'estimate':>14}  90% CI{'':>22}p"
     e = res.effects.iloc[0]
     assert lines[9] == (
-        f"{e.effect:<40}{e.estimate:>14,.2f}  [{e.ci_low:,.2f}, {e.ci_high:,.2f}]"
+        f"{e.effect:<40}{num(e.estimate):>14}  [{num(e.ci_low)}, {num(e.ci_high)}]"
         f"{'':>4}{e.p_value:.3g}"
     )
     assert lines[16:19] == list(c) and lines[20] == "assumptions:"
@@ -1341,17 +1345,17 @@ def test_decompose_conventions_summary_json_html_and_files(tmp_path):
     h = res._repr_html_()
     assert h.startswith("<div><p><b>Objective x execution on revenue</b></p>")
     assert "<td>lifecycle_careful</td>" in h and "<td>interaction</td>" in h
-    # cells with 2 decimals, effects with 4 significant digits, no index column
-    assert f"<td>{r['mean']:,.2f}</td>" in h and f"<td>{r['ci_high']:,.2f}</td>" in h
-    assert f"<td>{e.estimate:,.4g}</td>" in h and f"<td>{e.p_value:,.4g}</td>" in h
+    # cells as the summary shows them, effects with 4 significant digits, no index column
+    assert f"<td>{num(r['mean'])}</td>" in h and f"<td>{num(r['ci_high'])}</td>" in h
+    assert f"<td>{num(e.estimate)}</td>" in h and f"<td>{e.p_value:,.4g}</td>" in h
     assert "<th>0</th>" not in h and "<th></th>" not in h
     eff = res.effects.copy()
     eff.loc[0, ["estimate", "p_value"]] = [12345.678, 1.234e-05]
     cells = res.cells.copy()
     cells.loc[0, "mean"] = 12345.678
     odd = DecompositionResult(**{**res.__dict__, "effects": eff, "cells": cells})._repr_html_()
-    assert "<td>1.235e+04</td>" in odd and "<td>1.234e-05</td>" in odd
-    assert "<td>12,345.68</td>" in odd
+    assert "<td>12,346</td>" in odd and "<td>1.234e-05</td>" in odd  # money to the unit
+    assert odd.count("<td>12,346</td>") == 2  # in both tables
     assert "<br>".join(html.escape(x) for x in c) in h and h.endswith("</small></p></div>")
     out = res.save(tmp_path / "dec")
     assert out == tmp_path / "dec"

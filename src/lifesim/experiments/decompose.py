@@ -73,6 +73,11 @@ _EFFECTS = {
 }
 
 
+def _num(v: float) -> str:
+    """Format a figure: 1,000 and more to the unit (money), smaller ones to 4 digits (rates)."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
+
+
 @dataclass(frozen=True, eq=False)
 class DecompositionResult:
     """The 2 x 2 of objective x execution, with effects and their confidence intervals.
@@ -125,11 +130,13 @@ class DecompositionResult:
             f"{'cell':<20}{'mean':>14}  {lvl} CI",
         ]
         for r in self.cells.itertuples():
-            lines.append(f"{r.strategy:<20}{r.mean:>14,.2f}  [{r.ci_low:,.2f}, {r.ci_high:,.2f}]")
+            lines.append(
+                f"{r.strategy:<20}{_num(r.mean):>14}  [{_num(r.ci_low)}, {_num(r.ci_high)}]"
+            )
         lines += ["", f"{'effect':<40}{'estimate':>14}  {lvl} CI{'':>22}p"]
         for r in self.effects.itertuples():
             lines.append(
-                f"{r.effect:<40}{r.estimate:>14,.2f}  [{r.ci_low:,.2f}, {r.ci_high:,.2f}]"
+                f"{r.effect:<40}{_num(r.estimate):>14}  [{_num(r.ci_low)}, {_num(r.ci_high)}]"
                 f"{'':>4}{r.p_value:.3g}"
             )
         lines += ["", *self.conventions, "", "assumptions:"]
@@ -139,8 +146,8 @@ class DecompositionResult:
     def _repr_html_(self) -> str:
         return (
             f"<div><p><b>Objective x execution on {html.escape(self.metric)}</b></p>"
-            f"{self.cells.to_html(index=False, float_format='{:,.2f}'.format)}"
-            f"{self.effects.to_html(index=False, float_format='{:,.4g}'.format)}"
+            f"{self.cells.to_html(index=False, float_format=_num)}"
+            f"{self.effects.to_html(index=False, float_format=_num)}"
             f"<p><small>{'<br>'.join(html.escape(c) for c in self.conventions)}</small></p></div>"
         )
 
