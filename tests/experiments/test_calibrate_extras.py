@@ -110,7 +110,7 @@ def test_calibrate_fits_the_inflow_of_a_log_that_covers_acquisition(tmp_path):
     assert json.loads((tmp_path / "cal" / "fit.json").read_text())["inflow"] == json.loads(
         json.dumps(f)
     )
-    assert (tmp_path / "cal" / "unused.png").stat().st_size > 0
+    assert (tmp_path / "cal" / "inflow_seasonality.png").stat().st_size > 0
     assert "first purchases/day" in (tmp_path / "cal" / "report.html").read_text()
     assert lifesim.load_scenario(yaml.safe_load(text)).market.arrivals == arr
     # a run from the log's customers adds the customers still to come, each with an order

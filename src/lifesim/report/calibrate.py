@@ -222,8 +222,9 @@ def calibrate_report_html(res: CalibrationResult, figures: dict[str, str] | None
     if res.not_used:
         items = "".join(f"<li>{html.escape(m)}</li>" for m in res.not_used)
         unused += f"<h2>Fitted but not used by the engine</h2><ul>{items}</ul>"
-    if unused and "unused" in figures:
-        unused += f'<img src="data:image/png;base64,{figures["unused"]}" alt="inflow, seasonality">'
+    if unused and "inflow_seasonality" in figures:
+        img = figures["inflow_seasonality"]
+        unused += f'<img src="data:image/png;base64,{img}" alt="inflow, seasonality">'
 
     conv = "".join(f"<li>{link_terms(html.escape(c))}</li>" for c in CONVENTIONS)
     verdict = ""
@@ -268,8 +269,8 @@ s = {p["s"]:.3g}).</p>
 
 def _figures(res: CalibrationResult) -> dict[str, str]:
     out = {"calibration": _literal(calibration_figure, res)}
-    if _unused_panels(res):
-        out["unused"] = _literal(unused_figure, res)
+    if _unused_panels(res):  # written as inflow_seasonality.png (in the scenario or not)
+        out["inflow_seasonality"] = _literal(unused_figure, res)
     if res.holdout is not None:
         out["holdout"] = _literal(holdout_figure, res)
     return out
