@@ -365,16 +365,18 @@ def atomic_path(
     """
     path = check_out_file(path, overwrite=overwrite, inputs=inputs)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+    tmp_path: Path | None = None
     try:
+        with _signals_held():  # a signal now would leave the file made but not yet known
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            tmp_path = Path(tmp)
+            os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600: the usual file mode
         with _writing(path):
             yield tmp_path
             os.replace(tmp_path, path)
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 
@@ -470,9 +472,11 @@ def atomic_dir(
     inputs = list(inputs)
     path = check_out_dir(path, overwrite=overwrite, inputs=inputs)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual folder mode
+    tmp: Path | None = None
     try:
+        with _signals_held():  # a signal now would leave the folder made but not yet known
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700: the usual folder mode
         with _writing(path):
             yield tmp
             _seal(tmp)
@@ -492,5 +496,6 @@ def atomic_dir(
         else:
             os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        if tmp is not None and tmp.exists():
+            with _signals_held():  # a second signal does not cut the clean-up short
+                shutil.rmtree(tmp)

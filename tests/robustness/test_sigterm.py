@@ -92,6 +92,28 @@ def _between(src, dst):
 os.replace = _between
 """
 
+_HUP_AS_THE_FOLDER_IS_MADE = """
+import os, signal, tempfile
+_mkdtemp = tempfile.mkdtemp
+def _made(*a, **k):
+    made = _mkdtemp(*a, **k)
+    if str(made).endswith(".tmp"):  # the run folder's: a signal before lifesim knows it
+        os.kill(os.getpid(), signal.SIGHUP)
+    return made
+tempfile.mkdtemp = _made
+"""
+
+
+def test_a_signal_as_the_temporary_folder_is_made_leaves_nothing(tmp_path):
+    """The window between making the temporary folder and starting to watch it is closed."""
+    out = tmp_path / "run"
+    proc = _lifesim(
+        *SIM, "--customers", "300", "--out", out, cwd=tmp_path, before=_HUP_AS_THE_FOLDER_IS_MADE
+    )
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 129, err
+    assert list(tmp_path.iterdir()) == []
+
 
 def test_sigterm_while_replacing_an_earlier_run_keeps_it(tmp_path):
     out = tmp_path / "run"
