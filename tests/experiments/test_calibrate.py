@@ -95,17 +95,24 @@ def test_parameters_are_recovered_inside_their_intervals_at_the_nominal_rate(glo
     # of them. The floor is the exact binomial one at a false alarm of 1e-4 over the four
     # parameters (Bonferroni): at K = 30, 22 covers (P(<= 21 | 0.95) = 1e-5). (A normal
     # "3-sigma" floor of 25 failed correct code for 1.6% of seeds per parameter, ~6% a run.)
+    # Each dataset is fitted by fit_pareto_nbd on its summary (x, t_x, T) made here by hand;
+    # the first also goes through calibrate, which must give that very fit (so the rate is
+    # calibrate's; the rest of calibrate, draws and forecast, is tested below).
     k, n = 30, 2000
     seeds = np.random.SeedSequence(global_seed).spawn(k)
     est, hits, ses = [], [], []
-    for ss in seeds:
+    for i, ss in enumerate(seeds):
         log = _market_log(n, 365, ss)
-        res = calibrate(log, cutoff=364, draws=10, forecast_draws=10, seed=1)
-        lo, hi = res.fit.interval()
+        fit = fit_pareto_nbd(Summary(*(np.asarray(a, float) for a in _summary_arrays(log, 364))))
+        if i == 0:
+            res = calibrate(log, cutoff=364, draws=10, forecast_draws=10, seed=1)
+            np.testing.assert_allclose(res.fit.estimate, fit.estimate, rtol=1e-12)
+            np.testing.assert_allclose(res.fit.interval(), fit.interval(), rtol=1e-12)
+        lo, hi = fit.interval()
         truth = np.array(list(TRUE.values()))
         hits.append((lo <= truth) & (truth <= hi))
-        est.append(np.log(res.fit.estimate))
-        ses.append(np.sqrt(np.diag(res.fit.log_cov)))
+        est.append(np.log(fit.estimate))
+        ses.append(np.sqrt(np.diag(fit.log_cov)))
     cover = np.mean(hits, axis=0)
     floor = binom.ppf(1e-4 / len(TRUE), k, 0.95) / k  # fail only below it: P <= 2.5e-5 each
     assert (cover >= floor).all(), dict(zip(TRUE, cover, strict=True))
@@ -397,13 +404,13 @@ def _clockwork_log(n: int = 100) -> pd.DataFrame:
 
 def test_a_fit_without_a_finite_maximum_is_refused_not_a_linalg_crash(tmp_path):
     # before: numpy's LinAlgError ("Eigenvalues did not converge") from the draws, or
-    # parameters running off to infinity returned with meaningless intervals
-    with pytest.raises(DataError, match=r"Pareto/NBD fit did not converge.*beta = "):
-        calibrate(_clockwork_log(), draws=10, forecast_draws=10)
+    # parameters running off to infinity returned with meaningless intervals. (The Python
+    # call's DataError is checked in the next test, which also makes this fit.)
     data = tmp_path / "tx.csv"
     _clockwork_log().to_csv(data, index=False)
     r = _cli("calibrate", str(data), "--no-progress", "--out", str(tmp_path / "cal"))
-    assert r.returncode == 2 and "did not converge" in r.stderr, r.stderr
+    assert r.returncode == 2, r.stderr
+    assert re.search(r"Pareto/NBD fit did not converge.*beta = ", r.stderr), r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "cal").exists()
 
 
@@ -477,7 +484,7 @@ def test_options_are_checked_before_the_fit_and_only_where_they_matter(tmp_path)
         calibrate(_clockwork_log(), base=tmp_path / "nope.yaml", draws=10, forecast_draws=10)
     # --forecast-draws only matters with a holdout: --draws 20 alone is not refused for the
     # default --forecast-draws 50 (it was: "forecast_draws: must be <= draws (20), got 50")
-    with pytest.raises(DataError, match=r"did not converge"):
+    with pytest.raises(DataError, match=r"Pareto/NBD fit did not converge.*beta = "):
         calibrate(_clockwork_log(), draws=20)
     with pytest.raises(ConfigError, match=r"forecast_draws: must be <= draws \(20\), got 50"):
         calibrate(_clockwork_log(), draws=20, cutoff=100, holdout_end=150)
@@ -646,6 +653,40 @@ def test_the_hypergeometric_term_is_finite_where_scipy_gives_nan(a, b, z):
     assert _log_f_pfaff(np.array([a]), np.array([b]), np.array([z]))[0] == pytest.approx(
         ref, rel=1e-9
     )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "w"),
+    [
+        (1.047e8, 1.047e8, -36.5),  # a runaway fit: a peak of width 3e-10 at t = 0
+        (99.38, 98.77, -2.7e13),  # width 1e-14 (SciPy: inf; adaptive quad gave 0)
+        (3.3e8, 3.3e8, -1e3),  # 1 - t must not be rounded: (a - 1) log(1 - t)
+        (0.05, 2.0, -0.5),  # the (1 - t)^(a - 1) singularity at 1
+        (0.03, 1e4, -1e-3),  # the singularity carries the integral
+        (0.02, 0.02, -1e14),  # a slow power-law tail over 14 decades
+        (0.5, 50.0, -1e12),
+        (86.7248879, 34.1995189, -1333.52143),  # SciPy returns 3.35e6 (outside (0, 1])
+        (5e3, 4e3, -1e5),
+    ],
+)
+def test_euler_integral_matches_mpmath_where_scipy_fails(a, b, w):
+    # reference: mpmath's hyp2f1 at 25 digits, 2F1(1, b; a + 1; w) = a int (1-t)^(a-1) (1-wt)^-b
+    import mpmath
+
+    from lifesim.experiments.calibration.models import _euler_integral, _log_f_pfaff
+
+    mpmath.mp.dps = 25
+    ref = float(mpmath.hyp2f1(1, b, a + 1, w))
+    got = _euler_integral(np.array([a]), np.array([b]), np.array([w]))[0]
+    assert got == pytest.approx(ref, rel=1e-11)
+    # and through the likelihood's term log 2F1(a, b; a + 1; z) (Pfaff: w = z / (z - 1), the
+    # w the code computes from z, which rounds for |w| ~ 1e14); SciPy's own values, used where
+    # they are in (0, 1], are good to ~1e-8 here
+    z = w / (w - 1.0)
+    w_z = z / (z - 1.0)
+    expected = float(-b * mpmath.log1p(-z) + mpmath.log(mpmath.hyp2f1(1, b, a + 1, w_z)))
+    got = _log_f_pfaff(np.array([a]), np.array([b]), np.array([z]))[0]
+    assert got == pytest.approx(expected, rel=1e-8, abs=1e-8)
 
 
 def test_p_alive_is_a_probability_for_a_nearly_homogeneous_dropout():

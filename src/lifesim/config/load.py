@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import math
 import os
 import re
@@ -892,9 +893,16 @@ def _deep_merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _catalogue() -> dict[str, Any]:
-    text = resources.files("lifesim.config").joinpath("catalogue.yaml").read_text("utf-8")
+@functools.cache
+def _shipped_yaml(name: str) -> Any:
+    """Parse a YAML file shipped in ``lifesim.config`` once per process (callers copy it)."""
+    text = resources.files("lifesim.config").joinpath(name).read_text("utf-8")
     return yaml.safe_load(text)
+
+
+def _catalogue() -> dict[str, Any]:
+    # a fresh copy each call: callers merge its entries into scenario data they may edit
+    return copy.deepcopy(_shipped_yaml("catalogue.yaml"))
 
 
 def _fits_graph(tactic: Mapping[str, Any], stages: Mapping[str, Any]) -> bool:
@@ -945,8 +953,7 @@ def with_catalogue(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def default_scenario() -> Scenario:
     """Return the embedded default scenario (the one ``lifesim compare`` runs with no file)."""
-    text = resources.files("lifesim.config").joinpath("default.yaml").read_text("utf-8")
-    return load_scenario(yaml.safe_load(text))
+    return load_scenario(copy.deepcopy(_shipped_yaml("default.yaml")))
 
 
 def load_scenario(source: ScenarioLike = None, **overrides: Any) -> Scenario:

@@ -21,7 +21,6 @@ scale, so intervals are ``exp(log theta +- 1.96 se)`` and never leave the positi
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,32 +80,72 @@ class Fit:
         return np.exp(z)
 
 
+def _tanh_sinh_nodes(h: float = 1 / 32, k_max: float = 6.0):
+    """Tanh-sinh (double exponential) nodes on (0, 1): ``x``, ``1 - x`` (both exact), weights."""
+    k = np.arange(-k_max / h, k_max / h + 1) * h
+    s = 0.5 * np.pi * np.sinh(k)
+    with np.errstate(over="ignore"):
+        x, y = 1 / (1 + np.exp(-2 * s)), 1 / (1 + np.exp(2 * s))
+        wt = h * 0.5 * np.pi * np.cosh(k) / (2 * np.cosh(s) ** 2)
+    keep = (wt > 1e-300) & (x > 0) & (y > 0)
+    return x[keep], y[keep], wt[keep]
+
+
+_TS_X, _TS_Y, _TS_W = _tanh_sinh_nodes()
+
+
+def _euler_integral(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Return ``a int_0^1 (1 - t)^(a - 1) (1 - w t)^(-b) dt`` (``2F1(1, b; a + 1; w)``, ``w <= 0``).
+
+    Tanh-sinh quadrature, vectorised over the points, on ``[0, tau]``, where the integrand
+    falls from 1 at the rate ``c = max(a - 1, 0) + b |w|`` (``tau = min(1/2, 30 / c)``), then
+    on two pieces evenly spaced in ``log t`` up to ``tau^(1/3)`` (a small ``b`` leaves a slow
+    power-law tail ``(|w| t)^(-b)`` over many decades), and on the rest with ``u = (1 - t)^a``,
+    which takes out the ``(1 - t)^(a - 1)`` singularity at 1 (``a < 1``). Peaks of width
+    ``1e-14`` at 0 are resolved. Agrees with mpmath's ``hyp2f1`` to ~1e-15 relative where
+    SciPy's fails (tested); SciPy's adaptive ``quad``, used before, was ~4x slower and
+    returned 0 for the narrowest peaks.
+    """
+    a, b, w = (np.asarray(v, np.float64)[:, None] for v in (a, b, w))
+    c = np.maximum(a - 1.0, 0.0) + b * np.abs(w)
+    with np.errstate(divide="ignore"):
+        tau = np.minimum(0.5, 30.0 / c)
+    edges = [np.zeros_like(tau), tau, tau ** (2 / 3), tau ** (1 / 3)]
+    total = np.zeros(a.shape[0])
+    for lo, hi in zip(edges[:-1], edges[1:], strict=False):
+        span = hi - lo
+        t = lo + span * _TS_X
+        log_f = (a - 1.0) * np.log1p(-t) - b * np.log1p(-w * t)
+        total += (np.exp(log_f) * _TS_W).sum(axis=1) * span[:, 0]
+    total *= a[:, 0]
+    # the last piece [lo, 1] with u = (1 - t)^a: a (1 - t)^(a - 1) dt = -du takes the
+    # singularity at 1 (a < 1) out: the integral of (1 - w t)^(-b) over u in [0, (1 - lo)^a]
+    log_top = a * np.log1p(-edges[-1])
+    top = np.exp(log_top)  # 0 when a is large: nothing left there
+    t = -np.expm1((log_top + np.log(_TS_X)) / a)
+    total += (np.exp(-b * np.log1p(-w * t)) * _TS_W).sum(axis=1) * top[:, 0]
+    return total
+
+
 def _log_f_pfaff(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``log 2F1(a, b; a + 1; z)`` for ``0 <= z < 1``, via Pfaff's transformation.
 
     ``2F1(1, b; a + 1; w)`` with ``w = z / (z - 1) <= 0``; where SciPy's ``hyp2f1`` fails (NaN
-    for large ``a`` and very negative ``w``, e.g. a nearly homogeneous dropout draw), Euler's
-    integral ``a int_0^1 (1 - t)^(a - 1) (1 - w t)^(-b) dt`` is evaluated by quadrature.
+    for large ``a`` and very negative ``w``, e.g. a nearly homogeneous dropout draw, or a value
+    outside ``(0, 1]``), Euler's integral is evaluated by
+    quadrature (:func:`_euler_integral`).
     """
     a, b, z = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (a, b, z)))
     w = z / (z - 1.0)  # <= 0
     with np.errstate(invalid="ignore"):
         h = np.asarray(special.hyp2f1(1.0, b, a + 1.0, w), np.float64)
-    bad = ~(np.isfinite(h) & (h > 0))
+    # 0 < h <= 1 (an average of (1 - w t)^(-b) <= 1): SciPy also returns finite values outside
+    # it, e.g. 2F1(1, 34.2; 87.7; -1334) = 3.35e6 (mpmath and the integral: 0.00195)
+    bad = ~(np.isfinite(h) & (h > 0) & (h <= 1.0))
     if bad.any():
-        from scipy import integrate
-
-        def euler(t: float, ai: float, bi: float, wi: float) -> float:
-            return float(np.exp((ai - 1.0) * np.log1p(-t) - bi * np.log1p(-wi * t)))
-
         h = h.copy()
-        with warnings.catch_warnings():  # roundoff far out, where a fit runs off: harmless
-            warnings.simplefilter("ignore", integrate.IntegrationWarning)
-            for i in zip(*np.nonzero(bad), strict=True):
-                args = (a[i], b[i], w[i])
-                peak = [min(1.0, 1.0 / a[i])]  # the integrand lives near 0 when a is large
-                quad = integrate.quad(euler, 0.0, 1.0, args=args, limit=200, points=peak)
-                h[i] = a[i] * quad[0]
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+            h[bad] = _euler_integral(a[bad], b[bad], w[bad])
     return -b * np.log1p(-z) + np.log(h)
 
 
