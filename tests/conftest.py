@@ -32,3 +32,16 @@ def pytest_report_header(config):
 def global_seed() -> int:
     """Seed for statistical tests: random per session (they must pass for any seed)."""
     return _SEED
+
+
+@pytest.fixture
+def no_gc_collect(monkeypatch):
+    """Make ``gc.collect`` a no-op for one test.
+
+    statsmodels' ``multipletests`` (a reference in several tests) calls ``gc.collect()`` on
+    every call: 0.1-0.2 s in a test worker's large heap, ~12 s for a test that checks 50
+    families. Its numbers do not depend on it.
+    """
+    import gc
+
+    monkeypatch.setattr(gc, "collect", lambda *args, **kwargs: 0)

@@ -187,7 +187,7 @@ def test_ratio_cuped_on_linearisation(data):
 
 
 @pytest.mark.parametrize("method", ["holm", "bonferroni", "bh"])
-def test_corrections_match_multipletests(method):
+def test_corrections_match_multipletests(method, no_gc_collect):
     rng = np.random.default_rng(3)
     for _ in range(20):
         p = rng.random(rng.integers(1, 8)) ** 3

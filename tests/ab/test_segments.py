@@ -115,7 +115,7 @@ def test_welch_se_per_level_by_hand():
     assert h.pooled_effect == pytest.approx(1.5)
 
 
-def test_holm_across_levels_matches_statsmodels():
+def test_holm_across_levels_matches_statsmodels(no_gc_collect):
     rng = np.random.default_rng(8)
     df = frame(rng, 6000, [0.0, 0.05, 0.1, 0.15], levels=("a", "b2", "c", "d"))
     for corr, sm in (("holm", "holm"), ("bonferroni", "bonferroni"), ("bh", "fdr_bh")):

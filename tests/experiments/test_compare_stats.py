@@ -8,7 +8,7 @@ from lifesim.experiments.stats import holm, ratio_ci
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 6, 10, 45])
-def test_holm_matches_statsmodels(global_seed, m):
+def test_holm_matches_statsmodels(global_seed, m, no_gc_collect):
     rng = np.random.default_rng([global_seed, m])
     for _ in range(50):
         p = rng.uniform(0, 1, m) ** rng.uniform(0.5, 4)  # many small ones too
