@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests._cli import run
+from tests._cli import run_in_process as run
 
 
 @pytest.mark.parametrize(

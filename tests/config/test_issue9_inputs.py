@@ -9,7 +9,7 @@ import yaml
 
 from lifesim.config import load_scenario
 from lifesim.errors import ConfigError
-from tests._cli import run
+from tests._cli import run_in_process as run
 
 REF = Path(__file__).resolve().parents[2] / "configs" / "reference.yaml"
 

@@ -12,6 +12,7 @@ import yaml
 
 from lifesim.experiments.calibration import calibrate
 from lifesim.experiments.calibration.inflow import fit_inflow
+from tests._cli import run_in_process as _cli
 
 TRUE = {"r": 0.8, "alpha": 60.0, "s": 0.7, "beta": 120.0}  # days
 
@@ -329,14 +330,6 @@ def test_observed_stage_transitions_are_recovered_and_written(tmp_path, global_s
     )
     assert (tmp_path / "cal" / "stage_transitions.csv").exists()
     assert "Observed stage transitions" in (tmp_path / "cal" / "report.html").read_text()
-
-
-def _cli(*args):
-    import subprocess
-    import sys
-
-    cmd = [sys.executable, "-c", "from lifesim.cli import main; main()", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
 def test_cancellations_by_hand_and_the_cli_options(tmp_path):
