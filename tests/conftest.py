@@ -46,11 +46,3 @@ def no_gc_collect(monkeypatch):
 
     monkeypatch.setattr(gc, "collect", lambda *args, **kwargs: 0)
 
-
-#: the slowest tests (about a minute each), started first so that the two xdist workers do not
-#: end with one of them running a notebook alone (the suite's tail was ~1 minute of one worker)
-_SLOW_FIRST = "tests/test_notebooks.py::"
-
-
-def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: not item.nodeid.startswith(_SLOW_FIRST))

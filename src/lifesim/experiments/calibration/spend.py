@@ -62,8 +62,8 @@ def _nll(x: np.ndarray, m: np.ndarray):  # noqa: ANN202
     logux = np.log(ux)
 
     def nll(theta: np.ndarray) -> float:
-        p, q, g = np.exp(theta)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # a trial point far out: inf, then the 1e300 below
+            p, q, g = np.exp(theta)
             pu = p * ux
             by_x = special.gammaln(pu + q) - special.gammaln(pu) + pu * logux
             lg = np.log(g + y)
