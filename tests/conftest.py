@@ -45,4 +45,3 @@ def no_gc_collect(monkeypatch):
     import gc
 
     monkeypatch.setattr(gc, "collect", lambda *args, **kwargs: 0)
-
