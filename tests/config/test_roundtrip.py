@@ -43,3 +43,21 @@ def test_decompose_cells_run_on_the_scenario_as_given(configs_dir):
     scn = load_scenario(configs_dir / "launch_one_off.yaml")
     res = decompose(scn, customers=500, days=20, replications=2)
     assert set(res.comparison.scenario.tactics) == set(scn.tactics)
+
+
+def test_the_cached_catalogue_is_never_shared_with_a_caller():
+    # the shipped catalogue is parsed once per process; every caller gets its own copy, so
+    # editing merged scenario data (as overrides and calibrate do) cannot leak into the next load
+    from lifesim.config.load import with_catalogue
+
+    first = with_catalogue({"stages": lifesim.default_scenario().model_dump(mode="json")["stages"]})
+    name = next(iter(first["tactics"]))
+    first["tactics"][name]["cost"]["per_contact"] = 123456.0
+    first["strategies"].clear()
+    again = with_catalogue({"stages": {}})
+    assert again["strategies"] and "kpi_focused" in again["strategies"]
+    fresh = lifesim.default_scenario()
+    assert fresh.tactics[name].cost.per_contact != 123456.0
+    d = lifesim.config.scenario_to_dict(fresh)
+    d["tactics"][name]["cost"]["per_contact"] = 654321.0
+    assert lifesim.default_scenario().tactics[name].cost.per_contact != 654321.0
