@@ -80,18 +80,18 @@ class Fit:
         return np.exp(z)
 
 
-def _tanh_sinh_nodes(h: float = 1 / 32, k_max: float = 6.0):
-    """Tanh-sinh (double exponential) nodes on (0, 1): ``x``, ``1 - x`` (both exact), weights."""
+def _tanh_sinh_nodes(h: float = 1 / 32, k_max: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
+    """Tanh-sinh (double exponential) nodes on (0, 1) and their weights."""
     k = np.arange(-k_max / h, k_max / h + 1) * h
     s = 0.5 * np.pi * np.sinh(k)
     with np.errstate(over="ignore"):
-        x, y = 1 / (1 + np.exp(-2 * s)), 1 / (1 + np.exp(2 * s))
+        x = 1 / (1 + np.exp(-2 * s))
         wt = h * 0.5 * np.pi * np.cosh(k) / (2 * np.cosh(s) ** 2)
-    keep = (wt > 1e-300) & (x > 0) & (y > 0)
-    return x[keep], y[keep], wt[keep]
+    keep = wt > 1e-300  # (there x > 0 too)
+    return x[keep], wt[keep]
 
 
-_TS_X, _TS_Y, _TS_W = _tanh_sinh_nodes()
+_TS_X, _TS_W = _tanh_sinh_nodes()
 
 
 def _euler_integral(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -107,24 +107,24 @@ def _euler_integral(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     returned 0 for the narrowest peaks.
     """
     a, b, w = (np.asarray(v, np.float64)[:, None] for v in (a, b, w))
-    c = np.maximum(a - 1.0, 0.0) + b * np.abs(w)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        c = np.maximum(a - 1.0, 0.0) + b * np.abs(w)
         tau = np.minimum(0.5, 30.0 / c)
-    edges = [np.zeros_like(tau), tau, tau ** (2 / 3), tau ** (1 / 3)]
-    total = np.zeros(a.shape[0])
-    for lo, hi in zip(edges[:-1], edges[1:], strict=False):
-        span = hi - lo
-        t = lo + span * _TS_X
-        log_f = (a - 1.0) * np.log1p(-t) - b * np.log1p(-w * t)
-        total += (np.exp(log_f) * _TS_W).sum(axis=1) * span[:, 0]
-    total *= a[:, 0]
-    # the last piece [lo, 1] with u = (1 - t)^a: a (1 - t)^(a - 1) dt = -du takes the
-    # singularity at 1 (a < 1) out: the integral of (1 - w t)^(-b) over u in [0, (1 - lo)^a]
-    log_top = a * np.log1p(-edges[-1])
-    top = np.exp(log_top)  # 0 when a is large: nothing left there
-    t = -np.expm1((log_top + np.log(_TS_X)) / a)
-    total += (np.exp(-b * np.log1p(-w * t)) * _TS_W).sum(axis=1) * top[:, 0]
-    return total
+        edges = [np.zeros_like(tau), tau, tau ** (2 / 3), tau ** (1 / 3)]
+        total = np.zeros(a.shape[0])
+        for lo, hi in zip(edges[:-1], edges[1:], strict=False):
+            span = hi - lo
+            t = lo + span * _TS_X
+            log_f = (a - 1.0) * np.log1p(-t) - b * np.log1p(-w * t)
+            total += (np.exp(log_f) * _TS_W).sum(axis=1) * span[:, 0]
+        total *= a[:, 0]
+        # the last piece [lo, 1] with u = (1 - t)^a: a (1 - t)^(a - 1) dt = -du takes the
+        # singularity at 1 (a < 1) out: the integral of (1 - w t)^(-b) over u in [0, (1 - lo)^a]
+        log_top = a * np.log1p(-edges[-1])
+        top = np.exp(log_top)  # 0 when a is large: nothing left there
+        t = -np.expm1((log_top + np.log(_TS_X)) / a)
+        total += (np.exp(-b * np.log1p(-w * t)) * _TS_W).sum(axis=1) * top[:, 0]
+        return total
 
 
 def _log_f_pfaff(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -132,8 +132,7 @@ def _log_f_pfaff(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
 
     ``2F1(1, b; a + 1; w)`` with ``w = z / (z - 1) <= 0``; where SciPy's ``hyp2f1`` fails (NaN
     for large ``a`` and very negative ``w``, e.g. a nearly homogeneous dropout draw, or a value
-    outside ``(0, 1]``), Euler's integral is evaluated by
-    quadrature (:func:`_euler_integral`).
+    outside ``(0, 1]``), Euler's integral is evaluated by quadrature (:func:`_euler_integral`).
     """
     a, b, z = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (a, b, z)))
     w = z / (z - 1.0)  # <= 0
@@ -144,8 +143,7 @@ def _log_f_pfaff(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     bad = ~(np.isfinite(h) & (h > 0) & (h <= 1.0))
     if bad.any():
         h = h.copy()
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
-            h[bad] = _euler_integral(a[bad], b[bad], w[bad])
+        h[bad] = _euler_integral(a[bad], b[bad], w[bad])
     return -b * np.log1p(-z) + np.log(h)
 
 
